@@ -13,6 +13,6 @@ def test_conflicting_packages_absent(host: Host, role_vars: dict[str, Any]) -> N
 
 def test_no_podman_docker_shim(host: Host) -> None:
     # podman-docker installs /usr/bin/docker as a wrapper script around podman.
-    docker = host.file("/usr/bin/docker")
-    if docker.exists:
-        assert "podman" not in host.check_output("rpm -qf /usr/bin/docker")
+    if host.file("/usr/bin/docker").exists:
+        owner = host.run("rpm -qf /usr/bin/docker").stdout
+        assert "podman" not in owner
