@@ -1,0 +1,306 @@
+"""Every fact kind: files, packages, updates, services, sysctls, users, groups, commands."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from provision.facts.base import FactError, tail, text
+
+MAX_FILE_BYTES = 1024 * 1024
+MISSING_TOOL = 127
+
+
+@dataclass(frozen=True)
+class FileState:
+    exists: bool
+    kind: str = "regular file"
+    mode: int = 0o644
+    owner: str = "root"
+    group: str = "root"
+    content: bytes | None = None
+    known: bool = True  # False: content will come from an earlier planned change, not knowable
+
+
+@dataclass(frozen=True)
+class FileFact:
+    path: str
+    slow: bool = False
+
+    def command(self) -> str:
+        p = shlex.quote(self.path)
+        return (
+            f"if [ -e {p} ] || [ -L {p} ]; then stat -L -c '%F|%a|%U|%G|%s' -- {p} || exit 3; "
+            f"if [ -f {p} ] && [ $(stat -L -c %s -- {p}) -le {MAX_FILE_BYTES} ]; "
+            f"then base64 -w0 -- {p}; fi; else echo ABSENT; fi"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> FileState:
+        if rc != 0:
+            raise FactError(f"cannot read {self.path}: {tail(stderr)}")
+        first, _, rest = text(stdout).partition("\n")
+        if first.strip() == "ABSENT":
+            return FileState(exists=False)
+        parts = first.split("|")
+        if len(parts) != 5:
+            raise FactError(f"unexpected stat output for {self.path}: {first!r}")
+        kind, mode, owner, group, size = parts
+        content = None
+        if kind.startswith("regular") and int(size) <= MAX_FILE_BYTES:
+            try:
+                content = base64.b64decode(rest.strip(), validate=True)
+            except ValueError:
+                raise FactError(f"unreadable content of {self.path}")
+        return FileState(True, kind, int(mode, 8), owner, group, content)
+
+    def describe(self) -> str:
+        return f"file {self.path}"
+
+
+@dataclass(frozen=True)
+class PackagesFact:
+    """Installed packages by their own NAME (a provide such as runc never counts)."""
+
+    slow: bool = True
+
+    def command(self) -> str:
+        return (
+            "command -v rpm >/dev/null || exit 127; "
+            "rpm -qa --qf '%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n'"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> dict[str, tuple[str, ...]]:
+        if rc == MISSING_TOOL:
+            return {}
+        if rc != 0:
+            raise FactError(f"rpm -qa failed: {tail(stderr)}")
+        found: dict[str, list[str]] = {}
+        for line in text(stdout).splitlines():
+            if not line.strip():
+                continue
+            name, sep, evr = line.partition("\t")
+            if not sep:
+                raise FactError(f"unexpected rpm output line: {line!r}")
+            found.setdefault(name, []).append(evr)
+        return {k: tuple(v) for k, v in found.items()}
+
+    def describe(self) -> str:
+        return "installed packages"
+
+
+@dataclass(frozen=True)
+class Update:
+    name: str
+    version: str
+    repo: str
+
+
+@dataclass(frozen=True)
+class UpdatesFact:
+    security: bool = False
+    slow: bool = True
+
+    def command(self) -> str:
+        flag = " --security" if self.security else ""
+        return f"command -v dnf >/dev/null || exit 127; dnf -q check-update{flag}"
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> tuple[Update, ...]:
+        if rc == MISSING_TOOL:
+            raise FactError("dnf is not installed on this host")
+        if rc == 0:
+            return ()
+        if rc != 100:
+            raise FactError(f"dnf check-update failed (exit {rc}):\n{tail(stderr, 8)}")
+        updates = []
+        for line in text(stdout).splitlines():
+            if not line.strip() or line.startswith((" ", "Obsoleting", "Security:", "Last meta")):
+                if line.startswith("Obsoleting"):
+                    break
+                continue
+            parts = line.split()
+            if len(parts) == 3:
+                name = parts[0].rsplit(".", 1)[0]
+                updates.append(Update(name, parts[1], parts[2]))
+        return tuple(updates)
+
+    def describe(self) -> str:
+        return "pending updates"
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    load: str  # loaded, not-found, masked
+    active: str  # active, inactive, failed, activating ...
+    enabled: str  # enabled, disabled, static, masked, "" for not-found
+
+    @property
+    def exists(self) -> bool:
+        return self.load not in ("not-found", "")
+
+    @property
+    def running(self) -> bool:
+        return self.active in ("active", "activating", "reloading")
+
+    @property
+    def is_enabled(self) -> bool:
+        return self.enabled in ("enabled", "enabled-runtime", "alias", "static", "indirect")
+
+
+@dataclass(frozen=True)
+class ServiceFact:
+    name: str
+    slow: bool = False
+
+    @property
+    def unit(self) -> str:
+        return self.name if "." in self.name else f"{self.name}.service"
+
+    def command(self) -> str:
+        unit = shlex.quote(self.unit)
+        return (
+            "command -v systemctl >/dev/null || exit 127; "
+            f"systemctl show -p LoadState -p ActiveState -p UnitFileState -- {unit}"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> ServiceState:
+        if rc == MISSING_TOOL:
+            raise FactError("systemctl is not available on this host")
+        if rc != 0:
+            raise FactError(f"systemctl show {self.unit} failed: {tail(stderr)}")
+        values = dict(line.partition("=")[::2] for line in text(stdout).splitlines() if "=" in line)
+        if "LoadState" not in values or "ActiveState" not in values:
+            raise FactError(f"unexpected systemctl output for {self.unit}: {text(stdout)!r}")
+        return ServiceState(
+            values["LoadState"], values["ActiveState"], values.get("UnitFileState", "")
+        )
+
+    def describe(self) -> str:
+        return f"service {self.unit}"
+
+
+@dataclass(frozen=True)
+class SysctlFact:
+    key: str
+    slow: bool = False
+
+    def command(self) -> str:
+        return f"sysctl -n -- {shlex.quote(self.key)}"
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> str | None:
+        if rc != 0:
+            if b"cannot stat" in stderr or b"No such file" in stderr:
+                return None
+            raise FactError(f"sysctl {self.key} failed: {tail(stderr)}")
+        return normalise_sysctl(text(stdout))
+
+    def describe(self) -> str:
+        return f"sysctl {self.key}"
+
+
+def normalise_sysctl(value: str) -> str:
+    return " ".join(str(value).split())
+
+
+@dataclass(frozen=True)
+class UserState:
+    name: str
+    uid: int
+    home: str
+    shell: str
+    groups: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class UserFact:
+    name: str
+    slow: bool = False
+
+    def command(self) -> str:
+        n = shlex.quote(self.name)
+        return f"getent passwd -- {n} || exit 2; id -Gn -- {n}"
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> UserState | None:
+        if rc == 2:
+            return None
+        if rc != 0:
+            raise FactError(f"cannot read user {self.name}: {tail(stderr)}")
+        lines = text(stdout).splitlines()
+        fields = lines[0].split(":")
+        if len(fields) < 7:
+            raise FactError(f"unexpected getent output: {lines[0]!r}")
+        groups = tuple(lines[1].split()) if len(lines) > 1 else ()
+        return UserState(fields[0], int(fields[2]), fields[5], fields[6], groups)
+
+    def describe(self) -> str:
+        return f"user {self.name}"
+
+
+@dataclass(frozen=True)
+class GroupState:
+    name: str
+    gid: int
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GroupFact:
+    name: str
+    slow: bool = False
+
+    def command(self) -> str:
+        return f"getent group -- {shlex.quote(self.name)} || exit 2"
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> GroupState | None:
+        if rc == 2:
+            return None
+        if rc != 0:
+            raise FactError(f"cannot read group {self.name}: {tail(stderr)}")
+        fields = text(stdout).strip().split(":")
+        if len(fields) != 4:
+            raise FactError(f"unexpected getent output: {text(stdout)!r}")
+        members = tuple(m for m in fields[3].split(",") if m)
+        return GroupState(fields[0], int(fields[2]), members)
+
+    def describe(self) -> str:
+        return f"group {self.name}"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    rc: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
+class CommandFact:
+    """A read-only command of the user's (a guard or an assert); its result as is."""
+
+    script: str
+    slow: bool = True
+
+    def command(self) -> str:
+        return self.script
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> CommandResult:
+        return CommandResult(rc, text(stdout).strip(), text(stderr).strip())
+
+    def describe(self) -> str:
+        return f"command {self.script}"
+
+
+_MODE = re.compile(r"^0?[0-7]{3,4}$")
+
+
+def parse_mode(value: object) -> int | None:
+    """A file mode from YAML: '0644', 644 (octal digits) or 0o644 (an int)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = str(value)
+        if re.fullmatch(r"[0-7]{3,4}", digits):
+            return int(digits, 8)
+        return value if 0 <= value <= 0o7777 else None
+    if isinstance(value, str) and _MODE.match(value.strip()):
+        return int(value.strip(), 8)
+    return None

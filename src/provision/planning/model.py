@@ -1,0 +1,146 @@
+"""What planning produces: commands, diffs and per-task outcomes."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from provision.facts.base import Fact
+
+
+@dataclass(frozen=True)
+class Command:
+    """One remote shell invocation. Values in `script` were quoted by construction."""
+
+    script: str
+    display: str
+    stdin: bytes | None = None
+    progress: bool = False  # long-running (dnf): the console shows a progress indication
+
+
+def shell_words(*words: str) -> str:
+    """Join words into a shell command line, each quoted."""
+    return shlex.join(words)
+
+
+def command(*words: str, progress: bool = False) -> Command:
+    line = shell_words(*words)
+    return Command(line, line, progress=progress)
+
+
+def write_file(
+    path: str, content: bytes, mode: int, owner: str, group: str, backup: bool = False
+) -> Command:
+    """Atomic write: temp file in the same directory, owner and mode set before the rename.
+
+    The temp file is created under umask 077, so no window exists in which another user
+    could read it; the content travels on stdin, never in argv.
+    """
+    p = shlex.quote(path)
+    owner_group = shlex.quote(f"{owner}:{group}")
+    steps = [
+        "set -e",
+        "umask 077",
+        f"d=$(dirname -- {p})",
+        '[ -d "$d" ] || mkdir -p -m 0755 -- "$d"',
+        't=$(mktemp "$d/.provision.XXXXXXXX")',
+        "trap 'rm -f -- \"$t\"' EXIT",
+        'cat > "$t"',
+        f'chown {owner_group} "$t"',
+        f'chmod {mode:04o} "$t"',
+    ]
+    if backup:
+        steps.append(f"if [ -f {p} ]; then cp -p -- {p} {p}.$(date +%Y%m%d%H%M%S).bak; fi")
+    steps += [
+        f'mv -f -- "$t" {p}',
+        "trap - EXIT",
+        f"if command -v restorecon >/dev/null; then restorecon -- {p} 2>/dev/null || true; fi",
+    ]
+    return Command(
+        "; ".join(steps), f"write {path} ({len(content)} bytes, mode {mode:04o})", content
+    )
+
+
+def remove_file(path: str, backup: bool = False) -> Command:
+    p = shlex.quote(path)
+    script = f"rm -f -- {p}"
+    if backup:
+        script = f"if [ -f {p} ]; then mv -f -- {p} {p}.$(date +%Y%m%d%H%M%S).bak; fi"
+    return Command(script, f"remove {path}")
+
+
+@dataclass(frozen=True)
+class Diff:
+    path: str
+    before: str
+    after: str
+    secret: bool = False
+
+    def unified(self) -> list[str]:
+        if self.secret:
+            return [
+                f"--- before: {self.path}",
+                f"+++ after: {self.path}",
+                "(content hidden: secret)",
+            ]
+        return list(
+            difflib.unified_diff(
+                self.before.splitlines(),
+                self.after.splitlines(),
+                fromfile=f"before: {self.path}",
+                tofile=f"after: {self.path}",
+                lineterm="",
+            )
+        )
+
+
+@dataclass
+class NoOp:
+    reason: str
+
+
+@dataclass
+class Change:
+    summary: list[str]
+    commands: list[Command]
+    diffs: list[Diff] = field(default_factory=list)
+
+
+@dataclass
+class Failed:
+    message: str
+
+
+@dataclass
+class Deferred:
+    """Decided when apply reaches the task: it depends on what earlier changes produce."""
+
+    summary: str
+    facts: list[Fact]
+
+
+Outcome = NoOp | Change | Failed | Deferred
+
+
+class HostState:
+    """The host's state as probed, updated by each planned change in task order."""
+
+    def __init__(self, facts: dict[Fact, Any]) -> None:
+        self._facts = dict(facts)
+        self.changes_planned = 0
+
+    def get(self, fact: Fact) -> Any:
+        return self._facts[fact]
+
+    def has(self, fact: Fact) -> bool:
+        return fact in self._facts
+
+    def set(self, fact: Fact, value: Any) -> None:
+        self._facts[fact] = value
+
+    def copy(self) -> HostState:
+        clone = HostState(self._facts)
+        clone.changes_planned = self.changes_planned
+        return clone

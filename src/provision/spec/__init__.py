@@ -1,0 +1,1 @@
+"""Reading the user's input: YAML with line numbers, inventory, playbooks, roles."""

@@ -1,0 +1,1 @@
+"""Task types: a small, closed set; one module each. See docs/tasks.md."""

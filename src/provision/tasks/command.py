@@ -1,0 +1,63 @@
+"""`command`: the escape hatch, only with a guard that keeps it idempotent."""
+
+from __future__ import annotations
+
+from provision.facts.base import Fact
+from provision.facts.kinds import CommandFact, FileFact, FileState
+from provision.planning.model import Change, Command, Deferred, HostState, NoOp, Outcome
+from provision.tasks.base import Arg, TaskType, register
+
+GUARDS = ("creates", "removes", "unless", "only_if")
+
+
+@register
+class RunCommand(TaskType):
+    type_name = "command"
+    args = (
+        Arg("cmd", "str"),
+        Arg("creates", "str", None),
+        Arg("removes", "str", None),
+        Arg("unless", "str", None),
+        Arg("only_if", "str", None),
+    )
+    shell_args = ("cmd", "unless", "only_if")
+
+    def describe(self) -> str:
+        return f"command {self.p['cmd']}"
+
+    def validate(self) -> None:
+        if not any(self.p[g] for g in GUARDS):
+            raise self.fail(
+                "a command needs a guard so that it runs only when needed",
+                hint="add one of: creates: PATH, removes: PATH, unless: CMD, only_if: CMD",
+            )
+
+    def facts(self) -> list[Fact]:
+        facts: list[Fact] = []
+        for key in ("creates", "removes"):
+            if self.p[key]:
+                facts.append(FileFact(self.p[key]))
+        for key in ("unless", "only_if"):
+            if self.p[key]:
+                facts.append(CommandFact(self.p[key]))
+        return facts
+
+    def plan(self, state: HostState) -> Outcome:
+        if self.p["creates"] and state.get(FileFact(self.p["creates"])).exists:
+            return NoOp(f"{self.p['creates']} exists")
+        if self.p["removes"] and not state.get(FileFact(self.p["removes"])).exists:
+            return NoOp(f"{self.p['removes']} does not exist")
+        command_guards = [k for k in ("unless", "only_if") if self.p[k]]
+        if command_guards and state.changes_planned:
+            return Deferred(
+                f"run {self.p['cmd']} (its guard is checked after earlier changes)", self.facts()
+            )
+        if self.p["unless"] and state.get(CommandFact(self.p["unless"])).rc == 0:
+            return NoOp(f"unless: `{self.p['unless']}` succeeded")
+        if self.p["only_if"] and state.get(CommandFact(self.p["only_if"])).rc != 0:
+            return NoOp(f"only_if: `{self.p['only_if']}` failed")
+        if self.p["creates"]:
+            state.set(FileFact(self.p["creates"]), FileState(True, known=False))
+        if self.p["removes"]:
+            state.set(FileFact(self.p["removes"]), FileState(False))
+        return Change([f"run: {self.p['cmd']}"], [Command(self.p["cmd"], self.p["cmd"])])

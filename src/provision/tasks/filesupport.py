@@ -1,0 +1,89 @@
+"""Planning a whole file: shared by template, copy, line, repo and sysctl."""
+
+from __future__ import annotations
+
+import shlex
+
+from provision.facts.kinds import FileFact, FileState
+from provision.planning.model import (
+    Change,
+    Command,
+    Deferred,
+    Diff,
+    Failed,
+    HostState,
+    NoOp,
+    Outcome,
+    remove_file,
+    write_file,
+)
+
+DEFAULT_FILE_MODE = 0o644
+
+
+def as_text(content: bytes | None) -> str:
+    return (content or b"").decode("utf-8", errors="replace")
+
+
+def plan_file(
+    state: HostState,
+    path: str,
+    content: bytes,
+    mode: int | None = None,
+    owner: str | None = None,
+    group: str | None = None,
+    backup: bool = False,
+    secret: bool = False,
+    summary: str | None = None,
+) -> Outcome:
+    """Write `content` to `path` if it differs; mode/owner given or kept from the old file."""
+    fact = FileFact(path)
+    current: FileState = state.get(fact)
+    if current.exists and not current.known:
+        return Deferred(f"write {path} (its current content comes from an earlier step)", [fact])
+    if current.exists and not current.kind.startswith("regular"):
+        return Failed(f"{path} exists and is a {current.kind}, not a regular file")
+    want_mode = (
+        mode if mode is not None else (current.mode if current.exists else DEFAULT_FILE_MODE)
+    )
+    want_owner = owner or (current.owner if current.exists else "root")
+    want_group = group or (current.group if current.exists else "root")
+    new_state = FileState(True, "regular file", want_mode, want_owner, want_group, content)
+    if not current.exists or current.content != content:
+        state.set(fact, new_state)
+        verb = "create" if not current.exists else "update"
+        before = as_text(current.content) if current.exists else ""
+        return Change(
+            [summary or f"{verb} {path}"],
+            [write_file(path, content, want_mode, want_owner, want_group, backup)],
+            [Diff(path, before, as_text(content), secret)],
+        )
+    commands: list[Command] = []
+    notes: list[str] = []
+    if (current.owner, current.group) != (want_owner, want_group):
+        owner_group = f"{want_owner}:{want_group}"
+        commands.append(
+            Command(f"chown {shlex.quote(owner_group)} -- {shlex.quote(path)}", f"chown {path}")
+        )
+        notes.append(f"owner {path}: {current.owner}:{current.group} → {owner_group}")
+    if current.mode != want_mode:
+        commands.append(
+            Command(
+                f"chmod {want_mode:04o} -- {shlex.quote(path)}", f"chmod {want_mode:04o} {path}"
+            )
+        )
+        notes.append(f"mode {path}: {current.mode:04o} → {want_mode:04o}")
+    if commands:
+        state.set(fact, new_state)
+        return Change(notes, commands)
+    return NoOp(f"{path} is up to date")
+
+
+def plan_absent(state: HostState, path: str, backup: bool = False) -> Outcome:
+    fact = FileFact(path)
+    current: FileState = state.get(fact)
+    if not current.exists:
+        return NoOp(f"{path} is absent")
+    state.set(fact, FileState(False))
+    before = as_text(current.content) if current.known else "(unknown content)"
+    return Change([f"remove {path}"], [remove_file(path, backup)], [Diff(path, before, "")])

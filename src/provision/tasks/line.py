@@ -1,0 +1,137 @@
+"""`line`: one line in a file, by regexp, optionally inside an INI section."""
+
+from __future__ import annotations
+
+import re
+
+from provision.facts.base import Fact
+from provision.facts.kinds import FileFact, FileState
+from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
+from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.filesupport import as_text, plan_file
+
+
+def _section_bounds(lines: list[str], section: str | None) -> tuple[int, int] | None:
+    """[start, end) of the section's body; the whole file without a section; None if absent."""
+    if section is None:
+        return 0, len(lines)
+    header = f"[{section}]"
+    for index, line in enumerate(lines):
+        if line.strip() == header:
+            end = index + 1
+            while end < len(lines) and not lines[end].lstrip().startswith("["):
+                end += 1
+            return index + 1, end
+    return None
+
+
+def edit_lines(
+    text: str, line: str | None, regexp: str | None, state: str, section: str | None
+) -> str:
+    """The file's text with the line made present or absent. Pure, for tests and planning."""
+    lines = text.splitlines()
+    pattern = re.compile(regexp) if regexp else None
+
+    def matches(candidate: str) -> bool:
+        return bool(pattern.search(candidate)) if pattern else candidate == line
+
+    bounds = _section_bounds(lines, section)
+    if state == "absent":
+        if bounds is None:
+            return text
+        start, end = bounds
+        kept = [c for c in lines[start:end] if not matches(c)]
+        lines[start:end] = kept
+    else:
+        assert line is not None
+        if bounds is None:
+            if lines and lines[-1].strip():
+                lines.append("")
+            lines += [f"[{section}]", line]
+        else:
+            start, end = bounds
+            found = [i for i in range(start, end) if matches(lines[i])]
+            if found:
+                lines[found[-1]] = line
+            else:
+                insert_at = end
+                while insert_at > start and not lines[insert_at - 1].strip():
+                    insert_at -= 1
+                lines.insert(insert_at, line)
+    if not lines:
+        return ""
+    return "\n".join(lines) + "\n"
+
+
+@register
+class Line(TaskType):
+    type_name = "line"
+    args = (
+        Arg("path", "str"),
+        Arg("line", "str", None),
+        Arg("regexp", "str", None),
+        Arg("section", "str", None),
+        Arg("state", "str", "present", ("present", "absent")),
+        Arg("create", "bool", True),
+        Arg("mode", "mode", None),
+        Arg("owner", "str", None),
+        Arg("group", "str", None),
+        Arg("backup", "bool", False),
+    )
+
+    def describe(self) -> str:
+        return f"line in {self.p['path']}"
+
+    def validate(self) -> None:
+        if self.p["state"] == "present" and self.p["line"] is None:
+            raise self.fail("`line` is required unless `state: absent`")
+        if self.p["state"] == "absent" and self.p["line"] is None and self.p["regexp"] is None:
+            raise self.fail("`state: absent` needs `regexp` or `line`")
+        if self.p["line"] is not None and "\n" in self.p["line"]:
+            raise self.fail("`line` must be a single line (it contains a newline)")
+        if self.p["regexp"] is not None:
+            try:
+                re.compile(self.p["regexp"])
+            except re.error as exc:
+                raise self.fail(f"`regexp` is not a valid regular expression: {exc}")
+
+    def facts(self) -> list[Fact]:
+        return [FileFact(self.p["path"])]
+
+    def plan(self, state: HostState) -> Outcome:
+        path = self.p["path"]
+        current: FileState = state.get(FileFact(path))
+        if current.exists and not current.known:
+            return Deferred(f"line in {path} (file comes from an earlier step)", [FileFact(path)])
+        if not current.exists:
+            if self.p["state"] == "absent":
+                return NoOp(f"{path} does not exist")
+            if not self.p["create"]:
+                return Failed(f"{path} does not exist (and `create: false`)")
+        before = as_text(current.content) if current.exists else ""
+        after = edit_lines(
+            before, self.p["line"], self.p["regexp"], self.p["state"], self.p["section"]
+        )
+        if current.exists and after == before:
+            what = "absent" if self.p["state"] == "absent" else "present"
+            return NoOp(f"line {what} in {path}")
+        return plan_file(
+            state,
+            path,
+            after.encode(),
+            self.p["mode"] if not current.exists else None,
+            self.p["owner"] if not current.exists else None,
+            self.p["group"] if not current.exists else None,
+            self.p["backup"],
+            self.context.secret,
+            summary=f"{'edit' if current.exists else 'create'} {path}",
+        )
+
+    def assertions(self) -> list[Assertion]:
+        expect = {
+            "line": self.p["line"],
+            "regexp": self.p["regexp"],
+            "state": self.p["state"],
+            "section": self.p["section"],
+        }
+        return [Assertion("line", self.p["path"], expect, f"line in {self.p['path']}")]

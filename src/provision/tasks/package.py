@@ -1,0 +1,142 @@
+"""`package`: dnf packages present, absent or latest; `name: "*"` updates the system."""
+
+from __future__ import annotations
+
+import re
+
+from provision.facts.base import Fact
+from provision.facts.kinds import PackagesFact, Update, UpdatesFact
+from provision.planning.model import Change, HostState, NoOp, Outcome, command
+from provision.tasks.base import Arg, Assertion, TaskType, register
+
+_PIN = re.compile(r"^(?P<name>.+?)-(?P<version>(?:\d+:)?\d[\w.+~^]*(?:-[\w.+~^]+)?)$")
+SHOWN_UPDATES = 8
+
+
+def split_pin(spec: str) -> tuple[str, str | None]:
+    """`docker-ce-3:27.3.1` → (`docker-ce`, `3:27.3.1`); a plain name has no version."""
+    match = _PIN.match(spec)
+    if not match:
+        return spec, None
+    return match.group("name"), match.group("version")
+
+
+def version_matches(installed_evr: str, wanted: str) -> bool:
+    """Does an installed `E:V-R.ARCH` satisfy a pin like `27.3.1`, `3:27.3.1` or `27.3.1-1.el9`?"""
+    evr = installed_evr.rsplit(".", 1)[0]
+    _, _, version_release = evr.partition(":")
+    return any(form == wanted or form.startswith(wanted + "-") for form in (evr, version_release))
+
+
+@register
+class Package(TaskType):
+    type_name = "package"
+    args = (
+        Arg("name", "strlist"),
+        Arg("state", "str", "present", ("present", "absent", "latest")),
+        Arg("security", "bool", False),
+    )
+
+    def describe(self) -> str:
+        names = self.p["name"]
+        verb = {"present": "install", "absent": "remove", "latest": "update"}[self.p["state"]]
+        return f"{verb} {', '.join(names)}" if names != ["*"] else "update all packages"
+
+    def validate(self) -> None:
+        names = self.p["name"]
+        if not names:
+            raise self.fail("`name` is an empty list")
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z0-9_.+*:~^-]+", name) or name.startswith("-"):
+                raise self.fail(f"invalid package name {name!r}")
+        if "*" in names and (names != ["*"] or self.p["state"] != "latest"):
+            raise self.fail('`name: "*"` goes alone, with `state: latest`')
+        if self.p["security"] and names != ["*"]:
+            raise self.fail('`security: true` goes with `name: "*"`')
+        if self.p["state"] == "absent" and any(split_pin(n)[1] for n in names):
+            raise self.fail("`state: absent` takes plain names, without versions")
+
+    def facts(self) -> list[Fact]:
+        if self.p["name"] == ["*"]:
+            return [UpdatesFact(self.p["security"])]
+        if self.p["state"] == "latest":
+            return [PackagesFact(), UpdatesFact(False)]
+        return [PackagesFact()]
+
+    def plan(self, state: HostState) -> Outcome:
+        if self.p["name"] == ["*"]:
+            return self._plan_system_update(state)
+        installed: dict[str, tuple[str, ...]] = dict(state.get(PackagesFact()))
+        if self.p["state"] == "absent":
+            present = [n for n in self.p["name"] if n in installed]
+            if not present:
+                return NoOp("not installed: " + ", ".join(self.p["name"]))
+            for name in present:
+                installed.pop(name)
+            state.set(PackagesFact(), installed)
+            return Change(
+                [f"package {n}: installed → absent" for n in present],
+                [command("dnf", "-y", "remove", *present, progress=True)],
+            )
+        missing = []
+        for spec in self.p["name"]:
+            name, version = split_pin(spec)
+            have = installed.get(name, ())
+            if not have or (version and not any(version_matches(v, version) for v in have)):
+                missing.append((spec, name, version, have))
+        outdated: list[Update] = []
+        if self.p["state"] == "latest":
+            pending = {u.name: u for u in state.get(UpdatesFact(False))}
+            outdated = [pending[n] for n in self.p["name"] if n in installed and n in pending]
+        if not missing and not outdated:
+            return NoOp("installed: " + ", ".join(self.p["name"]))
+        summary, commands = [], []
+        for _spec, name, version, have in missing:
+            before = have[0] if have else "absent"
+            summary.append(f"package {name}: {before} → {version or 'present'}")
+            installed[name] = (version or "(to be installed)",)
+        if missing:
+            commands.append(
+                command("dnf", "-y", "install", *[m[0] for m in missing], progress=True)
+            )
+        if outdated:
+            summary += [f"package {u.name}: update to {u.version}" for u in outdated]
+            commands.append(
+                command("dnf", "-y", "upgrade", *[u.name for u in outdated], progress=True)
+            )
+            state.set(
+                UpdatesFact(False),
+                tuple(u for u in state.get(UpdatesFact(False)) if u not in outdated),
+            )
+        state.set(PackagesFact(), installed)
+        return Change(summary, commands)
+
+    def _plan_system_update(self, state: HostState) -> Outcome:
+        fact = UpdatesFact(self.p["security"])
+        updates: tuple[Update, ...] = state.get(fact)
+        kind = "security updates" if self.p["security"] else "updates"
+        if not updates:
+            return NoOp(f"no {kind} pending")
+        summary = [f"{len(updates)} {kind} pending"]
+        summary += [
+            f"package {u.name}: update to {u.version} ({u.repo})" for u in updates[:SHOWN_UPDATES]
+        ]
+        if len(updates) > SHOWN_UPDATES:
+            summary.append(f"... and {len(updates) - SHOWN_UPDATES} more")
+        words = ["dnf", "-y", "upgrade"] + (["--security"] if self.p["security"] else [])
+        state.set(fact, ())
+        return Change(summary, [command(*words, progress=True)])
+
+    def assertions(self) -> list[Assertion]:
+        if self.p["name"] == ["*"]:
+            return []
+        present = self.p["state"] != "absent"
+        return [
+            Assertion(
+                "package",
+                split_pin(n)[0],
+                {"installed": present, "version": split_pin(n)[1]},
+                f"package {n} {'installed' if present else 'absent'}",
+            )
+            for n in self.p["name"]
+        ]
