@@ -148,7 +148,7 @@ class TaskType:
                 )
             else:
                 value = arg.default
-            if arg.choices and value not in arg.choices:
+            if arg.choices and value is not None and value not in arg.choices:
                 raise InputError(
                     f"{cls.type_name}: `{arg.name}` must be one of {', '.join(arg.choices)};"
                     f" found {value!r}",

@@ -1,0 +1,233 @@
+"""The `provision` command. Imports are lazy so that `--help` stays fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_CODES = """\b
+Exit codes:
+  0  success (plan: no changes pending)
+  1  a task failed or a host did not converge
+  2  bad input or usage; nothing on any host was touched
+  3  a host was unreachable (and none failed)
+  4  plan: changes pending
+  130 interrupted (Ctrl-C)"""
+
+DEFAULT_PLAYBOOK = "playbooks/site.yml"
+STATE_DIR = ".provision"
+
+
+class InputFailure(click.ClickException):
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def _common(func: Any) -> Any:
+    options = [
+        click.argument("inventory", type=click.Path(path_type=Path)),
+        click.option(
+            "-p",
+            "--playbook",
+            type=click.Path(path_type=Path),
+            default=None,
+            help=f"Playbook to run (default: {DEFAULT_PLAYBOOK}).",
+        ),
+        click.option(
+            "-l",
+            "--limit",
+            default=None,
+            help="Host pattern to restrict the run; @last-failed: hosts that failed "
+            "or were unreachable in the previous run.",
+        ),
+        click.option(
+            "-e",
+            "--extra-vars",
+            "extra_vars",
+            multiple=True,
+            help="key=value or @file.yml; highest precedence. Repeatable.",
+        ),
+        click.option(
+            "-f",
+            "--forks",
+            type=click.IntRange(1, 500),
+            default=50,
+            show_default=True,
+            help="Hosts worked on at once.",
+        ),
+        click.option("-t", "--tags", default="", help="Only tasks with these tags (comma list)."),
+        click.option("--skip-tags", default="", help="Skip tasks with these tags (comma list)."),
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="Output format.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.5, 600),
+            default=10.0,
+            show_default=True,
+            help="Seconds to wait for a host's SSH connection.",
+        ),
+        click.option(
+            "--accept-new-host-keys",
+            is_flag=True,
+            help="Record unknown host keys (like OpenSSH's accept-new); a changed key "
+            "is always refused.",
+        ),
+        click.option("--stats", is_flag=True, help="Show remote command counts and probe time."),
+        click.option("-v", "--verbose", is_flag=True, help="Show reasons for ok and skipped."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(epilog=EXIT_CODES)
+@click.version_option(package_name="provision")
+def main() -> None:
+    """Provision Rocky Linux / RHEL 9 hosts to run Docker CE: plan, apply, verify."""
+
+
+@main.command(epilog=EXIT_CODES)
+@_common
+def plan(**kwargs: Any) -> None:
+    """Show what apply would change (a dry run: nothing on any host is touched)."""
+    sys.exit(_run("plan", diff=True, **kwargs))
+
+
+@main.command(epilog=EXIT_CODES)
+@_common
+@click.option("--check", is_flag=True, help="Only plan (same as `provision plan`).")
+@click.option("--diff", is_flag=True, help="Show a unified diff for every changed file.")
+@click.option(
+    "--verify", "run_verify", is_flag=True, help="Run `provision verify` after a successful apply."
+)
+def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
+    """Converge the hosts: run the planned changes, handlers, then check convergence."""
+    code = _run("plan" if check else "apply", diff=diff or check, **kwargs)
+    if code == 0 and run_verify and not check:
+        from provision.verify.runner import run_verify as verify_hosts
+
+        code = verify_hosts(
+            kwargs["inventory"],
+            kwargs["playbook"] or Path(DEFAULT_PLAYBOOK),
+            kwargs["limit"],
+            list(kwargs["extra_vars"]),
+            None,
+        )
+    sys.exit(code)
+
+
+def _limit(limit: str | None) -> str | None:
+    if limit != "@last-failed":
+        return limit
+    from provision.state import last_failed
+
+    hosts = last_failed(Path(STATE_DIR))
+    if hosts is None:
+        raise InputFailure("--limit @last-failed: no previous run recorded in .provision/")
+    if not hosts:
+        click.echo("no host failed in the previous run: nothing to do", err=True)
+        sys.exit(0)
+    return ",".join(hosts)
+
+
+def _run(
+    command: str,
+    inventory: Path,
+    playbook: Path | None,
+    limit: str | None,
+    extra_vars: tuple[str, ...],
+    forks: int,
+    tags: str,
+    skip_tags: str,
+    output_format: str,
+    timeout: float,
+    accept_new_host_keys: bool,
+    stats: bool,
+    verbose: bool,
+    diff: bool,
+) -> int:
+    from provision.errors import InputError
+    from provision.reporting.mask import Masker
+    from provision.spec.compile import Selection, compile_run, parse_extra_vars
+
+    playbook = playbook or Path(DEFAULT_PLAYBOOK)
+    selection = Selection(
+        limit=_limit(limit),
+        tags=[t for t in tags.split(",") if t],
+        skip_tags=[t for t in skip_tags.split(",") if t],
+    )
+    try:
+        compiled = compile_run(inventory, playbook, parse_extra_vars(list(extra_vars)), selection)
+    except InputError as exc:
+        raise InputFailure(str(exc))
+    masker = Masker(compiled.secrets())
+    from provision.execution.runner import RunOptions, run_all
+    from provision.reporting.console import Console
+
+    json_mode = output_format == "json"
+    console = Console(
+        masker,
+        stream=sys.stderr if json_mode else sys.stdout,
+        plan=command == "plan",
+        diff=diff,
+        verbose=verbose,
+    )
+    options = RunOptions(
+        apply=command == "apply",
+        forks=forks,
+        timeout=timeout,
+        accept_new_host_keys=accept_new_host_keys,
+    )
+    listener = (lambda event, payload: None) if json_mode else console.listener
+    if not json_mode:
+        for name, host_plays in compiled.plays:
+            console.play(name, [hp.host.name for hp in host_plays])
+    reports = run_all(compiled, options, listener)
+    code = exit_code(command, reports)
+    if json_mode:
+        from provision.reporting.jsonout import document
+
+        click.echo(document(command, str(inventory), str(playbook), reports, code, masker))
+    else:
+        for report in reports:
+            console.host_error(report)
+        console.recap(reports)
+    from provision.state import record_run
+
+    record_run(Path(STATE_DIR), reports)
+    return code
+
+
+def exit_code(command: str, reports: list) -> int:
+    if any(r.failed for r in reports):
+        return 1
+    if any(r.unreachable for r in reports):
+        return 3
+    if command == "plan" and any(r.pending for r in reports):
+        return 4
+    return 0
+
+
+def _register_optional() -> None:
+    if os.environ.get("PROVISION_NO_LAB") != "1":
+        try:
+            from provision.lab.cli import lab
+
+            main.add_command(lab)
+        except ImportError:
+            pass
+
+
+_register_optional()

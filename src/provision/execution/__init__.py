@@ -1,0 +1,1 @@
+"""Running plans on hosts: connections, the probe, apply, convergence check."""

@@ -1,0 +1,142 @@
+"""Connections: run a shell script on a host, as root when asked. SSH, local and fake."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from provision.errors import ConnectError
+from provision.spec.hostconfig import HostConfig
+
+SUDO_PASSWORD_REQUIRED = ("a password is required", "a terminal is required")
+
+
+@dataclass(frozen=True)
+class Result:
+    rc: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", errors="replace")
+
+    def error_tail(self, lines: int = 12) -> list[str]:
+        raw = (self.stderr or self.stdout).decode("utf-8", errors="replace").strip()
+        return raw.splitlines()[-lines:]
+
+
+class Connection(Protocol):
+    """What execution needs from a host: run a script (with stdin), count round trips."""
+
+    commands_run: int
+    connections_opened: int
+
+    def run(self, script: str, stdin: bytes | None = None, become: bool = False) -> Result: ...
+
+    def close(self) -> None: ...
+
+
+class BecomeError(ConnectError):
+    pass
+
+
+@dataclass
+class Become:
+    """How to run as root on this host: nothing, `sudo -n`, or `sudo -S` with a password."""
+
+    user: str
+    password: str | None = None
+    password_needed: bool | None = None  # learnt with one `sudo -n true` when a password is set
+
+    def needs_check(self) -> bool:
+        return self.password is not None and self.password_needed is None and self.user != "root"
+
+    def wrap(self, script: str, stdin: bytes | None, as_root: bool) -> tuple[str, bytes | None]:
+        """(command line, stdin) for `script`; the script itself is fed on stdin when possible."""
+        if not as_root or self.user == "root":
+            if stdin is None:
+                return "sh -s", script.encode()
+            return f"sh -c {shlex.quote(script)}", stdin
+        if self.password_needed and self.password is not None:
+            prefix = (self.password + "\n").encode()
+            if stdin is None:
+                return "sudo -k -S -p '' -- sh -s", prefix + script.encode()
+            return f"sudo -k -S -p '' -- sh -c {shlex.quote(script)}", prefix + stdin
+        if stdin is None:
+            return "sudo -n -- sh -s", script.encode()
+        return f"sudo -n -- sh -c {shlex.quote(script)}", stdin
+
+
+def check_become_result(host: str, user: str, result: Result) -> None:
+    """Turn sudo's own refusals into one clear error naming the host and user."""
+    if result.rc == 0:
+        return
+    err = result.stderr.decode("utf-8", errors="replace")
+    if "sudo:" not in err:
+        return
+    if any(text in err for text in SUDO_PASSWORD_REQUIRED):
+        raise BecomeError(
+            f"{host}: sudo needs a password for user {user!r}; set ansible_become_password "
+            '(from the environment: "{{ env.NAME }}") or give the user NOPASSWD sudo'
+        )
+    if "incorrect password" in err or "Sorry, try again" in err:
+        raise BecomeError(f"{host}: sudo refused the become password for user {user!r}")
+    if "is not in the sudoers file" in err or "not allowed to execute" in err:
+        raise BecomeError(f"{host}: user {user!r} may not use sudo on this host")
+    if "command not found" in err and "sudo" in err.split("command not found")[0][-20:]:
+        raise BecomeError(f"{host}: sudo is not installed; become needs sudo")
+
+
+@dataclass
+class LocalConnection:
+    """Runs on this machine (`ansible_connection: local`)."""
+
+    config: HostConfig
+    commands_run: int = 0
+    connections_opened: int = 1
+    become: Become = field(init=False)
+
+    def __post_init__(self) -> None:
+        user = "root" if os.geteuid() == 0 else self.config.user
+        self.become = Become(user, self.config.become_password)
+
+    def run(self, script: str, stdin: bytes | None = None, become: bool = False) -> Result:
+        if become and self.become.needs_check():
+            check = subprocess.run(["sudo", "-n", "true"], capture_output=True)
+            self.commands_run += 1
+            self.become.password_needed = check.returncode != 0
+        line, data = self.become.wrap(script, stdin, become)
+        self.commands_run += 1
+        proc = subprocess.run(["sh", "-c", line], input=data or b"", capture_output=True)
+        result = Result(proc.returncode, proc.stdout, proc.stderr)
+        if become:
+            check_become_result(self.config.name, self.become.user, result)
+        return result
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass
+class FakeConnection:
+    """For unit tests: answers scripts from a function, records what ran."""
+
+    responder: object  # Callable[[str, bytes | None], Result]
+    commands_run: int = 0
+    connections_opened: int = 1
+    history: list[tuple[str, bytes | None, bool]] = field(default_factory=list)
+
+    def run(self, script: str, stdin: bytes | None = None, become: bool = False) -> Result:
+        self.commands_run += 1
+        self.history.append((script, stdin, become))
+        return self.responder(script, stdin)  # type: ignore[operator]
+
+    def close(self) -> None:
+        return None

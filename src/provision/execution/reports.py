@@ -1,0 +1,54 @@
+"""What a run found and did, per host and task: the one event stream's payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from provision.planning.model import Diff
+
+OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped", "unreachable"
+PENDING = "pending"  # plan: a change that apply would make
+
+
+@dataclass
+class TaskReport:
+    name: str
+    role: str | None
+    type: str
+    status: str
+    summary: list[str] = field(default_factory=list)
+    diffs: list[Diff] = field(default_factory=list)
+    reason: str = ""
+    message: str = ""
+    output: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    handler: bool = False
+    location: str = ""
+
+
+@dataclass
+class HostReport:
+    name: str
+    tasks: list[TaskReport] = field(default_factory=list)
+    status: str = OK
+    error: str = ""
+    duration: float = 0.0
+    commands_run: int = 0
+    connections: int = 0
+    probe_seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for t in self.tasks if t.status == status)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+    @property
+    def unreachable(self) -> bool:
+        return self.status == UNREACHABLE
+
+    @property
+    def pending(self) -> int:
+        return self.count(PENDING)

@@ -1,0 +1,284 @@
+"""Probe, plan and (for apply) execute each host's tasks; then check convergence."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from provision.errors import ConnectError
+from provision.execution.connection import Connection, LocalConnection
+from provision.execution.reports import (
+    CHANGED,
+    FAILED,
+    OK,
+    PENDING,
+    SKIPPED,
+    UNREACHABLE,
+    HostReport,
+    TaskReport,
+)
+from provision.facts.base import Fact, FactError
+from provision.facts.probe import parse_probe, probe_script
+from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
+from provision.spec.compile import Compiled, CompiledTask, HostPlay
+from provision.spec.hostconfig import HostConfig
+
+Listener = Callable[[str, object], None]  # (event, payload): "task", "host", "progress"
+
+
+@dataclass
+class RunOptions:
+    apply: bool = False
+    forks: int = 50
+    timeout: float = 10.0
+    accept_new_host_keys: bool = False
+
+
+class HostFailed(Exception):
+    def __init__(self, message: str, status: str = FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def connect(config: HostConfig, options: RunOptions) -> Connection:
+    if config.connection == "local":
+        return LocalConnection(config)
+    from provision.execution.ssh import SSHConnection
+
+    return SSHConnection(config, options.timeout, options.accept_new_host_keys)
+
+
+def _facts_of(tasks: list[CompiledTask]) -> list[Fact]:
+    facts: dict[Fact, None] = {}
+    for compiled in tasks:
+        if compiled.task is not None:
+            for fact in compiled.task.facts():
+                facts.setdefault(fact, None)
+    return list(facts)
+
+
+def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
+    """ONE remote command that reads every fact."""
+    if not facts:
+        return HostState({})
+    script, marker = probe_script(facts)
+    result = conn.run(script, become=become)
+    if result.rc != 0 and marker.encode() not in result.stdout:
+        tail = "\n".join(result.error_tail())
+        raise HostFailed(f"the probe failed (exit {result.rc}): {tail}")
+    try:
+        return HostState(parse_probe(facts, marker, result.stdout))
+    except FactError as exc:
+        raise HostFailed(str(exc))
+    except (ValueError, IndexError):
+        raise HostFailed("the probe's output could not be read")
+
+
+class HostRun:
+    """One host's share of one play: probe → plan → (apply → handlers → re-probe)."""
+
+    def __init__(
+        self,
+        play: HostPlay,
+        conn: Connection,
+        options: RunOptions,
+        report: HostReport,
+        listener: Listener,
+    ) -> None:
+        self.play = play
+        self.conn = conn
+        self.options = options
+        self.report = report
+        self.listener = listener
+        self.active = [t for t in play.tasks if t.task is not None]
+        self.become = any(t.become for t in play.tasks + play.handlers)
+
+    def emit(self, task_report: TaskReport) -> None:
+        self.report.tasks.append(task_report)
+        self.listener("task", (self.report.name, task_report))
+
+    def run(self) -> None:
+        started = time.monotonic()
+        state = probe(self.conn, _facts_of(self.play.tasks + self.play.handlers), self.become)
+        self.report.probe_seconds = time.monotonic() - started
+        planned: list[tuple[CompiledTask, Outcome | None]] = []
+        notified: list[str] = []
+        for compiled in self.play.tasks:
+            if compiled.task is None:
+                planned.append((compiled, None))
+                continue
+            outcome = compiled.task.plan(state)
+            if isinstance(outcome, Change | Deferred):
+                state.changes_planned += 1
+            if isinstance(outcome, Change | Deferred):
+                notified += [n for n in compiled.notify if n not in notified]
+            planned.append((compiled, outcome))
+            if isinstance(outcome, Failed):
+                break
+        if not self.options.apply:
+            self._report_plan(planned, notified, state)
+            return
+        self._apply(planned)
+
+    def _report_plan(self, planned: list, notified: list[str], state: HostState) -> None:
+        for compiled, outcome in planned:
+            self.emit(self._plan_report(compiled, outcome))
+            if isinstance(outcome, Failed):
+                raise HostFailed(outcome.message)
+        for handler in self.play.handlers:
+            if handler.name in notified and handler.task is not None:
+                outcome = handler.task.plan(state)
+                report = self._plan_report(handler, outcome)
+                report.handler = True
+                self.emit(report)
+
+    def _plan_report(self, compiled: CompiledTask, outcome: Outcome | None) -> TaskReport:
+        report = self._new_report(compiled)
+        if outcome is None:
+            report.status, report.reason = SKIPPED, compiled.skip_reason
+        elif isinstance(outcome, NoOp):
+            report.status, report.reason = OK, outcome.reason
+        elif isinstance(outcome, Change):
+            report.status = PENDING
+            report.summary, report.diffs = outcome.summary, outcome.diffs
+            report.commands = [c.display for c in outcome.commands]
+        elif isinstance(outcome, Deferred):
+            report.status, report.summary = PENDING, [outcome.summary]
+        else:
+            report.status, report.message = FAILED, outcome.message
+        return report
+
+    def _new_report(self, compiled: CompiledTask) -> TaskReport:
+        type_name = compiled.task.type_name if compiled.task else ""
+        return TaskReport(
+            compiled.name, compiled.role, type_name, OK, location=str(compiled.location)
+        )
+
+    def _apply(self, planned: list[tuple[CompiledTask, Outcome | None]]) -> None:
+        notified: list[str] = []
+        changed_any = False
+        for compiled, outcome in planned:
+            if outcome is None:
+                self.emit(self._plan_report(compiled, None))
+                continue
+            if isinstance(outcome, Deferred):
+                if compiled.task is not None and compiled.task.type_name == "assert":
+                    self._run_handlers(notified)
+                outcome = self._replan_live(compiled)
+            report = self._execute(compiled, outcome)
+            self.emit(report)
+            if report.status == FAILED:
+                raise HostFailed(report.message)
+            if report.status == CHANGED:
+                changed_any = True
+                notified += [n for n in compiled.notify if n not in notified]
+        changed_any |= self._run_handlers(notified)
+        if changed_any:
+            self._check_converged()
+
+    def _replan_live(self, compiled: CompiledTask) -> Outcome:
+        assert compiled.task is not None
+        state = probe(self.conn, compiled.task.facts(), compiled.become)
+        return compiled.task.plan(state)
+
+    def _execute(self, compiled: CompiledTask, outcome: Outcome) -> TaskReport:
+        report = self._plan_report(compiled, outcome)
+        if not isinstance(outcome, Change):
+            return report
+        started = time.monotonic()
+        for command in outcome.commands:
+            if command.progress:
+                self.listener("progress", (self.report.name, compiled.name, command.display))
+            result = self.conn.run(command.script, command.stdin, compiled.become)
+            if result.rc != 0:
+                report.status = FAILED
+                report.message = f"`{command.display}` failed with exit code {result.rc}"
+                report.output = result.error_tail()
+                break
+        else:
+            report.status = CHANGED
+        report.duration = time.monotonic() - started
+        return report
+
+    def _run_handlers(self, notified: list[str]) -> bool:
+        ran = False
+        for handler in self.play.handlers:
+            if handler.name not in notified or handler.task is None:
+                continue
+            notified.remove(handler.name)
+            report = self._execute(handler, self._replan_live(handler))
+            report.handler = True
+            self.emit(report)
+            if report.status == FAILED:
+                raise HostFailed(report.message)
+            ran |= report.status == CHANGED
+        return ran
+
+    def _check_converged(self) -> None:
+        state = probe(self.conn, _facts_of(self.play.tasks), self.become)
+        left = []
+        for compiled in self.active:
+            assert compiled.task is not None
+            outcome = compiled.task.plan(state)
+            if isinstance(outcome, Change):
+                left.append(f"{compiled.name}: {'; '.join(outcome.summary)}")
+            elif isinstance(outcome, Deferred):
+                left.append(f"{compiled.name}: {outcome.summary}")
+            elif isinstance(outcome, Failed):
+                left.append(f"{compiled.name}: {outcome.message}")
+        if left:
+            raise HostFailed(
+                "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)
+            )
+
+
+def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list[HostReport]:
+    """Every play in order; within a play, hosts in parallel (up to --forks)."""
+    reports: dict[str, HostReport] = {}
+    connections: dict[str, Connection] = {}
+    lock = threading.Lock()
+    dead: set[str] = set()
+
+    def one_host(host_play: HostPlay) -> None:
+        name = host_play.host.name
+        with lock:
+            report = reports.setdefault(name, HostReport(name))
+        if name in dead:
+            return
+        started = time.monotonic()
+        conn = connections.get(name)
+        try:
+            if conn is None:
+                conn = connect(host_play.host, options)
+                connections[name] = conn
+            HostRun(host_play, conn, options, report, listener).run()
+        except ConnectError as exc:
+            dead.add(name)
+            report.status = UNREACHABLE if not report.tasks else FAILED
+            report.error = str(exc)
+        except HostFailed as exc:
+            dead.add(name)
+            report.status = exc.status
+            report.error = str(exc)
+        finally:
+            report.duration += time.monotonic() - started
+            if conn is not None:
+                report.commands_run = conn.commands_run
+                report.connections = conn.connections_opened
+        if report.status == OK and any(t.status == CHANGED for t in report.tasks):
+            report.status = CHANGED
+
+    try:
+        for _name, host_plays in compiled.plays:
+            workers = max(1, min(options.forks, len(host_plays)))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one_host, host_plays))
+    finally:
+        for conn in connections.values():
+            conn.close()
+    for report in reports.values():
+        listener("host", report)
+    return list(reports.values())

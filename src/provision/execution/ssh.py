@@ -1,0 +1,222 @@
+"""SSH connections over fabric/paramiko: one per host, host keys always checked."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import select
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from provision.errors import ConnectError, HostKeyError
+from provision.execution.connection import Become, Result, check_become_result
+from provision.spec.hostconfig import HostConfig
+
+KEEPALIVE_SECONDS = 5
+DEAD_LINK_MS = 30_000
+_known_hosts_lock = threading.Lock()
+
+
+def fingerprint(key: Any) -> str:
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def known_host_name(address: str, port: int) -> str:
+    return address if port == 22 else f"[{address}]:{port}"
+
+
+def _host_key_policy(config: HostConfig, accept_new: bool, record_file: Path) -> Any:
+    import paramiko
+
+    class Policy(paramiko.MissingHostKeyPolicy):
+        def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+            if not accept_new:
+                raise HostKeyError(
+                    f"{config.name}: unknown host key for {hostname} "
+                    f"({key.get_name()} {fingerprint(key)})\n"
+                    f"  if this fingerprint is right, accept it with --accept-new-host-keys "
+                    f"(recorded in {record_file}), or add the key with "
+                    f"`ssh-keyscan -p {config.port} {config.address} >> {record_file}`"
+                )
+            line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
+            with _known_hosts_lock:
+                record_file.parent.mkdir(parents=True, exist_ok=True)
+                with open(record_file, "a") as handle:
+                    handle.write(line)
+            client.get_host_keys().add(hostname, key.get_name(), key)
+
+    return Policy()
+
+
+@dataclass
+class SSHConnection:
+    """One SSH connection for the whole run; every command is one exec channel on it."""
+
+    config: HostConfig
+    timeout: float = 10.0
+    accept_new_host_keys: bool = False
+    commands_run: int = 0
+    connections_opened: int = 0
+    become: Become = field(init=False)
+    _conn: Any = None
+    _gateway: Any = None
+
+    def __post_init__(self) -> None:
+        self.become = Become(self.config.user, self.config.become_password)
+
+    def _record_file(self) -> Path:
+        if self.config.known_hosts:
+            return Path(self.config.known_hosts)
+        return Path.home() / ".ssh" / "known_hosts"
+
+    def _client_setup(self, conn: Any) -> None:
+        client = conn.client
+        system = Path.home() / ".ssh" / "known_hosts"
+        keys = client.get_host_keys()
+        for path in (system, Path(self.config.known_hosts) if self.config.known_hosts else None):
+            if path is not None and path.is_file():
+                try:
+                    keys.load(str(path))
+                except (OSError, ValueError) as exc:
+                    raise ConnectError(f"cannot read known_hosts file {path}: {exc}")
+        policy = _host_key_policy(self.config, self.accept_new_host_keys, self._record_file())
+        client.set_missing_host_key_policy(policy)
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "banner_timeout": self.timeout,
+            "auth_timeout": self.timeout,
+            "look_for_keys": self.config.key_file is None,
+            "allow_agent": self.config.key_file is None and "SSH_AUTH_SOCK" in os.environ,
+        }
+        if self.config.key_file:
+            if not Path(self.config.key_file).is_file():
+                raise ConnectError(
+                    f"{self.config.name}: private key file not found: {self.config.key_file}"
+                )
+            kwargs["key_filename"] = self.config.key_file
+        if self.config.password:
+            kwargs["password"] = self.config.password
+        return kwargs
+
+    def open(self) -> None:
+        if self._conn is not None:
+            return
+        import paramiko
+        from fabric import Config, Connection
+
+        fabric_config = Config(overrides={"load_ssh_configs": False})
+        fabric_config.load_ssh_config = lambda: None  # type: ignore[method-assign]
+        gateway: Any = None
+        if self.config.jump:
+            user, _, rest = self.config.jump.rpartition("@")
+            host, _, port = rest.partition(":")
+            gateway = Connection(
+                host,
+                user=user or self.config.user,
+                port=int(port or 22),
+                connect_timeout=self.timeout,
+                connect_kwargs=self._connect_kwargs(),
+                config=fabric_config,
+            )
+            self._client_setup(gateway)
+        elif self.config.proxy_command:
+            gateway = self.config.proxy_command
+        conn = Connection(
+            self.config.address,
+            user=self.config.user,
+            port=self.config.port,
+            connect_timeout=self.timeout,
+            connect_kwargs=self._connect_kwargs(),
+            gateway=gateway,
+            config=fabric_config,
+        )
+        self._client_setup(conn)
+        where = f"{self.config.user}@{self.config.address}:{self.config.port}"
+        try:
+            conn.open()
+        except HostKeyError:
+            raise
+        except paramiko.BadHostKeyException as exc:
+            raise HostKeyError(
+                f"{self.config.name}: HOST KEY CHANGED for {where}: expected "
+                f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)}; refusing to connect.\n"
+                f"  if the host was reinstalled, remove its old line from known_hosts "
+                f"(ssh-keygen -R {known_host_name(self.config.address, self.config.port)})"
+            )
+        except paramiko.AuthenticationException as exc:
+            raise ConnectError(f"{self.config.name}: authentication failed for {where}: {exc}")
+        except TimeoutError:
+            raise ConnectError(
+                f"{self.config.name}: timed out connecting to {where} after {self.timeout:g}s"
+            )
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise ConnectError(f"{self.config.name}: cannot connect to {where}: {reason}")
+        transport = conn.client.get_transport()
+        transport.set_keepalive(KEEPALIVE_SECONDS)
+        sock = transport.sock
+        if isinstance(sock, socket.socket) and hasattr(socket, "TCP_USER_TIMEOUT"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, DEAD_LINK_MS)
+        self._conn = conn
+        self._gateway = gateway
+        self.connections_opened += 1
+
+    def _exec(self, line: str, stdin: bytes | None) -> Result:
+        import paramiko
+
+        self.commands_run += 1
+        transport = self._conn.client.get_transport()
+        try:
+            channel = transport.open_session(timeout=self.timeout)
+            channel.exec_command(line)
+            if stdin:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+            out, err = bytearray(), bytearray()
+            while True:
+                select.select([channel], [], [], 1.0)
+                while channel.recv_ready():
+                    out += channel.recv(65536)
+                while channel.recv_stderr_ready():
+                    err += channel.recv_stderr(65536)
+                if channel.exit_status_ready() and not (
+                    channel.recv_ready() or channel.recv_stderr_ready()
+                ):
+                    break
+                if not transport.is_active():
+                    raise ConnectError(f"{self.config.name}: connection lost while a command ran")
+            rc = channel.recv_exit_status()
+            channel.close()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise ConnectError(f"{self.config.name}: connection lost: {exc or type(exc).__name__}")
+        if rc == -1:
+            raise ConnectError(
+                f"{self.config.name}: the command ended without an exit status "
+                "(connection dropped or killed)"
+            )
+        return Result(rc, bytes(out), bytes(err))
+
+    def run(self, script: str, stdin: bytes | None = None, become: bool = False) -> Result:
+        self.open()
+        if become and self.become.needs_check():
+            self.become.password_needed = self._exec("sudo -n true", None).rc != 0
+        line, data = self.become.wrap(script, stdin, become)
+        result = self._exec(line, data)
+        if become:
+            check_become_result(self.config.name, self.config.user, result)
+        return result
+
+    def close(self) -> None:
+        for item in (self._conn, self._gateway):
+            if item is not None and not isinstance(item, str):
+                try:
+                    item.close()
+                except Exception:  # noqa: BLE001 - closing a dead connection may fail
+                    pass
+        self._conn = None

@@ -1,0 +1,118 @@
+"""The console renderer: one line per host and task, diffs, progress, a recap."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from provision.execution.reports import (
+    CHANGED,
+    FAILED,
+    OK,
+    PENDING,
+    SKIPPED,
+    UNREACHABLE,
+    HostReport,
+    TaskReport,
+)
+from provision.reporting.mask import Masker
+
+COLOURS = {OK: "32", CHANGED: "33", PENDING: "33", FAILED: "31", UNREACHABLE: "31", SKIPPED: "36"}
+
+
+class Console:
+    def __init__(
+        self,
+        masker: Masker,
+        stream: TextIO | None = None,
+        plan: bool = False,
+        diff: bool = False,
+        colour: bool | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.stream = stream or sys.stdout
+        self.mask = masker
+        self.plan = plan
+        self.diff = diff or plan
+        self.verbose = verbose
+        self.colour = self.stream.isatty() if colour is None else colour
+        self.lock = threading.Lock()
+        self.width = 0
+
+    def paint(self, status: str, text: str) -> str:
+        if not self.colour or status not in COLOURS:
+            return text
+        return f"\033[{COLOURS[status]}m{text}\033[0m"
+
+    def write(self, lines: list[str]) -> None:
+        with self.lock:
+            for line in lines:
+                self.stream.write(self.mask(line) + "\n")
+            self.stream.flush()
+
+    def play(self, name: str, hosts: list[str]) -> None:
+        self.width = max([self.width, *(len(h) for h in hosts)])
+        noun = "host" if len(hosts) == 1 else "hosts"
+        self.write([f"PLAY {name} ({len(hosts)} {noun}: {', '.join(hosts)})"])
+
+    def listener(self, event: str, payload: object) -> None:
+        if event == "task":
+            host, report = payload  # type: ignore[misc]
+            self.write(self.task_lines(host, report))
+        elif event == "progress":
+            host, task, display = payload  # type: ignore[misc]
+            self.write([f"{host:<{self.width}}  {'...':<8} {task}: {display}"])
+
+    def task_lines(self, host: str, report: TaskReport) -> list[str]:
+        label = "will change" if report.status == PENDING else report.status
+        role = f"{report.role} : " if report.role else ""
+        kind = "handler " if report.handler else ""
+        head = f"{host:<{self.width}}  {self.paint(report.status, f'{label:<8}')} {kind}{role}{report.name}"
+        if report.status == OK and report.reason and (self.verbose or self.plan):
+            head += f"  ({report.reason})"
+        if report.status == SKIPPED and self.verbose:
+            head += f"  ({report.reason})"
+        lines = [head]
+        pad = " " * (self.width + 2 + 9)
+        if report.status in (PENDING, CHANGED, FAILED):
+            lines += [pad + s for s in report.summary]
+            if self.diff:
+                for diff in report.diffs:
+                    lines += [pad + d for d in diff.unified()]
+        if report.status == FAILED:
+            lines.append(pad + self.paint(FAILED, report.message))
+            lines += [pad + "| " + out for out in report.output]
+        return lines
+
+    def host_error(self, report: HostReport) -> None:
+        if report.error and report.status in (FAILED, UNREACHABLE):
+            first, *rest = report.error.splitlines()
+            lines = [
+                f"{report.name:<{self.width}}  {self.paint(report.status, f'{report.status:<8}')} {first}"
+            ]
+            lines += [" " * (self.width + 11) + r.strip() for r in rest]
+            self.write(lines)
+
+    def recap(self, reports: list[HostReport]) -> None:
+        lines = ["", "RECAP"]
+        width = max([self.width, *(len(r.name) for r in reports)])
+        for r in sorted(reports, key=lambda r: r.name):
+            counts = [f"ok={r.count(OK)}"]
+            counts.append(f"pending={r.pending}" if self.plan else f"changed={r.count(CHANGED)}")
+            counts += [
+                f"failed={r.count(FAILED) + (1 if r.failed and not r.count(FAILED) else 0)}",
+                f"skipped={r.count(SKIPPED)}",
+                f"unreachable={1 if r.unreachable else 0}",
+            ]
+            conns = "connection" if r.connections == 1 else "connections"
+            cmds = "remote command" if r.commands_run == 1 else "remote commands"
+            status = r.status
+            if self.plan and status == OK and r.pending:
+                status = PENDING
+            line = (
+                f"{self.paint(status, f'{r.name:<{width}}')}  {'  '.join(counts)}  "
+                f"{r.duration:5.1f}s  {r.connections} {conns}, {r.commands_run} {cmds}"
+            )
+            lines.append(line)
+        self.write(lines)

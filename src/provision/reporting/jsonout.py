@@ -1,0 +1,62 @@
+"""The JSON renderer: one document with hosts → tasks → status, changes, diffs, timings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from provision import __version__
+from provision.execution.reports import HostReport, TaskReport
+from provision.reporting.mask import Masker
+
+FORMAT_VERSION = 1
+
+
+def task_json(task: TaskReport) -> dict[str, Any]:
+    return {
+        "name": task.name,
+        "role": task.role,
+        "type": task.type,
+        "handler": task.handler,
+        "status": task.status,
+        "changes": task.summary,
+        "diffs": [{"path": d.path, "unified": "\n".join(d.unified())} for d in task.diffs],
+        "reason": task.reason,
+        "message": task.message,
+        "output": task.output,
+        "commands": task.commands,
+        "duration": round(task.duration, 3),
+        "location": task.location,
+    }
+
+
+def document(
+    command: str,
+    inventory: str,
+    playbook: str,
+    reports: list[HostReport],
+    exit_code: int,
+    masker: Masker,
+) -> str:
+    hosts = {}
+    for r in reports:
+        hosts[r.name] = {
+            "status": r.status,
+            "error": r.error,
+            "duration": round(r.duration, 3),
+            "probe_seconds": round(r.probe_seconds, 3),
+            "connections": r.connections,
+            "remote_commands": r.commands_run,
+            "counts": {s: r.count(s) for s in ("ok", "changed", "pending", "failed", "skipped")},
+            "tasks": [task_json(t) for t in r.tasks],
+        }
+    doc = {
+        "format": FORMAT_VERSION,
+        "provision": __version__,
+        "command": command,
+        "inventory": inventory,
+        "playbook": playbook,
+        "exit_code": exit_code,
+        "hosts": hosts,
+    }
+    return json.dumps(masker.deep(doc), indent=2, ensure_ascii=False)
