@@ -1,3 +1,3 @@
-from provision.cli import main
+from provision.cli import run
 
-main()
+run()

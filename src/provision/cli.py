@@ -183,6 +183,7 @@ def _run(
         plan=command == "plan",
         diff=diff,
         verbose=verbose,
+        stats=stats,
     )
     options = RunOptions(
         apply=command == "apply",
@@ -218,6 +219,21 @@ def exit_code(command: str, reports: list) -> int:
     if command == "plan" and any(r.pending for r in reports):
         return 4
     return 0
+
+
+def run() -> None:
+    """Entry point: no traceback for users (PROVISION_DEBUG=1 shows it)."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence
+        if os.environ.get("PROVISION_DEBUG") == "1":
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("  please report this; PROVISION_DEBUG=1 shows the traceback", err=True)
+        sys.exit(1)
 
 
 def _register_optional() -> None:

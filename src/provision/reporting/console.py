@@ -30,12 +30,15 @@ class Console:
         diff: bool = False,
         colour: bool | None = None,
         verbose: bool = False,
+        stats: bool = False,
     ) -> None:
         self.stream = stream or sys.stdout
         self.mask = masker
         self.plan = plan
         self.diff = diff or plan
         self.verbose = verbose
+        self.stats = stats
+        self.stats = stats
         self.colour = self.stream.isatty() if colour is None else colour
         self.lock = threading.Lock()
         self.width = 0
@@ -114,5 +117,7 @@ class Console:
                 f"{self.paint(status, f'{r.name:<{width}}')}  {'  '.join(counts)}  "
                 f"{r.duration:5.1f}s  {r.connections} {conns}, {r.commands_run} {cmds}"
             )
+            if self.stats:
+                line += f", probe {r.probe_seconds:.2f}s"
             lines.append(line)
         self.write(lines)
