@@ -145,7 +145,8 @@ class SSHConnection:
         except paramiko.BadHostKeyException as exc:
             raise HostKeyError(
                 f"{self.config.name}: HOST KEY CHANGED for {where}: expected "
-                f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)}; refusing to connect.\n"
+                f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)};"
+                " refusing to connect.\n"
                 f"  if the host was reinstalled, remove its old line from known_hosts "
                 f"(ssh-keygen -R {known_host_name(self.config.address, self.config.port)})"
             )

@@ -71,7 +71,8 @@ class Console:
         label = "will change" if report.status == PENDING else report.status
         role = f"{report.role} : " if report.role else ""
         kind = "handler " if report.handler else ""
-        head = f"{host:<{self.width}}  {self.paint(report.status, f'{label:<8}')} {kind}{role}{report.name}"
+        status = self.paint(report.status, f"{label:<8}")
+        head = f"{host:<{self.width}}  {status} {kind}{role}{report.name}"
         if report.status == OK and report.reason and (self.verbose or self.plan):
             head += f"  ({report.reason})"
         if report.status == SKIPPED and self.verbose:
@@ -92,7 +93,8 @@ class Console:
         if report.error and report.status in (FAILED, UNREACHABLE):
             first, *rest = report.error.splitlines()
             lines = [
-                f"{report.name:<{self.width}}  {self.paint(report.status, f'{report.status:<8}')} {first}"
+                f"{report.name:<{self.width}}  "
+                f"{self.paint(report.status, f'{report.status:<8}')} {first}"
             ]
             lines += [" " * (self.width + 11) + r.strip() for r in rest]
             self.write(lines)

@@ -114,7 +114,8 @@ def host_config(
                 raise ValueError
         except (TypeError, ValueError):
             raise InputError(
-                f"ansible_port of host {name!r} must be a port number 1-65535, found {port_value!r}",
+                f"ansible_port of host {name!r} must be a port number 1-65535,"
+                f" found {port_value!r}",
                 origin("ansible_port"),
             )
     connection = text("ansible_connection") or "ssh"

@@ -151,7 +151,8 @@ def load_inventory(path: Path) -> Inventory:
             return
         if not isinstance(body, dict):
             raise InputError(
-                f"group {name!r} must be a mapping with hosts/vars/children, found {type_name(body)}",
+                f"group {name!r} must be a mapping with hosts/vars/children,"
+                f" found {type_name(body)}",
                 where,
             )
         for key in body:
