@@ -1,0 +1,76 @@
+"""The lab's Ansible-style YAML inventory and known_hosts (pure text generation + writing)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from . import config
+
+KEY_NAME = "id_ed25519"
+KNOWN_HOSTS_NAME = "known_hosts"
+SECRET_DIR = ".lab"
+
+
+def render_inventory(hosts: Sequence[tuple[str, str]]) -> str:
+    """inventories/lab.yml for hosts given as (name, address)."""
+    lines = [
+        "# Written by `provision lab up`: the container lab's hosts (see docs/lab.md).",
+        "# The key and known_hosts live in .lab/ next to this file (not in git).",
+        "all:",
+        "  vars:",
+        "    ansible_user: rocky",
+        f"    ansible_ssh_private_key_file: {SECRET_DIR}/{KEY_NAME}",
+        f"    provision_known_hosts: {SECRET_DIR}/{KNOWN_HOSTS_NAME}",
+        "    ansible_become: true",
+        f"    lab_repo_base: {config.REPO_BASE}",
+        '    docker_repo_url: "{{ lab_repo_base }}/' + config.DOCKER_PATH + '/docker-ce.repo"',
+        '    docker_gpg_key_url: "{{ lab_repo_base }}/' + config.DOCKER_PATH + '/gpg"',
+        f"    dnf_proxy: {config.PROXY_URL}",
+        f"    docker_http_proxy: {config.PROXY_URL}",
+        f"    docker_https_proxy: {config.PROXY_URL}",
+        "    docker_no_proxy: localhost,127.0.0.1",
+        "    selinux_allowed_modes: [Enforcing, Permissive, Disabled]",
+        "  children:",
+        "    docker_hosts:",
+        "      hosts:",
+    ]
+    if not hosts:
+        lines[-1] = "      hosts: {}"
+    for name, address in hosts:
+        lines.append(f"        {name}: {{ansible_host: {address}}}")
+    return "\n".join(lines) + "\n"
+
+
+def render_known_hosts(entries: Iterable[tuple[str, str, Sequence[str]]]) -> str:
+    """known_hosts lines: for each (name, address, public key lines), by address and name."""
+    out = []
+    for name, address, pubkeys in entries:
+        for pub in pubkeys:
+            keytype, key = pub.split()[:2]
+            out.append(f"{address},{name} {keytype} {key}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def secret_dir(inventory: Path) -> Path:
+    return inventory.parent / SECRET_DIR
+
+
+def write_private(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write text atomically with mode; the folder is created 0700."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def write_inventory(inventory: Path, hosts: Sequence[tuple[str, str]]) -> None:
+    inventory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = inventory.with_name(f".{inventory.name}.tmp")
+    tmp.write_text(render_inventory(hosts))
+    os.replace(tmp, inventory)

@@ -1,0 +1,90 @@
+"""Runs one lab host: its own cgroup, systemd-nspawn --boot, again after a reboot (exit 133).
+
+Started detached by ``provision lab up``: ``python -m provision.lab.launcher NAME ROOT HOSTDIR``.
+SIGTERM (from ``lab down``) is passed to systemd-nspawn, which shuts the host down cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from . import config
+
+REBOOT_EXIT = 133
+
+
+def cgroup_roots() -> list[Path]:
+    """Where this machine's cgroup hierarchies for the lab live (v2, or hybrid v1+v2)."""
+    base = Path("/sys/fs/cgroup")
+    if (base / "cgroup.controllers").exists():
+        return [base]
+    return [p for p in (base / "unified", base / "systemd") if p.is_dir()]
+
+
+def host_cgroups(name: str) -> list[Path]:
+    return [root / config.CGROUP_NAME / name for root in cgroup_roots()]
+
+
+def nspawn_command(name: str, root: Path, hostdir: Path) -> list[str]:
+    return [
+        "systemd-nspawn",
+        "--quiet",
+        "--register=no",
+        "--keep-unit",
+        "--boot",
+        f"--directory={root}",
+        f"--machine={name}",
+        f"--hostname={name}",
+        f"--network-namespace-path=/run/netns/{config.netns_name(name)}",
+        "--capability=all",
+        "--console=read-only",
+        "--system-call-filter=@keyring bpf",
+        "--resolv-conf=off",
+        "--timezone=off",
+        "--link-journal=no",
+        f"--bind={hostdir / 'docker'}:/var/lib/docker",
+        f"--bind={hostdir / 'containerd'}:/var/lib/containerd",
+    ]
+
+
+def main(argv: list[str]) -> int:
+    name, root, hostdir = argv[0], Path(argv[1]), Path(argv[2])
+    for cg in host_cgroups(name):
+        cg.mkdir(parents=True, exist_ok=True)
+        (cg / "cgroup.procs").write_text(str(os.getpid()))
+    env = {
+        **os.environ,
+        "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1",
+        "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network",
+    }
+    state = {"stopping": False, "child": None}
+
+    def on_term(signum: int, frame: object) -> None:
+        state["stopping"] = True
+        child = state["child"]
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    pidfile = config.RUN_ROOT / f"{name}.nspawn.pid"
+    rc = 0
+    while not state["stopping"]:
+        child = subprocess.Popen(nspawn_command(name, root, hostdir), env=env)
+        state["child"] = child
+        pidfile.write_text(f"{child.pid}\n")
+        rc = child.wait()
+        print(f"[provision lab] systemd-nspawn for {name} exited {rc}", flush=True)
+        if rc != REBOOT_EXIT:
+            break
+    pidfile.unlink(missing_ok=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
