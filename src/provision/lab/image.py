@@ -223,6 +223,11 @@ def _fetch_debs(dest: Path, log: Path) -> Path:
     dest.mkdir(parents=True)
     os.chmod(dest, 0o777)  # _apt downloads into it
     proc = subprocess.run(["apt-get", "download", *DEBS], cwd=dest, capture_output=True, text=True)
+    if proc.returncode != 0:  # no or stale package lists: refresh them once and retry
+        run(["apt-get", "update", "-qq"], log=log, check=False)
+        proc = subprocess.run(
+            ["apt-get", "download", *DEBS], cwd=dest, capture_output=True, text=True
+        )
     with open(log, "a") as fh:
         fh.write(proc.stdout + proc.stderr)
     if proc.returncode != 0:
