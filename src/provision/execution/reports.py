@@ -8,6 +8,7 @@ from provision.planning.model import Diff
 
 OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped", "unreachable"
 PENDING = "pending"  # plan: a change that apply would make
+CHECK = "check"  # plan: a check that runs when apply reaches it (after earlier changes)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from provision.errors import ConnectError
 from provision.execution.connection import Connection, LocalConnection
 from provision.execution.reports import (
     CHANGED,
+    CHECK,
     FAILED,
     OK,
     PENDING,
@@ -146,7 +147,8 @@ class HostRun:
             report.summary, report.diffs = outcome.summary, outcome.diffs
             report.commands = [c.display for c in outcome.commands]
         elif isinstance(outcome, Deferred):
-            report.status, report.summary = PENDING, [outcome.summary]
+            report.status = CHECK if outcome.check else PENDING
+            report.summary = [outcome.summary]
         else:
             report.status, report.message = FAILED, outcome.message
         return report

@@ -119,6 +119,7 @@ class Deferred:
 
     summary: str
     facts: list[Fact]
+    check: bool = False  # a read-only check (assert), not a change
 
 
 Outcome = NoOp | Change | Failed | Deferred

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from provision.execution.reports import (
     CHANGED,
+    CHECK,
     FAILED,
     OK,
     PENDING,
@@ -18,7 +19,15 @@ from provision.execution.reports import (
 )
 from provision.reporting.mask import Masker
 
-COLOURS = {OK: "32", CHANGED: "33", PENDING: "33", FAILED: "31", UNREACHABLE: "31", SKIPPED: "36"}
+COLOURS = {
+    CHECK: "36",
+    OK: "32",
+    CHANGED: "33",
+    PENDING: "33",
+    FAILED: "31",
+    UNREACHABLE: "31",
+    SKIPPED: "36",
+}
 
 
 class Console:
@@ -68,7 +77,7 @@ class Console:
             self.write([f"{host:<{self.width}}  {'...':<8} {task}: {display}"])
 
     def task_lines(self, host: str, report: TaskReport) -> list[str]:
-        label = "will change" if report.status == PENDING else report.status
+        label = {PENDING: "will change", CHECK: "will check"}.get(report.status, report.status)
         role = f"{report.role} : " if report.role else ""
         kind = "handler " if report.handler else ""
         status = self.paint(report.status, f"{label:<8}")
@@ -79,7 +88,7 @@ class Console:
             head += f"  ({report.reason})"
         lines = [head]
         pad = " " * (self.width + 2 + 9)
-        if report.status in (PENDING, CHANGED, FAILED):
+        if report.status in (PENDING, CHECK, CHANGED, FAILED):
             lines += [pad + s for s in report.summary]
             if self.diff:
                 for diff in report.diffs:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from provision.errors import InputError, Location
 from provision.spec.hostconfig import HostConfig, host_config
 from provision.spec.inventory import Inventory, load_inventory
@@ -98,8 +100,17 @@ def parse_extra_vars(items: list[str]) -> dict[str, Any]:
             key, sep, value = item.partition("=")
             if not sep or not key.strip().isidentifier():
                 raise InputError(f"-e expects key=value or @file.yml, found {item!r}")
-            result[key.strip()] = value
+            result[key.strip()] = _scalar(value)
     return result
+
+
+def _scalar(text: str) -> Any:
+    """`-e` values read as YAML scalars: `false` is false, `3` is 3, anything else text."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, str | int | float | bool) else text
 
 
 def compile_run(

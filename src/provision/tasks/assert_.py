@@ -80,10 +80,16 @@ class Assert(TaskType):
                 return Failed(self._message(self._that_failure))
             return NoOp(f"{self.label}: true")
         fact = CommandFact(self.p["command"])
-        if state.changes_planned:
-            return Deferred(f"check after changes: {self.label}", [fact])
         result: CommandResult = state.get(fact)
         problem = check_result(result, self.p)
+        if state.changes_planned:
+            now = "passes" if problem is None else "fails"
+            seen = result.stdout or f"exit {result.rc}"
+            return Deferred(
+                f"{self.label}: {now} now ({seen}); checked again when apply reaches it",
+                [fact],
+                check=True,
+            )
         if problem:
             found = result.stdout or result.stderr or "(no output)"
             detail = f"{problem}, found {found!r} (exit {result.rc})"
