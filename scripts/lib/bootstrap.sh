@@ -4,6 +4,7 @@
 # Debian packages the tests and the container lab need (see docs/lab.md).
 PROVISION_APT_PACKAGES=(
     openssh-server openssh-client sudo python3-venv
+    mmdebstrap systemd-container rpm createrepo-c gnupg iproute2 zstd curl
 )
 
 bootstrap_host_packages() {
