@@ -561,6 +561,8 @@ def lab_up(hosts: int = 3, inventory_path: Path | None = None) -> list[LabHost]:
         for line in _clean_stale():
             echo(f"cleaned stale state of {line}")
         img = image.ensure_image()
+        for name in image.prune_cache():
+            echo(f"removed an old or partial lab image from the cache: {name}")
         client_pub = _ensure_client_key(paths)
         net.ensure_bridge()
         _ensure_server(img)

@@ -25,7 +25,17 @@ from . import config
 from .progress import Progress
 from .repos import RepoLayout, baseos_repo_text, docker_repo_text
 from .rpms import Package, lab_packages, render_spec, stage_package
-from .util import LabError, dir_size, run, safe_rmtree, tail
+from .util import (
+    LabError,
+    cmdline,
+    dir_size,
+    mounts,
+    pid_alive,
+    read_pid,
+    run,
+    safe_rmtree,
+    tail,
+)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -105,13 +115,47 @@ def cached_entries() -> list[Path]:
     return sorted(p for p in config.CACHE_ROOT.iterdir() if p.name not in ("lock",))
 
 
-def prune_cache(in_use: set[Path]) -> list[str]:
+def _stop_orphan_builder(partial: Path) -> None:
+    """A killed `lab up` can leave its mmdebstrap running on the partial build: stop it."""
+    pidfile = partial / "mmdebstrap.pid"
+    pid = read_pid(pidfile, "mmdebstrap")
+    if pid is None or not any(str(partial) in arg for arg in cmdline(pid)):
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            if not pid_alive(pid):
+                return
+            time.sleep(0.1)
+
+
+def images_in_use() -> set[Path]:
+    """Cache entries that a mounted host root uses as its lower layer."""
+    used = set()
+    for _point, fstype, options in mounts():
+        if fstype != "overlay":
+            continue
+        for opt in options.split(","):
+            if opt.startswith("lowerdir="):
+                lower = Path(opt.removeprefix("lowerdir="))
+                if lower.parent.parent == config.CACHE_ROOT:
+                    used.add(lower.parent)
+    return used
+
+
+def prune_cache() -> list[str]:
     """Remove partial builds and images of other keys that no host uses. Returns names."""
     keep = image_path()
+    in_use = images_in_use()
     removed = []
     for entry in cached_entries():
         if entry == keep or entry in in_use or entry.name.endswith(".log"):
             continue
+        if entry.name.endswith(".partial"):
+            _stop_orphan_builder(entry)
         safe_rmtree(entry)
         removed.append(entry.name)
     return removed
@@ -124,6 +168,7 @@ def ensure_image(quiet: bool = False) -> Image:
         return image
     final = image_path()
     partial = final.with_name(final.name + ".partial")
+    _stop_orphan_builder(partial)
     safe_rmtree(partial)
     partial.mkdir(parents=True)
     log = partial / "build.log"
@@ -170,6 +215,7 @@ def _build(out: Path, log: Path, progress: Progress) -> None:
     ]
     with open(mm_log, "w") as fh:
         mm = subprocess.Popen(mm_cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    (out / "mmdebstrap.pid").write_text(f"{mm.pid}\n")
     try:
         debs = _fetch_debs(work / "debs", log)
         progress.step("RPMs: build and sign (docker-ce, containerd.io, rocky-release, ...)")
