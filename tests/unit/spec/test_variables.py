@@ -262,3 +262,11 @@ def test_undefined_variable_names_variable_file_and_line(project: Path):
     with pytest.raises(InputError) as excinfo:
         compile_run(project / "inventory.yml", project / "site.yml")
     assert str(excinfo.value).startswith(f"{project}/site.yml:4: undefined variable: nope")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a `~regex` containing [ * or ? is taken for a glob (glob branch tested first)",
+)
+def test_regex_pattern_with_brackets(inventory):
+    assert set(inventory.match("~^web[12]$")) == {"web1", "web2"}
