@@ -116,16 +116,82 @@ def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
     """Converge the hosts: run the planned changes, handlers, then check convergence."""
     code = _run("plan" if check else "apply", diff=diff or check, **kwargs)
     if code == 0 and run_verify and not check:
-        from provision.verify.runner import run_verify as verify_hosts
-
-        code = verify_hosts(
+        code = _verify(
             kwargs["inventory"],
-            kwargs["playbook"] or Path(DEFAULT_PLAYBOOK),
+            kwargs["playbook"],
             kwargs["limit"],
-            list(kwargs["extra_vars"]),
+            kwargs["extra_vars"],
             None,
+            kwargs["timeout"],
+            kwargs["accept_new_host_keys"],
         )
     sys.exit(code)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("inventory", type=click.Path(path_type=Path))
+@click.option(
+    "-p",
+    "--playbook",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"Playbook whose declarations are checked (default: {DEFAULT_PLAYBOOK}).",
+)
+@click.option("-l", "--limit", default=None, help="Host pattern to restrict the checks.")
+@click.option("-e", "--extra-vars", "extra_vars", multiple=True, help="key=value or @file.yml.")
+@click.option(
+    "--junit-xml",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a JUnit XML report for CI systems.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.5, 600),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for a host's SSH connection.",
+)
+@click.option("--accept-new-host-keys", is_flag=True, help="Record unknown host keys.")
+def verify(
+    inventory: Path,
+    playbook: Path | None,
+    limit: str | None,
+    extra_vars: tuple[str, ...],
+    junit_xml: Path | None,
+    timeout: float,
+    accept_new_host_keys: bool,
+) -> None:
+    """Check the hosts with pytest-testinfra: every declared task, plus each role's tests."""
+    sys.exit(
+        _verify(inventory, playbook, limit, extra_vars, junit_xml, timeout, accept_new_host_keys)
+    )
+
+
+def _verify(
+    inventory: Path,
+    playbook: Path | None,
+    limit: str | None,
+    extra_vars: tuple[str, ...],
+    junit_xml: Path | None,
+    timeout: float,
+    accept_new_host_keys: bool,
+) -> int:
+    from provision.errors import InputError
+    from provision.verify.runner import run_verify
+
+    try:
+        return run_verify(
+            inventory,
+            playbook or Path(DEFAULT_PLAYBOOK),
+            _limit(limit),
+            list(extra_vars),
+            junit_xml,
+            timeout,
+            accept_new_host_keys,
+        )
+    except InputError as exc:
+        raise InputFailure(str(exc))
 
 
 def _limit(limit: str | None) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provision.lab import lab_paths, lab_reset
+from provision.lab import lab_down, lab_paths, lab_up
 from tests.lab.conftest import LabSession, run_on
 
 pytestmark = pytest.mark.lab
@@ -37,9 +37,10 @@ def host_snapshot(session: LabSession) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def fresh(lab_hosts: LabSession) -> LabSession:
-    for host in lab_hosts.hosts:
-        lab_reset(host.name)
-    return lab_hosts
+    """Hosts with fresh disks: earlier lab tests may have changed them."""
+    lab_down(wipe=True)
+    hosts = lab_up(len(lab_hosts.hosts))
+    return LabSession(hosts, lab_hosts.inventory)
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +124,27 @@ def test_drift_is_planned_exactly_and_repaired_with_one_restart(
     restarts = [t for t in tasks if t["handler"] and t["status"] == "changed"]
     assert len(restarts) == 1
     assert run_on(host, "docker info --format '{{.Driver}}'").stdout.strip() == "overlay2"
+
+
+def test_verify_passes_on_converged_hosts_and_writes_junit(
+    fresh: LabSession, converged: dict, tmp_path: Path
+) -> None:
+    junit = tmp_path / "verify.xml"
+    result = provision("verify", str(fresh.inventory), "--junit-xml", str(junit))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERIFY" in result.stdout
+    for host in fresh.hosts:
+        assert f"{host.name}" in result.stdout
+    assert "<testsuite" in junit.read_text()
+
+
+def test_verify_fails_on_a_host_that_drifted(fresh: LabSession, converged: dict) -> None:
+    host = fresh.hosts[1]
+    run_on(host, "sysctl -q -w net.ipv4.ip_forward=0; systemctl stop docker")
+    try:
+        result = provision("verify", str(fresh.inventory), "--limit", host.name)
+        assert result.returncode == 1, result.stdout
+        assert "net.ipv4.ip_forward is 0, expected 1" in result.stdout
+        assert "FAIL" in result.stdout
+    finally:
+        assert provision("apply", str(fresh.inventory), "--limit", host.name).returncode == 0

@@ -1,0 +1,1 @@
+"""`provision verify`: declarations become testinfra checks, plus each role's own tests."""
