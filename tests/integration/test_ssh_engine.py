@@ -150,3 +150,28 @@ def test_unreachable_host_exit_3(tmp_path: Path) -> None:
     result = provision(project, "plan", "inventory.yml", "--timeout", "2")
     assert result.returncode == 3
     assert "unreachable" in result.stdout
+
+
+def test_through_a_bastion_with_proxyjump(tmp_path: Path, sshd: Sshd) -> None:
+    bastion = start_sshd(tmp_path / "bastion")
+    try:
+        (bastion.directory / "authorized_keys").write_text(
+            sshd.client_key.with_suffix(".pub").read_text()
+        )
+        project = make_project(
+            tmp_path / "project",
+            f"      ansible_host: 127.0.0.1\n      ansible_port: {sshd.port}\n"
+            f"      ansible_user: root\n      ansible_ssh_private_key_file: {sshd.client_key}\n"
+            f"      ansible_ssh_common_args: '-o ProxyJump=root@127.0.0.1:{bastion.port}'\n"
+            f"      provision_known_hosts: known_hosts\n      base: {tmp_path / 'target'}\n",
+        )
+        (project / "known_hosts").write_text(sshd.known_hosts_line() + bastion.known_hosts_line())
+        result = provision(project, "plan", "inventory.yml")
+        assert result.returncode == 4, result.stdout + result.stderr
+        log = (bastion.directory / "sshd.log").read_text()
+        assert "Accepted publickey for root" in log, "the bastion was not used"
+        (project / "known_hosts").write_text(sshd.known_hosts_line())
+        refused = provision(project, "plan", "inventory.yml")
+        assert refused.returncode == 3, "the bastion's unknown host key was not refused"
+    finally:
+        bastion.stop()
