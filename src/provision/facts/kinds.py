@@ -114,15 +114,26 @@ class UpdatesFact:
         if rc != 100:
             raise FactError(f"dnf check-update failed (exit {rc}):\n{tail(stderr, 8)}")
         updates = []
+        pending_name: str | None = None  # dnf wraps a long name onto a line of its own
         for line in text(stdout).splitlines():
-            if not line.strip() or line.startswith((" ", "Obsoleting", "Security:", "Last meta")):
-                if line.startswith("Obsoleting"):
-                    break
+            if line.startswith("Obsoleting"):
+                break
+            if not line.strip() or line.startswith(("Security:", "Last meta")):
                 continue
             parts = line.split()
-            if len(parts) == 3:
-                name = parts[0].rsplit(".", 1)[0]
-                updates.append(Update(name, parts[1], parts[2]))
+            wrapped = pending_name is not None and line[:1].isspace() and len(parts) == 2
+            if wrapped:
+                parts = [pending_name, *parts]
+            pending_name = None
+            if len(parts) == 1 and not line[:1].isspace():
+                pending_name = parts[0]
+                continue
+            if len(parts) != 3 or (line[:1].isspace() and not wrapped):
+                raise FactError(f"unexpected dnf check-update line: {line!r}")
+            name = parts[0].rsplit(".", 1)[0]
+            updates.append(Update(name, parts[1], parts[2]))
+        if pending_name is not None:
+            raise FactError(f"unexpected end of dnf check-update output after {pending_name!r}")
         return tuple(updates)
 
     def describe(self) -> str:

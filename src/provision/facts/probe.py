@@ -49,12 +49,14 @@ def parse_probe(facts: list[Fact], marker: str, output: bytes) -> dict[Fact, Any
     for index, fact in enumerate(facts):
         if output[position : position + len(head)] != head:
             raise FactError(f"probe output is garbled at fact {index} ({fact.describe()})")
-        end_of_line = output.index(b"\n", position)
-        fields = output[position + len(head) : end_of_line].split()
-        if len(fields) != 4 or int(fields[0]) != index:
+        end_of_line = output.find(b"\n", position)
+        fields = output[position + len(head) : end_of_line].split() if end_of_line > 0 else []
+        if len(fields) != 4 or not all(f.isdigit() for f in fields) or int(fields[0]) != index:
             raise FactError(f"probe output is garbled at fact {index} ({fact.describe()})")
         rc, out_len, err_len = (int(x) for x in fields[1:])
         start = end_of_line + 1
+        if start + out_len + err_len > len(output):
+            raise FactError(f"probe output is cut short at fact {index} ({fact.describe()})")
         stdout = output[start : start + out_len]
         stderr = output[start + out_len : start + out_len + err_len]
         position = start + out_len + err_len

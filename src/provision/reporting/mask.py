@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from typing import Any
 
 MASK = "********"
@@ -15,10 +17,13 @@ class Masker:
             self.add(value)
 
     def add(self, value: str) -> None:
+        """A secret, and the forms it takes when quoted for a shell or for JSON."""
         value = str(value)
-        if len(value) >= MIN_SECRET_LENGTH and value not in self._secrets:
-            self._secrets.append(value)
-            self._secrets.sort(key=len, reverse=True)
+        forms = {value, shlex.quote(value), json.dumps(value)[1:-1]}
+        for form in forms:
+            if len(form) >= MIN_SECRET_LENGTH and form not in self._secrets:
+                self._secrets.append(form)
+        self._secrets.sort(key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:

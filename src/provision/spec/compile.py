@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from provision.errors import InputError, Location
 from provision.spec.hostconfig import HostConfig, host_config
 from provision.spec.inventory import Inventory, load_inventory
@@ -105,12 +103,12 @@ def parse_extra_vars(items: list[str]) -> dict[str, Any]:
 
 
 def _scalar(text: str) -> Any:
-    """`-e` values read as YAML scalars: `false` is false, `3` is 3, anything else text."""
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return value if isinstance(value, str | int | float | bool) else text
+    """`-e key=value` values stay text (as in Ansible), except `true`/`false`, which are
+    booleans so that `when: flag` does what it says. Typed values: `-e '{...}'`."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return text
 
 
 def compile_run(

@@ -66,19 +66,19 @@ class Inventory:
 
     def match(self, pattern: str, location: Location | None = None) -> list[str]:
         """Hosts matching an Ansible host pattern: `a:b`, `a:&b`, `a:!b`, globs, `all`."""
-        selected: list[str] = []
         parts = [p.strip() for p in re.split(r"[:,]", pattern) if p.strip()]
         if not parts:
             raise InputError("empty host pattern", location)
-        for part in parts:
-            if part.startswith("!"):
-                excluded = set(self._atom(part[1:]))
-                selected = [h for h in selected if h not in excluded]
-            elif part.startswith("&"):
-                kept = set(self._atom(part[1:]))
-                selected = [h for h in selected if h in kept]
-            else:
-                selected.extend(h for h in self._atom(part) if h not in selected)
+        unions = [p for p in parts if not p.startswith(("!", "&"))]
+        selected: list[str] = [] if unions else list(self.hosts)
+        for part in unions:  # as Ansible: unions first, then intersections, then exclusions
+            selected.extend(h for h in self._atom(part) if h not in selected)
+        for part in (p for p in parts if p.startswith("&")):
+            kept = set(self._atom(part[1:]))
+            selected = [h for h in selected if h in kept]
+        for part in (p for p in parts if p.startswith("!")):
+            excluded = set(self._atom(part[1:]))
+            selected = [h for h in selected if h not in excluded]
         return selected
 
     def _atom(self, name: str) -> list[str]:
@@ -88,15 +88,15 @@ class Inventory:
             return [h for h in self.hosts if h in self._members(name)]
         if name in self.hosts:
             return [name]
+        if name.startswith("~"):
+            regex = re.compile(name[1:])
+            return [h for h in self.hosts if regex.search(h)]
         if any(c in name for c in "*?["):
             hosts = [h for h in self.hosts if fnmatch.fnmatchcase(h, name)]
             for group in self.groups:
                 if fnmatch.fnmatchcase(group, name):
                     hosts.extend(h for h in self._members(group) if h not in hosts)
             return hosts
-        if name.startswith("~"):
-            regex = re.compile(name[1:])
-            return [h for h in self.hosts if regex.search(h)]
         return []
 
     def _members(self, group: str) -> set[str]:

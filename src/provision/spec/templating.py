@@ -20,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from provision.errors import InputError, Location
 
-_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+_SINGLE_EXPRESSION = re.compile(r"\A[ \t]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \t]*\Z", re.DOTALL)
 
 
 class EnvironmentVariables(Mapping):

@@ -49,7 +49,8 @@ class _WholeFile(TaskType):
         else:
             candidate = self.context.role_dir / folder / src
         if not candidate.is_file():
-            raise self.fail(f"{folder[:-1]} not found: {candidate}")
+            what = {"templates/": "template", "files/": "file"}[folder]
+            raise self.fail(f"{what} not found: {candidate}")
         return candidate
 
     def facts(self) -> list[Fact]:

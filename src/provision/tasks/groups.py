@@ -135,7 +135,9 @@ class User(TaskType):
                 current.uid,
                 current.home,
                 self.p["shell"] or current.shell,
-                tuple(dict.fromkeys([*current.groups, *groups])),
+                tuple(dict.fromkeys([*current.groups, *groups]))
+                if self.p["append"]
+                else tuple(dict.fromkeys([*current.groups[:1], *groups])),
             ),
         )
         return Change(summary, [command(*w) for w in words_list])

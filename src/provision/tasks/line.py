@@ -51,6 +51,8 @@ def edit_lines(
         else:
             start, end = bounds
             found = [i for i in range(start, end) if matches(lines[i])]
+            if not found and line in lines[start:end]:
+                return text  # the regexp does not match the wanted line itself: already there
             if found:
                 lines[found[-1]] = line
             else:
@@ -103,6 +105,10 @@ class Line(TaskType):
         current: FileState = state.get(FileFact(path))
         if current.exists and not current.known:
             return Deferred(f"line in {path} (file comes from an earlier step)", [FileFact(path)])
+        if current.exists and not current.kind.startswith("regular"):
+            return Failed(f"{path} is a {current.kind}, not a regular file")
+        if current.exists and current.content is None:
+            return Failed(f"{path} is too large to edit line by line")
         if not current.exists:
             if self.p["state"] == "absent":
                 return NoOp(f"{path} does not exist")

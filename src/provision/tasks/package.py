@@ -9,7 +9,7 @@ from provision.facts.kinds import PackagesFact, Update, UpdatesFact
 from provision.planning.model import Change, HostState, NoOp, Outcome, command
 from provision.tasks.base import Arg, Assertion, TaskType, register
 
-_PIN = re.compile(r"^(?P<name>.+?)-(?P<version>(?:\d+:)?\d[\w.+~^]*(?:-[\w.+~^]+)?)$")
+_PIN = re.compile(r"^(?P<name>.+?)-(?P<version>(?:\d+:)?\d+\.[\w.+~^]*(?:-[\w.+~^]+)?)$")
 SHOWN_UPDATES = 8
 
 
@@ -23,6 +23,8 @@ def split_pin(spec: str) -> tuple[str, str | None]:
 
 def version_matches(installed_evr: str, wanted: str) -> bool:
     """Does an installed `E:V-R.ARCH` satisfy a pin like `27.3.1`, `3:27.3.1` or `27.3.1-1.el9`?"""
+    if installed_evr == wanted:
+        return True
     evr = installed_evr.rsplit(".", 1)[0]
     _, _, version_release = evr.partition(":")
     return any(form == wanted or form.startswith(wanted + "-") for form in (evr, version_release))
@@ -80,7 +82,7 @@ class Package(TaskType):
             )
         missing = []
         for spec in self.p["name"]:
-            name, version = split_pin(spec)
+            name, version = (spec, None) if spec in installed else split_pin(spec)
             have = installed.get(name, ())
             if not have or (version and not any(version_matches(v, version) for v in have)):
                 missing.append((spec, name, version, have))

@@ -182,9 +182,6 @@ def test_unreachable_host_exits_3(tmp_path: Path, monkeypatch):
     assert f"127.0.0.1:{port}" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a secret with a single quote is shown shell-quoted, unmasked"
-)
 def test_secret_with_quote_in_a_shell_string_is_masked(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "inventory.yml").write_text(INVENTORY)
