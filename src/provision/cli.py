@@ -79,6 +79,13 @@ def _common(func: Any) -> Any:
             help="Seconds to wait for a host's SSH connection.",
         ),
         click.option(
+            "--retries",
+            type=click.IntRange(0, 10),
+            default=0,
+            show_default=True,
+            help="Retry connecting to a host this many times, with backoff (1 s, 2 s, 4 s...).",
+        ),
+        click.option(
             "--accept-new-host-keys",
             is_flag=True,
             help="Record unknown host keys (like OpenSSH's accept-new); a changed key "
@@ -219,6 +226,7 @@ def _run(
     skip_tags: str,
     output_format: str,
     timeout: float,
+    retries: int,
     accept_new_host_keys: bool,
     stats: bool,
     verbose: bool,
@@ -239,7 +247,7 @@ def _run(
     except InputError as exc:
         raise InputFailure(str(exc))
     masker = Masker(compiled.secrets())
-    from provision.execution.runner import RunOptions, run_all
+    from provision.execution.runner import RunOptions
     from provision.reporting.console import Console
 
     json_mode = output_format == "json"
@@ -256,13 +264,14 @@ def _run(
         forks=forks,
         timeout=timeout,
         accept_new_host_keys=accept_new_host_keys,
+        retries=retries,
     )
     listener = (lambda event, payload: None) if json_mode else console.listener
     if not json_mode:
         for name, host_plays in compiled.plays:
             console.play(name, [hp.host.name for hp in host_plays])
-    reports = run_all(compiled, options, listener)
-    code = exit_code(command, reports)
+    reports = _run_interruptible(compiled, options, listener, console)
+    code = 130 if options.stop.is_set() else exit_code(command, reports)
     if json_mode:
         from provision.reporting.jsonout import document
 
@@ -275,6 +284,35 @@ def _run(
 
     record_run(Path(STATE_DIR), reports)
     return code
+
+
+def _run_interruptible(compiled: Any, options: Any, listener: Any, console: Any) -> list:
+    """First Ctrl-C: start no new task or command, let running ones finish, then the recap.
+    A second Ctrl-C stops at once."""
+    import signal
+    import threading
+
+    from provision.execution.runner import run_all
+
+    if threading.current_thread() is not threading.main_thread():
+        return run_all(compiled, options, listener)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if options.stop.is_set():
+            raise KeyboardInterrupt
+        options.stop.set()
+        console.write(
+            [
+                "interrupted: finishing running commands, starting nothing new "
+                "(Ctrl-C again to stop at once)"
+            ]
+        )
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        return run_all(compiled, options, listener)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def exit_code(command: str, reports: list) -> int:
@@ -313,3 +351,57 @@ def _register_optional() -> None:
 
 
 _register_optional()
+
+
+# ---- `provision inventory`: inventories written from other tools (issue 5) ----
+
+
+@click.group()
+def inventory() -> None:
+    """Write inventories from other tools."""
+
+
+@inventory.command("from-vagrant")
+@click.option(
+    "--vagrant-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Directory of the Vagrantfile; `vagrant ssh-config` runs there.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the inventory here (default: standard output).",
+)
+@click.option("--group", default="docker_hosts", show_default=True, help="Group of the hosts.")
+@click.option(
+    "--ssh-config-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Read a captured `vagrant ssh-config` output instead of running Vagrant.",
+)
+def from_vagrant_command(
+    vagrant_dir: Path, output: Path | None, group: str, ssh_config_file: Path | None
+) -> None:
+    """An inventory of the running Vagrant machines, from `vagrant ssh-config`."""
+    from provision.errors import InputError
+    from provision.vagrant import from_vagrant
+
+    try:
+        text = from_vagrant(vagrant_dir, group, ssh_config_file)
+    except InputError as exc:
+        raise InputFailure(str(exc))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputFailure(f"cannot write {output}: {exc}")
+    click.echo(f"wrote {output}", err=True)
+
+
+main.add_command(inventory)

@@ -114,7 +114,10 @@ class LocalConnection:
             self.become.password_needed = check.returncode != 0
         line, data = self.become.wrap(script, stdin, become)
         self.commands_run += 1
-        proc = subprocess.run(["sh", "-c", line], input=data or b"", capture_output=True)
+        # A session of its own: a terminal's Ctrl-C stops provision, not the running command.
+        proc = subprocess.run(
+            ["sh", "-c", line], input=data or b"", capture_output=True, start_new_session=True
+        )
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if become:
             check_become_result(self.config.name, self.become.user, result)

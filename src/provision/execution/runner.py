@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from provision.errors import ConnectError
 from provision.execution.connection import Connection, LocalConnection
@@ -36,6 +36,8 @@ class RunOptions:
     forks: int = 50
     timeout: float = 10.0
     accept_new_host_keys: bool = False
+    retries: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)  # set by Ctrl-C
 
 
 class HostFailed(Exception):
@@ -49,7 +51,7 @@ def connect(config: HostConfig, options: RunOptions) -> Connection:
         return LocalConnection(config)
     from provision.execution.ssh import SSHConnection
 
-    return SSHConnection(config, options.timeout, options.accept_new_host_keys)
+    return SSHConnection(config, options.timeout, options.accept_new_host_keys, options.retries)
 
 
 def _facts_of(tasks: list[CompiledTask]) -> list[Fact]:
@@ -163,6 +165,8 @@ class HostRun:
         notified: list[str] = []
         changed_any = False
         for compiled, outcome in planned:
+            if self.options.stop.is_set():
+                raise HostFailed(f"interrupted: stopped before task {compiled.name!r}")
             if outcome is None:
                 self.emit(self._plan_report(compiled, None))
                 continue
@@ -191,7 +195,11 @@ class HostRun:
         if not isinstance(outcome, Change):
             return report
         started = time.monotonic()
-        for command in outcome.commands:
+        for index, command in enumerate(outcome.commands):
+            if index and self.options.stop.is_set():
+                report.status = FAILED
+                report.message = f"interrupted before `{command.display}`"
+                break
             if command.progress:
                 self.listener("progress", (self.report.name, compiled.name, command.display))
             result = self.conn.run(command.script, command.stdin, compiled.become)

@@ -8,6 +8,7 @@ import os
 import select
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ class SSHConnection:
     config: HostConfig
     timeout: float = 10.0
     accept_new_host_keys: bool = False
+    retries: int = 0
     commands_run: int = 0
     connections_opened: int = 0
     become: Become = field(init=False)
@@ -105,6 +107,21 @@ class SSHConnection:
         return kwargs
 
     def open(self) -> None:
+        """Connect, retrying with backoff (1 s, 2 s, 4 s ...) up to `retries` more times;
+        host key and authentication failures are never retried."""
+        attempt = 0
+        while True:
+            try:
+                return self._open_once()
+            except HostKeyError:
+                raise
+            except ConnectError as exc:
+                if attempt >= self.retries or "authentication failed" in str(exc):
+                    raise
+                time.sleep(min(2**attempt, 30))
+                attempt += 1
+
+    def _open_once(self) -> None:
         if self._conn is not None:
             return
         import paramiko
