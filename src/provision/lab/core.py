@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import config, image, inventory, net
-from .launcher import host_cgroups
+from .cgroups import host_cgroups
 from .util import (
     LabError,
     cmdline,
@@ -153,7 +153,7 @@ def prerequisite_problems(build: bool) -> list[str]:
         filesystems = ""
     if "overlay" not in filesystems:
         problems.append("the kernel has no overlayfs (modprobe overlay)")
-    from .launcher import cgroup_roots
+    from .cgroups import cgroup_roots
 
     if not cgroup_roots():
         problems.append("no cgroup hierarchy mounted under /sys/fs/cgroup")
@@ -498,13 +498,19 @@ def ssh_command(host: LabHost, paths: LabPaths, user: str = "rocky") -> list[str
     ]
 
 
+def _still_running(name: str) -> bool:
+    """Second look (a process that is exec'ing can briefly show no command line)."""
+    time.sleep(0.5)
+    return is_running(name)
+
+
 def _wait_ready(hosts: list[LabHost], paths: LabPaths, timeout: float = BOOT_TIMEOUT) -> None:
     """Until every host answers ssh with the lab key (or fail with its console log)."""
     deadline = time.monotonic() + timeout
     pending = list(hosts)
     while pending:
         for host in list(pending):
-            if not is_running(host.name):
+            if not is_running(host.name) and not _still_running(host.name):
                 console = _host_dir(host.name) / "console.log"
                 raise LabError(
                     f"{host.name} stopped while booting; its console:\n{tail(console, 30)}"

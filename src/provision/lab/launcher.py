@@ -13,20 +13,9 @@ import sys
 from pathlib import Path
 
 from . import config
+from .cgroups import host_cgroups
 
 REBOOT_EXIT = 133
-
-
-def cgroup_roots() -> list[Path]:
-    """Where this machine's cgroup hierarchies for the lab live (v2, or hybrid v1+v2)."""
-    base = Path("/sys/fs/cgroup")
-    if (base / "cgroup.controllers").exists():
-        return [base]
-    return [p for p in (base / "unified", base / "systemd") if p.is_dir()]
-
-
-def host_cgroups(name: str) -> list[Path]:
-    return [root / config.CGROUP_NAME / name for root in cgroup_roots()]
 
 
 def nspawn_command(name: str, root: Path, hostdir: Path) -> list[str]:
