@@ -5,6 +5,7 @@
 PROVISION_APT_PACKAGES=(
     openssh-server openssh-client sudo python3-venv
     mmdebstrap systemd-container rpm createrepo-c gnupg iproute2 zstd curl
+    vagrant
 )
 
 bootstrap_host_packages() {

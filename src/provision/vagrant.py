@@ -146,11 +146,13 @@ def inventory_data(hosts: list[SshHost], group: str, known_hosts: str) -> dict[s
             entry["ansible_user"] = host.user
         if host.identity_files:
             entry["ansible_ssh_private_key_file"] = host.identity_files[0]
+        # `-o 'Key value'`: both OpenSSH and provision read it whole (provision takes the
+        # first space or '=' as the separator, so `Key=a b` would be misread).
         args = []
         if host.proxy_jump:
-            args.append("-o " + shlex.quote(f"ProxyJump={host.proxy_jump}"))
+            args.append("-o " + shlex.quote(f"ProxyJump {host.proxy_jump}"))
         if host.proxy_command:
-            args.append("-o " + shlex.quote(f"ProxyCommand={host.proxy_command}"))
+            args.append("-o " + shlex.quote(f"ProxyCommand {host.proxy_command}"))
         if args:
             entry["ansible_ssh_common_args"] = " ".join(args)
         members[host.name] = entry
