@@ -26,7 +26,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import provision.execution.runner as runner
 from provision.cli import main
 from provision.spec.yamlfile import MAX_INPUT_BYTES
 
@@ -68,19 +67,6 @@ def _params() -> list:
 
 def _tree(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
-
-
-@pytest.fixture
-def no_connections(monkeypatch):
-    """Record (and refuse) every attempt to connect to a host."""
-    attempts: list[str] = []
-
-    def refuse(config, options):
-        attempts.append(config.name)
-        raise AssertionError(f"bad input must not connect to {config.name}")
-
-    monkeypatch.setattr(runner, "connect", refuse)
-    return attempts
 
 
 def run_case(name: str, command: str, tmp_path: Path, monkeypatch) -> tuple:
