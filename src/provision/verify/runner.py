@@ -171,6 +171,8 @@ def run_verify(
             "--no-header",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "no:pytest11.testinfra",
             "-o",
             "console_output_style=classic",
             "--rootdir",
