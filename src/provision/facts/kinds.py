@@ -311,7 +311,7 @@ def parse_mode(value: object) -> int | None:
         digits = str(value)
         if re.fullmatch(r"[0-7]{3,4}", digits):
             return int(digits, 8)
-        return value if 0 <= value <= 0o7777 else None
+        return None
     if isinstance(value, str) and _MODE.match(value.strip()):
         return int(value.strip(), 8)
     return None

@@ -163,8 +163,8 @@ def _play_variables(
     origins.update({k: where_of(play.vars, k, str(play.file)) for k in play.vars})
     raw.update(extra)
     origins.update({k: Location("-e") for k in extra})
-    raw["playbook_dir"] = str(play.file.parent)
-    raw["inventory_dir"] = str(inventory.directory)
+    raw["playbook_dir"] = str(play.file.parent.resolve())
+    raw["inventory_dir"] = str(inventory.directory.resolve())
     return raw, origins
 
 
@@ -191,12 +191,21 @@ def _compile_host(
         role_vars = variables.child(role.params, role.location) if role.params else variables
         role_skip = _role_skip(role, role_vars)
         tasks += _compile_list(
-            role.tasks, role, role_vars, config, selection, role_skip, secret_values, role.tags
+            role.tasks,
+            role,
+            role_vars,
+            config,
+            selection,
+            role_skip,
+            secret_values,
+            [*play.tags, *role.tags],
         )
         handlers += _compile_list(
             role.handlers, role, role_vars, config, Selection(), "", secret_values, []
         )
-    tasks += _compile_list(play.tasks, None, variables, config, selection, "", secret_values, [])
+    tasks += _compile_list(
+        play.tasks, None, variables, config, selection, "", secret_values, list(play.tags)
+    )
     handlers += _compile_list(
         play.handlers, None, variables, config, Selection(), "", secret_values, []
     )

@@ -110,6 +110,8 @@ def host_config(
     if port_value is not None:
         try:
             port = int(port_value)
+            if isinstance(port_value, float) and port_value != port:
+                raise ValueError
             if isinstance(port_value, bool) or not 1 <= port <= 65535:
                 raise ValueError
         except (TypeError, ValueError):
@@ -130,14 +132,21 @@ def host_config(
         value = text(key)
         if value is None:
             return None
-        candidate = Path(value).expanduser()
+        try:
+            candidate = Path(value).expanduser()
+        except RuntimeError as exc:
+            raise InputError(f"{key} cannot be expanded: {exc}", origin(key))
         if not candidate.is_absolute():
             candidate = inventory_dir / candidate
         return str(candidate)
 
     key_file = path("ansible_ssh_private_key_file") or path("ansible_private_key_file")
     become_value = _get(variables, "ansible_become", where)
-    become = play_become if become_value is None else _truthy(become_value)
+    become = (
+        play_become
+        if become_value is None
+        else _strict_bool(become_value, "ansible_become", origin("ansible_become"))
+    )
     jump = proxy = None
     common = text("ansible_ssh_common_args")
     if common:
@@ -158,7 +167,19 @@ def host_config(
     )
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+def _strict_bool(value: Any, key: str, where: Location | None) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {
+        "true": True,
+        "yes": True,
+        "on": True,
+        "1": True,
+        "false": False,
+        "no": False,
+        "off": False,
+        "0": False,
+    }
+    if str(value).strip().lower() in words:
+        return words[str(value).strip().lower()]
+    raise InputError(f"{key} must be true or false, found {value!r}", where)

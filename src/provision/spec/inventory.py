@@ -69,6 +69,13 @@ class Inventory:
         parts = [p.strip() for p in re.split(r"[:,]", pattern) if p.strip()]
         if not parts:
             raise InputError("empty host pattern", location)
+        try:
+            return self._match(parts)
+        except InputError as exc:
+            exc.location = exc.location or location
+            raise
+
+    def _match(self, parts: list[str]) -> list[str]:
         unions = [p for p in parts if not p.startswith(("!", "&"))]
         selected: list[str] = [] if unions else list(self.hosts)
         for part in unions:  # as Ansible: unions first, then intersections, then exclusions
@@ -89,7 +96,10 @@ class Inventory:
         if name in self.hosts:
             return [name]
         if name.startswith("~"):
-            regex = re.compile(name[1:])
+            try:
+                regex = re.compile(name[1:])
+            except re.error as exc:
+                raise InputError(f"host pattern {name!r} is not a valid regular expression: {exc}")
             return [h for h in self.hosts if regex.search(h)]
         if any(c in name for c in "*?["):
             hosts = [h for h in self.hosts if fnmatch.fnmatchcase(h, name)]
@@ -178,6 +188,11 @@ def load_inventory(path: Path) -> Inventory:
                     hint="write `hosts: {rocky1: {ansible_host: 10.0.0.5}}` or one host per line",
                 )
             for host_name, host_body in host_map.items():
+                if not isinstance(host_name, str | int):
+                    raise InputError(
+                        f"a host name must be text, found {type_name(host_name)}",
+                        where_of(host_map, host_name, file),
+                    )
                 read_host(str(host_name), host_body, where_of(host_map, host_name, file))
                 if str(host_name) not in group.hosts:
                     group.hosts.append(str(host_name))
@@ -190,6 +205,11 @@ def load_inventory(path: Path) -> Inventory:
                     where_of(body, "children", file),
                 )
             for child_name, child_body in children.items():
+                if not isinstance(child_name, str):
+                    raise InputError(
+                        f"a group name must be text, found {type_name(child_name)}",
+                        where_of(children, child_name, file),
+                    )
                 child = str(child_name)
                 child_where = where_of(children, child_name, file)
                 _check_name(child, "group", child_where)
@@ -304,7 +324,7 @@ def _load_var_dirs(inventory: Inventory) -> None:
                 data = load_yaml(file, f"{kind} file")
                 if data is None:
                     continue
-                _check_vars(data, str(file), Location(str(file)))
+                _check_vars(data, f"{kind} file", where_of(data, fallback=str(file)))
                 assert isinstance(data, YDict)
                 target.vars.update(data)
                 target.var_origins.update({k: data.where(k) for k in data})

@@ -39,6 +39,7 @@ class Play:
     secrets: list[str]
     file: Path
     location: Location
+    tags: list[str] = field(default_factory=list)
 
 
 def _empty_dict(file: str) -> YDict:
@@ -104,7 +105,10 @@ def load_role(name: str, playbook_dir: Path, where: Location) -> Role:
         meta = load_yaml(meta_file, "role meta")
         if meta is not None:
             if not isinstance(meta, dict):
-                raise InputError("role meta must be a mapping", Location(str(meta_file)))
+                raise InputError(
+                    f"role meta must be a mapping, found {type_name(meta)}",
+                    where_of(meta, fallback=str(meta_file)),
+                )
             secrets = _string_list(meta.get("secrets"), "secrets", where_of(meta, "secrets"))
     return Role(
         name=name,
@@ -143,6 +147,9 @@ def load_playbook(path: Path, _seen: tuple[Path, ...] = ()) -> list[Play]:
             target = path.parent / str(entry["import_playbook"])
             if not target.is_file():
                 raise InputError(f"imported playbook not found: {target}", where)
+            if target.resolve() in (*_seen, resolved):
+                chain = " -> ".join(p.name for p in (*_seen, resolved, target.resolve()))
+                raise InputError(f"playbooks import each other in a cycle: {chain}", where)
             plays.extend(load_playbook(target, (*_seen, resolved)))
             continue
         plays.append(_load_play(entry, path, where))
@@ -157,8 +164,14 @@ def _load_play(entry: YDict, path: Path, where: Location) -> Play:
                 f"unknown key {key!r} in play; expected one of: {', '.join(PLAY_KEYS)}",
                 where_of(entry, key, file),
             )
-    if "hosts" not in entry or not isinstance(entry["hosts"], str) or not entry["hosts"].strip():
+    if "hosts" not in entry:
         raise InputError("a play needs `hosts:` (a host pattern such as `docker_hosts`)", where)
+    if not isinstance(entry["hosts"], str) or not entry["hosts"].strip():
+        raise InputError(
+            f"`hosts:` must be a host pattern such as `docker_hosts` or `web:db`, "
+            f"found {type_name(entry['hosts'])}",
+            where_of(entry, "hosts", file),
+        )
     play_vars = entry.get("vars") or _empty_dict(file)
     if not isinstance(play_vars, dict):
         raise InputError(
@@ -191,6 +204,7 @@ def _load_play(entry: YDict, path: Path, where: Location) -> Play:
         secrets=_string_list(entry.get("secrets"), "secrets", where_of(entry, "secrets", file)),
         file=path,
         location=where,
+        tags=_string_list(entry.get("tags"), "tags", where_of(entry, "tags", file)),
     )
 
 

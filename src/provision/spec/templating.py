@@ -205,6 +205,9 @@ def _wrap_errors(location: Location | None, what: str) -> Any:
                     f"template syntax error in {what}: {exc.message}",
                     Location(location.file, line) if location else None,
                 ) from None
+            if isinstance(exc, RecursionError | OverflowError | MemoryError):
+                reason = str(exc) or type(exc).__name__
+                raise InputError(f"cannot render {what}: {reason}", location) from None
             if isinstance(exc, jinja2.TemplateError | TypeError | ValueError | ZeroDivisionError):
                 raise InputError(f"cannot render {what}: {exc}", location) from None
             return False
@@ -247,11 +250,15 @@ def render_value(
 
 
 def evaluate(
-    expression: str | bool, variables: Mapping[str, Any], location: Location | None, what: str
+    expression: Any, variables: Mapping[str, Any], location: Location | None, what: str
 ) -> Any:
-    """Evaluate a bare Jinja2 expression (`when:`, `assert that:`)."""
+    """Evaluate a bare Jinja2 expression (`when:`, `assert that:`); a list means all of them."""
     if isinstance(expression, bool):
         return expression
+    if isinstance(expression, list):
+        return all(evaluate(item, variables, location, what) for item in expression)
+    if not isinstance(expression, str | int | float):
+        raise InputError(f"{what} must be an expression or a list of them", location)
     source = str(expression).strip()
     match = _SINGLE_EXPRESSION.match(source)
     if match:  # tolerate `when: "{{ x }}"`

@@ -129,7 +129,26 @@ def parse_yaml(text: str, file: str) -> Any:
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", Location(file))
     except RecursionError:
-        raise InputError("YAML nesting too deep", Location(file))
+        raise InputError("YAML nesting too deep", Location(file, _too_deep_line(text)))
+
+
+MAX_YAML_DEPTH = 100
+
+
+def _too_deep_line(text: str) -> int | None:
+    """The line where nesting passes MAX_YAML_DEPTH, from the (non-recursive) event parser."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return event.start_mark.line + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def load_yaml(path: Path, what: str) -> Any:

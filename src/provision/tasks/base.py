@@ -14,6 +14,7 @@ from provision.planning.model import HostState, Outcome
 from provision.spec.yamlfile import type_name
 
 REQUIRED = object()
+PATH_ARGS = ("path", "dest", "file", "creates", "removes")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ def _coerce(arg: Arg, value: Any, type_key: str, location: Location) -> Any:
     if arg.kind == "str":
         if isinstance(value, bool) or isinstance(value, dict | list) or value is None:
             raise bad("a string")
+        if arg.name in PATH_ARGS:
+            if not str(value).startswith("/"):
+                raise bad("an absolute path")
         return str(value)
     if arg.kind == "bool":
         if isinstance(value, bool):

@@ -34,6 +34,11 @@ class _WholeFile(TaskType):
         if self.p["validate"] == "json":
             try:
                 json.loads(text)
+            except RecursionError:
+                raise InputError(
+                    f"{self.type_name}: {origin} is nested too deeply to check as JSON",
+                    self.context.location,
+                )
             except json.JSONDecodeError as exc:
                 raise InputError(
                     f"{self.type_name}: {origin} is not valid JSON: {exc.msg} "

@@ -29,6 +29,8 @@ class Group(TaskType):
 
     def validate(self) -> None:
         _check_account(self, self.p["name"])
+        if self.p["gid"] is not None and not 0 <= self.p["gid"] < 2**31:
+            raise self.fail(f"`gid` must be between 0 and 2147483647, found {self.p['gid']}")
 
     def facts(self) -> list[Fact]:
         return [GroupFact(self.p["name"])]

@@ -6,7 +6,6 @@ no connection attempted.
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 
 from provision.cli import main
@@ -57,9 +56,6 @@ def test_limit_matching_nothing(tmp_path, monkeypatch, no_connections):
     assert no_connections == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a bad ~regex in --limit escapes as re.error (inventory.py:92)"
-)
 def test_limit_with_a_bad_regex(tmp_path, monkeypatch, no_connections):
     output = _bad(["--limit", "~web[0-9"], tmp_path, monkeypatch)
     assert "~web[0-9" in output
@@ -82,11 +78,6 @@ def test_extra_vars_inline_yaml_error(tmp_path, monkeypatch, no_connections):
     assert "-e:1:" in output and "YAML syntax error" in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: play `tags:` is accepted (PLAY_KEYS) but ignored: --tags of the play's tag "
-    "skips its tasks (playbook.py:_load_play never reads it)",
-)
 def test_play_tags_are_not_silently_ignored(tmp_path, monkeypatch, no_connections):
     root, _base = _valid_project(tmp_path, monkeypatch)
     (root / "playbooks/site.yml").write_text(SITE.replace("  roles:", "  tags: [x]\n  roles:"))
