@@ -138,3 +138,17 @@ def test_a_host_rebooting_mid_run_fails_and_a_rerun_converges(fresh: LabSession)
     rerun = provision("apply", str(fresh.inventory), "--limit", victim.name)
     assert rerun.returncode == 0, rerun.stdout
     daemon_json_ok(victim)
+
+
+def test_another_dnf_holding_the_lock_is_waited_for_with_a_message(fresh: LabSession) -> None:
+    host = fresh.hosts[0]
+    run_on(host, "dnf -y -q remove docker-compose-plugin")
+    # Another dnf, as far as the lock is concerned: a live process whose pid is in the lock.
+    run_on(
+        host, "setsid sleep 4 >/dev/null 2>&1 < /dev/null & echo $! > /var/lib/dnf/rpmdb_lock.pid"
+    )
+    started = time.monotonic()
+    result = provision("apply", str(fresh.inventory), "--limit", host.name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting for another dnf" in result.stdout
+    assert time.monotonic() - started >= 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,7 +39,13 @@ class Connection(Protocol):
     commands_run: int
     connections_opened: int
 
-    def run(self, script: str, stdin: bytes | None = None, become: bool = False) -> Result: ...
+    def run(
+        self,
+        script: str,
+        stdin: bytes | None = None,
+        become: bool = False,
+        on_stderr: Callable[[str], None] | None = None,
+    ) -> Result: ...
 
     def close(self) -> None: ...
 
@@ -107,7 +114,13 @@ class LocalConnection:
         user = "root" if os.geteuid() == 0 else self.config.user
         self.become = Become(user, self.config.become_password)
 
-    def run(self, script: str, stdin: bytes | None = None, become: bool = False) -> Result:
+    def run(
+        self,
+        script: str,
+        stdin: bytes | None = None,
+        become: bool = False,
+        on_stderr: Callable[[str], None] | None = None,
+    ) -> Result:
         if become and self.become.needs_check():
             check = subprocess.run(["sudo", "-n", "true"], capture_output=True)
             self.commands_run += 1
@@ -136,7 +149,13 @@ class FakeConnection:
     connections_opened: int = 1
     history: list[tuple[str, bytes | None, bool]] = field(default_factory=list)
 
-    def run(self, script: str, stdin: bytes | None = None, become: bool = False) -> Result:
+    def run(
+        self,
+        script: str,
+        stdin: bytes | None = None,
+        become: bool = False,
+        on_stderr: Callable[[str], None] | None = None,
+    ) -> Result:
         self.commands_run += 1
         self.history.append((script, stdin, become))
         return self.responder(script, stdin)  # type: ignore[operator]

@@ -202,7 +202,9 @@ class HostRun:
                 break
             if command.progress:
                 self.listener("progress", (self.report.name, compiled.name, command.display))
-            result = self.conn.run(command.script, command.stdin, compiled.become)
+            result = self.conn.run(
+                command.script, command.stdin, compiled.become, self._waiting_notice(compiled)
+            )
             if result.rc != 0:
                 report.status = FAILED
                 report.message = f"`{command.display}` failed with exit code {result.rc}"
@@ -212,6 +214,15 @@ class HostRun:
             report.status = CHANGED
         report.duration = time.monotonic() - started
         return report
+
+    def _waiting_notice(self, compiled: CompiledTask) -> Callable[[str], None]:
+        """Relay a remote command's `waiting for ...` lines (a held dnf lock) as they come."""
+
+        def relay(line: str) -> None:
+            if line.startswith("waiting for"):
+                self.listener("progress", (self.report.name, compiled.name, line))
+
+        return relay
 
     def _run_handlers(self, notified: list[str]) -> bool:
         ran = False

@@ -9,6 +9,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,9 @@ class SSHConnection:
         self._gateway = gateway
         self.connections_opened += 1
 
-    def _exec(self, line: str, stdin: bytes | None) -> Result:
+    def _exec(
+        self, line: str, stdin: bytes | None, on_stderr: Callable[[str], None] | None = None
+    ) -> Result:
         import paramiko
 
         self.commands_run += 1
@@ -202,7 +205,11 @@ class SSHConnection:
                 while channel.recv_ready():
                     out += channel.recv(65536)
                 while channel.recv_stderr_ready():
-                    err += channel.recv_stderr(65536)
+                    chunk = channel.recv_stderr(65536)
+                    err += chunk
+                    if on_stderr is not None:
+                        for text in chunk.decode("utf-8", errors="replace").splitlines():
+                            on_stderr(text)
                 if channel.exit_status_ready() and not (
                     channel.recv_ready() or channel.recv_stderr_ready()
                 ):
@@ -220,12 +227,18 @@ class SSHConnection:
             )
         return Result(rc, bytes(out), bytes(err))
 
-    def run(self, script: str, stdin: bytes | None = None, become: bool = False) -> Result:
+    def run(
+        self,
+        script: str,
+        stdin: bytes | None = None,
+        become: bool = False,
+        on_stderr: Callable[[str], None] | None = None,
+    ) -> Result:
         self.open()
         if become and self.become.needs_check():
             self.become.password_needed = self._exec("sudo -n true", None).rc != 0
         line, data = self.become.wrap(script, stdin, become)
-        result = self._exec(line, data)
+        result = self._exec(line, data, on_stderr)
         if become:
             check_become_result(self.config.name, self.config.user, result)
         return result

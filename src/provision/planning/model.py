@@ -30,6 +30,27 @@ def command(*words: str, progress: bool = False) -> Command:
     return Command(line, line, progress=progress)
 
 
+DNF_LOCKS = ("/var/lib/dnf/rpmdb_lock.pid", "/var/cache/dnf/metadata_lock.pid")
+DNF_LOCK_WAIT_SECONDS = 300
+
+
+def dnf(*words: str) -> Command:
+    """A dnf command that first waits (up to DNF_LOCK_WAIT_SECONDS) for another dnf holding
+    its lock, saying so, instead of hanging without a word or failing at once."""
+    line = shell_words("dnf", *words)
+    locks = " ".join(DNF_LOCKS)
+    wait = (
+        f"w=0; for f in {locks}; do "
+        'while p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && [ "$p" != "$$" ] '
+        '&& kill -0 "$p" 2>/dev/null; do '
+        '[ $w -eq 0 ] && echo "waiting for another dnf (pid $p) to release its lock" >&2; '
+        f"w=$((w+1)); if [ $w -ge {DNF_LOCK_WAIT_SECONDS} ]; then "
+        f'echo "another dnf (pid $p) still holds its lock after {DNF_LOCK_WAIT_SECONDS} s" >&2; '
+        "exit 75; fi; sleep 1; done; done"
+    )
+    return Command(f"{wait}; {line}", line, progress=True)
+
+
 def write_file(
     path: str, content: bytes, mode: int, owner: str, group: str, backup: bool = False
 ) -> Command:

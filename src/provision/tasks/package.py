@@ -6,7 +6,7 @@ import re
 
 from provision.facts.base import Fact
 from provision.facts.kinds import PackagesFact, Update, UpdatesFact
-from provision.planning.model import Change, HostState, NoOp, Outcome, command
+from provision.planning.model import Change, HostState, NoOp, Outcome, dnf
 from provision.tasks.base import Arg, Assertion, TaskType, register
 
 _PIN = re.compile(r"^(?P<name>.+?)-(?P<version>(?:\d+:)?\d+\.[\w.+~^]*(?:-[\w.+~^]+)?)$")
@@ -78,7 +78,7 @@ class Package(TaskType):
             state.set(PackagesFact(), installed)
             return Change(
                 [f"package {n}: installed → absent" for n in present],
-                [command("dnf", "-y", "remove", *present, progress=True)],
+                [dnf("-y", "remove", *present)],
             )
         missing = []
         for spec in self.p["name"]:
@@ -98,14 +98,10 @@ class Package(TaskType):
             summary.append(f"package {name}: {before} → {version or 'present'}")
             installed[name] = (version or "(to be installed)",)
         if missing:
-            commands.append(
-                command("dnf", "-y", "install", *[m[0] for m in missing], progress=True)
-            )
+            commands.append(dnf("-y", "install", *[m[0] for m in missing]))
         if outdated:
             summary += [f"package {u.name}: update to {u.version}" for u in outdated]
-            commands.append(
-                command("dnf", "-y", "upgrade", *[u.name for u in outdated], progress=True)
-            )
+            commands.append(dnf("-y", "upgrade", *[u.name for u in outdated]))
             state.set(
                 UpdatesFact(False),
                 tuple(u for u in state.get(UpdatesFact(False)) if u not in outdated),
@@ -125,9 +121,9 @@ class Package(TaskType):
         ]
         if len(updates) > SHOWN_UPDATES:
             summary.append(f"... and {len(updates) - SHOWN_UPDATES} more")
-        words = ["dnf", "-y", "upgrade"] + (["--security"] if self.p["security"] else [])
+        words = ["-y", "upgrade"] + (["--security"] if self.p["security"] else [])
         state.set(fact, ())
-        return Change(summary, [command(*words, progress=True)])
+        return Change(summary, [dnf(*words)])
 
     def assertions(self) -> list[Assertion]:
         if self.p["name"] == ["*"]:

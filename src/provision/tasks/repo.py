@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
-from provision.planning.model import Change, Command, HostState, NoOp, Outcome, command
+from provision.planning.model import Change, Command, HostState, NoOp, Outcome, dnf
 from provision.tasks.base import Arg, Assertion, TaskType, register
 from provision.tasks.filesupport import as_text, plan_absent, plan_file
 
@@ -94,7 +94,7 @@ class Repo(TaskType):
             return plan_file(
                 state, self.path, wanted.encode(), summary=f"set gpgkey in {self.path}"
             )
-        commands = [command("dnf", "config-manager", "--add-repo", self.p["url"])]
+        commands = [dnf("config-manager", "--add-repo", self.p["url"])]
         summary = [f"repo {self.path}: absent → added from {self.p['url']}"]
         if gpgkey:
             commands.append(_rewrite_gpgkey(self.path, gpgkey))
