@@ -67,7 +67,11 @@ def parse_ssh_args(args: str, where: Location | None) -> tuple[str | None, str |
                 where,
                 hint="supported: -J HOST, -o ProxyJump=HOST, -o ProxyCommand=CMD",
             )
-        key, _, value = option.replace(" ", "=", 1).partition("=")
+        if "=" in option.split(" ", 1)[0]:
+            key, _, value = option.partition("=")
+        else:
+            key, _, value = option.partition(" ")
+        key, value = key.strip(), value.strip()
         if key.lower() == "proxyjump":
             jump = value
         elif key.lower() == "proxycommand":
