@@ -1,0 +1,51 @@
+# Runs on a fresh lab host as root (fed to `sudo sh -s` by cold.sh). The plain steps of
+# playbooks/docker-host.yml with the lab's variables, in the roles' order.
+set -eu
+LAB=http://10.200.0.1:8080
+PROXY=http://10.200.0.1:3128
+GPGKEY=$LAB/docker-ce/linux/rhel/gpg
+
+# dnf_proxy
+echo "proxy=$PROXY" >>/etc/dnf/dnf.conf
+# os_update
+dnf -q -y upgrade
+# security_baseline
+[ "$(systemctl is-active firewalld)" = active ]
+case "$(getenforce)" in Enforcing | Permissive | Disabled) ;; *) exit 1 ;; esac
+# ip_forward
+sysctl -q -w net.ipv4.ip_forward=1
+echo "net.ipv4.ip_forward = 1" >/etc/sysctl.d/99-docker.conf
+# container_cleanup (only what is installed under its own name)
+remove=$(rpm -q --qf '%{NAME}\n' podman podman-docker runc buildah docker docker-client \
+    docker-client-latest docker-common docker-latest docker-latest-logrotate \
+    docker-logrotate docker-engine | grep -v ' ' || true)
+[ -z "$remove" ] || dnf -q -y remove $remove
+# docker_repo (dnf-plugins-core is preinstalled on the lab; dnf install is a no-op)
+dnf -q -y install dnf-plugins-core
+dnf -q config-manager --add-repo "$LAB/docker-ce/linux/rhel/docker-ce.repo"
+sed -i "s|^gpgkey=.*|gpgkey=$GPGKEY|" /etc/yum.repos.d/docker-ce.repo
+# docker_engine
+getent group docker >/dev/null || groupadd -r docker
+mkdir -p -m 0755 /etc/docker /etc/systemd/system/docker.service.d
+cat >/etc/docker/daemon.json <<'JSON'
+{
+  "log-driver": "json-file",
+  "log-opts": {
+    "max-file": "3",
+    "max-size": "10m"
+  },
+  "storage-driver": "overlay2"
+}
+JSON
+cat >/etc/systemd/system/docker.service.d/http-proxy.conf <<CONF
+# Managed by provision (role docker_engine): proxy for the Docker engine.
+[Service]
+Environment="HTTP_PROXY=$PROXY" "HTTPS_PROXY=$PROXY" "NO_PROXY=localhost,127.0.0.1"
+CONF
+dnf -q -y install docker-ce docker-ce-cli containerd.io docker-buildx-plugin docker-compose-plugin
+systemctl daemon-reload
+systemctl enable --now --quiet docker
+# docker_check
+docker info --format '{{.ServerVersion}}' >/dev/null
+[ "$(docker info --format '{{.Driver}}')" = overlay2 ]
+echo converged

@@ -1,0 +1,565 @@
+#!/usr/bin/env python3
+"""The benchmark of issue 6: the Docker-host workload in provision, ansible-core (tuned and
+defaults), pyinfra and a plain-shell floor, on the container lab, for N hosts.
+
+Per N: for each tool (order rotated per N) fresh hosts (`lab down --wipe; lab up`), a cold
+apply, then the tool's second run, which must report zero changes. Then, on the converged
+hosts, rounds of warm re-runs and of dry runs, alternating tools within each round; every
+one of them must report zero changes too (so the five workloads end in the same state).
+SSH connections and remote commands are counted on the hosts, from sshd's journal
+(LogLevel VERBOSE), in the time window of each run. Writes bench/results/latest.json, then
+bench/report.py writes the plot and the table in docs/performance.md.
+
+Run it through bench/run (which installs what it needs); as root (the lab needs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchcore  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+WORK = BENCH / ".work"
+RESULTS = BENCH / "results"
+BIN = Path(sys.executable).parent
+PROVISION = BIN / "provision"
+PLAYBOOK = ROOT / "playbooks" / "docker-host.yml"
+INVENTORY = WORK / "lab.yml"
+PYINFRA_INVENTORY = WORK / "pyinfra_inventory.py"
+USER = "rocky"
+SSH_OPTS = [
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ControlMaster=no",
+    "-o",
+    "ControlPath=none",
+    "-o",
+    "ConnectTimeout=10",
+]
+VERBOSE_DROP_IN = "/etc/ssh/sshd_config.d/00-bench-loglevel.conf"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run_quiet(argv: Sequence[str | Path], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, **kwargs)
+
+
+# ------------------------------------------------------------------ the lab
+
+
+@dataclass
+class Lab:
+    hosts: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def key(self) -> Path:
+        return WORK / ".lab" / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return WORK / ".lab" / "known_hosts"
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.hosts]
+
+    @property
+    def addresses(self) -> list[str]:
+        return [address for _, address in self.hosts]
+
+    def lab(self, *words: str) -> None:
+        proc = run_quiet([PROVISION, "lab", *words, "--inventory", INVENTORY])
+        if proc.returncode != 0:
+            raise SystemExit(f"provision lab {' '.join(words)} failed:\n{proc.stdout}{proc.stderr}")
+
+    def fresh(self, n: int) -> float:
+        """Fresh hosts: down --wipe, up --hosts n. Returns the seconds it took."""
+        started = time.monotonic()
+        self.lab("down", "--wipe")
+        self.lab("up", "--hosts", str(n))
+        self.hosts = benchcore.lab_hosts(yaml.safe_load(INVENTORY.read_text()))
+        PYINFRA_INVENTORY.write_text(
+            benchcore.pyinfra_inventory(self.hosts, USER, str(self.key), str(self.known_hosts))
+        )
+        self.verbose_sshd()
+        return time.monotonic() - started
+
+    def down(self) -> None:
+        self.lab("down", "--wipe")
+
+    def ssh(self, address: str, command: str, stdin: str | None = None) -> tuple[int, str, str]:
+        proc = subprocess.run(
+            [
+                "ssh",
+                "-i",
+                str(self.key),
+                "-o",
+                f"UserKnownHostsFile={self.known_hosts}",
+                *SSH_OPTS,
+                f"{USER}@{address}",
+                command,
+            ],
+            input=stdin or "",
+            capture_output=True,
+            text=True,
+        )
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def on_all(self, command: str, stdin: str | None = None) -> dict[str, tuple[int, str, str]]:
+        with ThreadPoolExecutor(max_workers=max(1, len(self.hosts))) as pool:
+            answers = pool.map(lambda h: self.ssh(h[1], command, stdin), self.hosts)
+            return dict(zip(self.names, answers, strict=True))
+
+    def verbose_sshd(self) -> None:
+        """LogLevel VERBOSE (sshd then logs every session with its kind) via a drop-in that
+        sshd_config includes first; reload sshd; check with `sshd -T`."""
+        script = (
+            "grep -q '^Include /etc/ssh/sshd_config.d/' /etc/ssh/sshd_config || exit 3\n"
+            f"echo 'LogLevel VERBOSE' > {VERBOSE_DROP_IN}\n"
+            "systemctl reload sshd\n"
+            "sshd -T | grep -i '^loglevel'\n"
+        )
+        for name, (rc, out, err) in self.on_all("sudo -n sh -s", script).items():
+            if rc != 0 or "VERBOSE" not in out.upper():
+                raise SystemExit(f"{name}: could not set sshd LogLevel VERBOSE: {out}{err}")
+
+    def journal(self, since: float) -> list[benchcore.JournalLine]:
+        command = f"sudo -n journalctl -t sshd -o short-unix --no-pager --since @{int(since) - 1}"
+        lines: list[benchcore.JournalLine] = []
+        for name, (rc, out, err) in self.on_all(command).items():
+            if rc != 0:
+                raise SystemExit(f"{name}: journalctl failed: {err}")
+            lines += benchcore.parse_journal(name, out)
+        return lines
+
+
+# ------------------------------------------------------------------ the tools
+
+
+@dataclass
+class Outcome:
+    tool: str
+    kind: str
+    seconds: float
+    cpu_seconds: float
+    rc: int
+    ok: bool
+    changes: int | None
+    start: float
+    end: float
+    tail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    ssh: dict[str, dict[str, int]] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 4),
+            "cpu_seconds": round(self.cpu_seconds, 4),
+            "rc": self.rc,
+            "ok": self.ok,
+            "changes": self.changes,
+            "start": self.start,
+            "end": self.end,
+            "ssh": self.ssh,
+            **({"tail": self.tail} if not self.ok else {}),
+            **self.extra,
+        }
+
+
+Parser = Callable[[int, str], tuple[bool, int | None, dict[str, Any]]]
+
+
+def _floor_parse(rc: int, out: str) -> tuple[bool, int | None, dict[str, Any]]:
+    return rc == 0, (0 if rc == 0 else None), {}
+
+
+def _provision_parse(kind: str) -> Parser:
+    def parse(rc: int, out: str) -> tuple[bool, int | None, dict[str, Any]]:
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            return False, None, {}
+        hosts = doc.get("hosts", {})
+        extra = {
+            "host_seconds_max": max((h.get("duration", 0) for h in hosts.values()), default=0),
+            "probe_seconds_max": max(
+                (h.get("probe_seconds") or 0 for h in hosts.values()), default=0
+            ),
+            "reported_connections": sum(h.get("connections", 0) for h in hosts.values()),
+            "reported_remote_commands": sum(h.get("remote_commands", 0) for h in hosts.values()),
+        }
+        ok = rc == 0 or (kind == "dry" and rc == 4)
+        return ok, benchcore.provision_changes(doc), extra
+
+    return parse
+
+
+def _pyinfra_parse(kind: str) -> Parser:
+    def parse(rc: int, out: str) -> tuple[bool, int | None, dict[str, Any]]:
+        if kind == "dry":
+            changes = benchcore.pyinfra_dry_changes(out)
+        else:
+            changes = benchcore.pyinfra_applied_changes(out)
+        return rc == 0 and changes is not None, changes, {}
+
+    return parse
+
+
+def _ansible_parse(rc: int, out: str) -> tuple[bool, int | None, dict[str, Any]]:
+    recap = benchcore.ansible_recap(out)
+    if not recap:
+        return False, None, {}
+    bad = any(h["failed"] or h["unreachable"] for h in recap.values())
+    return rc == 0 and not bad, sum(h["changed"] for h in recap.values()), {}
+
+
+@dataclass
+class Invocation:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    parse: Parser
+    cleanup: Callable[[], None] = lambda: None
+
+
+def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
+    env = dict(os.environ)
+    env.pop("PYTHONSTARTUP", None)
+    access = [str(lab.key), str(lab.known_hosts), USER, *lab.addresses]
+    if tool == "floor":
+        script = BENCH / "floor" / ("cold.sh" if kind == "cold" else "warm.sh")
+        return Invocation(["bash", str(script), *access], ROOT, env, _floor_parse)
+    if tool == "provision":
+        words = ["plan"] if kind == "dry" else ["apply"]
+        argv = [str(PROVISION), *words, str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
+        return Invocation(argv, ROOT, env, _provision_parse(kind))
+    if tool == "pyinfra":
+        argv = [str(BIN / "pyinfra"), "--sudo"]
+        argv += ["--dry"] if kind == "dry" else ["-y"]
+        argv += [str(PYINFRA_INVENTORY), str(BENCH / "pyinfra" / "deploy.py")]
+        return Invocation(argv, WORK, env, _pyinfra_parse(kind))
+    if tool in ("ansible", "ansible-defaults"):
+        control = Path(tempfile.mkdtemp(prefix="cp-", dir=WORK))
+        cfg = "ansible.cfg" if tool == "ansible" else "defaults.cfg"
+        env.update(
+            ANSIBLE_CONFIG=str(BENCH / "ansible" / cfg),
+            ANSIBLE_SSH_COMMON_ARGS=(
+                f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes"
+            ),
+            ANSIBLE_SSH_CONTROL_PATH_DIR=str(control),
+            ANSIBLE_HOME=str(WORK / "ansible-home"),
+            ANSIBLE_NOCOLOR="1",
+        )
+        argv = [str(BIN / "ansible-playbook"), "-i", str(INVENTORY)]
+        argv += [str(BENCH / "ansible" / "docker-host.yml")]
+        argv += ["--check", "--diff"] if kind == "dry" else []
+
+        def close_masters() -> None:
+            for sock in control.iterdir():
+                run_quiet(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"])
+            shutil.rmtree(control, ignore_errors=True)
+
+        # the inventory's key path (.lab/id_ed25519) is relative: run beside it
+        return Invocation(argv, WORK, env, _ansible_parse, close_masters)
+    raise ValueError(f"unknown tool {tool}")
+
+
+def measure(tool: str, kind: str, lab: Lab) -> Outcome:
+    inv = invocation(tool, kind, lab)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.time()
+    started = time.perf_counter()
+    proc = subprocess.run(inv.argv, cwd=inv.cwd, env=inv.env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    end = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    inv.cleanup()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    ok, changes, extra = inv.parse(proc.returncode, proc.stdout)
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+    outcome = Outcome(
+        tool, kind, seconds, cpu, proc.returncode, ok, changes, start, end, tail, extra
+    )
+    status = "ok" if ok else f"FAILED (exit {proc.returncode})"
+    log(f"  {tool:17} {kind:5} {seconds:7.2f}s  cpu {cpu:5.2f}s  changes {changes}  {status}")
+    if not ok:
+        log("    " + tail.replace("\n", "\n    "))
+    return outcome
+
+
+def attribute(outcomes: Sequence[Outcome], lines: list[benchcore.JournalLine], lab: Lab) -> None:
+    for outcome in outcomes:
+        outcome.ssh = benchcore.per_host_counts(lines, lab.names, outcome.start, outcome.end)
+
+
+def aggregate(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    ssh_runs = [o.ssh for o in outcomes if o.ssh]
+    ssh: dict[str, Any] | None = None
+    if ssh_runs:
+        ssh = {}
+        for key in ("connections", "sessions", "commands"):
+            values = [per_host[key] for run in ssh_runs for per_host in run.values()]
+            ssh[f"mean_{key}_per_host"] = sum(values) / len(values)
+            ssh[f"max_{key}_per_host"] = max(values)
+            ssh[f"min_{key}_per_host"] = min(values)
+    good = [o for o in outcomes if o.ok]
+    return {
+        "seconds": benchcore.summarize([o.seconds for o in good]),
+        "cpu_seconds": benchcore.summarize([o.cpu_seconds for o in good]),
+        "failed_runs": len(outcomes) - len(good),
+        "nonzero_changes": [o.changes for o in outcomes if o.kind != "cold" and o.changes != 0],
+        "ssh": ssh,
+        "runs": [o.as_dict() for o in outcomes],
+    }
+
+
+# ------------------------------------------------------------------ the host-side floor
+
+
+def probe_floor(lab: Lab, runs: int) -> dict[str, Any]:
+    """provision's own probe script for this playbook, timed ON the hosts (all hosts at
+    once, as in a run), and `dnf -q check-update` alone."""
+    from provision.execution.runner import _facts_of
+    from provision.facts.probe import probe_script
+    from provision.spec.compile import compile_run
+
+    compiled = compile_run(INVENTORY, PLAYBOOK)
+    host_play = compiled.plays[0][1][0]
+    script, _ = probe_script(_facts_of(host_play.tasks + host_play.handlers))
+    timed = "sudo -n bash -c 'TIMEFORMAT=%R; { time {CMD} >/dev/null 2>&1; } 2>&1'"
+    result: dict[str, Any] = {}
+    for label, command, stdin in (
+        ("probe", "sh -s", script),
+        ("check_update", "dnf -q check-update", None),
+    ):
+        per_host: dict[str, list[float]] = {name: [] for name in lab.names}
+        for _ in range(runs):
+            for name, (_rc, out, err) in lab.on_all(timed.replace("{CMD}", command), stdin).items():
+                try:
+                    per_host[name].append(float(out.strip().splitlines()[-1]))
+                except (ValueError, IndexError):
+                    raise SystemExit(f"{name}: could not time {label}: {out}{err}")
+        medians = [benchcore.summarize(v)["median"] for v in per_host.values()]
+        result[f"{label}_seconds_max_host"] = max(medians)
+        result[f"{label}_seconds_mean_host"] = sum(medians) / len(medians)
+        result[f"{label}_per_host"] = {k: benchcore.summarize(v) for k, v in per_host.items()}
+    result["facts"] = script.count("&\n") + 1
+    return result
+
+
+def profile_provision(lab: Lab, n: int) -> str | None:
+    """pyinstrument over one warm `provision apply` (outside every measured window)."""
+    if not (BIN / "pyinstrument").exists():
+        return None
+    out = RESULTS / f"profile-warm-n{n}.txt"
+    argv = [str(BIN / "pyinstrument"), "-r", "text", "--show-all", "-o", str(out)]
+    argv += [str(PROVISION), "apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
+    proc = run_quiet(argv, cwd=ROOT)
+    if proc.returncode != 0 or not out.exists():
+        log(f"  profile failed: {proc.stderr[-400:]}")
+        return None
+    return str(out.relative_to(ROOT))
+
+
+# ------------------------------------------------------------------ machine and versions
+
+
+def machine() -> dict[str, Any]:
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    os_name = ""
+    if Path("/etc/os-release").exists():
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "os": os_name,
+    }
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for dist in ("provision", "ansible-core", "pyinfra", "paramiko", "fabric", "matplotlib"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "not installed"
+    proc = run_quiet(["ssh", "-V"])
+    found["openssh (controller)"] = (proc.stderr or proc.stdout).strip()
+    return found
+
+
+def cli_help_seconds(runs: int = 5) -> dict[str, Any]:
+    values = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run_quiet([PROVISION, "--help"])
+        values.append(time.perf_counter() - started)
+    return benchcore.summarize(values)
+
+
+# ------------------------------------------------------------------ the run
+
+
+def rotated(items: Sequence[str], by: int) -> list[str]:
+    if not items:
+        return []
+    by %= len(items)
+    return list(items[by:]) + list(items[:by])
+
+
+def bench_n(n: int, tools: Sequence[str], runs: int, index: int, lab: Lab) -> dict[str, Any]:
+    cells: dict[str, dict[str, Any]] = {t: {} for t in tools}
+    log(f"N = {n}: cold applies on fresh hosts (one tool at a time)")
+    for tool in rotated(tools, index):
+        up = lab.fresh(n)
+        log(f"  fresh hosts in {up:.1f}s")
+        cold = measure(tool, "cold", lab)
+        second = measure(tool, "warm", lab)
+        attribute([cold, second], lab.journal(cold.start), lab)
+        cells[tool]["cold"] = aggregate([cold])
+        cells[tool]["second_run"] = second.as_dict()
+        if not second.ok or second.changes != 0:
+            log(f"  !! {tool}: the second run did not report zero changes ({second.changes})")
+    # the hosts are converged by the last tool; make sure (unmeasured) before the rounds
+    run_quiet([PROVISION, "apply", INVENTORY, "-p", PLAYBOOK], cwd=ROOT)
+    log(f"N = {n}: probe timed on the hosts")
+    probe = probe_floor(lab, max(3, runs))
+    log(
+        f"  probe on host: max {probe['probe_seconds_max_host']:.2f}s, "
+        f"check-update alone max {probe['check_update_seconds_max_host']:.2f}s"
+    )
+    since = time.time()
+    outcomes: dict[tuple[str, str], list[Outcome]] = {}
+    for kind in ("warm", "dry"):
+        log(f"N = {n}: {runs} rounds of {kind} runs, tools alternating")
+        for round_index in range(runs):
+            for tool in rotated(tools, round_index + index):
+                outcomes.setdefault((tool, kind), []).append(measure(tool, kind, lab))
+    lines = lab.journal(since)
+    for (tool, kind), measured in outcomes.items():
+        attribute(measured, lines, lab)
+        cells[tool][kind] = aggregate(measured)
+    profile = profile_provision(lab, n) if "provision" in tools else None
+    return {"cells": cells, "probe": probe, "profile": profile}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", default="1,3,10", help="comma list of N (default 1,3,10)")
+    parser.add_argument("--runs", type=int, default=5, help="warm and dry runs per tool and N")
+    parser.add_argument("--tools", default=",".join(benchcore.TOOLS))
+    parser.add_argument("--quick", action="store_true", help="smoke run: N=1, 2 runs")
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end")
+    parser.add_argument("--no-report", action="store_true", help="skip bench/report.py")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("the container lab needs root: run as root", file=sys.stderr)
+        return 2
+    hosts = [1] if args.quick else [int(x) for x in args.hosts.split(",") if x.strip()]
+    runs = 2 if args.quick else args.runs
+    tools = [t for t in args.tools.split(",") if t]
+    for tool in tools:
+        if tool not in benchcore.TOOLS:
+            parser.error(f"unknown tool {tool!r} (known: {', '.join(benchcore.TOOLS)})")
+    WORK.mkdir(exist_ok=True)
+    RESULTS.mkdir(exist_ok=True)
+    started = time.time()
+    results: dict[str, Any] = {
+        "format": 1,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "command": " ".join(["bench/run", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine(),
+        "versions": versions(),
+        "settings": {
+            "hosts": hosts,
+            "runs": runs,
+            "tools": tools,
+            "cold_runs": 1,
+            "playbook": str(PLAYBOOK.relative_to(ROOT)),
+        },
+        "hosts": hosts,
+        "tools": tools,
+        "cells": {t: {} for t in tools},
+        "probe_floor": {},
+        "profiles": {},
+        "missing": [],
+    }
+    results["cli_help_seconds"] = cli_help_seconds()
+    lab = Lab()
+    try:
+        for index, n in enumerate(hosts):
+            done = bench_n(n, tools, runs, index, lab)
+            for tool in tools:
+                results["cells"][tool][str(n)] = done["cells"][tool]
+            results["probe_floor"][str(n)] = done["probe"]
+            if done["profile"]:
+                results["profiles"][str(n)] = done["profile"]
+            if n == hosts[0] and lab.hosts:
+                rc, out, _ = lab.ssh(
+                    lab.addresses[0], "rpm -q --qf '%{NAME} %{VERSION}\\n' dnf openssh-server"
+                )
+                results["versions"]["lab host"] = out.strip().replace("\n", ", ")
+            write(results, args.out)
+    except KeyboardInterrupt:
+        results["missing"].append("interrupted")
+    finally:
+        results["seconds_total"] = round(time.time() - started, 1)
+        done_ns = set(results["probe_floor"])
+        results["missing"] += [f"N={n}" for n in hosts if str(n) not in done_ns]
+        results["targets"] = benchcore.evaluate_targets(results)
+        write(results, args.out)
+        if not args.keep_lab:
+            lab.down()
+    log(f"results: {args.out} ({results['seconds_total']:.0f}s)")
+    if not args.no_report:
+        subprocess.run([sys.executable, str(BENCH / "report.py"), str(args.out)], check=False)
+    return 0
+
+
+def write(results: dict[str, Any], path: Path) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
+    tmp.replace(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""bench/results/latest.json → bench/results/latest.png (bars per tool and N) and the
+generated part of docs/performance.md (between the bench:begin / bench:end markers).
+
+    bench/.venv/bin/python bench/report.py [RESULTS.json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchcore  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DOC = ROOT / "docs" / "performance.md"
+BEGIN = "<!-- bench:begin (written by bench/report.py from bench/results/latest.json) -->"
+END = "<!-- bench:end -->"
+COLORS = {
+    "floor": "#7f7f7f",
+    "provision": "#1f77b4",
+    "pyinfra": "#ff7f0e",
+    "ansible": "#2ca02c",
+    "ansible-defaults": "#98df8a",
+}
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = [int(n) for n in results["hosts"]]
+    tools = results["tools"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), sharey=False)
+    width = 0.8 / max(1, len(tools))
+    for ax, kind in zip(axes, benchcore.KINDS, strict=True):
+        for t_index, tool in enumerate(tools):
+            xs, ys, lows, highs = [], [], [], []
+            for n_index, n in enumerate(ns):
+                found = benchcore.cell(results, tool, n, kind)
+                if found is None or found["seconds"]["median"] is None:
+                    continue
+                s = found["seconds"]
+                xs.append(n_index + (t_index - (len(tools) - 1) / 2) * width)
+                ys.append(s["median"])
+                lows.append(s["median"] - s["min"])
+                highs.append(s["max"] - s["median"])
+            if not xs:
+                continue
+            ax.bar(
+                xs,
+                ys,
+                width,
+                yerr=[lows, highs],
+                capsize=2,
+                label=benchcore.LABELS.get(tool, tool),
+                color=COLORS.get(tool),
+            )
+        ax.set_xticks(range(len(ns)), [f"N = {n}" for n in ns])
+        ax.set_yscale("log")
+        ax.set_ylabel("seconds (median, min–max), log scale")
+        title = {"cold": "cold apply (fresh hosts)", "warm": "warm re-run", "dry": "dry run"}
+        ax.set_title(title[kind])
+        ax.grid(axis="y", which="both", alpha=0.3)
+    axes[0].legend(fontsize=8, loc="upper left")
+    machine = results.get("machine", {})
+    fig.suptitle(
+        f"Docker-host playbook on the container lab — {machine.get('nproc')} cores, "
+        f"{machine.get('ram_gib')} GiB, kernel {machine.get('kernel')} ({results.get('started')})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def probe_table(results: dict[str, Any]) -> str:
+    lines = [
+        "| N | probe script on the host (max over hosts) | `dnf -q check-update` alone | "
+        "provision warm (whole process) | warm ÷ probe |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for n in sorted(int(x) for x in results.get("probe_floor", {})):
+        probe = results["probe_floor"][str(n)]
+        warm = benchcore.median_of(results, "provision", n, "warm")
+        r = benchcore.ratio(warm, probe["probe_seconds_max_host"])
+        lines.append(
+            f"| {n} | {probe['probe_seconds_max_host']:.2f} s | "
+            f"{probe['check_update_seconds_max_host']:.2f} s | "
+            + ("—" if warm is None else f"{warm:.2f} s")
+            + " | "
+            + ("—" if r is None else f"{r:.2f}×")
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def section(results: dict[str, Any]) -> str:
+    m, v, s = results["machine"], results["versions"], results["settings"]
+    targets = results.get("targets") or benchcore.evaluate_targets(results)
+    parts = [
+        f"Run of {results['started']} (`{results['command']}`, "
+        f"{results.get('seconds_total', 0) / 60:.0f} min).\n",
+        f"- **Machine**: {m['nproc']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, kernel "
+        f"{m['kernel']}, {m['os']}; the controller and all lab hosts share it.",
+        "- **Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        f"- **Settings**: N = {', '.join(map(str, s['hosts']))} hosts; cold apply "
+        f"{s['cold_runs']}× per tool and N (fresh hosts each time); warm and dry "
+        f"{s['runs']}× each, tools alternating within each round.",
+    ]
+    if results.get("missing"):
+        parts.append(f"- **Missing**: {', '.join(results['missing'])}.")
+    parts += [
+        "",
+        "![bench/results/latest.png](../bench/results/latest.png)",
+        "",
+        "Seconds are wall-clock for the whole tool process, median (min–max). Ratios are to "
+        "the floor measured in the same run. CPU s = controller CPU (user+system) of the "
+        "tool's processes. Connections, sessions and commands are counted by sshd on each "
+        "host (mean per host over the warm runs); a session is any channel (command or "
+        "sftp), a command is an exec request. *changes 2nd run*: what the tool reported on "
+        "its own second run after its cold apply (must be 0).",
+        "",
+        benchcore.results_table(results),
+        "**Targets** (issue 6), evaluated from the JSON:",
+        "",
+        benchcore.targets_table(targets),
+        "**The host side**: provision's probe script for this playbook, run on each host "
+        "by itself (all hosts at once, as in a run), timed there:",
+        "",
+        probe_table(results),
+    ]
+    bad = [
+        f"{tool} N={n} {kind}: {found['nonzero_changes']}"
+        for tool, per_n in results["cells"].items()
+        for n, kinds in per_n.items()
+        for kind, found in kinds.items()
+        if kind in ("warm", "dry") and found.get("nonzero_changes")
+    ]
+    failed = [
+        f"{tool} N={n} {kind}: {found['failed_runs']} failed"
+        for tool, per_n in results["cells"].items()
+        for n, kinds in per_n.items()
+        for kind, found in kinds.items()
+        if kind in benchcore.KINDS and found.get("failed_runs")
+    ]
+    parts.append(
+        "**Idempotence check**: "
+        + (
+            "every warm and dry run of every tool reported zero changes on hosts converged "
+            "by another tool."
+            if not bad
+            else "runs that reported changes: " + "; ".join(bad) + "."
+        )
+        + (" Failed runs: " + "; ".join(failed) + "." if failed else " No run failed.")
+        + "\n"
+    )
+    return "\n".join(parts)
+
+
+def main(argv: list[str]) -> int:
+    source = Path(argv[1]) if len(argv) > 1 else BENCH / "results" / "latest.json"
+    results = json.loads(source.read_text())
+    results["targets"] = benchcore.evaluate_targets(results)
+    png = source.with_suffix(".png")
+    plot(results, png)
+    text = DOC.read_text() if DOC.exists() else "# Performance\n"
+    DOC.write_text(benchcore.replace_between(text, BEGIN, END, section(results)))
+    print(f"wrote {png.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
