@@ -352,22 +352,26 @@ def probe_floor(lab: Lab, runs: int) -> dict[str, Any]:
     compiled = compile_run(INVENTORY, PLAYBOOK)
     host_play = compiled.plays[0][1][0]
     script, _ = probe_script(_facts_of(host_play.tasks + host_play.handlers))
-    timed = "sudo -n bash -c 'TIMEFORMAT=%R; { time {CMD} >/dev/null 2>&1; } 2>&1'"
+    timed = "sudo -n bash -c 'TIMEFORMAT=\"%R %U %S\"; { time {CMD} >/dev/null 2>&1; } 2>&1'"
     result: dict[str, Any] = {}
     for label, command, stdin in (
         ("probe", "sh -s", script),
         ("check_update", "dnf -q check-update", None),
     ):
         per_host: dict[str, list[float]] = {name: [] for name in lab.names}
+        cpu: list[float] = []
         for _ in range(runs):
             for name, (_rc, out, err) in lab.on_all(timed.replace("{CMD}", command), stdin).items():
                 try:
-                    per_host[name].append(float(out.strip().splitlines()[-1]))
+                    real, user, system = (float(x) for x in out.strip().splitlines()[-1].split())
                 except (ValueError, IndexError):
                     raise SystemExit(f"{name}: could not time {label}: {out}{err}")
+                per_host[name].append(real)
+                cpu.append(user + system)
         medians = [benchcore.summarize(v)["median"] for v in per_host.values()]
         result[f"{label}_seconds_max_host"] = max(medians)
         result[f"{label}_seconds_mean_host"] = sum(medians) / len(medians)
+        result[f"{label}_cpu_seconds_per_host"] = benchcore.summarize(cpu)["median"]
         result[f"{label}_per_host"] = {k: benchcore.summarize(v) for k, v in per_host.items()}
     result["facts"] = script.count("&\n") + 1
     return result
