@@ -491,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="warm and dry runs per tool and N")
     parser.add_argument("--tools", default=",".join(benchcore.TOOLS))
     parser.add_argument("--quick", action="store_true", help="smoke run: N=1, 2 runs")
-    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--out", type=Path, help="default results/latest.json (quick.json)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end")
     parser.add_argument("--no-report", action="store_true", help="skip bench/report.py")
     args = parser.parse_args(argv)
@@ -501,6 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hosts = [1] if args.quick else [int(x) for x in args.hosts.split(",") if x.strip()]
     runs = 2 if args.quick else args.runs
     tools = [t for t in args.tools.split(",") if t]
+    args.out = args.out or RESULTS / ("quick.json" if args.quick else "latest.json")
     for tool in tools:
         if tool not in benchcore.TOOLS:
             parser.error(f"unknown tool {tool!r} (known: {', '.join(benchcore.TOOLS)})")
