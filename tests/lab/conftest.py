@@ -56,6 +56,20 @@ def lab_hosts() -> Iterator[LabSession]:
             lab_down(wipe=True)
 
 
+_modules_started: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_hosts(request: pytest.FixtureRequest) -> LabSession | None:
+    """Each lab test module starts on fresh hosts: an earlier module may have changed them."""
+    session: LabSession = request.getfixturevalue("lab_hosts")
+    if _modules_started:
+        lab_down(wipe=True)
+        session = LabSession(lab_up(len(session.hosts)), session.inventory)
+    _modules_started.append(request.module.__name__)
+    return session
+
+
 def run_on(
     host: LabHost, command: str, user: str = "root", check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from provision.lab import lab_down, lab_up
 from tests.lab.conftest import LabSession, run_on
 from tests.lab.labinv import derived_inventory, hosts_of
 
@@ -32,9 +31,8 @@ def provision(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def fresh(lab_hosts: LabSession) -> LabSession:
-    lab_down(wipe=True)
-    return LabSession(lab_up(len(lab_hosts.hosts)), lab_hosts.inventory)
+def fresh(fresh_hosts: LabSession) -> LabSession:
+    return fresh_hosts
 
 
 def daemon_json_ok(host) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provision.lab import lab_down, lab_paths, lab_up
+from provision.lab import lab_paths
 from tests.lab.conftest import LabSession, run_on
 
 pytestmark = pytest.mark.lab
@@ -36,11 +36,9 @@ def host_snapshot(session: LabSession) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fresh(lab_hosts: LabSession) -> LabSession:
-    """Hosts with fresh disks: earlier lab tests may have changed them."""
-    lab_down(wipe=True)
-    hosts = lab_up(len(lab_hosts.hosts))
-    return LabSession(hosts, lab_hosts.inventory)
+def fresh(fresh_hosts: LabSession) -> LabSession:
+    """Hosts with fresh disks (conftest resets them for each module)."""
+    return fresh_hosts
 
 
 @pytest.fixture(scope="module")

@@ -97,7 +97,9 @@ def test_secrets_never_appear_anywhere(lab_hosts: LabSession, tmp_path: Path) ->
     assert "proxy_password=********" in outputs[1].stdout or "secret" in outputs[1].stdout
     everything = "".join(o.stdout + o.stderr for o in outputs) + "".join(seen_processes)
     everything += run_on(
-        host, "journalctl --no-pager 2>/dev/null; cat /var/log/* 2>/dev/null", check=False
+        host,
+        "{ journalctl --no-pager; cat /var/log/* /var/log/*/*; } 2>/dev/null | cat -v",
+        check=False,
     ).stdout
     state = ROOT / ".provision"
     if state.is_dir():
@@ -120,7 +122,9 @@ def test_wrong_become_password_is_one_clear_error(lab_hosts: LabSession, tmp_pat
     assert "sudo refused the become password for user 'pwsudo'" in result.stdout
     assert "not-the-password" not in result.stdout + result.stderr
     failures = run_on(
-        lab_hosts.hosts[0], "journalctl --no-pager | grep -c 'incorrect password'", check=False
+        lab_hosts.hosts[0],
+        "journalctl --no-pager | cat -v | grep -c 'incorrect password'",
+        check=False,
     ).stdout.strip()
     assert failures in ("0", "1"), "sudo was asked more than once"
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from provision.errors import ConnectError
+from provision.errors import ProvisionError
 from provision.spec.hostconfig import HostConfig
 
 SUDO_PASSWORD_REQUIRED = ("a password is required", "a terminal is required")
@@ -50,8 +50,8 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
-class BecomeError(ConnectError):
-    pass
+class BecomeError(ProvisionError):
+    """The host answered, but sudo refused: the host fails (it is not unreachable)."""
 
 
 @dataclass

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from provision.errors import ConnectError
-from provision.execution.connection import Connection, LocalConnection
+from provision.execution.connection import BecomeError, Connection, LocalConnection
 from provision.execution.reports import (
     CHANGED,
     CHECK,
@@ -283,6 +283,10 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
         except HostFailed as exc:
             dead.add(name)
             report.status = exc.status
+            report.error = str(exc)
+        except BecomeError as exc:
+            dead.add(name)
+            report.status = FAILED
             report.error = str(exc)
         finally:
             report.duration += time.monotonic() - started
