@@ -301,7 +301,9 @@ def measure(tool: str, kind: str, lab: Lab) -> Outcome:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     inv.cleanup()
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    ok, changes, extra = inv.parse(proc.returncode, proc.stdout)
+    # provision's JSON is on stdout; pyinfra logs its tables to stderr
+    text = proc.stdout if tool == "provision" else proc.stdout + "\n" + proc.stderr
+    ok, changes, extra = inv.parse(proc.returncode, text)
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
     outcome = Outcome(
         tool, kind, seconds, cpu, proc.returncode, ok, changes, start, end, tail, extra
