@@ -146,3 +146,12 @@ def test_verify_fails_on_a_host_that_drifted(fresh: LabSession, converged: dict)
         assert "FAIL" in result.stdout
     finally:
         assert provision("apply", str(fresh.inventory), "--limit", host.name).returncode == 0
+
+
+def test_apply_with_verify_runs_the_checks_after_a_good_apply(
+    fresh: LabSession, converged: dict
+) -> None:
+    result = provision("apply", str(fresh.inventory), "--verify", "--limit", fresh.hosts[0].name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "RECAP" in result.stdout and "VERIFY" in result.stdout
+    assert "test_imported_image_runs" not in result.stdout  # it passed, so it is not listed

@@ -23,3 +23,12 @@ def test_storage_driver(host: Host, role_vars: dict[str, Any]) -> None:
 def test_engine_lists_containers(host: Host) -> None:
     # The engine must be able to list containers without pulling anything.
     assert host.run("docker ps --all --quiet").rc == 0
+
+
+def test_imported_image_runs(host: Host, role_vars: dict[str, Any]) -> None:
+    tarball = role_vars.get("docker_check_image_tarball") or ""
+    if not tarball:
+        pytest.skip("docker_check_image_tarball is empty: no image to import")
+    host.check_output(f"docker import {tarball} provision/check:latest")
+    out = host.check_output("docker run --rm provision/check:latest sh -c 'echo engine runs'")
+    assert out.strip() == "engine runs"

@@ -32,6 +32,7 @@ def render_inventory(hosts: Sequence[tuple[str, str]]) -> str:
         f"    docker_https_proxy: {config.PROXY_URL}",
         "    docker_no_proxy: localhost,127.0.0.1",
         "    selinux_allowed_modes: [Enforcing, Permissive, Disabled]",
+        "    docker_check_image_tarball: /opt/lab/busybox-rootfs.tar",
         "  children:",
         "    docker_hosts:",
         "      hosts:",
