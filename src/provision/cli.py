@@ -29,74 +29,87 @@ class InputFailure(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
+TARGET_OPTIONS = [
+    click.argument("inventory", type=click.Path(path_type=Path)),
+    click.option(
+        "-p",
+        "--playbook",
+        type=click.Path(path_type=Path),
+        default=None,
+        help=f"Playbook to run or check (default: {DEFAULT_PLAYBOOK}).",
+    ),
+    click.option(
+        "-l",
+        "--limit",
+        default=None,
+        help="Host pattern to restrict the run; @last-failed: hosts that failed "
+        "or were unreachable in the previous run.",
+    ),
+    click.option(
+        "-e",
+        "--extra-vars",
+        "extra_vars",
+        multiple=True,
+        help="key=value or @file.yml; highest precedence. Repeatable.",
+    ),
+]
+RUN_OPTIONS = [
+    click.option(
+        "-f",
+        "--forks",
+        type=click.IntRange(1, 500),
+        default=50,
+        show_default=True,
+        help="Hosts worked on at once.",
+    ),
+    click.option("-t", "--tags", default="", help="Only tasks with these tags (comma list)."),
+    click.option("--skip-tags", default="", help="Skip tasks with these tags (comma list)."),
+    click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    ),
+    click.option("--stats", is_flag=True, help="Show remote command counts and probe time."),
+    click.option("-v", "--verbose", is_flag=True, help="Show reasons for ok and skipped."),
+]
+CONNECTION_OPTIONS = [
+    click.option(
+        "--timeout",
+        type=click.FloatRange(0.5, 600),
+        default=10.0,
+        show_default=True,
+        help="Seconds to wait for a host's SSH connection.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(0, 10),
+        default=0,
+        show_default=True,
+        help="Retry connecting to a host this many times, with backoff (1 s, 2 s, 4 s...).",
+    ),
+    click.option(
+        "--accept-new-host-keys",
+        is_flag=True,
+        help="Record unknown host keys (like OpenSSH's accept-new); a changed key "
+        "is always refused.",
+    ),
+]
+
+
+def _with(*groups: list) -> Any:
+    def decorate(func: Any) -> Any:
+        for option in reversed([o for group in groups for o in group]):
+            func = option(func)
+        return func
+
+    return decorate
+
+
 def _common(func: Any) -> Any:
-    options = [
-        click.argument("inventory", type=click.Path(path_type=Path)),
-        click.option(
-            "-p",
-            "--playbook",
-            type=click.Path(path_type=Path),
-            default=None,
-            help=f"Playbook to run (default: {DEFAULT_PLAYBOOK}).",
-        ),
-        click.option(
-            "-l",
-            "--limit",
-            default=None,
-            help="Host pattern to restrict the run; @last-failed: hosts that failed "
-            "or were unreachable in the previous run.",
-        ),
-        click.option(
-            "-e",
-            "--extra-vars",
-            "extra_vars",
-            multiple=True,
-            help="key=value or @file.yml; highest precedence. Repeatable.",
-        ),
-        click.option(
-            "-f",
-            "--forks",
-            type=click.IntRange(1, 500),
-            default=50,
-            show_default=True,
-            help="Hosts worked on at once.",
-        ),
-        click.option("-t", "--tags", default="", help="Only tasks with these tags (comma list)."),
-        click.option("--skip-tags", default="", help="Skip tasks with these tags (comma list)."),
-        click.option(
-            "--format",
-            "output_format",
-            type=click.Choice(["text", "json"]),
-            default="text",
-            show_default=True,
-            help="Output format.",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(0.5, 600),
-            default=10.0,
-            show_default=True,
-            help="Seconds to wait for a host's SSH connection.",
-        ),
-        click.option(
-            "--retries",
-            type=click.IntRange(0, 10),
-            default=0,
-            show_default=True,
-            help="Retry connecting to a host this many times, with backoff (1 s, 2 s, 4 s...).",
-        ),
-        click.option(
-            "--accept-new-host-keys",
-            is_flag=True,
-            help="Record unknown host keys (like OpenSSH's accept-new); a changed key "
-            "is always refused.",
-        ),
-        click.option("--stats", is_flag=True, help="Show remote command counts and probe time."),
-        click.option("-v", "--verbose", is_flag=True, help="Show reasons for ok and skipped."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _with(TARGET_OPTIONS, RUN_OPTIONS, CONNECTION_OPTIONS)(func)
 
 
 @click.group(epilog=EXIT_CODES)
@@ -123,56 +136,21 @@ def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
     """Converge the hosts: run the planned changes, handlers, then check convergence."""
     code = _run("plan" if check else "apply", diff=diff or check, **kwargs)
     if code == 0 and run_verify and not check:
-        code = _verify(
-            kwargs["inventory"],
-            kwargs["playbook"],
-            kwargs["limit"],
-            kwargs["extra_vars"],
-            None,
-            kwargs["timeout"],
-            kwargs["accept_new_host_keys"],
-        )
+        code = _verify(**kwargs)
     sys.exit(code)
 
 
 @main.command(epilog=EXIT_CODES)
-@click.argument("inventory", type=click.Path(path_type=Path))
-@click.option(
-    "-p",
-    "--playbook",
-    type=click.Path(path_type=Path),
-    default=None,
-    help=f"Playbook whose declarations are checked (default: {DEFAULT_PLAYBOOK}).",
-)
-@click.option("-l", "--limit", default=None, help="Host pattern to restrict the checks.")
-@click.option("-e", "--extra-vars", "extra_vars", multiple=True, help="key=value or @file.yml.")
+@_with(TARGET_OPTIONS, CONNECTION_OPTIONS)
 @click.option(
     "--junit-xml",
     type=click.Path(path_type=Path),
     default=None,
     help="Write a JUnit XML report for CI systems.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.5, 600),
-    default=10.0,
-    show_default=True,
-    help="Seconds to wait for a host's SSH connection.",
-)
-@click.option("--accept-new-host-keys", is_flag=True, help="Record unknown host keys.")
-def verify(
-    inventory: Path,
-    playbook: Path | None,
-    limit: str | None,
-    extra_vars: tuple[str, ...],
-    junit_xml: Path | None,
-    timeout: float,
-    accept_new_host_keys: bool,
-) -> None:
+def verify(**kwargs: Any) -> None:
     """Check the hosts with pytest-testinfra: every declared task, plus each role's tests."""
-    sys.exit(
-        _verify(inventory, playbook, limit, extra_vars, junit_xml, timeout, accept_new_host_keys)
-    )
+    sys.exit(_verify(**kwargs))
 
 
 def _verify(
@@ -180,13 +158,19 @@ def _verify(
     playbook: Path | None,
     limit: str | None,
     extra_vars: tuple[str, ...],
-    junit_xml: Path | None,
     timeout: float,
+    retries: int,
     accept_new_host_keys: bool,
+    junit_xml: Path | None = None,
+    **_ignored: Any,
 ) -> int:
     from provision.errors import InputError
+    from provision.execution.runner import RunOptions
     from provision.verify.runner import run_verify
 
+    options = RunOptions(
+        timeout=timeout, retries=retries, accept_new_host_keys=accept_new_host_keys
+    )
     try:
         return run_verify(
             inventory,
@@ -194,8 +178,7 @@ def _verify(
             _limit(limit),
             list(extra_vars),
             junit_xml,
-            timeout,
-            accept_new_host_keys,
+            options,
         )
     except InputError as exc:
         raise InputFailure(str(exc))

@@ -71,6 +71,19 @@ class Compiled:
 
 
 @dataclass
+class TaskScope:
+    """What every task of one list (a role's tasks, its handlers, a play's tasks) shares."""
+
+    role: Role | None
+    variables: Variables
+    config: HostConfig
+    selection: Selection
+    secret_values: list[str]
+    skip: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Selection:
     limit: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -189,25 +202,18 @@ def _compile_host(
                 secret_values.append(str(value))
     for role in play.roles:
         role_vars = variables.child(role.params, role.location) if role.params else variables
-        role_skip = _role_skip(role, role_vars)
+        skip = _role_skip(role, role_vars)
+        tags = [*play.tags, *role.tags]
         tasks += _compile_list(
-            role.tasks,
-            role,
-            role_vars,
-            config,
-            selection,
-            role_skip,
-            secret_values,
-            [*play.tags, *role.tags],
+            role.tasks, TaskScope(role, role_vars, config, selection, secret_values, skip, tags)
         )
         handlers += _compile_list(
-            role.handlers, role, role_vars, config, Selection(), "", secret_values, []
+            role.handlers, TaskScope(role, role_vars, config, Selection(), secret_values)
         )
-    tasks += _compile_list(
-        play.tasks, None, variables, config, selection, "", secret_values, list(play.tags)
-    )
+    play_scope = TaskScope(None, variables, config, selection, secret_values, "", list(play.tags))
+    tasks += _compile_list(play.tasks, play_scope)
     handlers += _compile_list(
-        play.handlers, None, variables, config, Selection(), "", secret_values, []
+        play.handlers, TaskScope(None, variables, config, Selection(), secret_values)
     )
     names = {h.name for h in handlers}
     for task in tasks:
@@ -229,40 +235,25 @@ def _role_skip(role: Role, variables: Variables) -> str:
     return f"role condition false: {role.when}"
 
 
-def _compile_list(
-    items: list,
-    role: Role | None,
-    variables: Variables,
-    config: HostConfig,
-    selection: Selection,
-    skip: str,
-    secret_values: list[str],
-    inherited_tags: list[str],
-) -> list[CompiledTask]:
+def _compile_list(items: list, scope: TaskScope) -> list[CompiledTask]:
     result = []
     file = getattr(items, "file", "<tasks>")
     for index, raw in enumerate(items):
         where = where_of(items, index, file)
         if not isinstance(raw, dict):
             raise InputError(f"a task must be a mapping, found {type_name(raw)}", where)
-        result += _compile_task(
-            raw, role, variables, config, selection, skip, secret_values, inherited_tags, where
-        )
+        result += _compile_task(raw, scope, where)
     return result
 
 
-def _compile_task(
-    raw: YDict,
-    role: Role | None,
-    variables: Variables,
-    config: HostConfig,
-    selection: Selection,
-    skip: str,
-    secret_values: list[str],
-    inherited_tags: list[str],
-    where: Location,
-) -> list[CompiledTask]:
+def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[CompiledTask]:
     registry = task_types()
+    role, variables, config, secret_values = (
+        scope.role,
+        scope.variables,
+        scope.config,
+        scope.secret_values,
+    )
     type_keys = [k for k in raw if k not in COMMON_KEYS]
     if not type_keys:
         raise InputError(
@@ -288,7 +279,7 @@ def _compile_task(
     cls = registry[type_key]
     type_where = where_of(raw, type_key)
     args = cls.parse(raw[type_key], type_where)
-    tags = [*inherited_tags, *_tag_list(raw, where)]
+    tags = [*scope.tags, *_tag_list(raw, where)]
     notify = raw.get("notify") or []
     notify = [notify] if isinstance(notify, str) else notify
     if not isinstance(notify, list) or not all(isinstance(n, str) for n in notify):
@@ -313,11 +304,11 @@ def _compile_task(
         loop_items = loop
     compiled = []
     for item in loop_items:
-        scope = variables.child({"item": item}, where) if "loop" in raw else variables
-        label = _task_name(raw, scope, where)
-        skip_reason = skip or _selection_skip(tags, selection)
+        item_vars = variables.child({"item": item}, where) if "loop" in raw else variables
+        label = _task_name(raw, item_vars, where)
+        skip_reason = scope.skip or _selection_skip(tags, scope.selection)
         if not skip_reason and "when" in raw:
-            if not evaluate(raw["when"], scope, where_of(raw, "when"), "`when`"):
+            if not evaluate(raw["when"], item_vars, where_of(raw, "when"), "`when`"):
                 skip_reason = f"condition false: {raw['when']}"
         task = None
         if not skip_reason:
@@ -325,12 +316,12 @@ def _compile_task(
             for key, value in args.items():
                 if key in cls.shell_args and isinstance(value, str):
                     rendered[key] = render_string(
-                        value, scope, type_where, f"{type_key}.{key}", True
+                        value, item_vars, type_where, f"{type_key}.{key}", True
                     )
                 else:
-                    rendered[key] = render_value(value, scope, type_where, f"{type_key}.{key}")
+                    rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
             params = cls.coerce(rendered, type_where)
-            context = TaskContext(type_where, role_dir, scope, secret, secret_values)
+            context = TaskContext(type_where, role_dir, item_vars, secret, secret_values)
             task = cls(params, context)
             if secret:
                 secret_values += [

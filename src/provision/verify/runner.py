@@ -143,8 +143,7 @@ def run_verify(
     limit: str | None,
     extra_vars: list[str],
     junit_xml: Path | None,
-    timeout: float = 10.0,
-    accept_new_host_keys: bool = False,
+    options: RunOptions | None = None,
 ) -> int:
     compiled = compile_run(inventory, playbook, parse_extra_vars(extra_vars), Selection(limit))
     targets = targets_of(compiled)
@@ -159,7 +158,7 @@ def run_verify(
     for role_dir in sorted(d for d in role_dirs if d is not None):
         for test_file in sorted((role_dir / "tests").glob("test_*.py")):
             role_tests[str(test_file.resolve())] = role_dir.name
-    options = RunOptions(timeout=timeout, accept_new_host_keys=accept_new_host_keys)
+    options = options or RunOptions()
     plugin = VerifyPlugin(targets, role_tests, options)
     with tempfile.TemporaryDirectory(prefix="provision-verify-") as tmp:
         declared = Path(tmp) / "test_declared.py"
