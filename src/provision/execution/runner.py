@@ -80,6 +80,34 @@ def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
         raise HostFailed("the probe's output could not be read")
 
 
+class Notifications:
+    """Which handlers are notified, in order, and which units were started since each
+    notification (a restart handler for a unit started after its change is redundant)."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.started_since: dict[str, set[str]] = {}
+
+    def record(self, compiled: CompiledTask, outcome: Outcome) -> None:
+        if isinstance(outcome, Change):
+            for units in self.started_since.values():
+                units.update(outcome.started)
+        for name in compiled.notify:
+            self.started_since[name] = set()
+            if name not in self.pending:
+                self.pending.append(name)
+
+    def take(self, handler: CompiledTask) -> tuple[bool, str]:
+        """(run it?, why not) for a handler, removing it from the pending ones."""
+        if handler.name not in self.pending or handler.task is None:
+            return False, ""
+        self.pending.remove(handler.name)
+        restarts = getattr(handler.task, "restarts", lambda: None)()
+        if restarts in self.started_since.pop(handler.name, set()):
+            return False, f"{restarts} was started after the change that notified it"
+        return True, ""
+
+
 class HostRun:
     """One host's share of one play: probe → plan → (apply → handlers → re-probe)."""
 
@@ -108,7 +136,7 @@ class HostRun:
         state = probe(self.conn, _facts_of(self.play.tasks + self.play.handlers), self.become)
         self.report.probe_seconds = time.monotonic() - started
         planned: list[tuple[CompiledTask, Outcome | None]] = []
-        notified: list[str] = []
+        notified = Notifications()
         for compiled in self.play.tasks:
             if compiled.task is None:
                 planned.append((compiled, None))
@@ -116,8 +144,7 @@ class HostRun:
             outcome = compiled.task.plan(state)
             if isinstance(outcome, Change | Deferred):
                 state.changes_planned += 1
-            if isinstance(outcome, Change | Deferred):
-                notified += [n for n in compiled.notify if n not in notified]
+                notified.record(compiled, outcome)
             planned.append((compiled, outcome))
             if isinstance(outcome, Failed):
                 break
@@ -126,17 +153,21 @@ class HostRun:
             return
         self._apply(planned)
 
-    def _report_plan(self, planned: list, notified: list[str], state: HostState) -> None:
+    def _report_plan(self, planned: list, notified: Notifications, state: HostState) -> None:
         for compiled, outcome in planned:
             self.emit(self._plan_report(compiled, outcome))
             if isinstance(outcome, Failed):
                 raise HostFailed(outcome.message)
         for handler in self.play.handlers:
-            if handler.name in notified and handler.task is not None:
-                outcome = handler.task.plan(state)
-                report = self._plan_report(handler, outcome)
-                report.handler = True
-                self.emit(report)
+            was_notified = handler.name in notified.pending
+            run, why_not = notified.take(handler)
+            if not was_notified:
+                continue
+            assert handler.task is not None
+            outcome = handler.task.plan(state) if run else NoOp(why_not)
+            report = self._plan_report(handler, outcome)
+            report.handler = True
+            self.emit(report)
 
     def _plan_report(self, compiled: CompiledTask, outcome: Outcome | None) -> TaskReport:
         report = self._new_report(compiled)
@@ -162,7 +193,7 @@ class HostRun:
         )
 
     def _apply(self, planned: list[tuple[CompiledTask, Outcome | None]]) -> None:
-        notified: list[str] = []
+        notified = Notifications()
         changed_any = False
         for compiled, outcome in planned:
             if self.options.stop.is_set():
@@ -180,7 +211,7 @@ class HostRun:
                 raise HostFailed(report.message)
             if report.status == CHANGED:
                 changed_any = True
-                notified += [n for n in compiled.notify if n not in notified]
+                notified.record(compiled, outcome)
         changed_any |= self._run_handlers(notified)
         if changed_any:
             self._check_converged()
@@ -224,12 +255,18 @@ class HostRun:
 
         return relay
 
-    def _run_handlers(self, notified: list[str]) -> bool:
+    def _run_handlers(self, notified: Notifications) -> bool:
         ran = False
         for handler in self.play.handlers:
-            if handler.name not in notified or handler.task is None:
+            was_notified = handler.name in notified.pending
+            run, why_not = notified.take(handler)
+            if not was_notified:
                 continue
-            notified.remove(handler.name)
+            if not run:
+                report = self._new_report(handler)
+                report.reason, report.handler = why_not, True
+                self.emit(report)
+                continue
             report = self._execute(handler, self._replan_live(handler))
             report.handler = True
             self.emit(report)

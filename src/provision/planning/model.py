@@ -127,6 +127,7 @@ class Change:
     summary: list[str]
     commands: list[Command]
     diffs: list[Diff] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)  # units this change starts from stopped
 
 
 @dataclass

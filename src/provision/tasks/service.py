@@ -48,10 +48,12 @@ class Service(TaskType):
             summary.append(f"service {unit}: enabled → disabled")
             words.append(["systemctl", "disable", "--quiet", unit])
         active = current.active
+        started = []
         if wanted_state == "started" and not current.running:
             summary.append(f"service {unit}: {current.active} → active")
             words.append(["systemctl", "start", unit])
             active = "active"
+            started.append(unit)
         elif wanted_state == "stopped" and current.running:
             summary.append(f"service {unit}: {current.active} → stopped")
             words.append(["systemctl", "stop", unit])
@@ -72,7 +74,11 @@ class Service(TaskType):
         if enabled is not None:
             new_enabled = "enabled" if enabled else "disabled"
         state.set(self.fact, ServiceState("loaded", active, new_enabled))
-        return Change(summary, [command(*w) for w in words])
+        return Change(summary, [command(*w) for w in words], started=started)
+
+    def restarts(self) -> str | None:
+        """The unit this task restarts (as a handler), if that is all it does."""
+        return self.fact.unit if self.p["state"] == "restarted" else None
 
     def assertions(self) -> list[Assertion]:
         expect: dict[str, object] = {}

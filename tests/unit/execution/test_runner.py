@@ -198,9 +198,9 @@ def test_plan_touches_nothing_and_shows_pending_changes(setup):
         ("docker running", PENDING, False),
         ("marker", PENDING, False),
         ("reload other", PENDING, True),
-        ("restart docker", PENDING, True),
+        ("restart docker", OK, True),  # docker is started after daemon.json: no restart
     ]
-    assert reports["h1"].pending == 6 and reports["h2"].pending == 0
+    assert reports["h1"].pending == 5 and reports["h2"].pending == 0
 
 
 def test_apply_runs_probe_commands_handlers_then_reprobe(setup):
@@ -219,12 +219,12 @@ def test_apply_runs_probe_commands_handlers_then_reprobe(setup):
         "systemctl start docker.service",
         "touch /etc/provisioned",
         "systemctl reload-or-restart other.service",
-        "systemctl restart docker.service",
+        # no restart of docker: it was started after daemon.json changed
     ]
     assert "/etc/sysctl.d/99-docker.conf" in hosts["h1"].ran[1]
     assert "/etc/docker/daemon.json" in hosts["h1"].ran[2]
-    # probe + 8 commands + one live re-plan per handler + the convergence re-probe
-    assert h1.commands_run == 1 + 8 + 2 + 1
+    # probe + 7 commands + one live re-plan for the handler that runs + the re-probe
+    assert h1.commands_run == 1 + 7 + 1 + 1
     assert h1.connections == 1
     assert hosts["h1"].files["/etc/docker/daemon.json"] == b"{}\n"
     assert reports["h2"].status == OK and hosts["h2"].ran == []
@@ -235,6 +235,7 @@ def test_apply_runs_probe_commands_handlers_then_reprobe(setup):
 
 def test_handler_notified_twice_runs_once_in_declared_order(setup):
     hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}
+    hosts["h1"].services["docker.service"] = ["loaded", "active", "enabled"]  # a running engine
     reports, _, _ = setup(hosts)(True)
     ran = hosts["h1"].ran
     assert ran.count("systemctl restart docker.service") == 1
@@ -290,6 +291,7 @@ def test_deferred_assert_runs_after_changes_and_handlers(setup):
         "  handlers:",
     )
     hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}
+    hosts["h1"].services["docker.service"] = ["loaded", "active", "enabled"]  # a running engine
     hosts["h1"].commands["docker-ok"] = (0, "yes")
     hosts["h2"].commands["docker-ok"] = (0, "yes")
     run = setup(hosts, playbook)
@@ -305,3 +307,13 @@ def test_deferred_assert_runs_after_changes_and_handlers(setup):
         ("docker answers", OK),
     ]
     assert reports["h1"].status == CHANGED, reports["h1"].error
+
+
+def test_restart_handler_skipped_when_the_unit_was_started_after_the_change(setup):
+    hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}  # docker stopped on h1
+    reports, _, _ = setup(hosts)(True)
+    assert "systemctl start docker.service" in hosts["h1"].ran
+    assert "systemctl restart docker.service" not in hosts["h1"].ran
+    (restart,) = [t for t in reports["h1"].tasks if t.name == "restart docker"]
+    assert restart.status == OK
+    assert "started after the change that notified it" in restart.reason
