@@ -66,6 +66,11 @@ def parse_journal(host: str, output: str) -> list[JournalLine]:
     return lines
 
 
+# "Accepted publickey for rocky from ..." once per authenticated connection (not the
+# VERBOSE "Accepted key ED25519 ... found at ..." lines, one or two per key offered)
+_ACCEPTED = re.compile(r"^Accepted \S+ for ")
+
+
 @dataclass(frozen=True)
 class SshCounts:
     connections: int = 0  # "Accepted publickey"
@@ -86,7 +91,7 @@ def count_ssh(lines: Iterable[JournalLine], start: float, end: float) -> SshCoun
     for line in lines:
         if not start <= line.when <= end:
             continue
-        if line.text.startswith("Accepted "):
+        if _ACCEPTED.match(line.text):
             connections += 1
         elif line.text.startswith("Starting session: "):
             sessions += 1

@@ -541,10 +541,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if done["profile"]:
                 results["profiles"][str(n)] = done["profile"]
             if n == hosts[0] and lab.hosts:
-                rc, out, _ = lab.ssh(
-                    lab.addresses[0], "rpm -q --qf '%{NAME} %{VERSION}\\n' dnf openssh-server"
+                rc, out, err = lab.ssh(
+                    lab.addresses[0], "echo dnf $(dnf --version | head -1); ssh -V"
                 )
-                results["versions"]["lab host"] = out.strip().replace("\n", ", ")
+                results["versions"]["lab host"] = (out + err).strip().replace("\n", ", ")
             write(results, args.out)
     except KeyboardInterrupt:
         results["missing"].append("interrupted")

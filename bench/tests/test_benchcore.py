@@ -14,6 +14,7 @@ import benchcore  # noqa: E402
 
 JOURNAL = """\
 1700000000.100000 rocky1 sshd[101]: Connection from 10.200.0.1 port 40000 on 10.200.0.11 port 22
+1700000000.150000 rocky1 sshd[101]: Accepted key ED25519 SHA256:x found at /home/rocky/.ssh/authorized_keys:1
 1700000000.200000 rocky1 sshd[101]: Accepted publickey for rocky from 10.200.0.1 port 40000 ssh2: ED25519 SHA256:x
 1700000000.300000 rocky1 sshd[101]: pam_unix(sshd:session): session opened for user rocky
 1700000000.400000 rocky1 sshd[103]: Starting session: command for rocky from 10.200.0.1 port 40000 id 0
@@ -28,7 +29,7 @@ JOURNAL = """\
 def test_journal_counts_per_window() -> None:
     lines = benchcore.parse_journal("rocky1", JOURNAL)
     assert all(line.host == "rocky1" for line in lines)
-    assert len(lines) == 7  # sudo's line and the boot marker are dropped
+    assert len(lines) == 8  # sudo's line and the boot marker are dropped
     first = benchcore.count_ssh(lines, 1700000000.0, 1700000001.0)
     assert first == benchcore.SshCounts(connections=1, sessions=2, commands=1)
     second = benchcore.count_ssh(lines, 1700000004.0, 1700000006.0)
