@@ -112,7 +112,9 @@ def section(results: dict[str, Any]) -> str:
         "- **Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         f"- **Settings**: N = {', '.join(map(str, s['hosts']))} hosts; cold apply "
         f"{s['cold_runs']}× per tool and N (fresh hosts each time); warm and dry "
-        f"{s['runs']}× each, tools alternating within each round.",
+        f"{s['runs']}× each, tools alternating within each round"
+        + "".join(f" ({t}: {k}×)" for t, k in s.get("slow_runs", {}).items())
+        + ".",
     ]
     if results.get("missing"):
         parts.append(f"- **Missing**: {', '.join(results['missing'])}.")
