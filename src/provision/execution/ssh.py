@@ -157,6 +157,14 @@ class SSHConnection:
         self._client_setup(conn)
         where = f"{self.config.user}@{self.config.address}:{self.config.port}"
         try:
+            if gateway is None:
+                # Our own socket, so TCP_NODELAY holds from the first packet: without it each
+                # small exec round trip waits on Nagle's algorithm and delayed ACKs.
+                sock = socket.create_connection(
+                    (self.config.address, self.config.port), self.timeout
+                )
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn.connect_kwargs["sock"] = sock
             conn.open()
         except HostKeyError:
             raise

@@ -8,6 +8,7 @@ Shell strings are rendered with every `{{ value }}` quoted for `sh`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -168,14 +169,20 @@ def _undefined_name(exc: Exception) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=8192)
+def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
+    """Compiled once per distinct text: the same task strings render for every host."""
+    return env.from_string(source)
+
+
 def _run(env: jinja2.Environment, source: str, variables: Mapping[str, Any]) -> str:
-    template = env.from_string(source)
+    template = _compiled(env, source)
     context = template.new_context(variables, shared=True)  # type: ignore[arg-type]
     return "".join(template.root_render_func(context))
 
 
 def _evaluate(env: jinja2.Environment, expression: str, variables: Mapping[str, Any]) -> Any:
-    template = env.from_string("{%- set __result__ = (" + expression + ") -%}")
+    template = _compiled(env, "{%- set __result__ = (" + expression + ") -%}")
     context = template.new_context(variables, shared=True)  # type: ignore[arg-type]
     for _ in template.root_render_func(context):
         pass
