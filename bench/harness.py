@@ -432,6 +432,13 @@ def versions() -> dict[str, str]:
     return found
 
 
+def engine_version() -> str:
+    """The commit of the provision being measured (+dirty when src/ or roles/ differ)."""
+    head = run_quiet(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip()
+    dirty = run_quiet(["git", "-C", ROOT, "status", "--porcelain", "src", "roles", "playbooks"])
+    return head + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def cli_help_seconds(runs: int = 5) -> dict[str, Any]:
     values = []
     for _ in range(runs):
@@ -538,6 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tools": tools,
         "cells": {t: {} for t in tools},
         "probe_floor": {},
+        "engine": {},
         "profiles": {},
         "missing": [],
     }
@@ -545,10 +553,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     lab = Lab()
     try:
         for index, n in enumerate(hosts):
+            before = engine_version()
             done = bench_n(n, tools, runs, min(runs, args.slow_runs), index, lab)
             for tool in tools:
                 results["cells"][tool][str(n)] = done["cells"][tool]
             results["probe_floor"][str(n)] = done["probe"]
+            results["engine"][str(n)] = sorted({before, engine_version()})
+            if len(results["engine"][str(n)]) > 1:
+                log(f"  !! the engine changed while N = {n} was measured")
             if done["profile"]:
                 results["profiles"][str(n)] = done["profile"]
             if n == hosts[0] and lab.hosts:

@@ -34,6 +34,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     ns = [int(n) for n in results["hosts"]]
     tools = results["tools"]
@@ -64,6 +65,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
             )
         ax.set_xticks(range(len(ns)), [f"N = {n}" for n in ns])
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_ylabel("seconds (median, min–max), log scale")
         title = {"cold": "cold apply (fresh hosts)", "warm": "warm re-run", "dry": "dry run"}
         ax.set_title(title[kind])
@@ -116,6 +119,18 @@ def section(results: dict[str, Any]) -> str:
         + "".join(f" ({t}: {k}×)" for t, k in s.get("slow_runs", {}).items())
         + ".",
     ]
+    engines = results.get("engine", {})
+    if engines:
+        commits = sorted({c for per_n in engines.values() for c in per_n})
+        parts.append(
+            f"- **Engine measured**: provision at commit {', '.join(commits)}"
+            + (
+                " — CHANGED during the run: "
+                + "; ".join(f"N={n}: {' → '.join(c)}" for n, c in engines.items())
+                if len(commits) > 1
+                else " for every N."
+            )
+        )
     if results.get("missing"):
         parts.append(f"- **Missing**: {', '.join(results['missing'])}.")
     parts += [
