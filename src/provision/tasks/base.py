@@ -138,12 +138,20 @@ class TaskType:
         )
 
     @classmethod
-    def coerce(cls, rendered: dict[str, Any], location: Location) -> dict[str, Any]:
-        """Apply kinds, defaults and choices to the rendered arguments."""
+    def coerce(
+        cls,
+        rendered: dict[str, Any],
+        location: Location,
+        arg_lines: Mapping[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """Apply kinds, defaults and choices to the rendered arguments. An error about one
+        argument names that argument's own line (`arg_lines`), else the task type's."""
         params: dict[str, Any] = {}
         for arg in cls.args:
+            line = (arg_lines or {}).get(arg.name, location.line)
+            where = Location(location.file, line)
             if arg.name in rendered and rendered[arg.name] is not None:
-                value = _coerce(arg, rendered[arg.name], cls.type_name, location)
+                value = _coerce(arg, rendered[arg.name], cls.type_name, where)
             elif arg.default is REQUIRED:
                 raise InputError(
                     f"{cls.type_name}: missing required argument `{arg.name}`",
@@ -156,7 +164,7 @@ class TaskType:
                 raise InputError(
                     f"{cls.type_name}: `{arg.name}` must be one of {', '.join(arg.choices)};"
                     f" found {value!r}",
-                    location,
+                    where,
                 )
             params[arg.name] = value
         return params
