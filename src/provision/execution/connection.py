@@ -101,8 +101,40 @@ def check_become_result(host: str, user: str, result: Result) -> None:
         raise BecomeError(f"{host}: sudo is not installed; become needs sudo")
 
 
+class ShellRunner:
+    """`run` for connections that execute a command line: become, then sudo's refusals.
+    Subclasses give `config`, `become`, `_exec(line, stdin, on_stderr)` and `open()`."""
+
+    config: HostConfig
+    become: Become
+
+    def open(self) -> None:
+        return None
+
+    def _exec(
+        self, line: str, stdin: bytes | None, on_stderr: Callable[[str], None] | None = None
+    ) -> Result:
+        raise NotImplementedError
+
+    def run(
+        self,
+        script: str,
+        stdin: bytes | None = None,
+        become: bool = False,
+        on_stderr: Callable[[str], None] | None = None,
+    ) -> Result:
+        self.open()
+        if become and self.become.needs_check():
+            self.become.password_needed = self._exec("sudo -n true", None).rc != 0
+        line, data = self.become.wrap(script, stdin, become)
+        result = self._exec(line, data, on_stderr)
+        if become:
+            check_become_result(self.config.name, self.become.user, result)
+        return result
+
+
 @dataclass
-class LocalConnection:
+class LocalConnection(ShellRunner):
     """Runs on this machine (`ansible_connection: local`)."""
 
     config: HostConfig
@@ -114,27 +146,15 @@ class LocalConnection:
         user = "root" if os.geteuid() == 0 else self.config.user
         self.become = Become(user, self.config.become_password)
 
-    def run(
-        self,
-        script: str,
-        stdin: bytes | None = None,
-        become: bool = False,
-        on_stderr: Callable[[str], None] | None = None,
+    def _exec(
+        self, line: str, stdin: bytes | None, on_stderr: Callable[[str], None] | None = None
     ) -> Result:
-        if become and self.become.needs_check():
-            check = subprocess.run(["sudo", "-n", "true"], capture_output=True)
-            self.commands_run += 1
-            self.become.password_needed = check.returncode != 0
-        line, data = self.become.wrap(script, stdin, become)
         self.commands_run += 1
         # A session of its own: a terminal's Ctrl-C stops provision, not the running command.
         proc = subprocess.run(
-            ["sh", "-c", line], input=data or b"", capture_output=True, start_new_session=True
+            ["sh", "-c", line], input=stdin or b"", capture_output=True, start_new_session=True
         )
-        result = Result(proc.returncode, proc.stdout, proc.stderr)
-        if become:
-            check_become_result(self.config.name, self.become.user, result)
-        return result
+        return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def close(self) -> None:
         return None

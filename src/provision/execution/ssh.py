@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import ConnectError, HostKeyError
-from provision.execution.connection import Become, Result, check_become_result
+from provision.execution.connection import Become, Result, ShellRunner
 from provision.spec.hostconfig import HostConfig
 
 KEEPALIVE_SECONDS = 5
@@ -56,7 +56,7 @@ def _host_key_policy(config: HostConfig, accept_new: bool, record_file: Path) ->
 
 
 @dataclass
-class SSHConnection:
+class SSHConnection(ShellRunner):
     """One SSH connection for the whole run; every command is one exec channel on it."""
 
     config: HostConfig
@@ -234,22 +234,6 @@ class SSHConnection:
                 "(connection dropped or killed)"
             )
         return Result(rc, bytes(out), bytes(err))
-
-    def run(
-        self,
-        script: str,
-        stdin: bytes | None = None,
-        become: bool = False,
-        on_stderr: Callable[[str], None] | None = None,
-    ) -> Result:
-        self.open()
-        if become and self.become.needs_check():
-            self.become.password_needed = self._exec("sudo -n true", None).rc != 0
-        line, data = self.become.wrap(script, stdin, become)
-        result = self._exec(line, data, on_stderr)
-        if become:
-            check_become_result(self.config.name, self.config.user, result)
-        return result
 
     def close(self) -> None:
         for item in (self._conn, self._gateway):
