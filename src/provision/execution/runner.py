@@ -97,15 +97,16 @@ class Notifications:
             if name not in self.pending:
                 self.pending.append(name)
 
-    def take(self, handler: CompiledTask) -> tuple[bool, str]:
-        """(run it?, why not) for a handler, removing it from the pending ones."""
+    def take(self, handler: CompiledTask) -> str | None:
+        """For a notified handler: "" to run it, or why it need not run; None if it was not
+        notified. Either way it is no longer pending."""
         if handler.name not in self.pending or handler.task is None:
-            return False, ""
+            return None
         self.pending.remove(handler.name)
         restarts = getattr(handler.task, "restarts", lambda: None)()
         if restarts in self.started_since.pop(handler.name, set()):
-            return False, f"{restarts} was started after the change that notified it"
-        return True, ""
+            return f"{restarts} was started after the change that notified it"
+        return ""
 
 
 class HostRun:
@@ -159,12 +160,11 @@ class HostRun:
             if isinstance(outcome, Failed):
                 raise HostFailed(outcome.message)
         for handler in self.play.handlers:
-            was_notified = handler.name in notified.pending
-            run, why_not = notified.take(handler)
-            if not was_notified:
+            why_not = notified.take(handler)
+            if why_not is None:
                 continue
             assert handler.task is not None
-            outcome = handler.task.plan(state) if run else NoOp(why_not)
+            outcome = NoOp(why_not) if why_not else handler.task.plan(state)
             report = self._plan_report(handler, outcome)
             report.handler = True
             self.emit(report)
@@ -258,11 +258,10 @@ class HostRun:
     def _run_handlers(self, notified: Notifications) -> bool:
         ran = False
         for handler in self.play.handlers:
-            was_notified = handler.name in notified.pending
-            run, why_not = notified.take(handler)
-            if not was_notified:
+            why_not = notified.take(handler)
+            if why_not is None:
                 continue
-            if not run:
+            if why_not:
                 report = self._new_report(handler)
                 report.reason, report.handler = why_not, True
                 self.emit(report)

@@ -12,6 +12,11 @@ from provision.tasks.filesupport import as_text, plan_file
 from provision.tasks.line import edit_lines
 
 
+def persisted_pattern(name: str) -> str:
+    """The regexp of a sysctl.d line that sets `name`."""
+    return r"^\s*" + re.escape(name) + r"\s*="
+
+
 @register
 class Sysctl(TaskType):
     type_name = "sysctl"
@@ -34,7 +39,7 @@ class Sysctl(TaskType):
         return [SysctlFact(self.p["name"]), FileFact(self.p["file"])]
 
     def _pattern(self) -> str:
-        return r"^\s*" + re.escape(self.p["name"]) + r"\s*="
+        return persisted_pattern(self.p["name"])
 
     def plan(self, state: HostState) -> Outcome:
         name, value, path = self.p["name"], self.p["value"], self.p["file"]

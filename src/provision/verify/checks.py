@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from provision.facts.kinds import CommandResult, normalise_sysctl
 from provision.tasks.assert_ import check_result
 from provision.tasks.base import Assertion
 from provision.tasks.line import edit_lines
+from provision.tasks.package import version_matches
+from provision.tasks.sysctl import persisted_pattern
 
 
 def check(host: Any, assertion: Assertion) -> str | None:
@@ -22,12 +25,10 @@ def _package(host: Any, name: str, expect: dict) -> str | None:
         return f"package {name} is {'not ' if expect['installed'] else ''}installed"
     version = expect.get("version")
     if version and expect["installed"]:
-        installed = host.run("rpm -q --qf '%{EPOCHNUM}:%{VERSION}-%{RELEASE}' -- " + _q(name))
-        evr = installed.stdout.strip()
-        if not (
-            evr == version or evr.split(":", 1)[-1].startswith(version) or evr.startswith(version)
-        ):
-            return f"package {name} is {evr}, expected {version}"
+        query = "rpm -q --qf '%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n' -- "
+        installed = host.run(query + shlex.quote(name)).stdout.split()
+        if not any(version_matches(evr, version) for evr in installed):
+            return f"package {name} is {', '.join(installed)}, expected {version}"
     return None
 
 
@@ -63,7 +64,7 @@ def _line(host: Any, path: str, expect: dict) -> str | None:
 
 def _sysctl(host: Any, name: str, expect: dict) -> str | None:
     if expect["state"] == "present":
-        live = normalise_sysctl(str(host.run("sysctl -n -- " + _q(name)).stdout))
+        live = normalise_sysctl(str(host.run("sysctl -n -- " + shlex.quote(name)).stdout))
         if live != expect["value"]:
             return f"sysctl {name} is {live}, expected {expect['value']}"
     return _line(
@@ -71,7 +72,7 @@ def _sysctl(host: Any, name: str, expect: dict) -> str | None:
         expect["file"],
         {
             "line": f"{name} = {expect['value']}" if expect["state"] == "present" else None,
-            "regexp": r"^\s*" + name.replace(".", r"\.") + r"\s*=",
+            "regexp": persisted_pattern(name),
             "state": expect["state"],
             "section": None,
         },
@@ -107,12 +108,6 @@ def _command(host: Any, command: str, expect: dict) -> str | None:
     outcome = CommandResult(result.rc, result.stdout.strip(), result.stderr.strip())
     problem = check_result(outcome, expect)
     return f"`{command}`: {problem}, found {outcome.stdout!r}" if problem else None
-
-
-def _q(word: str) -> str:
-    import shlex
-
-    return shlex.quote(word)
 
 
 CHECKERS = {
