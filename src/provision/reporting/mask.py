@@ -80,11 +80,26 @@ def forms(fragment: str) -> list[str]:
         fragment.replace("'", "'\"'\"'"),
         json.dumps(fragment)[1:-1],
         json.dumps(fragment, ensure_ascii=False)[1:-1],
-        repr(fragment)[1:-1],
+        _repr_inner(fragment, "'"),
+        _repr_inner(fragment, '"'),
         escape_control(fragment),
         escape_control(fragment, keep_tab=True),
     ]
     return [c for c in dict.fromkeys(candidates) if is_fragment(c)]
+
+
+def _repr_inner(text: str, quote: str) -> str:
+    """`text` as it appears inside a Python repr delimited by `quote` (a repr of a longer
+    text, say a list, picks its quote from the whole, so both kinds are masked)."""
+    out = []
+    for char in text:
+        if char == "\\" or char == quote:
+            out.append("\\" + char)
+        elif char.isprintable() or char in "'\"":
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1])
+    return "".join(out)
 
 
 class Masker:
