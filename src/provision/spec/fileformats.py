@@ -70,6 +70,11 @@ class ValueRefused(Exception):
         self.ordinal = ordinal  # (rank, count) of its mark among its template line's marks
 
 
+def a_format(fmt: str) -> str:
+    """`an ini`, `a systemd`: the format name with its article."""
+    return ("an " if fmt[0] in "aeiou" else "a ") + fmt
+
+
 def describe_char(char: str) -> str:
     if char in LINE_BREAKS:
         return LINE_BREAKS[char]
@@ -187,7 +192,7 @@ def check_placed(value: str, fmt: str, place: Place) -> str:
     cannot be written there."""
     problem = line_problem(value)
     if problem:
-        raise ValueRefused(f"{problem}; a value in a {fmt} file must stay on its line")
+        raise ValueRefused(f"{problem}; a value in {a_format(fmt)} file must stay on its line")
     if place.kind == "section":
         pattern = REPO_ID if fmt == "repo" else None
         if pattern is not None and not pattern.fullmatch(value):

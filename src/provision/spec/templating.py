@@ -384,7 +384,7 @@ def _refused(
         location = where
         place = what + (f" (line {exc.line})" if exc.line else "")
     return InputError(
-        f"{place}, a {fmt} file: {subject} {exc.message}",
+        f"{place}, {fileformats.a_format(fmt)} file: {subject} {exc.message}",
         location,
         hint="fix the variable's value; `format: raw` on the task turns these checks off "
         "for a file that has no lines or keys",
