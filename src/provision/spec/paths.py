@@ -113,9 +113,10 @@ def check_tree(root: Path, what: str, where: Location | None) -> None:
 
 
 def contained_file(
-    base: Path, relative: str, root: Path, what: str, where: Location | None
+    base: Path, relative: str, root: Path, what: str, where: Location | None, root_what: str = ""
 ) -> Path:
-    """`base/relative`, refused when it is absolute or resolves outside `root`.
+    """`base/relative`, refused when it is absolute or resolves outside `root` (called
+    `root_what` in messages, e.g. "the role folder roles/r").
 
     The path returned is the one written (for messages); it is known to resolve inside
     `root`.
@@ -129,13 +130,14 @@ def contained_file(
             f"{what} {shown(relative)} must be a relative path inside {base}",
             where,
         )
+    root_what = root_what or str(root)
     candidate = base / relative
     real = resolve(candidate, where)
     real_root = resolve(root, where)
     if not is_inside(real, real_root):
         raise InputError(
-            f"{what} {shown(relative)} leads to {real}, outside {root}",
+            f"{what} {shown(relative)} leads to {real}, outside {root_what}",
             where,
-            hint=f"{what} must stay inside {root} (no `..` out of it, no symlink out of it)",
+            hint=f"{what} must stay inside {root_what} (no `..` or symlink leading out)",
         )
     return candidate

@@ -52,11 +52,14 @@ class _WholeFile(TaskType):
         playbook); it must stay inside the role's (the playbook's) folder."""
         if self.context.role_dir is None:
             root = Path(self.context.location.file).parent
+            root_what = f"the playbook's folder {root}"
         else:
             root = self.context.role_dir
+            root_what = f"the role folder {root}"
         what = {"templates/": "template", "files/": "file"}[folder]
+        src, where = self.p["src"], self.context.location
         candidate = contained_file(
-            root / folder, self.p["src"], root, f"{self.type_name}: `src`", self.context.location
+            root / folder, src, root, f"{self.type_name}: `src`", where, root_what
         )
         if not candidate.is_file():
             raise self.fail(f"{what} not found: {candidate}")
