@@ -323,3 +323,27 @@ def test_resolve_reports_loops_and_nul(tmp_path: Path):
     with pytest.raises(InputError, match="NUL"):
         resolve(tmp_path / "a\0b", None)
     assert resolve(tmp_path / "missing" / "x", None) == tmp_path.resolve() / "missing" / "x"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{% include "/etc/passwd" %}',
+        '{% include "../../../inventory.yml" %}',
+        '{% import "../tasks/main.yml" as m %}',
+        '{% extends "/etc/passwd" %}',
+        '{% from "/etc/passwd" import x %}',
+    ],
+)
+def test_a_template_cannot_pull_in_another_file(project: Path, source: str):
+    """The template engine has no loader: a template reads no file besides itself."""
+    write(
+        project,
+        {
+            "roles/r/templates/app.j2": source + "\n",
+            "roles/r/tasks/main.yml": "- template: {src: app.j2, dest: /tmp/a}\n",
+        },
+    )
+    play(project)
+    error = expect_error(project, "no loader", "templates/app.j2:1")
+    assert "root:" not in str(error)
