@@ -10,6 +10,7 @@ from provision.facts.base import Fact
 from provision.facts.kinds import FileFact
 from provision.planning.model import HostState, Outcome
 from provision.spec.fileformats import FORMATS, format_of, is_single_expression
+from provision.spec.paths import contained_file
 from provision.spec.templating import render_template_file
 from provision.spec.yamlfile import read_text
 from provision.tasks.base import Arg, Assertion, TaskType, register
@@ -54,14 +55,20 @@ class _WholeFile(TaskType):
                 )
 
     def _role_file(self, folder: str) -> Path:
-        src = self.p["src"]
+        """`src` under the role's `templates/` or `files/` (a play's own tasks: beside the
+        playbook); it must stay inside the role's (the playbook's) folder."""
         if self.context.role_dir is None:
-            base = self.context.location.file
-            candidate = Path(base).parent / folder / src
+            root = Path(self.context.location.file).parent
+            root_what = f"the playbook's folder {root}"
         else:
-            candidate = self.context.role_dir / folder / src
+            root = self.context.role_dir
+            root_what = f"the role folder {root}"
+        what = {"templates/": "template", "files/": "file"}[folder]
+        src, where = self.p["src"], self.context.location
+        candidate = contained_file(
+            root / folder, src, root, f"{self.type_name}: `src`", where, root_what
+        )
         if not candidate.is_file():
-            what = {"templates/": "template", "files/": "file"}[folder]
             raise self.fail(f"{what} not found: {candidate}")
         return candidate
 
