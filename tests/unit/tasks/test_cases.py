@@ -40,8 +40,11 @@ from provision.facts.kinds import (
     UserState,
     parse_mode,
 )
+from provision.facts.rpm_keys import RpmKeysFact
+from provision.facts.sysctl_boot import SysctlBootFact
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp
 from provision.tasks.base import TaskContext, TaskType, task_types
+from tests.unit.tasks.trust_facts import rpm_keys_value, sysctl_boot_value
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES.glob("*/*.yml"))
@@ -123,6 +126,10 @@ def fact_value(fact: Any, facts: dict[str, Any]) -> Any:
         assert fact.script in commands, f"case has no answer for command {fact.script!r}"
         spec = commands[fact.script]
         return CommandResult(spec.get("rc", 0), str(spec.get("stdout", "")), spec.get("stderr", ""))
+    if isinstance(fact, SysctlBootFact):
+        return sysctl_boot_value(facts)
+    if isinstance(fact, RpmKeysFact):
+        return rpm_keys_value(fact, facts)
     raise AssertionError(f"no simple form for {fact!r}")
 
 
