@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.unit.tasks.trust_facts import rpm_keys_value, sysctl_boot_value
 
 from provision.errors import InputError, Location
 from provision.facts.kinds import (
@@ -44,7 +45,6 @@ from provision.facts.rpm_keys import RpmKeysFact
 from provision.facts.sysctl_boot import SysctlBootFact
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp
 from provision.tasks.base import TaskContext, TaskType, task_types
-from tests.unit.tasks.trust_facts import rpm_keys_value, sysctl_boot_value
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES.glob("*/*.yml"))
