@@ -73,16 +73,22 @@ class RpmKeysFact:
             f'echo {FETCHED_MARK}; head -c {MAX_KEY_BYTES + 1} -- "$t" | base64 -w0; rm -f -- "$t"'
         )
 
-    def command(self) -> str:
+    def listing(self) -> str:
+        """Just the installed keys (what `provision verify` reads)."""
         fmt = shlex.quote(KEY_MARK + "%{NAME}-%{VERSION}-%{RELEASE}\\n%{DESCRIPTION}\\n")
+        return (
+            f"command -v rpm >/dev/null || exit {MISSING_TOOL}; "
+            f"rpm -qa --qf {fmt} gpg-pubkey || exit 3"
+        )
+
+    def command(self) -> str:
         short = shlex.quote(short_id(self.fingerprint))
         full = shlex.quote(self.fingerprint.lower())
         missing = "false"
         if self.also_read:
             missing = f"[ ! -e {shlex.quote(self.also_read)} ]"
         return (
-            f"command -v rpm >/dev/null || exit {MISSING_TOOL}; "
-            f"rpm -qa --qf {fmt} gpg-pubkey || exit 3; "
+            f"{self.listing()}; "
             f"if rpm -qa --qf '%{{VERSION}}\\n' gpg-pubkey | grep -qix -e {short} -e {full}"
             f" && ! {missing}; then exit 0; fi; {self._read()}"
         )
