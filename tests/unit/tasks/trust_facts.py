@@ -66,3 +66,18 @@ def sysctl_boot_value(facts: dict[str, Any]) -> SysctlBoot:
     order = {d: i for i, d in enumerate(SYSCTL_DIRS)}
     listed.sort(key=lambda f: (order.get(posixpath.dirname(f.path), len(order)), f.path))
     return SysctlBoot(tuple(listed))
+
+
+def sysctl_boot_output(files: dict[str, bytes]) -> bytes:
+    """What the sysctl boot fact's command prints on a host holding `files` (fake hosts)."""
+    from base64 import b64encode
+
+    from provision.facts.sysctl_boot import MARK
+
+    out = []
+    for path in sorted(files):
+        if posixpath.dirname(path) not in SYSCTL_DIRS and path != SYSCTL_CONF:
+            continue
+        name = b64encode(path.encode()).decode()
+        out.append(f"{MARK}{name} {name} 644|root|root\n{b64encode(files[path]).decode()}\n")
+    return "".join(out).encode()
