@@ -210,6 +210,7 @@ def task_types() -> dict[str, type[TaskType]]:
         line,
         package,
         repo,
+        rpm_key,
         service,
         sysctl,
     )
