@@ -12,6 +12,7 @@ from . import config
 
 KEY_NAME = "id_ed25519"
 KNOWN_HOSTS_NAME = "known_hosts"
+VARS_NAME = "vars.yml"
 SECRET_DIR = ".lab"
 
 
@@ -26,6 +27,9 @@ def render_inventory(hosts: Sequence[tuple[str, str]]) -> str:
         f"    ansible_ssh_private_key_file: {SECRET_DIR}/{KEY_NAME}",
         f"    provision_known_hosts: {SECRET_DIR}/{KNOWN_HOSTS_NAME}",
         "    provision_known_hosts_only: true  # not ~/.ssh/known_hosts: a wipe makes new keys",
+        "    # docker_gpg_fingerprint (the lab image's own docker-ce signing key) is written by",
+        "    # `provision lab up` into this file, read as if it were group_vars/all.yml:",
+        f"    provision_vars_files: [{SECRET_DIR}/{VARS_NAME}]",
         "    ansible_become: true",
         f"    lab_repo_base: {config.REPO_BASE}",
         '    docker_repo_url: "{{ lab_repo_base }}/' + config.DOCKER_PATH + '/docker-ce.repo"',
@@ -45,6 +49,15 @@ def render_inventory(hosts: Sequence[tuple[str, str]]) -> str:
     for name, address in hosts:
         lines.append(f"        {name}: {{ansible_host: {address}}}")
     return "\n".join(lines) + "\n"
+
+
+def render_lab_vars(docker_gpg_fingerprint: str) -> str:
+    """.lab/vars.yml: variables only this machine's lab image knows."""
+    return (
+        "# Written by `provision lab up`: the fingerprint of the lab image's throwaway\n"
+        "# docker-ce signing key (made when the image was built), pinned for docker_repo.\n"
+        f'docker_gpg_fingerprint: "{docker_gpg_fingerprint}"\n'
+    )
 
 
 def render_known_hosts(entries: Iterable[tuple[str, str, Sequence[str]]]) -> str:

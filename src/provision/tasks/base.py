@@ -221,6 +221,7 @@ def task_types() -> dict[str, type[TaskType]]:
         line,
         package,
         repo,
+        rpm_key,
         service,
         sysctl,
     )

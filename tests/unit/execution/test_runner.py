@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from tests.unit.tasks.trust_facts import sysctl_boot_output
 
 from provision.execution import runner
 from provision.execution.connection import FakeConnection, Result
@@ -21,6 +22,7 @@ from provision.facts.kinds import (
     ServiceFact,
     SysctlFact,
 )
+from provision.facts.sysctl_boot import SysctlBootFact
 from provision.spec.compile import compile_run
 
 JOB = re.compile(r'\( (.*?)\n\) </dev/null >"\$d/(\d+)\.o"', re.DOTALL)
@@ -104,6 +106,8 @@ class FakeHost:
         if isinstance(fact, CommandFact):
             rc, out = self.commands.get(fact.script, (1, ""))
             return rc, out.encode(), b""
+        if isinstance(fact, SysctlBootFact):
+            return 0, sysctl_boot_output(self.files), b""
         raise AssertionError(fact)
 
     def probe(self, script: str) -> Result:
