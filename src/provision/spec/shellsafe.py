@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 
 MARK_OPEN = "\ue000"
 MARK_CLOSE = "\ue001"
-MARK = re.compile(MARK_OPEN + r"(\d+)" + MARK_CLOSE)
+MARK = re.compile(MARK_OPEN + r"[0-9a-f]*:(\d+)" + MARK_CLOSE)
+
+
+def placeholder(number: int, nonce: str = "") -> str:
+    """The text that stands for value `number` while a shell string is checked."""
+    return f"{MARK_OPEN}{nonce}:{number}{MARK_CLOSE}"
+
 
 WORD = "word"
 # Every context a value may land in, with the words an error uses for it.
@@ -369,6 +375,17 @@ class _Lexer:
                 self.add_literal(frame, c)
                 i += 1
         return self.out
+
+
+def unfit_for_argument(text: str) -> str:
+    """Why `text` cannot be one argument of a command (a NUL, a lone surrogate), or ''."""
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone surrogate (not encodable as UTF-8)"
+    return ""
 
 
 def landings(text: str) -> list[Landing]:

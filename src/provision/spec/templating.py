@@ -14,6 +14,7 @@ import functools
 import json
 import os
 import re
+import secrets
 import shlex
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -107,10 +108,11 @@ SHELL_ENV = _make_environment()
 # does not land as (part of) an unquoted word is an input error, whatever its value.
 
 _SHELL_WORD = "__provision_shell_word__"
-# While a shell string renders: each value's text, and the number of its `{{ }}`.
+# While a shell string renders: each value's text, the number of its `{{ }}`, a nonce.
 _SHELL_VALUES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "provision_shell_values", default=None
 )
+_SHELL_NONCE: contextvars.ContextVar[str] = contextvars.ContextVar("provision_shell_nonce")
 _SHELL_INDEXES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "provision_shell_indexes", default=None
 )
@@ -133,11 +135,14 @@ def _shell_quote_filter(value: Any) -> QuotedWord:
     return QuotedWord(value.raw if isinstance(value, QuotedWord) else str(value))
 
 
-def _unmark(text: str, values: list[str]) -> str:
-    """A value that holds placeholders (a `{% set %}` block, a macro's output): its text."""
-    if shellsafe.MARK_OPEN not in text:
+def _unmark(text: str, values: list[str], nonce: str) -> str:
+    """A value that holds this render's placeholders (the output of a `{% set %}` block or
+    a macro): its text. A value's own text is never read as a placeholder: it cannot know
+    the render's nonce."""
+    if shellsafe.MARK_OPEN + nonce + ":" not in text:
         return text
-    return shellsafe.MARK.sub(lambda m: _unmark(values[int(m.group(1))], values), text)
+    pattern = re.escape(shellsafe.MARK_OPEN + nonce + ":") + r"(\d+)" + shellsafe.MARK_CLOSE
+    return re.sub(pattern, lambda m: values[int(m.group(1))], text)
 
 
 @jinja2.pass_context
@@ -148,9 +153,10 @@ def _shell_word(context: Any, value: Any, index: int) -> str:
     if values is None or indexes is None:
         raise RuntimeError("a shell template rendered outside render_shell")
     text = value.raw if isinstance(value, QuotedWord) else str(value)
-    values.append(_unmark(text, values))
+    nonce = _SHELL_NONCE.get()
+    values.append(_unmark(text, values, nonce))
     indexes.append(index)
-    return f"{shellsafe.MARK_OPEN}{len(values) - 1}{shellsafe.MARK_CLOSE}"
+    return shellsafe.placeholder(len(values) - 1, nonce)
 
 
 SHELL_ENV.filters[_SHELL_WORD] = _shell_word
@@ -218,22 +224,27 @@ def render_shell(
         raise InputError(f"{what}: {exc.message}", location) from None
     values: list[str] = []
     indexes: list[int] = []
-    tokens = (_SHELL_VALUES.set(values), _SHELL_INDEXES.set(indexes))
+    tokens = (
+        _SHELL_VALUES.set(values),
+        _SHELL_INDEXES.set(indexes),
+        _SHELL_NONCE.set(secrets.token_hex(8)),
+    )
     try:
         context = compiled.template.new_context(variables, shared=True)  # type: ignore[arg-type]
         marked = "".join(compiled.template.root_render_func(context))
     finally:
+        _SHELL_NONCE.reset(tokens[2])
         _SHELL_INDEXES.reset(tokens[1])
         _SHELL_VALUES.reset(tokens[0])
     for landing in shellsafe.landings(marked):
         if landing.context != shellsafe.WORD:
             raise _misplaced(source, compiled, indexes, landing, location, what)
     for number, text in enumerate(values):
-        if "\x00" in text:
+        problem = shellsafe.unfit_for_argument(text)
+        if problem:
             expr = _expression_text(compiled, indexes, number)
             raise InputError(
-                f"{what}: the value of {expr} holds a NUL character, which no command "
-                "argument can carry",
+                f"{what}: the value of {expr} holds {problem}, which no command argument can carry",
                 location,
             )
     return shellsafe.MARK.sub(lambda m: shlex.quote(values[int(m.group(1))]), marked)
