@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+
 from provision.facts.base import Fact
 from provision.facts.kinds import CommandFact, FileFact, FileState
 from provision.planning.model import Change, Command, Deferred, HostState, NoOp, Outcome
-from provision.tasks.argv import script_of
+from provision.tasks.argv import argv_words, script_of
 from provision.tasks.base import Arg, TaskType, register
 
 GUARDS = ("creates", "removes", "unless", "only_if")
@@ -37,7 +39,7 @@ class RunCommand(TaskType):
             )
         try:
             if self.p["argv"] is not None:
-                self.p["cmd"] = script_of(self.p["argv"], "`argv`")
+                self.p["cmd"] = shlex.join(argv_words(self.p["argv"], "`argv`"))
             for key in ("unless", "only_if"):
                 if self.p[key] is not None:
                     if isinstance(self.p[key], dict | bool) or self.p[key] == []:
