@@ -557,6 +557,16 @@ def _write_access(paths: LabPaths, hosts: list[LabHost]) -> None:
     inventory.write_inventory(paths.inventory, [(h.name, h.address) for h in hosts])
 
 
+def host_key_lines(hosts: list[LabHost], paths: LabPaths) -> list[str]:
+    """The hosts' key fingerprints (as `ssh-keygen -lf` shows them) and where they are
+    recorded, to compare with what plain ssh shows."""
+    lines = [f"host keys (recorded in {paths.known_hosts}):"]
+    for host in hosts:
+        for pub in _host_keys(host.name):
+            lines.append(f"  {host.name} {host.address}  {inventory.key_fingerprint(pub)}")
+    return lines
+
+
 def lab_up(hosts: int = 3, inventory_path: Path | None = None) -> list[LabHost]:
     """Boot rocky1..rocky<hosts> (building the image first if needed). Idempotent."""
     if not 1 <= hosts <= config.MAX_HOSTS:
@@ -604,6 +614,8 @@ def lab_up(hosts: int = 3, inventory_path: Path | None = None) -> list[LabHost]:
             f"up in {time.monotonic() - started:.1f}s: "
             + ", ".join(f"{h.name} {h.address}" for h in to_start)
         )
+        for line in host_key_lines(to_start, paths):
+            echo(line)
         return everyone
 
 

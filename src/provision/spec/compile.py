@@ -323,7 +323,7 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 else:
                     rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
             params = cls.coerce(rendered, type_where, arg_lines)
-            context = TaskContext(type_where, role_dir, item_vars, secret, secret_values)
+            context = TaskContext(type_where, role_dir, item_vars, secret, secret_values, args)
             task = cls(params, context)
             if secret:
                 secret_values += [

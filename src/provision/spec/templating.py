@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shlex
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from provision.errors import InputError, Location
-from provision.spec import shellsafe
+from provision.spec import fileformats, shellsafe
 
 _SINGLE_EXPRESSION = re.compile(r"\A[ \t]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \t]*\Z", re.DOTALL)
 
@@ -321,6 +322,73 @@ def _unquoted_example(
     return ""
 
 
+class JsonText(str):
+    """Text made by `tojson`: a JSON file takes it as it is."""
+
+
+def _current_template_line() -> int | None:
+    """The template line being rendered (from the compiled template's frame), if any."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        template = frame.f_globals.get("__jinja_template__")
+        if template is not None:
+            return template.get_corresponding_lineno(frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+@jinja2.pass_context  # pass_context: never applied at compile time, so never cached
+def _marking_finalize(context: Any, value: Any) -> str:
+    """Line-oriented files: each value is marked with its template line for resolve_marks."""
+    if isinstance(value, jinja2.Undefined):
+        return str(value)  # StrictUndefined raises here
+    return fileformats.mark(str(value), _current_template_line())
+
+
+@jinja2.pass_context
+def _json_finalize(context: Any, value: Any) -> str:
+    """JSON files: a value is JSON made by `tojson`, a number, or text that stays a string."""
+    if isinstance(value, jinja2.Undefined):
+        return str(value)
+    if isinstance(value, JsonText):
+        return value
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        bad = re.search(r'["\\\x00-\x1f\x7f\u2028\u2029]', value)
+        if bad is None:
+            return value
+        what = '`"`' if bad.group() == '"' else "`\\`" if bad.group() == "\\" else None
+        what = what or fileformats.describe_char(bad.group())
+        raise fileformats.ValueRefused(
+            f"contains {what} at character {bad.start() + 1}, which would end or break a "
+            "JSON string; write it as `{{ value | tojson }}` without quotes around it",
+            _current_template_line(),
+        )
+    raise fileformats.ValueRefused(
+        f"is a {type(value).__name__}; write it as `{{{{ value | tojson }}}}` in a JSON file",
+        _current_template_line(),
+    )
+
+
+def _json_environment() -> jinja2.Environment:
+    env = _make_environment(_json_finalize)
+    env.filters.update(
+        {
+            "tojson": lambda v, indent=None: JsonText(_to_json(v, indent)),
+            "to_json": lambda v, indent=None: JsonText(_to_json(v, indent)),
+            "to_nice_json": lambda v, indent=2: JsonText(_to_json(v, indent)),
+        }
+    )
+    return env
+
+
+MARKING_ENV = _make_environment(_marking_finalize)
+JSON_ENV = _json_environment()
+
+
 class Variables(Mapping):
     """The variables of one host in one play, rendered on first use."""
 
@@ -497,15 +565,51 @@ def evaluate(
 
 
 def render_template_file(
-    source: str, variables: Mapping[str, Any], file: str, what: str = "template"
+    source: str,
+    variables: Mapping[str, Any],
+    file: str,
+    what: str = "template",
+    fmt: str = "raw",
+    where: Location | None = None,
 ) -> str:
-    """Render a template file's text; errors name the template file and line."""
+    """Render a template file's text for a file of format `fmt` (see fileformats): in a
+    line-oriented format each value is checked (and escaped) where it lands. Errors name
+    the template file and line (or `where`, for a template held in a task argument)."""
+    env = TEXT_ENV if fmt == "raw" else JSON_ENV if fmt == "json" else MARKING_ENV
     try:
-        return _run(TEXT_ENV, source, variables)
+        text = _run(env, source, variables)
+        return fileformats.resolve_marks(text, fmt) if env is MARKING_ENV else text
+    except fileformats.ValueRefused as exc:
+        raise _refused(exc, source, file, what, fmt, where) from None
     except Exception as exc:  # noqa: BLE001 - converted to an InputError below
         line = getattr(exc, "lineno", None) or _template_line(exc)
-        with _wrap_errors(Location(file, line), f"{what} {file}"):
+        location = where or Location(file, line)
+        with _wrap_errors(location, f"{what} {file}" if where is None else what):
             raise
+
+
+def _refused(
+    exc: fileformats.ValueRefused,
+    source: str,
+    file: str,
+    what: str,
+    fmt: str,
+    where: Location | None,
+) -> InputError:
+    """The input error for a value that does not fit its file (never quoting the value)."""
+    subject = fileformats.name_values(source, exc.line, exc.ordinal)
+    if where is None:
+        location = Location(file, exc.line)
+        place = f"{what} {file}"
+    else:
+        location = where
+        place = what + (f" (line {exc.line})" if exc.line else "")
+    return InputError(
+        f"{place}, {fileformats.a_format(fmt)} file: {subject} {exc.message}",
+        location,
+        hint="fix the variable's value; `format: raw` on the task turns these checks off "
+        "for a file that has no lines or keys",
+    )
 
 
 def _template_line(exc: BaseException) -> int | None:
