@@ -339,14 +339,15 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
         task = None
         if not skip_reason:
             rendered = {}
+            arg_lines = getattr(raw[type_key], "key_lines", None)
             for key, value in args.items():
                 if key in cls.shell_args and isinstance(value, str):
+                    line = (arg_lines or {}).get(key, type_where.line)
                     rendered[key] = render_string(
-                        value, item_vars, type_where, f"{type_key}.{key}", True
+                        value, item_vars, Location(type_where.file, line), f"{type_key}.{key}", True
                     )
                 else:
                     rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
-            arg_lines = getattr(raw[type_key], "key_lines", None)
             # A type error quotes a value only when the task file wrote it literally.
             hidden = set(args) if secret else {k for k, v in args.items() if _templated(v)}
             own_secrets = _secret_args(rendered) if secret else []
