@@ -26,7 +26,12 @@ class InputFailure(click.ClickException):
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+        """Each line with control characters shown escaped (secrets in input errors were
+        masked where they were raised, by the compiler, which knows them)."""
+        from provision.reporting.terminal import block_lines, escape_control
+
+        lines = block_lines(f"error: {self.message}")
+        click.echo("\n".join(escape_control(line, keep_tab=True) for line in lines), err=True)
 
 
 TARGET_OPTIONS = [

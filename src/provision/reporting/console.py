@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from typing import TextIO
@@ -18,6 +19,7 @@ from provision.execution.reports import (
     TaskReport,
 )
 from provision.reporting.mask import Masker
+from provision.reporting.terminal import block_lines, escape_control
 
 COLOURS = {
     CHECK: "36",
@@ -28,6 +30,8 @@ COLOURS = {
     UNREACHABLE: "31",
     SKIPPED: "36",
 }
+# The only escape sequences the console writes itself: its colours and their reset.
+_OWN_SEQUENCES = re.compile("(\033\\[(?:0|3[0-9])m)")
 
 
 class Console:
@@ -47,7 +51,6 @@ class Console:
         self.diff = diff or plan
         self.verbose = verbose
         self.stats = stats
-        self.stats = stats
         self.colour = self.stream.isatty() if colour is None else colour
         self.lock = threading.Lock()
         self.width = 0
@@ -57,16 +60,34 @@ class Console:
             return text
         return f"\033[{COLOURS[status]}m{text}\033[0m"
 
+    def text(self, value: object) -> str:
+        """A one-line field from inputs or hosts (name, host, reason): masked, and every
+        control character shown escaped, tabs and line breaks included."""
+        return escape_control(self.mask(str(value)))
+
+    def safe(self, line: str) -> str:
+        """One console line, masked, with every control character escaped except tabs
+        and, when colouring, the console's own colour sequences."""
+        line = self.mask(line)
+        if not self.colour:
+            return escape_control(line, keep_tab=True)
+        parts = _OWN_SEQUENCES.split(line)
+        return "".join(
+            part if index % 2 else escape_control(part, keep_tab=True)
+            for index, part in enumerate(parts)
+        )
+
     def write(self, lines: list[str]) -> None:
         with self.lock:
             for line in lines:
-                self.stream.write(self.mask(line) + "\n")
+                self.stream.write(self.safe(line) + "\n")
             self.stream.flush()
 
     def play(self, name: str, hosts: list[str]) -> None:
         self.width = max([self.width, *(len(h) for h in hosts)])
         noun = "host" if len(hosts) == 1 else "hosts"
-        self.write([f"PLAY {name} ({len(hosts)} {noun}: {', '.join(hosts)})"])
+        names = ", ".join(self.text(h) for h in hosts)
+        self.write([f"PLAY {self.text(name)} ({len(hosts)} {noun}: {names})"])
 
     def listener(self, event: str, payload: object) -> None:
         if event == "task":
@@ -74,35 +95,41 @@ class Console:
             self.write(self.task_lines(host, report))
         elif event == "progress":
             host, task, display = payload  # type: ignore[misc]
-            self.write([f"{host:<{self.width}}  {'...':<8} {task}: {display}"])
+            line = f"{self.text(host):<{self.width}}  {'...':<8} {self.text(task)}: "
+            self.write([line + self.text(display)])
 
     def task_lines(self, host: str, report: TaskReport) -> list[str]:
         label = {PENDING: "will change", CHECK: "will check"}.get(report.status, report.status)
-        role = f"{report.role} : " if report.role else ""
+        role = f"{self.text(report.role)} : " if report.role else ""
         kind = "handler " if report.handler else ""
         status = self.paint(report.status, f"{label:<8}")
-        head = f"{host:<{self.width}}  {status} {kind}{role}{report.name}"
+        head = f"{self.text(host):<{self.width}}  {status} {kind}{role}{self.text(report.name)}"
         if report.status == OK and report.reason and (self.verbose or self.plan):
-            head += f"  ({report.reason})"
+            head += f"  ({self.text(report.reason)})"
         if report.status == SKIPPED and self.verbose:
-            head += f"  ({report.reason})"
+            head += f"  ({self.text(report.reason)})"
         lines = [head]
         pad = " " * (self.width + 2 + 9)
         if report.status in (PENDING, CHECK, CHANGED, FAILED):
-            lines += [pad + s for s in report.summary]
+            lines += [pad + line for s in report.summary for line in self.block(s)]
             if self.diff:
                 for diff in report.diffs:
-                    lines += [pad + d for d in diff.unified()]
+                    lines += [pad + line for d in diff.unified() for line in self.block(d)]
         if report.status == FAILED:
-            lines.append(pad + self.paint(FAILED, report.message))
-            lines += [pad + "| " + out for out in report.output]
+            lines += [pad + self.paint(FAILED, m) for m in self.block(report.message)]
+            lines += [pad + "| " + line for out in report.output for line in self.block(out)]
         return lines
+
+    def block(self, text: str) -> list[str]:
+        """A multi-line block's lines (split at \\n and \\r\\n), each masked and escaped;
+        tabs kept."""
+        return [escape_control(self.mask(line), keep_tab=True) for line in block_lines(text)]
 
     def host_error(self, report: HostReport) -> None:
         if report.error and report.status in (FAILED, UNREACHABLE):
-            first, *rest = report.error.splitlines()
+            first, *rest = self.block(report.error.strip("\n"))
             lines = [
-                f"{report.name:<{self.width}}  "
+                f"{self.text(report.name):<{self.width}}  "
                 f"{self.paint(report.status, f'{report.status:<8}')} {first}"
             ]
             lines += [" " * (self.width + 11) + r.strip() for r in rest]
@@ -125,7 +152,7 @@ class Console:
             if self.plan and status == OK and r.pending:
                 status = PENDING
             line = (
-                f"{self.paint(status, f'{r.name:<{width}}')}  {'  '.join(counts)}  "
+                f"{self.paint(status, f'{self.text(r.name):<{width}}')}  {'  '.join(counts)}  "
                 f"{r.duration:5.1f}s  {r.connections} {conns}, {r.commands_run} {cmds}"
             )
             if self.stats:

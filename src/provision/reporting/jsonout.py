@@ -8,6 +8,7 @@ from typing import Any
 from provision import __version__
 from provision.execution.reports import HostReport, TaskReport
 from provision.reporting.mask import Masker
+from provision.reporting.terminal import json_terminal_safe
 
 FORMAT_VERSION = 1
 
@@ -40,7 +41,7 @@ def document(
 ) -> str:
     hosts = {}
     for r in reports:
-        hosts[r.name] = {
+        hosts[masker(r.name)] = {
             "status": r.status,
             "error": r.error,
             "duration": round(r.duration, 3),
@@ -59,4 +60,8 @@ def document(
         "exit_code": exit_code,
         "hosts": hosts,
     }
-    return json.dumps(masker.deep(doc), indent=2, ensure_ascii=False)
+    # Every string value is masked before it is encoded (of the keys, only host names
+    # are data: masked above); the text stays valid JSON whose strings escape every
+    # control, separator and bidi character, so it is also safe on a terminal.
+    doc = masker.deep(doc, keys=False)
+    return json_terminal_safe(json.dumps(doc, indent=2, ensure_ascii=False))

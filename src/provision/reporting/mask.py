@@ -1,42 +1,162 @@
-"""Secret masking applied to every string this tool prints or writes."""
+"""Secret masking applied to every string this tool prints or writes.
+
+What is masked, for every secret value (a variable named under `secrets:`, a connection
+password, an argument of a `secret: true` task):
+
+- structured values recursively: every leaf of a list or mapping (mapping keys are
+  names, not secrets); numbers as their text; `true`/`false`/null are not secrets;
+- of every text leaf: the whole text, each of its lines (split at every line break
+  Python knows: \\n, \\r\\n, \\r, \\v, \\f, \\x1c-\\x1e, \\x85, \\u2028, \\u2029) and each
+  line without its surrounding blanks;
+- each of those fragments also in the forms it takes when quoted for a shell, escaped
+  for JSON (ASCII or not), inside a Python repr, or escaped for the terminal;
+- a fragment shorter than MIN_SECRET_LENGTH characters (blanks around it not counted),
+  or made only of `*`, is not masked: masking `a` or `}` everywhere would garble every
+  line while hiding nothing.
+
+Masking repeats until no fragment is left, so one replacement cannot join the pieces of
+another. Pure functions, no I/O.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from provision.reporting.terminal import escape_control
 
 MASK = "********"
 MIN_SECRET_LENGTH = 3
+E = TypeVar("E", bound=BaseException)
+LINE_BREAKS = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def secret_leaves(value: Any) -> list[str]:
+    """The text leaves of a secret value, depth first: strings as they are, numbers as
+    their text; lists, tuples, sets and mapping values walked; booleans and null skipped."""
+    leaves: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, str):
+            leaves.append(item)
+        elif isinstance(item, bytes | bytearray):
+            leaves.append(bytes(item).decode("utf-8", errors="replace"))
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(reversed(list(item)))
+        else:
+            leaves.append(str(item))
+    return leaves
+
+
+def is_fragment(text: str) -> bool:
+    """Long enough to be masked: MIN_SECRET_LENGTH characters besides blanks, not all `*`."""
+    core = text.strip()
+    return len(core) >= MIN_SECRET_LENGTH and core.strip("*") != ""
+
+
+def fragments(text: str) -> list[str]:
+    """The pieces of one secret text masked wherever they appear: the whole text, each
+    line, each line stripped of blanks (those long enough, see `is_fragment`)."""
+    pieces = [text, text.strip()]
+    for line in LINE_BREAKS.split(text):
+        pieces += [line, line.strip()]
+    return [p for p in dict.fromkeys(pieces) if is_fragment(p)]
+
+
+def forms(fragment: str) -> list[str]:
+    """A fragment as it appears raw, shell-quoted (alone, or inside a quoted word),
+    JSON-escaped, inside a repr, or escaped for the terminal."""
+    candidates = [
+        fragment,
+        shlex.quote(fragment),
+        fragment.replace("'", "'\"'\"'"),
+        json.dumps(fragment)[1:-1],
+        json.dumps(fragment, ensure_ascii=False)[1:-1],
+        _repr_inner(fragment, "'"),
+        _repr_inner(fragment, '"'),
+        escape_control(fragment),
+        escape_control(fragment, keep_tab=True),
+    ]
+    return [c for c in dict.fromkeys(candidates) if is_fragment(c)]
+
+
+def _repr_inner(text: str, quote: str) -> str:
+    """`text` as it appears inside a Python repr delimited by `quote` (a repr of a longer
+    text, say a list, picks its quote from the whole, so both kinds are masked)."""
+    out = []
+    for char in text:
+        if char == "\\" or char == quote:
+            out.append("\\" + char)
+        elif char.isprintable() or char in "'\"":
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1])
+    return "".join(out)
 
 
 class Masker:
-    def __init__(self, secrets: list[str] | None = None) -> None:
+    """Replaces every form of every secret fragment with MASK."""
+
+    def __init__(self, secrets: Iterable[Any] | None = None) -> None:
         self._secrets: list[str] = []
+        self._known: set[str] = set()
         for value in secrets or []:
             self.add(value)
 
-    def add(self, value: str) -> None:
-        """A secret, and the forms it takes when quoted for a shell or for JSON."""
-        value = str(value)
-        forms = {value, shlex.quote(value), json.dumps(value)[1:-1]}
-        for form in forms:
-            if len(form) >= MIN_SECRET_LENGTH and form not in self._secrets:
-                self._secrets.append(form)
-        self._secrets.sort(key=len, reverse=True)
+    def add(self, value: Any) -> None:
+        """A secret: a text, a number or a structure of them (see the module text)."""
+        new = [
+            form
+            for leaf in secret_leaves(value)
+            for fragment in fragments(leaf)
+            for form in forms(fragment)
+            if form not in self._known
+        ]
+        if new:
+            self._known.update(new)
+            self._secrets = sorted(self._known, key=lambda s: (-len(s), s))
+
+    def __bool__(self) -> bool:
+        return bool(self._secrets)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
+        # Every replacement removes at least one character other than `*` (a fragment is
+        # never all `*`), so this ends; the usual case is one pass.
+        changed = True
+        while changed:
+            changed = False
+            for secret in self._secrets:
+                if secret in text:
+                    text = text.replace(secret, MASK)
+                    changed = True
         return text
 
-    def deep(self, value: Any) -> Any:
-        """Mask every string inside a JSON-like value."""
+    def deep(self, value: Any, keys: bool = True) -> Any:
+        """Mask every string inside a JSON-like value (mapping keys too, unless keys=False)."""
         if isinstance(value, str):
             return self(value)
         if isinstance(value, dict):
-            return {self(str(k)): self.deep(v) for k, v in value.items()}
+            return {(self(str(k)) if keys else k): self.deep(v, keys) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self.deep(v) for v in value]
+            return [self.deep(v, keys) for v in value]
         return value
+
+
+def mask_error(error: E, masker: Masker) -> E:
+    """An input error with its message and hint masked (the same object, for its type
+    and location)."""
+    if masker:
+        for attr in ("message", "hint"):
+            text = getattr(error, attr, None)
+            if isinstance(text, str):
+                setattr(error, attr, masker(text))
+        error.args = tuple(masker(a) if isinstance(a, str) else a for a in error.args)
+    return error

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.reporting.mask import Masker, mask_error, secret_leaves
 from provision.spec.hostconfig import HostConfig, host_config
 from provision.spec.inventory import Inventory, load_inventory
 from provision.spec.playbook import Play, Role, load_playbook
@@ -14,6 +15,12 @@ from provision.spec.templating import Variables, evaluate, render_string, render
 from provision.spec.yamlfile import YDict, load_yaml, parse_yaml, type_name, where_of
 from provision.tasks.base import TaskContext, TaskType, task_types
 
+PASSWORD_VARIABLES = (
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_become_password",
+    "ansible_become_pass",
+)
 COMMON_KEYS = ("name", "when", "loop", "notify", "become", "secret", "tags")
 NOT_SECRET_ARGS = {
     "path",
@@ -186,20 +193,39 @@ def _compile_host(
 ) -> HostPlay:
     raw, origins = _play_variables(inventory, play, host, extra)
     variables = Variables(raw, origins)
+    secret_values: list[str] = []
+    try:
+        _collect_secrets(play, variables, secret_values)
+        return _compile_host_tasks(inventory, play, host, variables, selection, secret_values)
+    except InputError as exc:
+        # An input error never quotes a secret: mask it with every secret known by now
+        # (the declared ones, the connection passwords, earlier secret tasks' arguments).
+        raise mask_error(exc, Masker(secret_values)) from None
+
+
+def _collect_secrets(play: Play, variables: Variables, into: list[str]) -> None:
+    """The text leaves of every variable the play or its roles declare under `secrets:`
+    and of the connection passwords, read before host_config can quote any of them."""
+    names = [*play.secrets, *(name for role in play.roles for name in role.secrets)]
+    for name in dict.fromkeys([*names, *PASSWORD_VARIABLES]):
+        if name in variables:
+            into += secret_leaves(variables[name])
+
+
+def _compile_host_tasks(
+    inventory: Inventory,
+    play: Play,
+    host: str,
+    variables: Variables,
+    selection: Selection,
+    secret_values: list[str],
+) -> HostPlay:
     config = host_config(
         host, variables, inventory.directory, play.become, inventory.hosts[host].location
     )
-    secret_names = list(play.secrets)
+    secret_values += [v for v in config.masked_values() if v not in secret_values]
     tasks: list[CompiledTask] = []
     handlers: list[CompiledTask] = []
-    secret_values: list[str] = list(config.masked_values())
-    for role in play.roles:
-        secret_names += role.secrets
-    for name in secret_names:
-        if name in variables:
-            value = variables[name]
-            if value not in (None, ""):
-                secret_values.append(str(value))
     for role in play.roles:
         role_vars = variables.child(role.params, role.location) if role.params else variables
         skip = _role_skip(role, role_vars)
@@ -322,17 +348,20 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                     )
                 else:
                     rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
-            params = cls.coerce(rendered, type_where, arg_lines)
-            context = TaskContext(type_where, role_dir, item_vars, secret, secret_values, args)
-            task = cls(params, context)
-            if secret:
-                secret_values += [
-                    str(v)
-                    for k, v in params.items()
-                    if k not in NOT_SECRET_ARGS and isinstance(v, str) and len(v) >= 3
-                ]
+            # A type error quotes a value only when the task file wrote it literally.
+            hidden = set(args) if secret else {k for k, v in args.items() if _templated(v)}
+            own_secrets = _secret_args(rendered) if secret else []
+            try:
+                params = cls.coerce(rendered, type_where, arg_lines, hidden)
+                context = TaskContext(type_where, role_dir, item_vars, secret, secret_values, args)
+                task = cls(params, context)
+            except InputError as exc:
+                raise mask_error(exc, Masker(own_secrets)) from None
+            secret_values += [v for v in own_secrets if v not in secret_values]
             if label is None:
                 label = task.describe()
+        if secret:
+            label = _secret_task_name(raw, type_key)
         compiled.append(
             CompiledTask(
                 name=label or f"{type_key}",
@@ -346,6 +375,36 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
             )
         )
     return compiled
+
+
+def _templated(value: Any) -> bool:
+    """Whether a raw argument holds a template anywhere (its value comes from variables)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_templated(k) or _templated(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_templated(v) for v in value)
+    return False
+
+
+def _secret_args(rendered: dict[str, Any]) -> list[str]:
+    """The text leaves of a secret task's rendered arguments, except the ones that name a
+    place or a setting (NOT_SECRET_ARGS: paths, owner, mode...)."""
+    return [
+        leaf
+        for key, value in rendered.items()
+        if key not in NOT_SECRET_ARGS
+        for leaf in secret_leaves(value)
+    ]
+
+
+def _secret_task_name(raw: YDict, type_key: str) -> str:
+    """A secret task is shown by its name as written, never rendered (a rendered name can
+    hold a value); without a name, by its type."""
+    if "name" in raw and raw["name"] is not None:
+        return str(raw["name"])
+    return f"{type_key} (secret task)"
 
 
 def _task_name(raw: YDict, scope: Variables, where: Location) -> str | None:

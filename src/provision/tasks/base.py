@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -50,11 +50,18 @@ class Assertion:
     describe: str
 
 
-def _coerce(arg: Arg, value: Any, type_key: str, location: Location) -> Any:
+def _coerce(
+    arg: Arg, value: Any, type_key: str, location: Location, show_value: bool = True
+) -> Any:
+    """The argument's value in its kind. An error states the type found, and quotes the
+    value only when `show_value` (the task file wrote it literally: a value that came
+    from a variable may be a secret)."""
+
     def bad(expected: str) -> InputError:
+        shown = f" ({value!r})" if show_value else " (from a variable; value not shown)"
         return InputError(
             f"{type_key}: argument `{arg.name}` must be {expected}, found {type_name(value)}"
-            f" ({value!r})",
+            + shown,
             location,
         )
 
@@ -155,15 +162,18 @@ class TaskType:
         rendered: dict[str, Any],
         location: Location,
         arg_lines: Mapping[str, int] | None = None,
+        hidden: Collection[str] = (),
     ) -> dict[str, Any]:
         """Apply kinds, defaults and choices to the rendered arguments. An error about one
-        argument names that argument's own line (`arg_lines`), else the task type's."""
+        argument names that argument's own line (`arg_lines`), else the task type's; it
+        never quotes the value of an argument in `hidden` (rendered from variables)."""
         params: dict[str, Any] = {}
         for arg in cls.args:
             line = (arg_lines or {}).get(arg.name, location.line)
             where = Location(location.file, line)
+            show = arg.name not in hidden
             if arg.name in rendered and rendered[arg.name] is not None:
-                value = _coerce(arg, rendered[arg.name], cls.type_name, where)
+                value = _coerce(arg, rendered[arg.name], cls.type_name, where, show)
             elif arg.default is REQUIRED:
                 raise InputError(
                     f"{cls.type_name}: missing required argument `{arg.name}`",
@@ -173,9 +183,10 @@ class TaskType:
             else:
                 value = arg.default
             if arg.choices and value is not None and value not in arg.choices:
+                found = repr(value) if show else "a value from a variable (not shown)"
                 raise InputError(
                     f"{cls.type_name}: `{arg.name}` must be one of {', '.join(arg.choices)};"
-                    f" found {value!r}",
+                    f" found {found}",
                     where,
                 )
             params[arg.name] = value
