@@ -35,20 +35,30 @@ def _section_bounds(lines: list[str], section: str | None) -> tuple[int, int] | 
 
 
 def split_lines(text: str) -> list[str]:
-    """The file's lines, split at `\n` only (a `\r` before it is dropped): other characters
-    that str.splitlines() breaks at (\v, \f, U+0085, U+2028, ...) are kept as text, so
-    a line is found again as it was written and the rest of the file is left as it is."""
+    """The file's lines, split at `\n` only (a `\r` before it is not part of the line):
+    other characters that str.splitlines() breaks at (\v, \f, U+0085, U+2028, ...) are kept
+    as text, so a line is found again as it was written."""
+    return [line[:-1] if line.endswith("\r") else line for line in _raw_lines(text)]
+
+
+def _raw_lines(text: str) -> list[str]:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    return lines
 
 
 def edit_lines(
     text: str, line: str | None, regexp: str | None, state: str, section: str | None
 ) -> str:
-    """The file's text with the line made present or absent. Pure, for tests and planning."""
+    """The file's text with the line made present or absent. Pure, for tests and planning.
+    Lines the edit does not touch keep their bytes, `\r` included; a new line ends as most
+    of the file's lines do (CRLF in a CRLF file)."""
+    raw = _raw_lines(text)
     lines = split_lines(text)
+    crlf = sum(r.endswith("\r") for r in raw) * 2 > len(raw)
+    ending = "\r" if crlf else ""
+    endings = [r[len(c) :] for r, c in zip(raw, lines, strict=True)]
     pattern = re.compile(regexp) if regexp else None
 
     def matches(candidate: str) -> bool:
@@ -59,14 +69,17 @@ def edit_lines(
         if bounds is None:
             return text
         start, end = bounds
-        kept = [c for c in lines[start:end] if not matches(c)]
-        lines[start:end] = kept
+        kept = [i for i in range(start, end) if not matches(lines[i])]
+        lines[start:end] = [lines[i] for i in kept]
+        endings[start:end] = [endings[i] for i in kept]
     else:
         assert line is not None
         if bounds is None:
             if lines and lines[-1].strip():
                 lines.append("")
+                endings.append(ending)
             lines += [f"[{section}]", line]
+            endings += [ending, ending]
         else:
             start, end = bounds
             found = [i for i in range(start, end) if matches(lines[i])]
@@ -79,9 +92,10 @@ def edit_lines(
                 while insert_at > start and not lines[insert_at - 1].strip():
                     insert_at -= 1
                 lines.insert(insert_at, line)
+                endings.insert(insert_at, ending)
     if not lines:
         return ""
-    return "\n".join(lines) + "\n"
+    return "\n".join(c + e for c, e in zip(lines, endings, strict=True)) + "\n"
 
 
 @register

@@ -484,11 +484,19 @@ def test_edit_lines_keeps_other_separators_and_converges(char: str) -> None:
     assert edit_lines(after, "proxy=new", r"^proxy=", "present", "main") == after
 
 
-def test_edit_lines_on_crlf_converges_after_one_write() -> None:
+def test_edit_lines_on_crlf_keeps_crlf_and_converges() -> None:
     from provision.tasks.line import edit_lines
 
     after = edit_lines("[main]\r\nproxy=old\r\n", "proxy=new", r"^proxy=", "present", "main")
-    assert after == "[main]\nproxy=new\n"
+    assert after == "[main]\r\nproxy=new\r\n"
     assert edit_lines(after, "proxy=new", r"^proxy=", "present", "main") == after
     present = "[main]\r\nproxy=new\r\n"
-    assert edit_lines(present, "proxy=new", None, "present", "main") == "[main]\nproxy=new\n"
+    assert edit_lines(present, "proxy=new", None, "present", "main") == present
+    mixed = "[main]\nnote=a\r\nproxy=old\n"
+    assert edit_lines(mixed, "proxy=new", r"^proxy=", "present", "main") == (
+        "[main]\nnote=a\r\nproxy=new\n"
+    )
+    added = edit_lines("[main]\r\nx=1\r\n", "y=2", None, "present", "main")
+    assert added == "[main]\r\nx=1\r\ny=2\r\n"
+    removed = edit_lines("[main]\r\nx=1\r\ny=2\r\n", None, "^y=", "absent", "main")
+    assert removed == "[main]\r\nx=1\r\n"
