@@ -187,7 +187,12 @@ def _compile_host(
     raw, origins = _play_variables(inventory, play, host, extra)
     variables = Variables(raw, origins)
     config = host_config(
-        host, variables, inventory.directory, play.become, inventory.hosts[host].location
+        host,
+        variables,
+        inventory.directory,
+        play.become,
+        inventory.hosts[host].location,
+        check_files=True,
     )
     secret_names = list(play.secrets)
     tasks: list[CompiledTask] = []
