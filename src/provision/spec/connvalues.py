@@ -144,8 +144,8 @@ def check_host(value: str) -> str:
 
 
 def _check_ipv6(address: str, original: str) -> str:
-    text, _, zone = address.partition("%")
-    if zone and not _ZONE.fullmatch(zone):
+    text, percent, zone = address.partition("%")
+    if percent and not _ZONE.fullmatch(zone):
         raise ConnValueError(f"has a bad IPv6 zone {shown(zone)} ({shown(original)})")
     try:
         ipaddress.IPv6Address(text)
@@ -412,7 +412,11 @@ def parse_known_hosts(data: bytes, filename: str) -> list[KnownHost]:
         where = Location(filename, number)
         expected = "expected: [@cert-authority|@revoked] HOSTS KEYTYPE BASE64-KEY [COMMENT]"
         if len(raw) > MAX_KNOWN_HOSTS_LINE:
-            raise InputError(f"known_hosts line is longer than {MAX_KNOWN_HOSTS_LINE} bytes", where)
+            raise InputError(
+                f"known_hosts line is longer than {MAX_KNOWN_HOSTS_LINE} bytes",
+                where,
+                hint=expected,
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
