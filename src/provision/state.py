@@ -20,7 +20,7 @@ from provision.execution.reports import HostReport
 FILE = "last-run.json"
 MAX_BYTES = 1 << 20
 # A host name as `--limit` reads it literally: no pattern characters, no separators.
-_HOST_NAME = re.compile(r"[A-Za-z0-9_.-][A-Za-z0-9_.@-]{0,254}")
+_HOST_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,254}")
 
 
 class StateError(Exception):
