@@ -99,6 +99,16 @@ def _host_key_policy(config: HostConfig, accept_new: bool, record_file: Path) ->
     return Policy()
 
 
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in words; paramiko's banner errors said plainly."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    if "protocol banner" in text:
+        return "no SSH banner came from the server (is it an SSH server?)"
+    if text == "No existing session":
+        return "the connection ended before an SSH session was set up (no SSH banner?)"
+    return text
+
+
 @dataclass
 class SSHConnection(ShellRunner):
     """One SSH connection for the whole run; every command is one exec channel on it."""
@@ -227,8 +237,7 @@ class SSHConnection(ShellRunner):
                 f"{self.config.name}: timed out connecting to {where} after {self.timeout:g}s"
             )
         except (OSError, paramiko.SSHException, EOFError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise ConnectError(f"{self.config.name}: cannot connect to {where}: {reason}")
+            raise ConnectError(f"{self.config.name}: cannot connect to {where}: {_reason(exc)}")
         transport = conn.client.get_transport()
         transport.set_keepalive(KEEPALIVE_SECONDS)
         sock = transport.sock
