@@ -33,7 +33,7 @@ def quiet_library_loggers() -> None:
     failure itself, as the host's error."""
     for name in QUIET_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        if not any(type(h) is logging.NullHandler for h in logger.handlers):
             logger.addHandler(logging.NullHandler())
         logger.propagate = False
 

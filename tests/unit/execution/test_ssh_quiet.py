@@ -29,5 +29,5 @@ def test_muting_is_idempotent() -> None:
     ssh.quiet_library_loggers()
     ssh.quiet_library_loggers()
     handlers = logging.getLogger("paramiko").handlers
-    assert sum(isinstance(h, logging.NullHandler) for h in handlers) == 1
+    assert sum(type(h) is logging.NullHandler for h in handlers) == 1, handlers
     assert logging.getLogger("paramiko").propagate is False
