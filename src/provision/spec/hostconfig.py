@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ class HostConfig:
     known_hosts: str | None
     jump: str | None  # user@host:port of a ProxyJump bastion, as written
     proxy_command: str | None
+    # host keys checked against known_hosts only, not ~/.ssh/known_hosts (throwaway hosts)
+    known_hosts_only: bool = False
     jump_hosts: tuple[JumpHost, ...] = ()  # `jump`, parsed and checked: the hops in order
 
     def masked_values(self) -> list[str]:
@@ -212,6 +215,8 @@ def host_config(
         if become_value is None
         else _strict_bool(become_value, "ansible_become", origin("ansible_become"))
     )
+    known_hosts = path("provision_known_hosts")
+    known_hosts_only = _known_hosts_only(variables, known_hosts, origin, where)
     jump = proxy = None
     common = text("ansible_ssh_common_args")
     if common:
@@ -222,11 +227,11 @@ def host_config(
         user = _local_user(where)
     elif ssh:
         user = checked(user_key, user, check_user)
-    known_hosts = path("provision_known_hosts")
     if check_files and ssh:
         if key_file is not None:
             checked(key_name, key_file, check_key_file)
-        for file in (Path.home() / ".ssh" / "known_hosts", known_hosts):
+        user_file = None if known_hosts_only else Path.home() / ".ssh" / "known_hosts"
+        for file in (user_file, known_hosts):  # the files read for this host's keys
             if file is not None:
                 _check_known_hosts(Path(file))
     return HostConfig(
@@ -242,8 +247,31 @@ def host_config(
         known_hosts=known_hosts,
         jump=jump,
         proxy_command=proxy,
+        known_hosts_only=known_hosts_only,
         jump_hosts=parse_jump(jump) if jump else (),
     )
+
+
+def _known_hosts_only(
+    variables: Variables,
+    known_hosts: str | None,
+    origin: Callable[[str], Location | None],
+    where: Location | None,
+) -> bool:
+    """`provision_known_hosts_only`: check host keys against `provision_known_hosts` alone."""
+    key = "provision_known_hosts_only"
+    value = _get(variables, key, where)
+    if value is None:
+        return False
+    only = _strict_bool(value, key, origin(key))
+    if only and known_hosts is None:
+        raise InputError(
+            f"{key} is true but provision_known_hosts is not set",
+            origin(key),
+            hint="set provision_known_hosts to the known_hosts file these hosts are checked"
+            " against (their keys are then not looked up in ~/.ssh/known_hosts)",
+        )
+    return only
 
 
 def _local_user(where: Location | None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.spec.varsfiles import load_vars_files
 from provision.spec.yamlfile import YDict, load_yaml, type_name, where_of
 
 GROUP_KEYS = ("hosts", "vars", "children")
@@ -257,6 +258,7 @@ def load_inventory(path: Path) -> Inventory:
     _check_cycles(groups)
     inventory = Inventory(path=path, groups=groups, hosts=hosts)
     _load_var_dirs(inventory)
+    load_vars_files(inventory)
     ungrouped = [h for h in hosts if all(h not in g.hosts for n, g in groups.items() if n != "all")]
     if ungrouped:
         groups.setdefault("ungrouped", Group("ungrouped")).hosts.extend(ungrouped)

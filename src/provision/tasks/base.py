@@ -36,6 +36,7 @@ class TaskContext:
     variables: Mapping[str, Any]
     secret: bool = False
     secret_values: list[str] = field(default_factory=list)
+    raw_args: Mapping[str, Any] = field(default_factory=dict)  # as written, before rendering
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ def task_types() -> dict[str, type[TaskType]]:
         line,
         package,
         repo,
+        rpm_key,
         service,
         sysctl,
     )
