@@ -192,9 +192,14 @@ def _verify(
 def _limit(limit: str | None) -> str | None:
     if limit != "@last-failed":
         return limit
-    from provision.state import last_failed
+    from provision.state import StateError, last_failed
 
-    hosts = last_failed(Path(STATE_DIR))
+    try:
+        hosts = last_failed(Path(STATE_DIR))
+    except StateError as exc:
+        raise InputFailure(
+            f"--limit @last-failed: {exc}\n  delete it, or give the hosts with --limit"
+        )
     if hosts is None:
         raise InputFailure("--limit @last-failed: no previous run recorded in .provision/")
     if not hosts:
@@ -260,6 +265,9 @@ def _run(
             console.play(name, [hp.host.name for hp in host_plays])
     reports = _run_interruptible(compiled, options, listener, console)
     code = 130 if options.stop.is_set() else exit_code(command, reports)
+    from provision.state import record_run
+
+    warning = record_run(Path(STATE_DIR), reports)  # first: written even if rendering fails
     if json_mode:
         from provision.reporting.jsonout import document
 
@@ -268,9 +276,8 @@ def _run(
         for report in reports:
             console.host_error(report)
         console.recap(reports)
-    from provision.state import record_run
-
-    record_run(Path(STATE_DIR), reports)
+    if warning:
+        click.echo(warning, err=True)
     return code
 
 

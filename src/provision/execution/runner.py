@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from provision.errors import ConnectError
 from provision.execution.connection import BecomeError, Connection, LocalConnection
@@ -292,19 +294,61 @@ class HostRun:
             )
 
 
+def internal_error(exc: BaseException) -> str:
+    """A host's error for an exception no branch of the error tree expected: its type and
+    message, and the traceback only when PROVISION_DEBUG=1."""
+    text = f"internal error: {type(exc).__name__}: {exc}".rstrip()
+    if os.environ.get("PROVISION_DEBUG") == "1":
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return f"{text}\n{trace.rstrip()}"
+    return f"{text}\n(a bug in provision: please report it; PROVISION_DEBUG=1 shows the traceback)"
+
+
 def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list[HostReport]:
-    """Every play in order; within a play, hosts in parallel (up to --forks)."""
+    """Every play in order; within a play, hosts in parallel (up to --forks).
+
+    Whatever happens on one host is that host's result: an unexpected exception fails that
+    host alone, and the others go on. A second Ctrl-C (KeyboardInterrupt) stops waiting at
+    once: hosts still being worked on, and those not reached, are reported as interrupted,
+    and the reports come back all the same, so the recap and last-run.json are written."""
     reports: dict[str, HostReport] = {}
     connections: dict[str, Connection] = {}
     lock = threading.Lock()
     dead: set[str] = set()
+    running: set[str] = set()
+    remaining: dict[str, int] = {}
+    for _name, host_plays in compiled.plays:
+        for host_play in host_plays:
+            name = host_play.host.name
+            reports.setdefault(name, HostReport(name))
+            remaining[name] = remaining.get(name, 0) + 1
+
+    def fail(report: HostReport, message: str, status: str = FAILED) -> None:
+        dead.add(report.name)
+        report.status = status
+        report.error = message
 
     def one_host(host_play: HostPlay) -> None:
         name = host_play.host.name
+        report = reports[name]
         with lock:
-            report = reports.setdefault(name, HostReport(name))
-        if name in dead:
-            return
+            running.add(name)
+        try:
+            if name in dead:
+                return
+            if options.stop.is_set():
+                fail(report, "interrupted: not started")
+                return
+            work(host_play, report)
+        except Exception as exc:  # noqa: BLE001 - never let one host end the run
+            fail(report, internal_error(exc))
+        finally:
+            with lock:
+                running.discard(name)
+                remaining[name] -= 1
+
+    def work(host_play: HostPlay, report: HostReport) -> None:
+        name = report.name
         started = time.monotonic()
         conn = connections.get(name)
         try:
@@ -313,17 +357,13 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
                 connections[name] = conn
             HostRun(host_play, conn, options, report, listener).run()
         except ConnectError as exc:
-            dead.add(name)
-            report.status = UNREACHABLE if not report.tasks else FAILED
-            report.error = str(exc)
+            fail(report, str(exc), UNREACHABLE if not report.tasks else FAILED)
         except HostFailed as exc:
-            dead.add(name)
-            report.status = exc.status
-            report.error = str(exc)
+            fail(report, str(exc), exc.status)
         except BecomeError as exc:
-            dead.add(name)
-            report.status = FAILED
-            report.error = str(exc)
+            fail(report, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug while working on this host fails it
+            fail(report, internal_error(exc))
         finally:
             report.duration += time.monotonic() - started
             if conn is not None:
@@ -332,14 +372,45 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
         if report.status == OK and any(t.status == CHANGED for t in report.tasks):
             report.status = CHANGED
 
+    interrupted = False
     try:
         for _name, host_plays in compiled.plays:
             workers = max(1, min(options.forks, len(host_plays)))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(one_host, host_plays))
+            pool = ThreadPoolExecutor(max_workers=workers)
+            try:
+                for future in [pool.submit(one_host, hp) for hp in host_plays]:
+                    future.result()
+            except KeyboardInterrupt:
+                options.stop.set()
+                interrupted = True
+                pool.shutdown(wait=False, cancel_futures=True)
+                break
+            pool.shutdown(wait=True)
     finally:
-        for conn in connections.values():
-            conn.close()
-    for report in reports.values():
+        for conn in list(connections.values()):
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the run's results
+                pass
+    results = list(reports.values())
+    if interrupted:
+        results = _interrupted(results, running, remaining, dead)
+    for report in results:
         listener("host", report)
-    return list(reports.values())
+    return results
+
+
+def _interrupted(
+    reports: list[HostReport], running: set[str], remaining: dict[str, int], dead: set[str]
+) -> list[HostReport]:
+    """Copies of the reports after a second Ctrl-C (workers may still touch the originals):
+    a host being worked on, or with plays not reached, is interrupted."""
+    copies = []
+    for report in reports:
+        copy = replace(report, tasks=list(report.tasks))
+        if report.name in running:
+            copy.status, copy.error = FAILED, "interrupted: stopped at once while it ran"
+        elif remaining.get(report.name, 0) > 0 and report.name not in dead:
+            copy.status, copy.error = FAILED, "interrupted: not started"
+        copies.append(copy)
+    return copies

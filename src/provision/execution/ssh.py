@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import pwd
 import select
@@ -17,13 +18,60 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provision.errors import ConnectError, HostKeyError
+from provision.errors import ConnectError, HostKeyError, InputError
 from provision.execution.connection import Become, Result, ShellRunner
+from provision.spec.connvalues import ConnValueError, check_key_file, read_known_hosts
 from provision.spec.hostconfig import HostConfig
 
 KEEPALIVE_SECONDS = 5
 DEAD_LINK_MS = 30_000
 _known_hosts_lock = threading.Lock()
+QUIET_LOGGERS = ("paramiko", "fabric", "invoke")
+
+
+def quiet_library_loggers() -> None:
+    """paramiko, fabric and invoke never print to the user's terminal: without a handler of
+    their own, Python's last-resort handler prints their warnings (paramiko's transport thread
+    logs a whole traceback when a server sends no SSH banner). Provision reports every
+    failure itself, as the host's error."""
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(type(h) is logging.NullHandler for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
+quiet_library_loggers()
+
+
+def load_known_hosts(keys: Any, path: Path, host: str) -> None:
+    """Add the host keys of one known_hosts file to paramiko's table, read with provision's
+    own parser: a corrupt line is this host's ConnectError naming file:line (compile refuses
+    it earlier); CA and revocation lines, and key types paramiko cannot use, are skipped."""
+    import paramiko
+    from paramiko.hostkeys import HostKeyEntry
+
+    try:
+        entries = read_known_hosts(path)
+    except InputError as exc:
+        raise ConnectError(f"{host}: {exc}")
+    for entry in entries:
+        if entry.marker is not None:
+            continue
+        try:
+            key = paramiko.PKey.from_type_string(entry.key_type, entry.blob)
+        except paramiko.UnknownKeyType:
+            continue
+        except Exception as exc:  # noqa: BLE001 - any parse failure of one key line
+            raise ConnectError(
+                f"{host}: {path}:{entry.line}: the {entry.key_type} key of this known_hosts"
+                f" line cannot be read ({type(exc).__name__})"
+            )
+        # As HostKeys.load does: one entry per line, in file order, names already known with
+        # this very key left out (`add` would replace an earlier file's key instead).
+        names = [name for name in entry.patterns if not keys.check(name, key)]
+        if names:
+            keys._entries.append(HostKeyEntry(names, key))
 
 
 def fingerprint(key: Any) -> str:
@@ -56,6 +104,16 @@ def _host_key_policy(config: HostConfig, accept_new: bool, record_file: Path) ->
             client.get_host_keys().add(hostname, key.get_name(), key)
 
     return Policy()
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in words; paramiko's banner errors said plainly."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    if "protocol banner" in text:
+        return "no SSH banner came from the server (is it an SSH server?)"
+    if text == "No existing session":
+        return "the connection ended before an SSH session was set up (no SSH banner?)"
+    return text
 
 
 def _write_hint(text: str) -> None:
@@ -135,6 +193,7 @@ class SSHConnection(ShellRunner):
     become: Become = field(init=False)
     _conn: Any = None
     _gateway: Any = None
+    _gateways: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.become = Become(self.config.user, self.config.become_password)
@@ -151,11 +210,8 @@ class SSHConnection(ShellRunner):
         only = target and self.config.known_hosts_only and own is not None
         keys = client.get_host_keys()
         for path in (own,) if only else (system, own):
-            if path is not None and path.is_file():
-                try:
-                    keys.load(str(path))
-                except (OSError, ValueError) as exc:
-                    raise ConnectError(f"cannot read known_hosts file {path}: {exc}")
+            if path is not None:
+                load_known_hosts(keys, path, self.config.name)
         if only:
             _hint_stale_entry(self.config, system, keys)
         policy = _host_key_policy(self.config, self.accept_new_host_keys, self._record_file())
@@ -169,10 +225,10 @@ class SSHConnection(ShellRunner):
             "allow_agent": self.config.key_file is None and "SSH_AUTH_SOCK" in os.environ,
         }
         if self.config.key_file:
-            if not Path(self.config.key_file).is_file():
-                raise ConnectError(
-                    f"{self.config.name}: private key file not found: {self.config.key_file}"
-                )
+            try:
+                check_key_file(self.config.key_file)
+            except ConnValueError as exc:
+                raise ConnectError(f"{self.config.name}: private key file {exc.message}")
             kwargs["key_filename"] = self.config.key_file
         if self.config.password:
             kwargs["password"] = self.config.password
@@ -202,19 +258,20 @@ class SSHConnection(ShellRunner):
         fabric_config = Config(overrides={"load_ssh_configs": False})
         fabric_config.load_ssh_config = lambda: None  # type: ignore[method-assign]
         gateway: Any = None
-        if self.config.jump:
-            user, _, rest = self.config.jump.rpartition("@")
-            host, _, port = rest.partition(":")
+        gateways: list[Any] = []
+        for hop in self.config.jump_hosts:  # checked at compile; each hop through the last
             gateway = Connection(
-                host,
-                user=user or self.config.user,
-                port=int(port or 22),
+                hop.host,
+                user=hop.user or self.config.user,
+                port=hop.port,
                 connect_timeout=self.timeout,
                 connect_kwargs=self._connect_kwargs(),
+                gateway=gateway,
                 config=fabric_config,
             )
             self._client_setup(gateway, target=False)
-        elif self.config.proxy_command:
+            gateways.append(gateway)
+        if gateway is None and self.config.proxy_command:
             gateway = self.config.proxy_command
         conn = Connection(
             self.config.address,
@@ -226,6 +283,7 @@ class SSHConnection(ShellRunner):
             config=fabric_config,
         )
         self._client_setup(conn)
+        self._gateways = gateways  # closed by close() even when this connection fails
         where = f"{self.config.user}@{self.config.address}:{self.config.port}"
         try:
             if gateway is None:
@@ -254,8 +312,7 @@ class SSHConnection(ShellRunner):
                 f"{self.config.name}: timed out connecting to {where} after {self.timeout:g}s"
             )
         except (OSError, paramiko.SSHException, EOFError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise ConnectError(f"{self.config.name}: cannot connect to {where}: {reason}")
+            raise ConnectError(f"{self.config.name}: cannot connect to {where}: {_reason(exc)}")
         transport = conn.client.get_transport()
         transport.set_keepalive(KEEPALIVE_SECONDS)
         sock = transport.sock
@@ -307,10 +364,11 @@ class SSHConnection(ShellRunner):
         return Result(rc, bytes(out), bytes(err))
 
     def close(self) -> None:
-        for item in (self._conn, self._gateway):
+        for item in (self._conn, *reversed(self._gateways)):
             if item is not None and not isinstance(item, str):
                 try:
                     item.close()
                 except Exception:  # noqa: BLE001 - closing a dead connection may fail
                     pass
         self._conn = None
+        self._gateways = []

@@ -221,7 +221,12 @@ def _compile_host_tasks(
     secret_values: list[str],
 ) -> HostPlay:
     config = host_config(
-        host, variables, inventory.directory, play.become, inventory.hosts[host].location
+        host,
+        variables,
+        inventory.directory,
+        play.become,
+        inventory.hosts[host].location,
+        check_files=True,
     )
     secret_values += [v for v in config.masked_values() if v not in secret_values]
     tasks: list[CompiledTask] = []
