@@ -44,8 +44,8 @@ def exit_reason(command: str, code: int, groups: dict[str, list[str]]) -> str:
     if code == 3:
         if groups["pending"]:
             return (
-                "a host was unreachable: its changes are unknown, so the plan is incomplete "
-                "(this wins over 4, changes pending)"
+                "a host was unreachable; this wins over 4 (changes pending) because the plan "
+                "does not cover that host"
             )
         return "a host was unreachable"
     if code == 4:
