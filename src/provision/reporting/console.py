@@ -254,13 +254,12 @@ class Console:
     ) -> None:
         if not self.live:
             if rc == 0:
-                how = f"in {seconds:.1f}s"
+                how = f"{seconds:.1f}s"
             elif rc is None:
                 how = f"stopped after {seconds:.1f}s"
             else:
                 how = f"exit code {rc} after {seconds:.1f}s"
-            line = f"{self.text(task)}: {self.text(display)} {how}"
-            self.write([self.head(host, "finished") + line])
+            self.write([self.head(host, "finished") + f"{self.text(task)}: {how}"])
             return
         with self.lock:
             self.area.steps.pop(self.text(host), None)

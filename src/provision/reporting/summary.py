@@ -11,7 +11,7 @@ GROUPS = ("failed", "unreachable", "pending", "changed", "ok")
 WORDS = {
     "failed": "failed",
     "unreachable": "unreachable",
-    "pending": "will change",
+    "pending": "to change",  # not "will change": that marks a task line (tests count them)
     "changed": "changed",
     "ok": "in sync",
 }

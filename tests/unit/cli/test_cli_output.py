@@ -75,7 +75,7 @@ def test_plan_at_each_verbosity(project: Path, level: str) -> None:
     assert bool(re.search(r"probe +3 facts in one script of \d+ bytes", text)) == (verbosity >= 3)
     # then the recap, one line per host, and the verdict
     assert re.search(r"\nRECAP\nalpha  ok=\d+ +pending=2 ", text)
-    assert text.rstrip().endswith("plan: 1 host will change (alpha); exit 4: changes pending")
+    assert text.rstrip().endswith("plan: 1 host to change (alpha); exit 4: changes pending")
 
 
 def test_converged_apply_prints_only_the_recap(project: Path) -> None:
@@ -147,7 +147,7 @@ def test_unreachable_and_pending_are_both_reported_and_exit_3_wins(half_reachabl
     assert re.search(r"\nalpha  ok=\d+ +pending=2 ", text)
     assert re.search(r"\ngone   ok=0 +pending=0 +failed=0 +skipped=0 +unreachable=1 ", text)
     last = text.rstrip().splitlines()[-1]
-    assert last.startswith("plan: 1 host unreachable (gone), 1 will change (alpha); exit 3: ")
+    assert last.startswith("plan: 1 host unreachable (gone), 1 to change (alpha); exit 3: ")
     assert "wins over 4" in last
 
     doc = json.loads(plan("--timeout", "2", "--format", "json").stdout)

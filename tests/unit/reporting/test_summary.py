@@ -31,7 +31,7 @@ def host(name: str, status: str = OK, pending: int = 0) -> HostReport:
             "plan",
             [host("b", pending=2), host("a", pending=1), host("c")],
             4,
-            "plan: 2 hosts will change (a, b), 1 in sync (c); exit 4: changes pending",
+            "plan: 2 hosts to change (a, b), 1 in sync (c); exit 4: changes pending",
         ),
         (
             "apply",
@@ -44,7 +44,7 @@ def host(name: str, status: str = OK, pending: int = 0) -> HostReport:
             "plan",
             [host("c", UNREACHABLE), host("d", UNREACHABLE), host("a", pending=3)],
             3,
-            "plan: 2 hosts unreachable (c, d), 1 will change (a); exit 3: a host was "
+            "plan: 2 hosts unreachable (c, d), 1 to change (a); exit 3: a host was "
             "unreachable; this wins over 4 (changes pending) because the plan does not cover "
             "that host",
         ),
