@@ -120,6 +120,7 @@ def read_bytes(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
     FIFO or a device such as /dev/zero can never make this read forever or hang."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
+        _check_regular(path, what, os.stat(path).st_mode)  # a clear word before opening
         fd = os.open(path, flags)
     except FileNotFoundError:
         raise InputError(f"{what} not found: {path}")
@@ -130,14 +131,7 @@ def read_bytes(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
     except OSError as exc:
         raise InputError(f"{what} cannot be read: {path}: {exc.strerror}")
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError(f"{what} {path} is a directory, expected a file")
-        if not stat.S_ISREG(mode):
-            raise InputError(
-                f"{what} {path} is {_file_kind(mode)}, expected a regular file",
-                Location(str(path)),
-            )
+        _check_regular(path, what, os.fstat(fd).st_mode)  # what was opened, not a swap
         os.set_blocking(fd, True)
         chunks: list[bytes] = []
         size = 0
@@ -157,6 +151,15 @@ def read_bytes(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
             Location(str(path)),
         )
     return b"".join(chunks)
+
+
+def _check_regular(path: Path, what: str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{what} {path} is a directory, expected a file")
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{what} {path} is {_file_kind(mode)}, expected a regular file", Location(str(path))
+        )
 
 
 def _file_kind(mode: int) -> str:
