@@ -28,7 +28,8 @@ def write_project(root: Path, hosts: int) -> tuple[Path, Path, str]:
         lines += [f"    g{group}:", "      hosts:"]
         first = group * GROUP_SIZE
         for host in range(first, min(hosts, first + GROUP_SIZE)):
-            lines.append(f"        h{host}: {{ansible_host: 10.0.{host // 250 % 250}.{host % 250 + 1}}}")
+            address = f"10.0.{host // 250 % 250}.{host % 250 + 1}"
+            lines.append(f"        h{host}: {{ansible_host: {address}}}")
     (root / "inventory.yml").write_text("\n".join(lines) + "\n")
     group_vars = root / "group_vars"
     group_vars.mkdir()
@@ -57,10 +58,7 @@ def main(argv: list[str]) -> None:
     sizes = [int(a) for a in argv] or [5_000, 50_000]
     for hosts in sizes:
         seconds, cpu = measure(hosts)
-        print(
-            f"{hosts:>8} hosts, plan --limit one host: compile {seconds:.2f} s"
-            f" (CPU {cpu:.2f} s)"
-        )
+        print(f"{hosts:>8} hosts, plan --limit one host: compile {seconds:.2f} s (CPU {cpu:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -53,9 +53,7 @@ class Inventory:
     _groups_cache: dict[str, list[str]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
-    _order_cache: dict[str, int] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    _order_cache: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def directory(self) -> Path:
@@ -492,8 +490,7 @@ def _range_values(name: str, inner: str, where: Location) -> list[str]:
     width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
     if width and len(end) != width:
         raise InputError(
-            f"host range [{inner}] in {name!r}: a zero-padded begin needs an end of the same"
-            " width",
+            f"host range [{inner}] in {name!r}: a zero-padded begin needs an end of the same width",
             where,
         )
     if len(end) > 9:

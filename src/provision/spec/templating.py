@@ -22,8 +22,8 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 from jinja2.filters import FILTERS
-from jinja2.utils import _PassArg
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
 from provision.errors import InputError, Location

@@ -158,11 +158,22 @@ def test_files_up_to_the_cap_are_read_whole(tmp_path: Path, size: int) -> None:
 
 
 def test_the_cap_holds_whatever_stat_says(tmp_path: Path, monkeypatch) -> None:
-    """A file that grows after stat (simulated by a lying fstat) is still cut at the cap."""
+    """stat and fstat claim the file is empty (as for a file that grows after stat, or
+    /proc files): the bytes actually read are what the cap counts."""
     path = tmp_path / "f.yml"
     path.write_bytes(b"#" * 5000)
+    real_stat, real_fstat = os.stat, os.fstat
+
+    def shrink(result: os.stat_result) -> os.stat_result:
+        fields = list(result)
+        fields[6] = 0  # st_size
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: shrink(real_stat(p, *a, **k)))
+    monkeypatch.setattr(os, "fstat", lambda fd: shrink(real_fstat(fd)))
     with pytest.raises(InputError, match="more than 100 bytes"):
         read_bytes(path, "file", limit=100)
+    assert len(read_bytes(path, "file", limit=5000)) == 5000
 
 
 # ------------------------------------------------------------------ YAML aliases
