@@ -3,6 +3,7 @@ journal, the pyinfra inventory, and the targets of issue 6. No I/O here (unit-te
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from collections.abc import Iterable, Sequence
@@ -182,6 +183,61 @@ def provision_changes(doc: dict[str, Any]) -> int:
         counts = host.get("counts", {})
         total += int(counts.get("changed", 0)) + int(counts.get("pending", 0))
     return total
+
+
+# ------------------------------------------------------------------ a failed run
+
+# words of an error line in any tool's output; PLAY RECAP counters ("failed=0") are not
+_ERROR_WORDS = re.compile(
+    r"(?i)(\berror\b|\bfatal\b|\bfailed\b|\bfailure\b|unreachable|refus|denied|"
+    r"traceback|could not|cannot|host key|identification has changed|timed out)"
+)
+_COUNTER = re.compile(r"(?i)\b(failed|unreachable|error)=\d")
+MAX_ERROR_LINE = 300
+
+
+def _short(line: str) -> str:
+    line = _ANSI.sub("", line).strip()
+    return line if len(line) <= MAX_ERROR_LINE else line[: MAX_ERROR_LINE - 1] + "…"
+
+
+def _provision_error(stdout: str) -> str | None:
+    """From `provision --format json`: the first host error or failed task's message."""
+    try:
+        doc = json.loads(stdout)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("hosts"), dict):
+        return None
+    for name, host in doc["hosts"].items():
+        if not isinstance(host, dict):
+            continue
+        if host.get("error"):
+            return f"{name}: {str(host['error']).strip().splitlines()[0]}"
+        for task in host.get("tasks") or []:
+            if isinstance(task, dict) and task.get("status") == "failed":
+                message = str(task.get("message") or "failed").strip().splitlines() or ["failed"]
+                return f"{name}: {task.get('name')}: {message[0]}"
+    return None
+
+
+def first_error_line(stdout: str, stderr: str) -> str:
+    """The one line that says why a contestant's run failed: provision's JSON error, else
+    the first line of stderr then stdout with an error word in it, else the last line of
+    stderr or stdout."""
+    found = _provision_error(stdout)
+    if found:
+        return _short(found)
+    for text in (stderr, stdout):
+        for raw in text.splitlines():
+            line = _ANSI.sub("", raw).strip()
+            if line and _ERROR_WORDS.search(line) and not _COUNTER.search(line):
+                return _short(line)
+    for text in (stderr, stdout):
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines:
+            return _short(lines[-1])
+    return "(no output)"
 
 
 # ------------------------------------------------------------------ inventories

@@ -10,6 +10,9 @@ SSH connections and remote commands are counted on the hosts, from sshd's journa
 (LogLevel VERBOSE), in the time window of each run. Writes bench/results/latest.json, then
 bench/report.py writes the plot and the table in docs/performance.md.
 
+Any failed run of any contestant stops the benchmark with the tool, the run, its exit code
+and its first error line, and nothing is written from that run (no results, no plot).
+
 Run it through bench/run (which installs what it needs); as root (the lab needs it).
 """
 
@@ -176,6 +179,7 @@ class Outcome:
     tail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     ssh: dict[str, dict[str, int]] | None = None
+    error: str = ""  # the first error line of a failed run
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -190,6 +194,23 @@ class Outcome:
             **({"tail": self.tail} if not self.ok else {}),
             **self.extra,
         }
+
+
+class ContestantFailed(Exception):
+    """A contestant's run failed: the benchmark stops and writes no results."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(f"{outcome.tool} {outcome.kind} run failed (exit {outcome.rc})")
+        self.outcome = outcome
+
+    def message(self, n: int | None, out: Path) -> str:
+        o = self.outcome
+        where = f" at N = {n}" if n is not None else ""
+        return (
+            f"bench stopped: {o.tool} failed its {o.kind} run{where} (exit {o.rc}): {o.error}\n"
+            f"no results written from this run: {out}, its plot and docs/performance.md are"
+            " as they were. Fix the failure (the output above) and run the benchmark again."
+        )
 
 
 Parser = Callable[[int, str], tuple[bool, int | None, dict[str, Any]]]
@@ -312,6 +333,8 @@ def measure(tool: str, kind: str, lab: Lab) -> Outcome:
     log(f"  {tool:17} {kind:5} {seconds:7.2f}s  cpu {cpu:5.2f}s  changes {changes}  {status}")
     if not ok:
         log("    " + tail.replace("\n", "\n    "))
+        outcome.error = benchcore.first_error_line(proc.stdout, proc.stderr)
+        raise ContestantFailed(outcome)
     return outcome
 
 
@@ -383,14 +406,14 @@ def profile_provision(lab: Lab, n: int) -> str | None:
     """pyinstrument over one warm `provision apply` (outside every measured window)."""
     if not (BIN / "pyinstrument").exists():
         return None
-    out = RESULTS / f"profile-warm-n{n}.txt"
+    out = WORK / f"profile-warm-n{n}.txt"  # moved to results/ with the results
     argv = [str(BIN / "pyinstrument"), "-r", "text", "--show-all", "-o", str(out)]
     argv += [str(PROVISION), "apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
     proc = run_quiet(argv, cwd=ROOT)
     if proc.returncode != 0 or not out.exists():
         log(f"  profile failed: {proc.stderr[-400:]}")
         return None
-    return str(out.relative_to(ROOT))
+    return out.name
 
 
 # ------------------------------------------------------------------ machine and versions
@@ -474,7 +497,7 @@ def bench_n(
         attribute([cold, second], lab.journal(cold.start), lab)
         cells[tool]["cold"] = aggregate([cold])
         cells[tool]["second_run"] = second.as_dict()
-        if not second.ok or second.changes != 0:
+        if second.changes != 0:
             log(f"  !! {tool}: the second run did not report zero changes ({second.changes})")
     # the hosts are converged by the last tool; make sure (unmeasured) before the rounds
     run_quiet([PROVISION, "apply", INVENTORY, "-p", PLAYBOOK], cwd=ROOT)
@@ -551,8 +574,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     results["cli_help_seconds"] = cli_help_seconds()
     lab = Lab()
+    current: int | None = None
     try:
         for index, n in enumerate(hosts):
+            current = n
             before = engine_version()
             done = bench_n(n, tools, runs, min(runs, args.slow_runs), index, lab)
             for tool in tools:
@@ -568,21 +593,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                     lab.addresses[0], "echo dnf $(dnf --version | head -1); ssh -V"
                 )
                 results["versions"]["lab host"] = (out + err).strip().replace("\n", ", ")
-            write(results, args.out)
+    except ContestantFailed as failed:
+        print(failed.message(current, args.out), file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:
         results["missing"].append("interrupted")
     finally:
-        results["seconds_total"] = round(time.time() - started, 1)
-        done_ns = set(results["probe_floor"])
-        results["missing"] += [f"N={n}" for n in hosts if str(n) not in done_ns]
-        results["targets"] = benchcore.evaluate_targets(results)
-        write(results, args.out)
         if not args.keep_lab:
             lab.down()
+    results["seconds_total"] = round(time.time() - started, 1)
+    done_ns = set(results["probe_floor"])
+    results["missing"] += [f"N={n}" for n in hosts if str(n) not in done_ns]
+    results["targets"] = benchcore.evaluate_targets(results)
+    publish(results, args.out)
     log(f"results: {args.out} ({results['seconds_total']:.0f}s)")
     if not args.no_report:
-        subprocess.run([sys.executable, str(BENCH / "report.py"), str(args.out)], check=False)
+        report(args.out)
     return 0
+
+
+def publish(results: dict[str, Any], path: Path) -> None:
+    """The results file, and the profiles of this run beside it (only of a run in which
+    every contestant's every run succeeded, or one interrupted by Ctrl-C)."""
+    for n, name in list(results["profiles"].items()):
+        source = WORK / name
+        if source.is_file():
+            target = RESULTS / name
+            shutil.move(source, target)
+            results["profiles"][n] = os.path.relpath(target, ROOT)
+        else:
+            del results["profiles"][n]
+    write(results, path)
+
+
+def report(path: Path) -> None:
+    """bench/report.py: the plot and the generated part of docs/performance.md."""
+    subprocess.run([sys.executable, str(BENCH / "report.py"), str(path)], check=False)
 
 
 def write(results: dict[str, Any], path: Path) -> None:

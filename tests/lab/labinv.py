@@ -14,6 +14,8 @@ def derived_inventory(lab_inventory: Path, target: Path, change: Any = None) -> 
     variables = data["all"]["vars"]
     for key in ("ansible_ssh_private_key_file", "provision_known_hosts"):
         variables[key] = str((lab_inventory.parent / variables[key]).resolve())
+    for name in variables.pop("provision_vars_files", []):  # the lab's .lab/vars.yml, inlined
+        variables.update(yaml.safe_load((lab_inventory.parent / name).read_text()) or {})
     if change is not None:
         change(data)
     target.write_text(yaml.safe_dump(data, sort_keys=False))

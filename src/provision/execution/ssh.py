@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import pwd
 import select
+import shlex
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -55,6 +58,70 @@ def _host_key_policy(config: HostConfig, accept_new: bool, record_file: Path) ->
     return Policy()
 
 
+def _write_hint(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+#: where the stale-entry hint goes (tests may replace it)
+hint: Callable[[str], None] = _write_hint
+_hinted: set[tuple[str, str]] = set()
+
+
+def stale_entry_hint(config: HostConfig, user_file: Path, own: Any) -> str | None:
+    """For a host checked against its own known_hosts only: a hint when `user_file` (the
+    user's ~/.ssh/known_hosts, which is not read for this host) holds a key for the host's
+    address that the own file contradicts, with the `ssh-keygen -R` line that removes it."""
+    import paramiko
+    from paramiko.hostkeys import InvalidHostKey
+
+    name = known_host_name(config.address, config.port)
+    expected = own.lookup(name)
+    if expected is None or not user_file.is_file():
+        return None
+    user = paramiko.HostKeys()
+    try:
+        user.load(str(user_file))
+    except (OSError, ValueError, paramiko.SSHException, InvalidHostKey):
+        return None  # not read for this host anyway: no hint
+    found = user.lookup(name)
+    if found is None:
+        return None
+    if not any(kind in expected and expected[kind] != key for kind, key in found.items()):
+        return None
+    command = ["ssh-keygen"]
+    if user_file != _default_user_known_hosts():
+        command += ["-f", str(user_file)]
+    command += ["-R", name]
+    return (
+        f"hint: {config.name}: {user_file} holds an old host key for {name}; it is ignored,"
+        f" since {config.name} is checked against {config.known_hosts} only"
+        " (provision_known_hosts_only). plain ssh still refuses the host until the old line"
+        f" is removed: {shlex.join(command)}"
+    )
+
+
+def _default_user_known_hosts() -> Path:
+    """The file `ssh` and `ssh-keygen -R` use: under the passwd home, not $HOME."""
+    try:
+        return Path(pwd.getpwuid(os.getuid()).pw_dir) / ".ssh" / "known_hosts"
+    except KeyError:
+        return Path.home() / ".ssh" / "known_hosts"
+
+
+def _hint_stale_entry(config: HostConfig, user_file: Path, own: Any) -> None:
+    """Give the stale-entry hint once per process for a file and address."""
+    text = stale_entry_hint(config, user_file, own)
+    if text is None:
+        return
+    marker = (str(user_file), known_host_name(config.address, config.port))
+    with _known_hosts_lock:
+        if marker in _hinted:
+            return
+        _hinted.add(marker)
+    hint(text)
+
+
 @dataclass
 class SSHConnection(ShellRunner):
     """One SSH connection for the whole run; every command is one exec channel on it."""
@@ -77,16 +144,20 @@ class SSHConnection(ShellRunner):
             return Path(self.config.known_hosts)
         return Path.home() / ".ssh" / "known_hosts"
 
-    def _client_setup(self, conn: Any) -> None:
+    def _client_setup(self, conn: Any, target: bool = True) -> None:
         client = conn.client
         system = Path.home() / ".ssh" / "known_hosts"
+        own = Path(self.config.known_hosts) if self.config.known_hosts else None
+        only = target and self.config.known_hosts_only and own is not None
         keys = client.get_host_keys()
-        for path in (system, Path(self.config.known_hosts) if self.config.known_hosts else None):
+        for path in (own,) if only else (system, own):
             if path is not None and path.is_file():
                 try:
                     keys.load(str(path))
                 except (OSError, ValueError) as exc:
                     raise ConnectError(f"cannot read known_hosts file {path}: {exc}")
+        if only:
+            _hint_stale_entry(self.config, system, keys)
         policy = _host_key_policy(self.config, self.accept_new_host_keys, self._record_file())
         client.set_missing_host_key_policy(policy)
 
@@ -142,7 +213,7 @@ class SSHConnection(ShellRunner):
                 connect_kwargs=self._connect_kwargs(),
                 config=fabric_config,
             )
-            self._client_setup(gateway)
+            self._client_setup(gateway, target=False)
         elif self.config.proxy_command:
             gateway = self.config.proxy_command
         conn = Connection(

@@ -16,8 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provision.facts.openpgp import primary_fingerprints
+
 from . import config, image, inventory, net
 from .cgroups import host_cgroups
+from .repos import RepoLayout
 from .util import (
     LabError,
     cmdline,
@@ -557,6 +560,25 @@ def _write_access(paths: LabPaths, hosts: list[LabHost]) -> None:
     inventory.write_inventory(paths.inventory, [(h.name, h.address) for h in hosts])
 
 
+def host_key_lines(hosts: list[LabHost], paths: LabPaths) -> list[str]:
+    """The hosts' key fingerprints (as `ssh-keygen -lf` shows them) and where they are
+    recorded, to compare with what plain ssh shows."""
+    lines = [f"host keys (recorded in {paths.known_hosts}):"]
+    for host in hosts:
+        for pub in _host_keys(host.name):
+            lines.append(f"  {host.name} {host.address}  {inventory.key_fingerprint(pub)}")
+    return lines
+
+
+def _write_trust(paths: LabPaths, img: image.Image) -> None:
+    """.lab/vars.yml: the fingerprint of this image's throwaway docker-ce signing key, which
+    lab.yml's provision_vars_files reads (the committed lab.yml never changes)."""
+    key = img.repos / RepoLayout().docker_gpg
+    fingerprints = primary_fingerprints(key.read_bytes())
+    path = inventory.secret_dir(paths.inventory) / inventory.VARS_NAME
+    inventory.write_private(path, inventory.render_lab_vars(fingerprints[0]), 0o644)
+
+
 def lab_up(hosts: int = 3, inventory_path: Path | None = None) -> list[LabHost]:
     """Boot rocky1..rocky<hosts> (building the image first if needed). Idempotent."""
     if not 1 <= hosts <= config.MAX_HOSTS:
@@ -567,6 +589,7 @@ def lab_up(hosts: int = 3, inventory_path: Path | None = None) -> list[LabHost]:
         for line in _clean_stale():
             echo(f"cleaned stale state of {line}")
         img = image.ensure_image()
+        _write_trust(paths, img)
         for name in image.prune_cache():
             echo(f"removed an old or partial lab image from the cache: {name}")
         client_pub = _ensure_client_key(paths)
@@ -604,6 +627,8 @@ def lab_up(hosts: int = 3, inventory_path: Path | None = None) -> list[LabHost]:
             f"up in {time.monotonic() - started:.1f}s: "
             + ", ".join(f"{h.name} {h.address}" for h in to_start)
         )
+        for line in host_key_lines(to_start, paths):
+            echo(line)
         return everyone
 
 

@@ -69,8 +69,8 @@ def write_file(
         't=$(mktemp "$d/.provision.XXXXXXXX")',
         "trap 'rm -f -- \"$t\"' EXIT",
         'cat > "$t"',
-        f'chown {owner_group} "$t"',
-        f'chmod {mode:04o} "$t"',
+        f'chown -- {owner_group} "$t"',
+        f'chmod -- {mode:04o} "$t"',
     ]
     if backup:
         steps.append(f"if [ -f {p} ]; then cp -p -- {p} {p}.$(date +%Y%m%d%H%M%S).bak; fi")

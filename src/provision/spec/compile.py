@@ -313,16 +313,17 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
         task = None
         if not skip_reason:
             rendered = {}
+            arg_lines = getattr(raw[type_key], "key_lines", None)
             for key, value in args.items():
                 if key in cls.shell_args and isinstance(value, str):
+                    line = (arg_lines or {}).get(key, type_where.line)
                     rendered[key] = render_string(
-                        value, item_vars, type_where, f"{type_key}.{key}", True
+                        value, item_vars, Location(type_where.file, line), f"{type_key}.{key}", True
                     )
                 else:
                     rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
-            arg_lines = getattr(raw[type_key], "key_lines", None)
             params = cls.coerce(rendered, type_where, arg_lines)
-            context = TaskContext(type_where, role_dir, item_vars, secret, secret_values)
+            context = TaskContext(type_where, role_dir, item_vars, secret, secret_values, args)
             task = cls(params, context)
             if secret:
                 secret_values += [

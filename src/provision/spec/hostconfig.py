@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ class HostConfig:
     known_hosts: str | None
     jump: str | None  # user@host:port of a ProxyJump bastion
     proxy_command: str | None
+    # host keys checked against known_hosts only, not ~/.ssh/known_hosts (throwaway hosts)
+    known_hosts_only: bool = False
 
     def masked_values(self) -> list[str]:
         return [v for v in (self.password, self.become_password) if v]
@@ -151,6 +154,8 @@ def host_config(
         if become_value is None
         else _strict_bool(become_value, "ansible_become", origin("ansible_become"))
     )
+    known_hosts = path("provision_known_hosts")
+    known_hosts_only = _known_hosts_only(variables, known_hosts, origin, where)
     jump = proxy = None
     common = text("ansible_ssh_common_args")
     if common:
@@ -165,10 +170,33 @@ def host_config(
         password=text("ansible_password") or text("ansible_ssh_pass"),
         become=become,
         become_password=text("ansible_become_password") or text("ansible_become_pass"),
-        known_hosts=path("provision_known_hosts"),
+        known_hosts=known_hosts,
         jump=jump,
         proxy_command=proxy,
+        known_hosts_only=known_hosts_only,
     )
+
+
+def _known_hosts_only(
+    variables: Variables,
+    known_hosts: str | None,
+    origin: Callable[[str], Location | None],
+    where: Location | None,
+) -> bool:
+    """`provision_known_hosts_only`: check host keys against `provision_known_hosts` alone."""
+    key = "provision_known_hosts_only"
+    value = _get(variables, key, where)
+    if value is None:
+        return False
+    only = _strict_bool(value, key, origin(key))
+    if only and known_hosts is None:
+        raise InputError(
+            f"{key} is true but provision_known_hosts is not set",
+            origin(key),
+            hint="set provision_known_hosts to the known_hosts file these hosts are checked"
+            " against (their keys are then not looked up in ~/.ssh/known_hosts)",
+        )
+    return only
 
 
 def _strict_bool(value: Any, key: str, where: Location | None) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.spec.varsfiles import load_vars_files
 from provision.spec.yamlfile import YDict, gc_paused, load_yaml, type_name, where_of
 
 GROUP_KEYS = ("hosts", "vars", "children")
@@ -413,6 +414,7 @@ def _load_inventory(path: Path) -> Inventory:
     _check_cycles(groups)
     inventory = Inventory(path=path, groups=groups, hosts=hosts)
     _load_var_dirs(inventory)
+    load_vars_files(inventory)
     grouped = {h for n, g in groups.items() if n != "all" for h in g.hosts}
     ungrouped = [h for h in hosts if h not in grouped]
     if ungrouped:

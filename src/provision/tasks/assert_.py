@@ -8,6 +8,7 @@ from provision.facts.base import Fact
 from provision.facts.kinds import CommandFact, CommandResult
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
 from provision.spec.templating import evaluate
+from provision.tasks.argv import script_of
 from provision.tasks.base import Arg, Assertion, TaskType, register
 
 
@@ -28,7 +29,7 @@ def check_result(result: CommandResult, p: dict) -> str | None:
 class Assert(TaskType):
     type_name = "assert"
     args = (
-        Arg("command", "str", None),
+        Arg("command", "any", None),  # a shell string, or a list of words (argv form)
         Arg("that", "any", None),
         Arg("equals", "str", None),
         Arg("in", "strlist", None),
@@ -49,6 +50,16 @@ class Assert(TaskType):
     def validate(self) -> None:
         if (self.p["command"] is None) == (self.p["that"] is None):
             raise self.fail("give either `command` (checked on the host) or `that` (on variables)")
+        if self.p["command"] is not None:
+            command = self.p["command"]
+            if isinstance(command, dict | bool) or command == []:
+                raise self.fail("`command` must be a shell string or a list of words (argv form)")
+            try:
+                self.p["command"] = script_of(
+                    command if isinstance(command, list) else str(command), "`command`"
+                )
+            except ValueError as exc:
+                raise self.fail(str(exc))
         expectations = [k for k in ("equals", "in", "matches", "rc") if self.p[k] is not None]
         if len(expectations) > 1:
             raise self.fail(

@@ -12,6 +12,7 @@ from provision.facts.base import Fact
 from provision.facts.kinds import parse_mode
 from provision.planning.model import HostState, Outcome
 from provision.spec.yamlfile import type_name
+from provision.tasks.names import owner_problem
 
 REQUIRED = object()
 PATH_ARGS = ("path", "dest", "file", "creates", "removes")
@@ -36,6 +37,7 @@ class TaskContext:
     variables: Mapping[str, Any]
     secret: bool = False
     secret_values: list[str] = field(default_factory=list)
+    raw_args: Mapping[str, Any] = field(default_factory=dict)  # as written, before rendering
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,17 @@ class TaskType:
     def __init__(self, params: dict[str, Any], context: TaskContext) -> None:
         self.p = params
         self.context = context
+        self._check_owners()
         self.validate()
+
+    def _check_owners(self) -> None:
+        """`owner`/`group` of any type reach chown: names or numeric ids, never an option."""
+        for key in ("owner", "group"):
+            value = self.p.get(key)
+            if isinstance(value, str):
+                problem = owner_problem(value, key)
+                if problem:
+                    raise self.fail(problem)
 
     @classmethod
     def parse(cls, raw: Any, location: Location) -> dict[str, Any]:
@@ -209,6 +221,7 @@ def task_types() -> dict[str, type[TaskType]]:
         line,
         package,
         repo,
+        rpm_key,
         service,
         sysctl,
     )

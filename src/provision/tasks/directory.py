@@ -8,6 +8,7 @@ from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Change, Command, Failed, HostState, NoOp, Outcome
 from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.names import owner_problem
 
 
 @register
@@ -20,6 +21,12 @@ class Directory(TaskType):
         Arg("owner", "str", "root"),
         Arg("group", "str", "root"),
     )
+
+    def validate(self) -> None:
+        for key in ("owner", "group"):
+            problem = owner_problem(self.p[key], key)
+            if problem:
+                raise self.fail(problem)
 
     def facts(self) -> list[Fact]:
         return [FileFact(self.p["path"])]
@@ -41,8 +48,8 @@ class Directory(TaskType):
         if not current.exists:
             state.set(FileFact(path), wanted)
             script = (
-                f"mkdir -p -m {mode:04o} -- {q} && chown {shlex.quote(owner_group)} -- {q}"
-                f" && chmod {mode:04o} -- {q}"
+                f"mkdir -p -m {mode:04o} -- {q} && chown -- {shlex.quote(owner_group)} {q}"
+                f" && chmod -- {mode:04o} {q}"
             )
             return Change(
                 [f"create directory {path} ({mode:04o} {owner_group})"], [Command(script, script)]
@@ -51,10 +58,10 @@ class Directory(TaskType):
             return Failed(f"{path} exists and is a {current.kind}, not a directory")
         commands, notes = [], []
         if (current.owner, current.group) != (self.p["owner"], self.p["group"]):
-            commands.append(Command(f"chown {shlex.quote(owner_group)} -- {q}", f"chown {path}"))
+            commands.append(Command(f"chown -- {shlex.quote(owner_group)} {q}", f"chown {path}"))
             notes.append(f"owner {path}: {current.owner}:{current.group} → {owner_group}")
         if current.mode != mode:
-            commands.append(Command(f"chmod {mode:04o} -- {q}", f"chmod {path}"))
+            commands.append(Command(f"chmod -- {mode:04o} {q}", f"chmod {path}"))
             notes.append(f"mode {path}: {current.mode:04o} → {mode:04o}")
         if not commands:
             return NoOp(f"{path} is a directory, {mode:04o} {owner_group}")

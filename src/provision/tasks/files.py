@@ -9,6 +9,8 @@ from provision.errors import InputError
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact
 from provision.planning.model import HostState, Outcome
+from provision.spec.fileformats import FORMATS, format_of, is_single_expression
+from provision.spec.paths import contained_file
 from provision.spec.templating import render_template_file
 from provision.spec.yamlfile import read_bytes, read_text, type_name
 from provision.tasks.base import Arg, Assertion, TaskType, register
@@ -23,6 +25,7 @@ _COMMON = (
     Arg("group", "str", None),
     Arg("validate", "str", None, ("json",)),
     Arg("backup", "bool", False),
+    Arg("format", "str", None, FORMATS),
 )
 
 
@@ -32,8 +35,13 @@ class _WholeFile(TaskType):
     def describe(self) -> str:
         return f"{self.type_name} {self.p['dest']}"
 
+    @property
+    def format(self) -> str:
+        """The destination's format: the `format` argument, else inferred from `dest`."""
+        return format_of(self.p["format"], self.p["dest"])
+
     def _check_content(self, text: str, origin: str) -> None:
-        if self.p["validate"] == "json":
+        if self.p["validate"] == "json" or self.format == "json":
             try:
                 json.loads(text)
             except RecursionError:
@@ -49,14 +57,20 @@ class _WholeFile(TaskType):
                 )
 
     def _role_file(self, folder: str) -> Path:
-        src = self.p["src"]
+        """`src` under the role's `templates/` or `files/` (a play's own tasks: beside the
+        playbook); it must stay inside the role's (the playbook's) folder."""
         if self.context.role_dir is None:
-            base = self.context.location.file
-            candidate = Path(base).parent / folder / src
+            root = Path(self.context.location.file).parent
+            root_what = f"the playbook's folder {root}"
         else:
-            candidate = self.context.role_dir / folder / src
+            root = self.context.role_dir
+            root_what = f"the role folder {root}"
+        what = {"templates/": "template", "files/": "file"}[folder]
+        src, where = self.p["src"], self.context.location
+        candidate = contained_file(
+            root / folder, src, root, f"{self.type_name}: `src`", where, root_what
+        )
         if not candidate.is_file():
-            what = {"templates/": "template", "files/": "file"}[folder]
             raise self.fail(f"{what} not found: {candidate}")
         return candidate
 
@@ -104,7 +118,9 @@ class Template(_WholeFile):
 
     def validate(self) -> None:
         path = self._role_file("templates/")
-        text = render_template_file(read_text(path, "template"), self.context.variables, str(path))
+        text = render_template_file(
+            read_text(path, "template"), self.context.variables, str(path), fmt=self.format
+        )
         self._check_content(text, f"rendered template {path.name}")
         self.content = text.encode()
 
@@ -129,9 +145,32 @@ class Copy(_WholeFile):
             path = self._role_file("files/")
             self.content = read_bytes(path, "copy: source file", MAX_COPY_BYTES)
         else:
-            self.content = _content_bytes(self.p["content"], self)
-        if self.p["validate"]:
+            content = self.p["content"]
+            if isinstance(content, str):  # text is rendered for its format; !!binary is not
+                content = self._render_content()
+            self.content = _content_bytes(content, self)
+        if self.p["validate"] or self.format == "json":
             self._check_content(self.content.decode("utf-8", errors="replace"), "content")
+
+    def _render_content(self) -> str:
+        """`content` rendered for the destination's format: each value checked (and escaped)
+        where it lands. Content that is one `{{ expr }}` is the whole file, taken as rendered
+        (JSON is still parsed); so is content without any `{{ }}`."""
+        raw = self.context.raw_args.get("content")
+        if self.format == "raw" or not isinstance(raw, str) or "{" not in raw:
+            return self.p["content"]
+        if is_single_expression(raw):
+            return self.p["content"]
+        text = render_template_file(
+            raw,
+            self.context.variables,
+            self.context.location.file,
+            what="copy.content",
+            fmt=self.format,
+            where=self.context.location,
+        )
+        self.p["content"] = text
+        return text
 
 
 def _content_bytes(value: object, task: Copy) -> bytes:

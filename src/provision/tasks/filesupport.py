@@ -17,6 +17,7 @@ from provision.planning.model import (
     remove_file,
     write_file,
 )
+from provision.tasks.names import owner_problem
 
 DEFAULT_FILE_MODE = 0o644
 
@@ -48,6 +49,10 @@ def plan_file(
     )
     want_owner = owner or (current.owner if current.exists else "root")
     want_group = group or (current.group if current.exists else "root")
+    for value, what in ((owner, "owner"), (group, "group")):  # the task types check first;
+        problem = owner_problem(value, what) if value is not None else ""  # never a chown option
+        if problem:
+            return Failed(problem)
     new_state = FileState(True, "regular file", want_mode, want_owner, want_group, content)
     if not current.exists or not current.same_content(content):
         state.set(fact, new_state)
@@ -63,13 +68,13 @@ def plan_file(
     if (current.owner, current.group) != (want_owner, want_group):
         owner_group = f"{want_owner}:{want_group}"
         commands.append(
-            Command(f"chown {shlex.quote(owner_group)} -- {shlex.quote(path)}", f"chown {path}")
+            Command(f"chown -- {shlex.quote(owner_group)} {shlex.quote(path)}", f"chown {path}")
         )
         notes.append(f"owner {path}: {current.owner}:{current.group} → {owner_group}")
     if current.mode != want_mode:
         commands.append(
             Command(
-                f"chmod {want_mode:04o} -- {shlex.quote(path)}", f"chmod {want_mode:04o} {path}"
+                f"chmod -- {want_mode:04o} {shlex.quote(path)}", f"chmod {want_mode:04o} {path}"
             )
         )
         notes.append(f"mode {path}: {current.mode:04o} → {want_mode:04o}")

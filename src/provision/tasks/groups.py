@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 from provision.facts.base import Fact
 from provision.facts.kinds import GroupFact, GroupState, UserFact, UserState
 from provision.planning.model import Change, Failed, HostState, NoOp, Outcome, command
 from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.names import account_problem, login_path_problem
 
-_ACCOUNT = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
 
-
-def _check_account(task: TaskType, name: str) -> None:
-    if not _ACCOUNT.match(name) or len(name) > 32:
-        raise task.fail(f"invalid account name {name!r}")
+def _check_account(task: TaskType, name: str, what: str = "account name") -> None:
+    problem = account_problem(name, what)
+    if problem:
+        raise task.fail(problem)
 
 
 @register
@@ -42,17 +40,17 @@ class Group(TaskType):
             if current is None:
                 return NoOp(f"group {name} is absent")
             state.set(GroupFact(name), None)
-            return Change([f"group {name}: present → absent"], [command("groupdel", name)])
+            return Change([f"group {name}: present → absent"], [command("groupdel", "--", name)])
         if current is None:
             words = ["groupadd"] + (["-r"] if self.p["system"] else [])
             words += ["-g", str(gid)] if gid is not None else []
             state.set(GroupFact(name), GroupState(name, gid or -1, ()))
-            return Change([f"group {name}: absent → present"], [command(*words, name)])
+            return Change([f"group {name}: absent → present"], [command(*words, "--", name)])
         if gid is not None and current.gid != gid:
             state.set(GroupFact(name), GroupState(name, gid, current.members))
             return Change(
                 [f"group {name}: gid {current.gid} → {gid}"],
-                [command("groupmod", "-g", str(gid), name)],
+                [command("groupmod", "-g", str(gid), "--", name)],
             )
         return NoOp(f"group {name} exists (gid {current.gid})")
 
@@ -84,7 +82,12 @@ class User(TaskType):
     def validate(self) -> None:
         _check_account(self, self.p["name"])
         for group in self.p["groups"] or []:
-            _check_account(self, group)
+            _check_account(self, group, "group name")
+        for key, what in (("shell", "login shell"), ("home", "home directory")):
+            if self.p[key] is not None:
+                problem = login_path_problem(self.p[key], what)
+                if problem:
+                    raise self.fail(problem)
 
     def facts(self) -> list[Fact]:
         return [UserFact(self.p["name"])] + [GroupFact(g) for g in self.p["groups"] or []]
@@ -96,7 +99,7 @@ class User(TaskType):
             if current is None:
                 return NoOp(f"user {name} is absent")
             state.set(UserFact(name), None)
-            return Change([f"user {name}: present → absent"], [command("userdel", name)])
+            return Change([f"user {name}: present → absent"], [command("userdel", "--", name)])
         missing_groups = [g for g in groups if state.get(GroupFact(g)) is None]
         if missing_groups and not state.changes_planned:
             return Failed(f"group(s) {', '.join(missing_groups)} do not exist on this host")
@@ -113,21 +116,21 @@ class User(TaskType):
             summary = f"user {name}: absent → present" + (
                 f" (groups {', '.join(groups)})" if groups else ""
             )
-            return Change([summary], [command(*words, name)])
+            return Change([summary], [command(*words, "--", name)])
         summary, words_list = [], []
         if self.p["append"]:
             add = [g for g in groups if g not in current.groups]
             if add:
                 summary.append(f"user {name}: add to group(s) {', '.join(add)}")
-                words_list.append(["usermod", "-a", "-G", ",".join(add), name])
+                words_list.append(["usermod", "-a", "-G", ",".join(add), "--", name])
         elif groups and set(groups) != set(current.groups[1:]):
             summary.append(
                 f"user {name}: groups {', '.join(current.groups[1:])} → {', '.join(groups)}"
             )
-            words_list.append(["usermod", "-G", ",".join(groups), name])
+            words_list.append(["usermod", "-G", ",".join(groups), "--", name])
         if self.p["shell"] and current.shell != self.p["shell"]:
             summary.append(f"user {name}: shell {current.shell} → {self.p['shell']}")
-            words_list.append(["usermod", "-s", self.p["shell"], name])
+            words_list.append(["usermod", "-s", self.p["shell"], "--", name])
         if not words_list:
             return NoOp(f"user {name} exists" + (f", in {', '.join(groups)}" if groups else ""))
         state.set(

@@ -7,6 +7,15 @@ import re
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
+from provision.spec.fileformats import (
+    FORMATS,
+    LINE_FORMATS,
+    REPO_ID,
+    format_of,
+    ini_line_problem,
+    line_problem,
+    origin_note,
+)
 from provision.tasks.base import Arg, Assertion, TaskType, register
 from provision.tasks.filesupport import as_text, plan_file
 
@@ -25,11 +34,21 @@ def _section_bounds(lines: list[str], section: str | None) -> tuple[int, int] | 
     return None
 
 
+def split_lines(text: str) -> list[str]:
+    """The file's lines, split at `\n` only (a `\r` before it is dropped): other characters
+    that str.splitlines() breaks at (\v, \f, U+0085, U+2028, ...) are kept as text, so
+    a line is found again as it was written and the rest of the file is left as it is."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def edit_lines(
     text: str, line: str | None, regexp: str | None, state: str, section: str | None
 ) -> str:
     """The file's text with the line made present or absent. Pure, for tests and planning."""
-    lines = text.splitlines()
+    lines = split_lines(text)
     pattern = re.compile(regexp) if regexp else None
 
     def matches(candidate: str) -> bool:
@@ -79,6 +98,7 @@ class Line(TaskType):
         Arg("owner", "str", None),
         Arg("group", "str", None),
         Arg("backup", "bool", False),
+        Arg("format", "str", None, FORMATS),
     )
 
     def describe(self) -> str:
@@ -89,13 +109,47 @@ class Line(TaskType):
             raise self.fail("`line` is required unless `state: absent`")
         if self.p["state"] == "absent" and self.p["line"] is None and self.p["regexp"] is None:
             raise self.fail("`state: absent` needs `regexp` or `line`")
-        if self.p["line"] is not None and "\n" in self.p["line"]:
-            raise self.fail("`line` must be a single line (it contains a newline)")
+        self._check_one_line("line")
+        self._check_one_line("section")
+        section = self.p["section"]
+        fmt = format_of(self.p["format"], self.p["path"])
+        if section is not None:
+            if "[" in section or "]" in section or not section.strip():
+                raise self.fail(
+                    f"`section` {self._origin('section')}must be a section name without `[` or `]`"
+                )
+            if fmt == "repo" and not REPO_ID.fullmatch(section):
+                raise self.fail(
+                    f"`section` {self._origin('section')}is not a repo id (letters, digits, "
+                    "`_`, `.`, `:` and `-`)"
+                )
+        if self.p["line"] is not None and fmt in LINE_FORMATS and fmt != "lines":
+            problem = ini_line_problem(self.p["line"], fmt)
+            if problem:
+                raise self.fail(
+                    f"`line` {self._origin('line')}{problem}",
+                    hint=f"{self.p['path']} is a {fmt} file; `format: lines` writes any line",
+                )
         if self.p["regexp"] is not None:
             try:
                 re.compile(self.p["regexp"])
             except re.error as exc:
                 raise self.fail(f"`regexp` is not a valid regular expression: {exc}")
+
+    def _origin(self, arg: str) -> str:
+        return origin_note(self.context.raw_args.get(arg))
+
+    def _check_one_line(self, arg: str) -> None:
+        value = self.p[arg]
+        if value is None:
+            return
+        problem = line_problem(value)
+        if problem:
+            raise self.fail(
+                f"`{arg}` {self._origin(arg)}{problem}; it must be one line of text",
+                hint="line breaks of every kind (\\n \\r \\v \\f U+0085 U+2028 U+2029) "
+                "and control characters are refused",
+            )
 
     def facts(self) -> list[Fact]:
         return [FileFact(self.p["path"])]

@@ -78,7 +78,7 @@ class Package(TaskType):
             state.set(PackagesFact(), installed)
             return Change(
                 [f"package {n}: installed → absent" for n in present],
-                [dnf("-y", "remove", *present)],
+                [dnf("-y", "remove", "--", *present)],
             )
         missing = []
         for spec in self.p["name"]:
@@ -98,10 +98,10 @@ class Package(TaskType):
             summary.append(f"package {name}: {before} → {version or 'present'}")
             installed[name] = (version or "(to be installed)",)
         if missing:
-            commands.append(dnf("-y", "install", *[m[0] for m in missing]))
+            commands.append(dnf("-y", "install", "--", *[m[0] for m in missing]))
         if outdated:
             summary += [f"package {u.name}: update to {u.version}" for u in outdated]
-            commands.append(dnf("-y", "upgrade", *[u.name for u in outdated]))
+            commands.append(dnf("-y", "upgrade", "--", *[u.name for u in outdated]))
             state.set(
                 UpdatesFact(False),
                 tuple(u for u in state.get(UpdatesFact(False)) if u not in outdated),

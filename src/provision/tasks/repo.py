@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Change, Command, HostState, NoOp, Outcome, dnf
+from provision.spec.fileformats import REPO_ID, line_problem, origin_note
 from provision.tasks.base import Arg, Assertion, TaskType, register
 from provision.tasks.filesupport import as_text, plan_absent, plan_file
 
@@ -54,6 +55,21 @@ class Repo(TaskType):
         return f"repo {self.p['url'] or self.p['id']}"
 
     def validate(self) -> None:
+        for arg in ("url", "id", "description", "baseurl", "gpgkey"):
+            value = self.p[arg]
+            problem = None if value is None else line_problem(value)
+            if problem:
+                raise self.fail(
+                    f"`{arg}` {origin_note(self.context.raw_args.get(arg))}{problem}; "
+                    "a repo file value must be one line",
+                    hint="line breaks of every kind (\\n \\r \\v \\f U+0085 U+2028 U+2029) "
+                    "and control characters are refused",
+                )
+        if self.p["id"] is not None and not (self.p["id"] and REPO_ID.fullmatch(self.p["id"])):
+            raise self.fail(
+                f"`id` {origin_note(self.context.raw_args.get('id'))}is not a repo id: "
+                "letters, digits, `_`, `.`, `:` and `-` only"
+            )
         if (self.p["url"] is None) == (self.p["id"] is None):
             raise self.fail("give either `url` (a .repo file to add) or `id` (a repo to write)")
         if self.p["url"] is not None:

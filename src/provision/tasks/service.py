@@ -6,6 +6,7 @@ from provision.facts.base import Fact
 from provision.facts.kinds import ServiceFact, ServiceState
 from provision.planning.model import Change, Failed, HostState, NoOp, Outcome, command
 from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.names import unit_problem
 
 
 @register
@@ -19,6 +20,9 @@ class Service(TaskType):
     )
 
     def validate(self) -> None:
+        problem = unit_problem(self.p["name"])
+        if problem:
+            raise self.fail(problem)
         if self.p["state"] is None and self.p["enabled"] is None and not self.p["daemon_reload"]:
             raise self.fail("say what to do: `state`, `enabled` or `daemon_reload`")
 
@@ -43,28 +47,28 @@ class Service(TaskType):
         words: list[list[str]] = []
         if enabled is True and not current.is_enabled:
             summary.append(f"service {unit}: {current.enabled or 'disabled'} → enabled")
-            words.append(["systemctl", "enable", "--quiet", unit])
+            words.append(["systemctl", "enable", "--quiet", "--", unit])
         if enabled is False and current.is_enabled and current.enabled != "static":
             summary.append(f"service {unit}: enabled → disabled")
-            words.append(["systemctl", "disable", "--quiet", unit])
+            words.append(["systemctl", "disable", "--quiet", "--", unit])
         active = current.active
         started = []
         if wanted_state == "started" and not current.running:
             summary.append(f"service {unit}: {current.active} → active")
-            words.append(["systemctl", "start", unit])
+            words.append(["systemctl", "start", "--", unit])
             active = "active"
             started.append(unit)
         elif wanted_state == "stopped" and current.running:
             summary.append(f"service {unit}: {current.active} → stopped")
-            words.append(["systemctl", "stop", unit])
+            words.append(["systemctl", "stop", "--", unit])
             active = "inactive"
         elif wanted_state == "restarted":
             summary.append(f"service {unit}: restart")
-            words.append(["systemctl", "restart", unit])
+            words.append(["systemctl", "restart", "--", unit])
             active = "active"
         elif wanted_state == "reloaded":
             summary.append(f"service {unit}: reload")
-            words.append(["systemctl", "reload-or-restart", unit])
+            words.append(["systemctl", "reload-or-restart", "--", unit])
             active = "active"
         if not words:
             return NoOp(f"{unit} is {current.active}, {current.enabled or 'static'}")

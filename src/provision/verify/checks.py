@@ -6,6 +6,9 @@ import shlex
 from typing import Any
 
 from provision.facts.kinds import CommandResult, normalise_sysctl
+from provision.facts.openpgp import grouped
+from provision.facts.rpm_keys import RpmKeysFact, check_key_file
+from provision.facts.sysctl_boot import SysctlBootFact, effective, read_order
 from provision.tasks.assert_ import check_result
 from provision.tasks.base import Assertion
 from provision.tasks.line import edit_lines
@@ -67,6 +70,15 @@ def _sysctl(host: Any, name: str, expect: dict) -> str | None:
         live = normalise_sysctl(str(host.run("sysctl -n -- " + shlex.quote(name)).stdout))
         if live != expect["value"]:
             return f"sysctl {name} is {live}, expected {expect['value']}"
+        fact = SysctlBootFact()
+        result = host.run(fact.command())
+        boot = fact.parse(result.rc, result.stdout_bytes, result.stderr_bytes)
+        at_boot = effective(read_order(boot), name)
+        if at_boot is None or at_boot.value != expect["value"]:
+            shown = (
+                "unset" if at_boot is None else f"{at_boot.value} ({at_boot.path}:{at_boot.line})"
+            )
+            return f"sysctl {name} at boot would be {shown}, expected {expect['value']}"
     return _line(
         host,
         expect["file"],
@@ -77,6 +89,24 @@ def _sysctl(host: Any, name: str, expect: dict) -> str | None:
             "section": None,
         },
     )
+
+
+def _rpm_key(host: Any, fingerprint: str, expect: dict) -> str | None:
+    fact = RpmKeysFact(fingerprint, "/dev/null")  # never read: only the listing is used
+    result = host.run(fact.listing())
+    keys = fact.parse(result.rc, result.stdout_bytes, result.stderr_bytes)
+    imported = bool(keys.with_fingerprint(fingerprint))
+    if imported != (expect["state"] == "present"):
+        return f"GPG key {grouped(fingerprint)} is {'not ' if not imported else ''}imported"
+    dest = expect.get("dest")
+    if dest and expect["state"] == "present":
+        file = host.file(dest)
+        if not file.exists:
+            return f"{dest} does not exist"
+        problem = check_key_file(file.content, fingerprint)
+        if problem:
+            return f"{dest}: {problem}, expected {grouped(fingerprint)}"
+    return None
 
 
 def _service(host: Any, name: str, expect: dict) -> str | None:
@@ -115,6 +145,7 @@ CHECKERS = {
     "file": _file,
     "line": _line,
     "sysctl": _sysctl,
+    "rpm_key": _rpm_key,
     "service": _service,
     "user": _user,
     "group": _group,

@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from tests.unit.tasks.trust_facts import sysctl_boot_output
 
 from provision.execution import runner
 from provision.execution.connection import FakeConnection, Result
@@ -21,6 +22,7 @@ from provision.facts.kinds import (
     ServiceFact,
     SysctlFact,
 )
+from provision.facts.sysctl_boot import SysctlBootFact
 from provision.spec.compile import compile_run
 
 JOB = re.compile(r'\( (.*?)\n\) </dev/null >"\$d/(\d+)\.o"', re.DOTALL)
@@ -104,6 +106,8 @@ class FakeHost:
         if isinstance(fact, CommandFact):
             rc, out = self.commands.get(fact.script, (1, ""))
             return rc, out.encode(), b""
+        if isinstance(fact, SysctlBootFact):
+            return 0, sysctl_boot_output(self.files), b""
         raise AssertionError(fact)
 
     def probe(self, script: str) -> Result:
@@ -131,7 +135,7 @@ class FakeHost:
             self.files[path] = stdin or b""
         elif match := re.fullmatch(r"sysctl -q -w (\S+)=(\S+)", script):
             self.sysctls[match.group(1)] = match.group(2)
-        elif match := re.fullmatch(r"systemctl (enable --quiet|start|restart) (\S+)", script):
+        elif match := re.fullmatch(r"systemctl (enable --quiet|start|restart) -- (\S+)", script):
             unit = self.services[match.group(2)]
             unit[2 if "enable" in match.group(1) else 1] = (
                 "enabled" if "enable" in match.group(1) else "active"
@@ -215,10 +219,10 @@ def test_apply_runs_probe_commands_handlers_then_reprobe(setup):
         "sysctl -q -w net.ipv4.ip_forward=1",
         hosts["h1"].ran[1],  # the atomic write of the sysctl.d file
         hosts["h1"].ran[2],  # the atomic write of daemon.json
-        "systemctl enable --quiet docker.service",
-        "systemctl start docker.service",
+        "systemctl enable --quiet -- docker.service",
+        "systemctl start -- docker.service",
         "touch /etc/provisioned",
-        "systemctl reload-or-restart other.service",
+        "systemctl reload-or-restart -- other.service",
         # no restart of docker: it was started after daemon.json changed
     ]
     assert "/etc/sysctl.d/99-docker.conf" in hosts["h1"].ran[1]
@@ -238,9 +242,9 @@ def test_handler_notified_twice_runs_once_in_declared_order(setup):
     hosts["h1"].services["docker.service"] = ["loaded", "active", "enabled"]  # a running engine
     reports, _, _ = setup(hosts)(True)
     ran = hosts["h1"].ran
-    assert ran.count("systemctl restart docker.service") == 1
-    assert ran.index("systemctl reload-or-restart other.service") < ran.index(
-        "systemctl restart docker.service"
+    assert ran.count("systemctl restart -- docker.service") == 1
+    assert ran.index("systemctl reload-or-restart -- other.service") < ran.index(
+        "systemctl restart -- docker.service"
     )
     handlers = [t.name for t in reports["h1"].tasks if t.handler]
     assert handlers == ["reload other", "restart docker"]
@@ -312,8 +316,8 @@ def test_deferred_assert_runs_after_changes_and_handlers(setup):
 def test_restart_handler_skipped_when_the_unit_was_started_after_the_change(setup):
     hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}  # docker stopped on h1
     reports, _, _ = setup(hosts)(True)
-    assert "systemctl start docker.service" in hosts["h1"].ran
-    assert "systemctl restart docker.service" not in hosts["h1"].ran
+    assert "systemctl start -- docker.service" in hosts["h1"].ran
+    assert "systemctl restart -- docker.service" not in hosts["h1"].ran
     (restart,) = [t for t in reports["h1"].tasks if t.name == "restart docker"]
     assert restart.status == OK
     assert "started after the change that notified it" in restart.reason

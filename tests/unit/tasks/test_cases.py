@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.unit.tasks.trust_facts import rpm_keys_value, sysctl_boot_value
 
 from provision.errors import InputError, Location
 from provision.facts.kinds import (
@@ -40,6 +41,8 @@ from provision.facts.kinds import (
     UserState,
     parse_mode,
 )
+from provision.facts.rpm_keys import RpmKeysFact
+from provision.facts.sysctl_boot import SysctlBootFact
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp
 from provision.tasks.base import TaskContext, TaskType, task_types
 
@@ -123,6 +126,10 @@ def fact_value(fact: Any, facts: dict[str, Any]) -> Any:
         assert fact.script in commands, f"case has no answer for command {fact.script!r}"
         spec = commands[fact.script]
         return CommandResult(spec.get("rc", 0), str(spec.get("stdout", "")), spec.get("stderr", ""))
+    if isinstance(fact, SysctlBootFact):
+        return sysctl_boot_value(facts)
+    if isinstance(fact, RpmKeysFact):
+        return rpm_keys_value(fact, facts)
     raise AssertionError(f"no simple form for {fact!r}")
 
 

@@ -1,0 +1,263 @@
+"""The benchmark stops when any contestant fails a run: a clear message (tool, run, N, exit
+code, first error line), exit 1, and nothing written from that run (no results file, no
+profile, no plot or docs). The lab is replaced by fakes; each contestant is a small shell
+command whose output and exit code the case chooses, read by the harness's real parsers."""
+# ruff: noqa: E501  (verbatim tool output lines)
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import benchcore  # noqa: E402
+import harness  # noqa: E402
+
+PROVISION_OK = json.dumps({"hosts": {"rocky1": {"counts": {"changed": 0, "pending": 0}}}})
+PROVISION_HOST_KEY = json.dumps(
+    {
+        "exit_code": 3,
+        "hosts": {
+            "rocky1": {
+                "status": "unreachable",
+                "error": "rocky1: HOST KEY CHANGED for rocky@10.200.0.11:22: expected SHA256:aaa, got SHA256:bbb; refusing to connect.\n  if the host was reinstalled, remove its old line",
+                "counts": {"changed": 0, "pending": 0},
+                "tasks": [],
+            }
+        },
+    }
+)
+PROVISION_TASK_FAILED = json.dumps(
+    {
+        "hosts": {
+            "rocky1": {
+                "status": "failed",
+                "error": "",
+                "counts": {"failed": 1},
+                "tasks": [
+                    {"name": "ok one", "status": "ok", "message": ""},
+                    {
+                        "name": "docker-ce installed",
+                        "status": "failed",
+                        "message": "dnf exited 1\nmore",
+                    },
+                ],
+            }
+        }
+    }
+)
+ANSIBLE_UNREACHABLE = """\
+PLAY [Docker hosts] ************************************************************
+
+TASK [Gathering Facts] *********************************************************
+fatal: [rocky1]: UNREACHABLE! => {"changed": false, "msg": "Failed to connect to the host via ssh: Host key verification failed.", "unreachable": true}
+
+PLAY RECAP *********************************************************************
+rocky1                     : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0
+"""
+ANSIBLE_OK = """\
+PLAY RECAP *********************************************************************
+rocky1                     : ok=24   changed=0    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0
+"""
+PYINFRA_OK = """\
+--> Results:
+    Operation                                     Hosts   Success   Error   No Change
+    Grand total                                   28      -         -       28
+"""
+PYINFRA_DRY_OK = """\
+    Operation                                     Change
+    dnf proxy URL in dnf.conf [main]              -
+--> Beginning operation run...
+"""
+
+
+# ------------------------------------------------------------------ the first error line
+
+FIRST_ERROR_CASES = [
+    ("provision host error", PROVISION_HOST_KEY, "", "rocky1: rocky1: HOST KEY CHANGED for rocky@10.200.0.11:22: expected SHA256:aaa, got SHA256:bbb; refusing to connect."),
+    ("provision failed task", PROVISION_TASK_FAILED, "", "rocky1: docker-ce installed: dnf exited 1"),
+    ("provision input error", "", "error: inventory.yml:3: ansible_port must be a port number\n  groups: (none)", "error: inventory.yml:3: ansible_port must be a port number"),
+    ("ansible fatal, recap skipped", ANSIBLE_UNREACHABLE, "", 'fatal: [rocky1]: UNREACHABLE! => {"changed": false, "msg": "Failed to connect to the host via ssh: Host key verification failed.", "unreachable": true}'),
+    ("ansible recap only", ANSIBLE_OK, "", ANSIBLE_OK.splitlines()[-1].strip()),
+    ("pyinfra on stderr", "", "--> Loading config...\n--> [rocky1] Could not connect (Host key mismatch)\n--> pyinfra error: No hosts remaining!", "--> [rocky1] Could not connect (Host key mismatch)"),
+    ("floor: ssh refuses", "", "@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n", "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @"),
+    ("floor: plain ssh message", "", "Host key verification failed.\r\n", "Host key verification failed."),
+    ("stderr before stdout", "error: on stdout", "error: on stderr", "error: on stderr"),
+    ("ansi colours stripped", "\x1b[31mfatal: boom\x1b[0m", "", "fatal: boom"),
+    ("no error word: last stderr line", "all good\n", "first\nlast\n\n", "last"),
+    ("no error word, no stderr", "one\ntwo\n", "", "two"),
+    ("no output", "", "", "(no output)"),
+    ("only blank lines", "\n\n \n", "\t\n", "(no output)"),
+    ("not provision JSON", "[1, 2]", "", "[1, 2]"),
+    ("JSON without hosts", '{"hosts": null}', "", '{"hosts": null}'),
+    ("huge line cut", "error: " + "x" * 5000, "", ("error: " + "x" * 5000)[: benchcore.MAX_ERROR_LINE - 1] + "…"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "expected"),
+    [c[1:] for c in FIRST_ERROR_CASES],
+    ids=[c[0] for c in FIRST_ERROR_CASES],
+)
+def test_first_error_line(stdout: str, stderr: str, expected: str) -> None:
+    assert benchcore.first_error_line(stdout, stderr) == expected
+    assert "\n" not in benchcore.first_error_line(stdout, stderr)
+
+
+# ------------------------------------------------------------------ the harness stops
+
+
+@pytest.fixture
+def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """main() with a fake lab and machine; the contestants' outputs come from `plan`."""
+    results, work = tmp_path / "results", tmp_path / "work"
+    results.mkdir()
+    work.mkdir()
+    monkeypatch.setattr(harness, "RESULTS", results)
+    monkeypatch.setattr(harness, "WORK", work)
+    monkeypatch.setattr(harness.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(harness, "machine", lambda: {})
+    monkeypatch.setattr(harness, "versions", lambda: {})
+    monkeypatch.setattr(harness, "engine_version", lambda: "abc123")
+    monkeypatch.setattr(harness, "cli_help_seconds", lambda: benchcore.summarize([0.1]))
+    monkeypatch.setattr(
+        harness,
+        "probe_floor",
+        lambda lab, runs: {"probe_seconds_max_host": 1.0, "check_update_seconds_max_host": 0.5},
+    )
+    monkeypatch.setattr(harness, "run_quiet", lambda *a, **k: None)
+
+    def profile(lab: harness.Lab, n: int) -> str:
+        (work / f"profile-warm-n{n}.txt").write_text("profile\n")
+        return f"profile-warm-n{n}.txt"
+
+    monkeypatch.setattr(harness, "profile_provision", profile)
+    state: dict[str, Any] = {
+        "downs": 0,
+        "reports": [],
+        "plan": {},
+        "runs": [],
+        "out": results / "out.json",
+    }
+
+    def fresh(self: harness.Lab, n: int) -> float:
+        self.hosts = [(f"rocky{i}", f"10.200.0.{10 + i}") for i in range(1, n + 1)]
+        return 0.1
+
+    def down(self: harness.Lab) -> None:
+        state["downs"] += 1
+
+    monkeypatch.setattr(harness.Lab, "fresh", fresh)
+    monkeypatch.setattr(harness.Lab, "down", down)
+    monkeypatch.setattr(harness.Lab, "journal", lambda self, since: [])
+    monkeypatch.setattr(
+        harness.Lab, "ssh", lambda self, address, command, stdin=None: (0, "dnf 4.14", "")
+    )
+    monkeypatch.setattr(harness, "report", state["reports"].append)
+    real_invocation = harness.invocation
+
+    def invocation(tool: str, kind: str, lab: harness.Lab) -> harness.Invocation:
+        parse = real_invocation(tool, kind, lab).parse
+        state["runs"].append((tool, kind))
+        count = sum(1 for run in state["runs"] if run == (tool, kind))
+        ok_out = {"provision": PROVISION_OK, "ansible": ANSIBLE_OK, "floor": ""}.get(tool, "")
+        if tool == "pyinfra":
+            ok_out = PYINFRA_DRY_OK if kind == "dry" else PYINFRA_OK
+        stdout, stderr, rc = state["plan"].get((tool, kind, count), (ok_out, "", 0))
+        (tmp_path / "out").write_text(stdout)
+        (tmp_path / "err").write_text(stderr)
+        script = f"cat '{tmp_path}/out'; cat '{tmp_path}/err' >&2; exit {rc}"
+        return harness.Invocation(["sh", "-c", script], tmp_path, dict(os.environ), parse)
+
+    monkeypatch.setattr(harness, "invocation", invocation)
+    return state
+
+
+def run_main(state: dict[str, Any], tools: str, hosts: str = "1") -> int:
+    args = ["--hosts", hosts, "--runs", "2", "--slow-runs", "1", "--tools", tools]
+    return harness.main([*args, "--out", str(state["out"])])
+
+
+def nothing_written(state: dict[str, Any]) -> None:
+    results = state["out"].parent
+    assert sorted(p.name for p in results.iterdir()) == [], "a failed run wrote results"
+    assert state["reports"] == [], "a failed run made the plot"
+
+
+def test_a_run_where_everyone_succeeds_writes_results_and_the_plot(bench: dict[str, Any]) -> None:
+    assert run_main(bench, "floor,provision,pyinfra,ansible") == 0
+    doc = json.loads(bench["out"].read_text())
+    assert doc["missing"] == []
+    assert set(doc["cells"]) == {"floor", "provision", "pyinfra", "ansible"}
+    assert doc["profiles"] == {
+        "1": os.path.relpath(bench["out"].parent / "profile-warm-n1.txt", harness.ROOT)
+    }
+    assert (bench["out"].parent / "profile-warm-n1.txt").is_file()
+    assert bench["reports"] == [bench["out"]]
+    assert bench["downs"] == 1
+
+
+# (case, tools, hosts, failing (tool, kind, nth run of that kind), stdout, stderr, rc, expected line)
+FAILURES = [
+    ("provision cold, host key", "floor,provision", "1", ("provision", "cold", 1), PROVISION_HOST_KEY, "", 3,
+     "rocky1: rocky1: HOST KEY CHANGED for rocky@10.200.0.11:22"),
+    ("provision second run", "floor,provision", "1", ("provision", "warm", 1), PROVISION_TASK_FAILED, "", 2,
+     "rocky1: docker-ce installed: dnf exited 1"),
+    ("provision warm round", "provision,floor", "1", ("provision", "warm", 2), PROVISION_HOST_KEY, "", 3,
+     "HOST KEY CHANGED"),
+    ("provision dry, exit 4 with no JSON", "floor,provision", "1", ("provision", "dry", 1), "", "Traceback (most recent call last):\n  boom", 4,
+     "Traceback (most recent call last):"),
+    ("floor cold", "floor,provision", "1", ("floor", "cold", 1), "", "Host key verification failed.\n", 255,
+     "Host key verification failed."),
+    ("ansible unreachable, exit 4", "floor,ansible", "1", ("ansible", "cold", 1), ANSIBLE_UNREACHABLE, "", 4,
+     "fatal: [rocky1]: UNREACHABLE!"),
+    ("ansible exit 0 but failed host", "ansible", "1", ("ansible", "dry", 2), ANSIBLE_UNREACHABLE, "", 0,
+     "fatal: [rocky1]: UNREACHABLE!"),
+    ("pyinfra no table", "pyinfra,floor", "1", ("pyinfra", "warm", 2), "", "--> [rocky1] Could not connect (timed out)", 1,
+     "--> [rocky1] Could not connect (timed out)"),
+    ("second N fails after the first succeeded", "floor,provision", "1,2", ("provision", "cold", 2), PROVISION_HOST_KEY, "", 3,
+     "HOST KEY CHANGED"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tools", "hosts", "failing", "stdout", "stderr", "rc", "expected"),
+    [c[1:] for c in FAILURES],
+    ids=[c[0] for c in FAILURES],
+)
+def test_a_failed_run_stops_the_benchmark_and_writes_nothing(
+    bench: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    tools: str,
+    hosts: str,
+    failing: tuple[str, str, int],
+    stdout: str,
+    stderr: str,
+    rc: int,
+    expected: str,
+) -> None:
+    bench["plan"][failing] = (stdout, stderr, rc)
+    assert run_main(bench, tools, hosts) == 1
+    nothing_written(bench)
+    assert bench["downs"] == 1, "the lab is taken down after a failed run"
+    assert bench["runs"][-1] == failing[:2], "runs went on after the failure"
+    said = capsys.readouterr().err
+    tool, kind, _ = failing
+    n = hosts.split(",")[failing[2] - 1] if failing[1] == "cold" else hosts.split(",")[0]
+    head = said.strip().splitlines()[-2]
+    assert head.startswith(f"bench stopped: {tool} failed its {kind} run at N = {n} (exit {rc}): ")
+    assert expected in head
+    assert "no results written from this run" in said
+
+
+def test_keep_lab_after_a_failure(bench: dict[str, Any]) -> None:
+    bench["plan"][("provision", "cold", 1)] = (PROVISION_HOST_KEY, "", 3)
+    args = ["--hosts", "1", "--runs", "1", "--tools", "provision", "--keep-lab"]
+    assert harness.main([*args, "--out", str(bench["out"])]) == 1
+    assert bench["downs"] == 0
+    nothing_written(bench)

@@ -1,0 +1,183 @@
+"""`rpm_key`: a GPG key in the rpm database, imported only when its fingerprint is the pinned one.
+
+The key file is read on the host during the probe (only while the pinned key is missing),
+its primary keys are fingerprinted on the controller, and the plan fails, before anything is
+changed, unless the file holds exactly the pinned key. The bytes that were checked are the
+bytes imported: apply sends them on stdin, it never fetches the URL a second time.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from provision.facts.base import Fact
+from provision.facts.kinds import FileFact, FileState
+from provision.facts.openpgp import grouped, normalise_fingerprint, valid_fingerprint
+from provision.facts.rpm_keys import InstalledKey, RpmKeys, RpmKeysFact, check_key_file, short_id
+from provision.planning.model import Change, Command, Failed, HostState, NoOp, Outcome
+from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.filesupport import plan_file
+
+_URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
+_PATH = re.compile(r"/[^\s]*")
+_BAD_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]")
+
+
+def import_key(data: bytes) -> Command:
+    """`rpm --import` of exactly these bytes (sent on stdin into a private temp file)."""
+    script = "; ".join(
+        [
+            "set -e",
+            "umask 077",
+            "t=$(mktemp)",
+            "trap 'rm -f -- \"$t\"' EXIT",
+            'cat > "$t"',
+            'rpm --import "$t"',
+        ]
+    )
+    return Command(script, f"rpm --import (the verified key, {len(data)} bytes)", data)
+
+
+@register
+class RpmKey(TaskType):
+    type_name = "rpm_key"
+    args = (
+        Arg("key", "str"),
+        Arg("fingerprint", "str"),
+        Arg("state", "str", "present", ("present", "absent")),
+        Arg("proxy", "str", ""),
+        Arg("dest", "str", None),
+    )
+
+    def describe(self) -> str:
+        return f"rpm_key {grouped(self.p['fingerprint'])}"
+
+    def validate(self) -> None:
+        raw = self.p["fingerprint"]
+        fingerprint = normalise_fingerprint(raw)
+        if not valid_fingerprint(fingerprint):
+            hint = ""
+            if re.fullmatch(r"[0-9A-F]{8}|[0-9A-F]{16}", fingerprint):
+                hint = "a key ID can be forged; give the full fingerprint"
+            raise self.fail(
+                f"`fingerprint` must be a key's full fingerprint (40 hex digits, or 64 for a"
+                f" version 6 key), found {raw!r}",
+                hint,
+            )
+        self.p["fingerprint"] = fingerprint
+        key = self.p["key"]
+        if key.startswith("file://"):
+            key = self.p["key"] = key.removeprefix("file://")
+        if _BAD_CHARS.search(key) or not (_URL.fullmatch(key) or _PATH.fullmatch(key)):
+            raise self.fail(
+                f"`key` must be an http(s) URL or an absolute path on the host, found {key!r}"
+            )
+        proxy = self.p["proxy"]
+        if proxy and (_BAD_CHARS.search(proxy) or not _URL.fullmatch(proxy)):
+            raise self.fail(f"`proxy` must be empty or an http(s) URL, found {proxy!r}")
+        dest = self.p["dest"]
+        if dest is not None and (_BAD_CHARS.search(dest) or dest.endswith("/")):
+            raise self.fail(f"`dest` must be a file path, found {dest!r}")
+
+    def _fact(self) -> RpmKeysFact:
+        also = (self.p["dest"] or "") if self.p["state"] == "present" else ""
+        return RpmKeysFact(self.p["fingerprint"], self.p["key"], self.p["proxy"], also)
+
+    def facts(self) -> list[Fact]:
+        facts: list[Fact] = [self._fact()]
+        if self.p["dest"]:
+            facts.append(FileFact(self.p["dest"]))
+        return facts
+
+    def _dest_ok(self, state: HostState) -> bool:
+        if not self.p["dest"]:
+            return True
+        current: FileState = state.get(FileFact(self.p["dest"]))
+        if not current.exists or not current.known or current.content is None:
+            return False
+        return check_key_file(current.content, self.p["fingerprint"]) is None
+
+    def plan(self, state: HostState) -> Outcome:
+        fingerprint = self.p["fingerprint"]
+        shown = grouped(fingerprint)
+        keys: RpmKeys = state.get(self._fact())
+        imported = keys.with_fingerprint(fingerprint)
+        if self.p["state"] == "absent":
+            return self._plan_absent(state, keys)
+        dest_ok = self._dest_ok(state)
+        if imported and dest_ok:
+            names = ", ".join(k.name for k in imported)
+            return NoOp(f"GPG key {shown} is imported ({names})")
+        if not imported or keys.fetched is not None:
+            if keys.fetched is None and keys.fetch_error is None:
+                short = f"gpg-pubkey-{short_id(fingerprint)}"
+                names = ", ".join(k.name for k in keys.installed if k.name.startswith(short))
+                return Failed(
+                    f"an imported key has the short ID of {shown} but not its fingerprint"
+                    f" ({names or short}); check it and remove it (`rpm -e NAME`) first"
+                )
+            if keys.fetched is None:
+                return Failed(f"cannot read the GPG key {self.p['key']}: {keys.fetch_error}")
+            problem = check_key_file(keys.fetched, fingerprint)
+            if problem:
+                return Failed(
+                    f"refusing the GPG key from {self.p['key']}: {problem}; the pinned"
+                    f" fingerprint is {shown}. Nothing was imported."
+                )
+            data = keys.fetched
+        else:
+            data = imported[0].armored.encode()  # the rpm database's own copy, already checked
+        summary: list[str] = []
+        commands: list[Command] = []
+        diffs = []
+        if not imported:
+            summary.append(f"import GPG key {shown} from {self.p['key']} (fingerprint checked)")
+            commands.append(import_key(data))
+            name = f"gpg-pubkey-{short_id(fingerprint)}"
+            armored = data.decode("ascii", errors="replace")
+            state.set(
+                self._fact(),
+                RpmKeys((*keys.installed, InstalledKey(name, (fingerprint,), armored))),
+            )
+        if not dest_ok:
+            written = plan_file(
+                state,
+                self.p["dest"],
+                data,
+                mode=0o644,
+                owner="root",
+                group="root",
+                summary=f"keep the checked key {shown} in {self.p['dest']}",
+            )
+            if isinstance(written, Failed):
+                return written
+            if isinstance(written, Change):
+                summary += written.summary
+                commands += written.commands
+                diffs += written.diffs
+        return Change(summary, commands, diffs)
+
+    def _plan_absent(self, state: HostState, keys: RpmKeys) -> Outcome:
+        imported = keys.with_fingerprint(self.p["fingerprint"])
+        if not imported:
+            return NoOp(f"GPG key {grouped(self.p['fingerprint'])} is not imported")
+        names = [k.name for k in imported]
+        script = " && ".join(f"rpm -e --allmatches {shlex.quote(n)}" for n in names)
+        others = tuple(k for k in keys.installed if k not in imported)
+        state.set(self._fact(), RpmKeys(others))
+        return Change(
+            [f"remove GPG key {grouped(self.p['fingerprint'])} ({', '.join(names)})"],
+            [Command(script, f"rpm -e {' '.join(names)}")],
+        )
+
+    def assertions(self) -> list[Assertion]:
+        expect = {"state": self.p["state"], "dest": self.p["dest"]}
+        return [
+            Assertion(
+                "rpm_key",
+                self.p["fingerprint"],
+                expect,
+                f"rpm GPG key {grouped(self.p['fingerprint'])}",
+            )
+        ]
