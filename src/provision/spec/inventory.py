@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+import signal
+import string
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
 from provision.spec.varsfiles import load_vars_files
-from provision.spec.yamlfile import YDict, load_yaml, type_name, where_of
+from provision.spec.yamlfile import YDict, gc_paused, load_yaml, type_name, where_of
 
 GROUP_KEYS = ("hosts", "vars", "children")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]:@]+$")
+MAX_HOST_RANGE = 100_000  # hosts one `web[001:999]` name may expand to
+MAX_PATTERN_REGEX = 200  # characters of a `~regex` host pattern
+REGEX_SECONDS = 2.0  # wall-clock bound on matching one `~regex` against every host
 
 
 @dataclass
@@ -39,6 +46,15 @@ class Inventory:
     path: Path
     groups: dict[str, Group]
     hosts: dict[str, HostEntry]
+    # Filled on first use, after loading: each group's members and each host's groups,
+    # so matching and merging stay linear in the inventory's size.
+    _member_cache: dict[str, set[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _groups_cache: dict[str, list[str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _order_cache: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def directory(self) -> Path:
@@ -46,15 +62,21 @@ class Inventory:
 
     def groups_of(self, host: str) -> list[str]:
         """The host's groups, `all` first, then by depth and name (Ansible's merge order)."""
-        depth = self._depths()
-        names = [g.name for g in self.groups.values() if host in self._members(g.name)]
-        return sorted(names, key=lambda n: (depth.get(n, 0), n))
+        if self._groups_cache is None:
+            depth = self._depths()
+            by_host: dict[str, list[str]] = {}
+            for name in sorted(self.groups, key=lambda n: (depth.get(n, 0), n)):
+                for member in self._members(name):
+                    by_host.setdefault(member, []).append(name)
+            self._groups_cache = by_host
+        return list(self._groups_cache.get(host, []))
 
     def host_variables(self, host: str) -> tuple[dict[str, Any], dict[str, Location]]:
         """Group vars (all → child groups) then host vars, with where each came from."""
         merged: dict[str, Any] = {}
         origins: dict[str, Location] = {}
-        for group_name in self.groups_of(host):
+        groups = self.groups_of(host)
+        for group_name in groups:
             group = self.groups[group_name]
             merged.update(group.vars)
             origins.update(group.var_origins)
@@ -62,7 +84,7 @@ class Inventory:
         merged.update(entry.vars)
         origins.update(entry.var_origins)
         merged.setdefault("inventory_hostname", host)
-        merged["group_names"] = [g for g in self.groups_of(host) if g not in ("all", "ungrouped")]
+        merged["group_names"] = [g for g in groups if g not in ("all", "ungrouped")]
         return merged, origins
 
     def match(self, pattern: str, location: Location | None = None) -> list[str]:
@@ -78,41 +100,46 @@ class Inventory:
 
     def _match(self, parts: list[str]) -> list[str]:
         unions = [p for p in parts if not p.startswith(("!", "&"))]
-        selected: list[str] = [] if unions else list(self.hosts)
+        selected: dict[str, None] = {} if unions else dict.fromkeys(self.hosts)
         for part in unions:  # as Ansible: unions first, then intersections, then exclusions
-            selected.extend(h for h in self._atom(part) if h not in selected)
+            selected.update(dict.fromkeys(self._atom(part)))
         for part in (p for p in parts if p.startswith("&")):
             kept = set(self._atom(part[1:]))
-            selected = [h for h in selected if h in kept]
+            selected = {h: None for h in selected if h in kept}
         for part in (p for p in parts if p.startswith("!")):
             excluded = set(self._atom(part[1:]))
-            selected = [h for h in selected if h not in excluded]
-        return selected
+            selected = {h: None for h in selected if h not in excluded}
+        return list(selected)
 
     def _atom(self, name: str) -> list[str]:
         if name in ("all", "*"):
             return list(self.hosts)
         if name in self.groups:
-            return [h for h in self.hosts if h in self._members(name)]
+            members = self._members(name)
+            return [h for h in self.hosts if h in members]
         if name in self.hosts:
             return [name]
         if name.startswith("~"):
-            try:
-                regex = re.compile(name[1:])
-            except re.error as exc:
-                raise InputError(f"host pattern {name!r} is not a valid regular expression: {exc}")
-            return [h for h in self.hosts if regex.search(h)]
+            return _regex_match(name, self.hosts)
         if any(c in name for c in "*?["):
-            hosts = [h for h in self.hosts if fnmatch.fnmatchcase(h, name)]
+            hosts = dict.fromkeys(h for h in self.hosts if fnmatch.fnmatchcase(h, name))
             for group in self.groups:
                 if fnmatch.fnmatchcase(group, name):
-                    hosts.extend(h for h in self._members(group) if h not in hosts)
-            return hosts
+                    hosts.update(dict.fromkeys(sorted(self._members(group), key=self._order)))
+            return list(hosts)
         return []
+
+    def _order(self, host: str) -> int:
+        if self._order_cache is None:
+            self._order_cache = {h: i for i, h in enumerate(self.hosts)}
+        return self._order_cache.get(host, 0)
 
     def _members(self, group: str) -> set[str]:
         if group == "all":
             return set(self.hosts)
+        cached = self._member_cache.get(group)
+        if cached is not None:
+            return cached
         members: set[str] = set()
         stack = [group]
         seen: set[str] = set()
@@ -123,6 +150,7 @@ class Inventory:
             seen.add(current)
             members.update(self.groups[current].hosts)
             stack.extend(self.groups[current].children)
+        self._member_cache[group] = members
         return members
 
     def _depths(self) -> dict[str, int]:
@@ -139,8 +167,125 @@ class Inventory:
         return depths
 
 
+def _regex_match(name: str, hosts: dict[str, HostEntry]) -> list[str]:
+    """Hosts matching a `~regex` pattern, with the pattern's size and shape bounded."""
+    regex = compile_host_regex(name)
+    with _time_bound(REGEX_SECONDS, f"host pattern {name!r} takes too long to match"):
+        return [h for h in hosts if regex.search(h)]
+
+
+def compile_host_regex(name: str) -> re.Pattern[str]:
+    """Compile a `~regex` host pattern; refuse those that could backtrack for ever.
+
+    Python's `re` has no time limit, so the shapes known to backtrack exponentially are
+    refused before matching: a repetition inside a repetition (`(a+)+`), an alternation
+    under a repetition (`(a|ab)*`) and back-references; the length is capped too."""
+    source = name[1:]
+    if len(source) > MAX_PATTERN_REGEX:
+        raise InputError(
+            f"host pattern regular expression is {len(source)} characters long;"
+            f" the limit is {MAX_PATTERN_REGEX}"
+        )
+    try:
+        regex = re.compile(source)
+    except re.error as exc:
+        raise InputError(f"host pattern {name!r} is not a valid regular expression: {exc}")
+    except (RecursionError, OverflowError):
+        raise InputError(f"host pattern {name!r} is too complex")
+    problem = _backtracking_risk(source)
+    if problem:
+        raise InputError(
+            f"host pattern {name!r} could take exponential time to match: {problem}",
+            hint="use a character class ([ab]+) or a plain list of names (a:b) instead",
+        )
+    return regex
+
+
+def _backtracking_risk(source: str) -> str:
+    """Why a regex may backtrack catastrophically, or "" (a conservative static check)."""
+    try:
+        import re._parser as sre_parse  # Python 3.11+
+    except ImportError:  # pragma: no cover - older Pythons
+        import sre_parse  # type: ignore[no-redef]
+    constants = sre_parse  # the opcode names live beside the parser
+    repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT}
+    possessive = getattr(constants, "POSSESSIVE_REPEAT", None)
+    if possessive is not None:
+        repeats.add(possessive)
+
+    def walk(items: Any, under_repeat: bool) -> str:
+        for op, arg in items:
+            if op in (constants.GROUPREF, getattr(constants, "GROUPREF_EXISTS", None)):
+                return "back-references are not supported"
+            if op in repeats:
+                low, high, body = arg
+                if under_repeat and high != low:
+                    return "a repetition inside a repetition"
+                found = walk(body, under_repeat or high > 1)
+                if found:
+                    return found
+            elif op == constants.BRANCH:
+                if under_repeat:
+                    return "an alternation (|) inside a repetition"
+                for branch in arg[1]:
+                    found = walk(branch, under_repeat)
+                    if found:
+                        return found
+            elif op == constants.SUBPATTERN:
+                found = walk(arg[-1], under_repeat)
+                if found:
+                    return found
+            elif op in (constants.ASSERT, constants.ASSERT_NOT):
+                found = walk(arg[1], under_repeat)
+                if found:
+                    return found
+            elif op == getattr(constants, "ATOMIC_GROUP", None):
+                found = walk(arg, under_repeat)
+                if found:
+                    return found
+        return ""
+
+    return walk(sre_parse.parse(source), False)
+
+
+class _time_bound:  # noqa: N801 - used as a context manager
+    """Interrupt the block after `seconds` with an InputError (main thread only; elsewhere
+    the static checks of compile_host_regex are the bound). `re` checks for signals while
+    it backtracks, so a SIGALRM handler can stop it."""
+
+    def __init__(self, seconds: float, message: str) -> None:
+        self.seconds = seconds
+        self.message = message
+        self.armed = False
+        self.previous: Any = None
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "setitimer"
+        ):
+            return
+        if signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+            return  # someone else's timer is running: leave it alone
+        self.previous = signal.signal(signal.SIGALRM, self._expired)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        self.armed = True
+
+    def _expired(self, signum: int, frame: Any) -> None:
+        raise InputError(self.message)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+
 def load_inventory(path: Path) -> Inventory:
     """Read an inventory file and the host_vars/ and group_vars/ beside it."""
+    with gc_paused():
+        return _load_inventory(path)
+
+
+def _load_inventory(path: Path) -> Inventory:
     data = load_yaml(path, "inventory")
     file = str(path)
     if data is None:
@@ -155,6 +300,8 @@ def load_inventory(path: Path) -> Inventory:
     groups: dict[str, Group] = {"all": Group("all", location=Location(file))}
     hosts: dict[str, HostEntry] = {}
     addresses: dict[str, tuple[Any, Location | None]] = {}
+    group_hosts: dict[str, set[str]] = {}  # each group's hosts, for linear membership tests
+    group_children: dict[str, set[str]] = {"all": set()}
 
     def read_group(name: str, body: Any, where: Location) -> None:
         group = groups.setdefault(name, Group(name, location=where))
@@ -188,15 +335,19 @@ def load_inventory(path: Path) -> Inventory:
                     where_of(body, "hosts", file),
                     hint="write `hosts: {rocky1: {ansible_host: 10.0.0.5}}` or one host per line",
                 )
+            members = group_hosts.setdefault(name, set(group.hosts))
             for host_name, host_body in host_map.items():
                 if not isinstance(host_name, str | int):
                     raise InputError(
                         f"a host name must be text, found {type_name(host_name)}",
                         where_of(host_map, host_name, file),
                     )
-                read_host(str(host_name), host_body, where_of(host_map, host_name, file))
-                if str(host_name) not in group.hosts:
-                    group.hosts.append(str(host_name))
+                host_where = where_of(host_map, host_name, file)
+                for one in expand_host_range(str(host_name), host_where):
+                    read_host(one, host_body, host_where)
+                    if one not in members:
+                        members.add(one)
+                        group.hosts.append(one)
         children = body.get("children")
         if children is not None:
             if not isinstance(children, dict):
@@ -216,7 +367,9 @@ def load_inventory(path: Path) -> Inventory:
                 _check_name(child, "group", child_where)
                 if child == "all":
                     raise InputError("group `all` cannot be a child of another group", child_where)
-                if child not in group.children:
+                siblings = group_children.setdefault(name, set(group.children))
+                if child not in siblings:
+                    siblings.add(child)
                     group.children.append(child)
                 read_group(child, child_body, child_where)
 
@@ -249,17 +402,21 @@ def load_inventory(path: Path) -> Inventory:
         where = where_of(data, top_name, file)
         _check_name(top, "group", where)
         read_group(top, body, where)
-        if top != "all" and top not in groups["all"].children:
+        top_level = group_children.setdefault("all", set(groups["all"].children))
+        if top != "all" and top not in top_level:
+            top_level.add(top)
             groups["all"].children.append(top)
 
+    children_anywhere = {c for g in groups.values() for c in g.children}
     for name in list(groups):
-        if name != "all" and not any(name in g.children for g in groups.values()):
+        if name != "all" and name not in children_anywhere:
             groups["all"].children.append(name)
     _check_cycles(groups)
     inventory = Inventory(path=path, groups=groups, hosts=hosts)
     _load_var_dirs(inventory)
     load_vars_files(inventory)
-    ungrouped = [h for h in hosts if all(h not in g.hosts for n, g in groups.items() if n != "all")]
+    grouped = {h for n, g in groups.items() if n != "all" for h in g.hosts}
+    ungrouped = [h for h in hosts if h not in grouped]
     if ungrouped:
         groups.setdefault("ungrouped", Group("ungrouped")).hosts.extend(ungrouped)
     return inventory
@@ -270,6 +427,84 @@ def _check_name(name: str, what: str, where: Location) -> None:
         raise InputError(
             f"invalid {what} name {name!r}: use letters, digits, '-', '_' and '.'", where
         )
+    if name in (".", ".."):  # would name the folder itself or its parent in *_vars/
+        raise InputError(f"invalid {what} name {name!r}: a name cannot be '.' or '..'", where)
+
+
+def expand_host_range(name: str, where: Location) -> list[str]:
+    """`web[01:03]` → web01, web02, web03, as Ansible expands host names.
+
+    `[begin:end]` or `[begin:end:step]`, numbers or single letters; a begin with a
+    leading zero keeps its width (both ends must have it); several ranges multiply.
+    Anything else inside brackets, a reversed range or too many hosts is an input error."""
+    if "[" not in name and "]" not in name:
+        return [name]
+    pieces: list[str | list[str]] = []
+    rest = name
+    while "[" in rest or "]" in rest:
+        head, sep, tail = rest.partition("[")
+        if not sep or "]" in head:
+            raise InputError(f"host name {name!r} has an unmatched bracket", where)
+        inner, sep, rest = tail.partition("]")
+        if not sep or "[" in inner:
+            raise InputError(f"host name {name!r} has an unmatched bracket", where)
+        pieces += [head, _range_values(name, inner, where)]
+    pieces.append(rest)
+    total = 1
+    for piece in pieces:
+        if isinstance(piece, list):
+            total *= len(piece)
+    if total > MAX_HOST_RANGE:
+        raise InputError(
+            f"host range {name!r} expands to {total} hosts; the limit is {MAX_HOST_RANGE}", where
+        )
+    names = [""]
+    for piece in pieces:
+        values = piece if isinstance(piece, list) else [piece]
+        names = [prefix + value for prefix in names for value in values]
+    return names
+
+
+def _range_values(name: str, inner: str, where: Location) -> list[str]:
+    bounds = inner.split(":")
+    if len(bounds) not in (2, 3):
+        raise InputError(
+            f"host range [{inner}] in {name!r} must be [begin:end] or [begin:end:step]", where
+        )
+    begin, end = bounds[0] or "0", bounds[1]
+    step_text = bounds[2] if len(bounds) == 3 else "1"
+    if not step_text.isascii() or not step_text.isdigit() or int(step_text) < 1:
+        raise InputError(f"host range [{inner}] in {name!r}: the step must be 1 or more", where)
+    step = int(step_text)
+    if not end:
+        raise InputError(f"host range [{inner}] in {name!r} has no end", where)
+    letters = string.ascii_letters
+    if len(begin) == 1 and len(end) == 1 and begin in letters and end in letters:
+        first, last = letters.index(begin), letters.index(end)
+        if first > last:
+            raise InputError(f"host range [{inner}] in {name!r} runs backwards", where)
+        return list(letters[first : last + 1 : step])
+    if not (begin.isascii() and begin.isdigit() and end.isascii() and end.isdigit()):
+        raise InputError(
+            f"host range [{inner}] in {name!r}: begin and end must be numbers or single letters",
+            where,
+        )
+    width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
+    if width and len(end) != width:
+        raise InputError(
+            f"host range [{inner}] in {name!r}: a zero-padded begin needs an end of the same width",
+            where,
+        )
+    if len(end) > 9:
+        raise InputError(f"host range [{inner}] in {name!r} is too large", where)
+    first, last = int(begin), int(end)
+    if first > last:
+        raise InputError(f"host range [{inner}] in {name!r} runs backwards", where)
+    if (last - first) // step + 1 > MAX_HOST_RANGE:
+        raise InputError(
+            f"host range [{inner}] in {name!r} has more than {MAX_HOST_RANGE} values", where
+        )
+    return [str(n).zfill(width) for n in range(first, last + 1, step)]
 
 
 def _check_vars(value: Any, what: str, where: Location) -> None:
@@ -303,16 +538,43 @@ def _check_cycles(groups: dict[str, Group]) -> None:
         visit(name, [])
 
 
-def _var_files(directory: Path, name: str) -> list[Path]:
+def _var_files(directory: Path, listing: dict[str, os.DirEntry], name: str) -> list[Path]:
+    """NAME, NAME.yml, NAME.yaml and the YAML files in folder NAME/, from one listing of
+    `directory`: a name is only ever looked up among the folder's own entries, so `..`
+    or a `/` in a name can never reach outside it."""
     files = []
     for suffix in ("", ".yml", ".yaml"):
-        candidate = directory / f"{name}{suffix}"
-        if candidate.is_file():
-            files.append(candidate)
-    folder = directory / name
-    if folder.is_dir():
-        files.extend(sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml")))
+        entry = listing.get(f"{name}{suffix}")
+        if entry is not None and entry.is_file():
+            files.append(Path(entry.path))
+    folder = listing.get(name)
+    if folder is not None and folder.is_dir():
+        files.extend(
+            sorted(p for p in Path(folder.path).iterdir() if p.suffix in (".yml", ".yaml"))
+        )
     return files
+
+
+def _inside(file: Path, directory: Path) -> None:
+    """Refuse a vars file that resolves (through symlinks) to outside its folder."""
+    try:
+        resolved, root = file.resolve(), directory.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"cannot resolve {file}: {exc}", Location(str(file)))
+    if not resolved.is_relative_to(root):
+        raise InputError(
+            f"{file} leads outside {directory} (to {resolved})",
+            Location(str(file)),
+            hint="group_vars/ and host_vars/ files must stay inside their folder",
+        )
+
+
+def _listing(directory: Path) -> dict[str, os.DirEntry]:
+    try:
+        with os.scandir(directory) as entries:
+            return {entry.name: entry for entry in entries}
+    except OSError as exc:
+        raise InputError(f"cannot list {directory}: {exc.strerror}", Location(str(directory)))
 
 
 def _load_var_dirs(inventory: Inventory) -> None:
@@ -320,9 +582,14 @@ def _load_var_dirs(inventory: Inventory) -> None:
         directory = inventory.directory / kind
         if not directory.is_dir():
             continue
+        listing = _listing(directory)
         targets = inventory.groups if kind == "group_vars" else inventory.hosts
+        stems = {n.rsplit(".", 1)[0] if n.endswith((".yml", ".yaml")) else n for n in listing}
         for name, target in targets.items():
-            for file in _var_files(directory, name):
+            if name not in stems:
+                continue
+            for file in _var_files(directory, listing, name):
+                _inside(file, directory)
                 data = load_yaml(file, f"{kind} file")
                 if data is None:
                     continue

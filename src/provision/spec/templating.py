@@ -17,12 +17,18 @@ import re
 import secrets
 import shlex
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+import time
+import types
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.filters import FILTERS
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import _PassArg
+from jinja2.visitor import NodeTransformer
 
 from provision.errors import InputError, Location
 from provision.spec import fileformats, shellsafe
@@ -74,6 +80,311 @@ def _to_bool(value: Any) -> bool:
     return bool(value)
 
 
+# ------------------------------------------------------------------ render bounds
+# One render (with the variables it resolves on the way) may produce at most
+# MAX_RENDER_CHARS characters, take MAX_RENDER_STEPS loop iterations and calls, and run
+# MAX_RENDER_SECONDS: past any of them it stops with an input error naming file:line.
+MAX_RENDER_CHARS = 16 * 1024 * 1024
+MAX_RENDER_STEPS = 2_000_000
+MAX_RENDER_ITEMS = 1_000_000  # list and mapping entries in one value (shared ones counted)
+MAX_RENDER_SECONDS = 20.0
+MAX_INT_BITS = 64 * 1024  # integers built by * and ** (about 20,000 digits)
+_CHECK_CLOCK_EVERY = 1024
+
+
+class RenderLimitError(OverflowError):
+    """A template went past a render bound (mapped to an InputError with file:line)."""
+
+
+class _Budget(threading.local):
+    depth = 0
+    steps = 0
+    deadline = 0.0
+
+
+_BUDGET = _Budget()
+
+
+class _bounded:  # noqa: N801 - used as a context manager
+    """The outermost render starts a fresh budget; renders nested in it share it."""
+
+    def __enter__(self) -> None:
+        if _BUDGET.depth == 0:
+            _BUDGET.steps = 0
+            _BUDGET.deadline = time.monotonic() + MAX_RENDER_SECONDS
+        _BUDGET.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        _BUDGET.depth -= 1
+
+
+def _step(count: int = 1) -> None:
+    _BUDGET.steps += count
+    if _BUDGET.steps > MAX_RENDER_STEPS:
+        raise RenderLimitError(
+            f"rendering took more than {MAX_RENDER_STEPS} loop iterations and calls"
+        )
+    if _BUDGET.steps % _CHECK_CLOCK_EVERY < count and time.monotonic() > _BUDGET.deadline:
+        raise RenderLimitError(f"rendering took longer than {MAX_RENDER_SECONDS:g} seconds")
+
+
+def _too_big(what: str) -> RenderLimitError:
+    return RenderLimitError(f"{what} would be larger than {MAX_RENDER_CHARS} characters")
+
+
+def _weight(value: Any, limit: int = MAX_RENDER_CHARS) -> int:
+    """About how many characters `value` prints as, counted up to just past `limit`
+    (a list repeating itself through shared references counts every copy). Past
+    MAX_RENDER_ITEMS entries the value counts as too large whatever its text."""
+    total = 0
+    items = 0
+    stack = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str | bytes):
+            total += len(item) + 4
+        elif isinstance(item, dict):
+            total += 2
+            stack.extend(item.keys())
+            stack.extend(item.values())
+            items += len(item)
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += 2
+            stack.extend(item)
+            items += len(item)
+        else:
+            total += 3
+        if items > MAX_RENDER_ITEMS:
+            return limit + 1
+    return total
+
+
+def _check_weight(value: Any, what: str) -> Any:
+    if isinstance(value, list | tuple | dict | set | frozenset) and _weight(value) > (
+        MAX_RENDER_CHARS
+    ):
+        raise _too_big(what)
+    return value
+
+
+_PERCENT_SPEC = re.compile(r"%[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?")
+_BRACE_SPEC = re.compile(r"\{[^{}]*:([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
+
+
+def _check_format(fmt: str, args: Iterable[Any], brace: bool) -> None:
+    """Refuse a format string whose widths or precisions ask for a huge result."""
+    dynamic = False
+    specs = _BRACE_SPEC.findall(fmt) if brace else _PERCENT_SPEC.findall(fmt)
+    for spec in specs:
+        parts = [spec] if brace else list(spec)
+        for part in parts:
+            if "*" in part or "{" in part:
+                dynamic = True
+            for number in re.findall(r"\d+", part):
+                if len(number) > 9 or int(number) > MAX_RENDER_CHARS:
+                    raise _too_big("a formatted string")
+    if dynamic:
+        for arg in args:
+            if isinstance(arg, int) and abs(arg) > MAX_RENDER_CHARS:
+                raise _too_big("a formatted string")
+
+
+def _sized(value: Any) -> int | None:
+    if isinstance(value, str | bytes | list | tuple):
+        return len(value)
+    return None
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    if operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            if _sized(seq) is not None and isinstance(times, int):
+                if times > 0 and _weight(seq) * times > MAX_RENDER_CHARS:
+                    raise _too_big("a repeated value")
+        if isinstance(left, int) and isinstance(right, int):
+            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise RenderLimitError("a product of two huge numbers")
+    elif operator == "**":
+        if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+            if right > MAX_INT_BITS or left.bit_length() * right > MAX_INT_BITS:
+                raise RenderLimitError(f"{left} ** {right} is too large a number")
+    elif operator == "+":
+        a, b = _sized(left), _sized(right)
+        if a is not None and b is not None and a + b > MAX_RENDER_CHARS:
+            raise _too_big("a joined value")
+    elif operator == "%" and isinstance(left, str):
+        args = right if isinstance(right, tuple) else (right,)
+        _check_format(left, args, brace=False)
+
+
+def _bounded_iter(iterable: Any) -> Iterator[Any]:
+    """What every `{% for %}` loops over: each iteration is one step of the budget."""
+    for item in iterable:
+        _step()
+        yield item
+
+
+def _bounded_concat(items: list[Any]) -> str:
+    """`a ~ b`: the joined text, refused when it would pass the size bound."""
+    parts = [str(item) for item in items]
+    if sum(len(part) for part in parts) > MAX_RENDER_CHARS:
+        raise _too_big("a joined string (~)")
+    _step()
+    return "".join(parts)
+
+
+def _bounded_output(value: Any) -> Any:
+    """A `{{ value }}` in a template: a collection is weighed before it is printed."""
+    return _check_weight(value, "a printed value")
+
+
+def _checked_filter(name: str, check: Any) -> Any:
+    original = FILTERS[name]
+    skip = 0 if _PassArg.from_obj(original) is None else 1  # the context Jinja passes first
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        check(*args[skip:], **kwargs)
+        _step()
+        return original(*args, **kwargs)
+
+    return wrapper
+
+
+def _check_width(value: Any, width: Any = 80, *rest: Any, **kwargs: Any) -> None:
+    width = kwargs.get("width", width)
+    lines = str(value).count("\n") + 1
+    size = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+    if len(str(value)) + lines * size > MAX_RENDER_CHARS:
+        raise _too_big("a padded or indented string")
+
+
+def _check_replace(value: Any, old: Any = "", new: Any = "", *rest: Any, **kwargs: Any) -> None:
+    text, old, new = str(value), str(old), str(new)
+    count = text.count(old) if old else len(text) + 1
+    if len(text) + count * max(0, len(new) - len(old)) > MAX_RENDER_CHARS:
+        raise _too_big("a replaced string")
+
+
+def _check_join(value: Any, *args: Any, **kwargs: Any) -> None:
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        separator = args[0] if args else kwargs.get("d", "")
+        items = value if isinstance(value, list | tuple) else []
+        if _weight(list(items)) + len(items) * len(str(separator)) > MAX_RENDER_CHARS:
+            raise _too_big("a joined string")
+
+
+def _check_format_filter(value: Any, *args: Any, **kwargs: Any) -> None:
+    _check_format(str(value), [*args, *kwargs.values()], brace=False)
+
+
+def _check_count(value: Any, count: Any = 1, *rest: Any, **kwargs: Any) -> None:
+    if isinstance(count, int) and count > 100_000:
+        raise RenderLimitError(f"a slice or batch count of {count} is too large")
+
+
+def _check_nothing(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+_BOUNDED_FILTERS = {
+    "center": _checked_filter("center", _check_width),
+    "indent": _checked_filter("indent", _check_width),
+    "replace": _checked_filter("replace", _check_replace),
+    "join": _checked_filter("join", _check_join),
+    "format": _checked_filter("format", _check_format_filter),
+    "slice": _checked_filter("slice", _check_count),
+    "batch": _checked_filter("batch", _check_count),
+    "_bounded_iter": _bounded_iter,
+    "_bounded_concat": _bounded_concat,
+    "_bounded_output": _bounded_output,
+}
+
+
+class _BoundLoops(NodeTransformer):
+    """Rewrites a parsed template so that loops, `~` and printed values are bounded."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:  # noqa: N802 - visitor API
+        self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, "_bounded_iter", [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802 - visitor API
+        self.generic_visit(node)
+        items = nodes.List(node.nodes, lineno=node.lineno)
+        return nodes.Filter(items, "_bounded_concat", [], [], None, None, lineno=node.lineno)
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:  # noqa: N802 - visitor API
+        self.generic_visit(node)
+        node.nodes = [
+            child
+            if isinstance(child, nodes.TemplateData)
+            else nodes.Filter(child, "_bounded_output", [], [], None, None, lineno=child.lineno)
+            for child in node.nodes
+        ]
+        return node
+
+
+def _lipsum(n: int = 5, *args: Any, **kwargs: Any) -> str:
+    if not isinstance(n, int) or n > 100:
+        raise RenderLimitError("lipsum() makes at most 100 paragraphs here")
+    return jinja2.utils.generate_lorem_ipsum(n, *args, **kwargs)
+
+
+class BoundedEnvironment(SandboxedEnvironment):
+    """Jinja's sandbox plus bounds on time, loop steps and the size of what it builds."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filters.update(_BOUNDED_FILTERS)
+        self.globals["lipsum"] = _lipsum
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        _BoundLoops().visit(tree)
+        return tree
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _check_binop(operator, left, right)
+        _step()
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        _step()
+        if isinstance(__obj, types.BuiltinMethodType) and isinstance(
+            getattr(__obj, "__self__", None), str | bytes | list | tuple
+        ):
+            _check_method(__obj, args, kwargs)
+        return SandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            _check_format(fmt, [*args, *kwargs.values()], brace=True)
+            return wrapped(*args, **kwargs)
+
+        return checked
+
+
+def _check_method(method: Any, args: tuple, kwargs: dict) -> None:
+    """`'x'.ljust(10**9)`, `s.replace('', s)`, `sep.join(items)` and the like."""
+    owner = method.__self__
+    name = method.__name__
+    if name == "replace" and isinstance(owner, str) and len(args) >= 2:
+        _check_replace(owner, args[0], args[1])
+    elif name == "join" and args:
+        _check_join(args[0], owner)
+    for arg in [*args, *kwargs.values()]:
+        if isinstance(arg, int) and not isinstance(arg, bool) and arg > MAX_RENDER_CHARS:
+            raise _too_big(f"the result of {name}()")
+
+
 def _make_environment(finalize: Any = None) -> jinja2.Environment:
     kwargs: dict[str, Any] = {
         "undefined": jinja2.StrictUndefined,
@@ -82,7 +393,7 @@ def _make_environment(finalize: Any = None) -> jinja2.Environment:
     }
     if finalize is not None:
         kwargs["finalize"] = finalize
-    env = SandboxedEnvironment(**kwargs)
+    env = BoundedEnvironment(**kwargs)
     env.policies["json.dumps_kwargs"] = {"sort_keys": True}
     env.filters.update(
         {
@@ -464,20 +775,30 @@ def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
 
 
 def _run(env: jinja2.Environment, source: str, variables: Mapping[str, Any]) -> str:
-    template = _compiled(env, source)
-    context = template.new_context(variables, shared=True)  # type: ignore[arg-type]
-    return "".join(template.root_render_func(context))
+    with _bounded():
+        template = _compiled(env, source)
+        context = template.new_context(variables, shared=True)  # type: ignore[arg-type]
+        parts: list[str] = []
+        size = 0
+        for part in template.root_render_func(context):
+            size += len(part)
+            if size > MAX_RENDER_CHARS:
+                raise _too_big("the rendered text")
+            _step()
+            parts.append(part)
+        return "".join(parts)
 
 
 def _evaluate(env: jinja2.Environment, expression: str, variables: Mapping[str, Any]) -> Any:
-    template = _compiled(env, "{%- set __result__ = (" + expression + ") -%}")
-    context = template.new_context(variables, shared=True)  # type: ignore[arg-type]
-    for _ in template.root_render_func(context):
-        pass
-    result = context.vars["__result__"]
-    if isinstance(result, jinja2.Undefined):
-        str(result)  # raises for StrictUndefined
-    return result
+    with _bounded():
+        template = _compiled(env, "{%- set __result__ = (" + expression + ") -%}")
+        context = template.new_context(variables, shared=True)  # type: ignore[arg-type]
+        for _ in template.root_render_func(context):
+            pass
+        result = context.vars["__result__"]
+        if isinstance(result, jinja2.Undefined):
+            str(result)  # raises for StrictUndefined
+        return _check_weight(result, "the value")
 
 
 def _wrap_errors(location: Location | None, what: str) -> Any:
