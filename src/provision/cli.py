@@ -212,6 +212,34 @@ def verify(**kwargs: Any) -> None:
     sys.exit(_verify(**kwargs))
 
 
+@main.command("init")
+@click.argument("directory", metavar="DIR")
+@click.option("--force", is_flag=True, help="Overwrite starter files that exist already.")
+def init_command(directory: str, force: bool) -> None:
+    """Write a starter project in DIR that uses the roles shipped with provision."""
+    import shlex
+
+    from provision.errors import InputError
+    from provision.shipped import roles_dir
+    from provision.starter import check_directory, write_starter
+
+    try:
+        written = write_starter(check_directory(directory), force)
+    except InputError as exc:
+        raise InputFailure(str(exc))
+    for item in written:
+        click.echo(f"{'replaced' if item.replaced else 'created '} {item.path}")
+    shipped = roles_dir()
+    if shipped is None:
+        click.echo("warning: this install of provision has no shipped roles", err=True)
+    else:
+        click.echo(f"roles: your roles/ first, then the shipped ones in {shipped}")
+    click.echo(
+        f"next: cd {shlex.quote(directory)}, put your hosts in inventories/hosts.yml, "
+        "then `provision plan inventories/hosts.yml`"
+    )
+
+
 def _verify(
     inventory: Path,
     playbook: Path | None,
