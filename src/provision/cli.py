@@ -216,7 +216,17 @@ def verify(**kwargs: Any) -> None:
 @click.argument("directory", metavar="DIR")
 @click.option("--force", is_flag=True, help="Overwrite starter files that exist already.")
 def init_command(directory: str, force: bool) -> None:
-    """Write a starter project in DIR that uses the roles shipped with provision."""
+    """Write a starter project in DIR that uses the roles shipped with provision.
+
+    \b
+      inventories/hosts.yml           your hosts (an example to edit)
+      inventories/group_vars/all.yml  the roles' main variables, documented
+      playbooks/site.yml              the Docker-host roles, in order
+      roles/README.md                 how to add a role or change a shipped one
+      .gitignore                      keeps .provision/ (the run record) out of git
+
+    DIR is created if missing; other files in it are left alone. An existing starter
+    file is not overwritten unless --force."""
     import shlex
 
     from provision.errors import InputError

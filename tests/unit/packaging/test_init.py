@@ -351,3 +351,10 @@ def test_a_broken_starter_is_bad_input(tmp_path: Path, monkeypatch: pytest.Monke
     code, output = plan_starter(tmp_path / "demo")
     assert code == 2, output
     assert "role 'no_such_role' not found" in output
+
+
+def test_help_lists_every_starter_file() -> None:
+    code, output = run("init", "--help")
+    assert code == 0
+    for name in FILES:
+        assert f"\n    {name} " in output, name
