@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.shipped import roles_dir as shipped_roles
 from provision.spec.paths import check_tree, find_in, role_name
 from provision.spec.yamlfile import YDict, YList, load_yaml, type_name, where_of
 
@@ -84,11 +85,15 @@ def _string_list(value: Any, what: str, where: Location) -> list[str]:
 
 def find_role(name: str, playbook_dir: Path, where: Location, near: Path | None = None) -> Path:
     """The folder of role `name`: `roles/NAME` beside the playbook, above it, or in the
-    current folder (`near` first: the roles folder of the role that depends on it)."""
+    current folder (`near` first: the roles folder of the role that depends on it), then
+    among the roles shipped with provision."""
     role_name(name, where)
     folders = [playbook_dir / "roles", playbook_dir.parent / "roles", Path.cwd() / "roles"]
     if near is not None:
         folders.insert(0, near)
+    shipped = shipped_roles()
+    if shipped is not None:
+        folders.append(shipped)
     for folder in folders:
         candidate = find_in(folder, name, where)
         if candidate is None:
