@@ -358,7 +358,9 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
             own_secrets = _secret_args(rendered) if secret else []
             try:
                 params = cls.coerce(rendered, type_where, arg_lines, hidden)
-                context = TaskContext(type_where, role_dir, item_vars, secret, secret_values, args)
+                context = TaskContext(
+                    type_where, role_dir, item_vars, secret, secret_values, args, arg_lines or {}
+                )
                 task = cls(params, context)
             except InputError as exc:
                 raise mask_error(exc, Masker(own_secrets)) from None

@@ -38,6 +38,7 @@ class TaskContext:
     secret: bool = False
     secret_values: list[str] = field(default_factory=list)
     raw_args: Mapping[str, Any] = field(default_factory=dict)  # as written, before rendering
+    arg_lines: Mapping[str, int] = field(default_factory=dict)  # each argument's own line
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,12 @@ class TaskType:
             params[arg.name] = value
         return params
 
-    def fail(self, message: str, hint: str = "") -> InputError:
-        return InputError(f"{self.type_name}: {message}", self.context.location, hint)
+    def fail(self, message: str, hint: str = "", arg: str | None = None) -> InputError:
+        """An input error at the task, or at argument `arg`'s own line when it is known."""
+        where = self.context.location
+        if arg is not None and arg in self.context.arg_lines:
+            where = Location(where.file, self.context.arg_lines[arg])
+        return InputError(f"{self.type_name}: {message}", where, hint)
 
     def validate(self) -> None:
         """Cross-argument checks; raise self.fail(...)."""

@@ -181,4 +181,6 @@ def _content_bytes(value: object, task: Copy) -> bytes:
         return value.encode()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value).encode()
-    raise task.fail(f"argument `content` must be text or !!binary, found {type_name(value)}")
+    raise task.fail(
+        f"argument `content` must be text or !!binary, found {type_name(value)}", arg="content"
+    )
