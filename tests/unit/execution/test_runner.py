@@ -8,10 +8,11 @@ import shlex
 from pathlib import Path
 
 import pytest
+from tests.unit.execution.fakes import FakeConnection
 from tests.unit.tasks.trust_facts import sysctl_boot_output
 
 from provision.execution import runner
-from provision.execution.connection import FakeConnection, Result
+from provision.execution.connection import Result
 from provision.execution.reports import CHANGED, CHECK, FAILED, OK, PENDING
 from provision.execution.runner import RunOptions, run_all
 from provision.facts.base import Fact
