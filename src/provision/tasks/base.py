@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -116,6 +116,9 @@ class TaskType:
     type_name: ClassVar[str]
     args: ClassVar[tuple[Arg, ...]]
     shell_args: ClassVar[tuple[str, ...]] = ()  # rendered with every {{ value }} shell-quoted
+    # A check that changes nothing (assert): deferred to apply, it runs after the handlers
+    # notified so far, so it checks the host as the earlier changes left it.
+    read_only: ClassVar[bool] = False
 
     def __init__(self, params: dict[str, Any], context: TaskContext) -> None:
         self.p = params
@@ -214,6 +217,11 @@ class TaskType:
     def plan(self, state: HostState) -> Outcome:
         raise NotImplementedError
 
+    def restarts_unit(self) -> str | None:
+        """The unit this task restarts, if that is all it does: run as a handler, it is
+        skipped when that unit was started after the change that notified it."""
+        return None
+
     def assertions(self) -> list[Assertion]:
         return []
 
@@ -243,6 +251,3 @@ def task_types() -> dict[str, type[TaskType]]:
     )
 
     return REGISTRY
-
-
-Planner = Callable[[HostState], Outcome]

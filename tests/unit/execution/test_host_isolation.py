@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests.unit.execution.fakes import FakeConnection
 from tests.unit.execution.test_runner import INVENTORY, PLAYBOOK, FakeHost, setup  # noqa: F401
 
 from provision.execution import runner
-from provision.execution.connection import FakeConnection
 from provision.execution.reports import CHANGED, FAILED
 from provision.execution.runner import RunOptions, run_all
 from provision.spec.compile import compile_run
