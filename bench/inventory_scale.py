@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from provision.spec.compile import Selection, compile_run
+from provision.project.compile import Selection, compile_run
 
 GROUP_SIZE = 1000
 

@@ -323,8 +323,8 @@ def _run(
     diff: bool,
 ) -> int:
     from provision.errors import InputError
+    from provision.project.compile import Selection, compile_run, parse_extra_vars
     from provision.reporting.mask import Masker
-    from provision.spec.compile import Selection, compile_run, parse_extra_vars
 
     playbook = playbook or Path(DEFAULT_PLAYBOOK)
     selection = Selection(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from provision.errors import ProvisionError
-from provision.spec.hostconfig import HostConfig
+from provision.project.hostconfig import HostConfig
 
 SUDO_PASSWORD_REQUIRED = ("a password is required", "a terminal is required")
 

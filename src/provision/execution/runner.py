@@ -28,8 +28,8 @@ from provision.facts.base import Fact, FactError
 from provision.facts.probe import parse_probe, probe_script
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
 from provision.planning.planner import HandlerQueue, HostPlan, plan_host, replan_task, unconverged
-from provision.spec.compile import Compiled, CompiledTask, HostPlay
-from provision.spec.hostconfig import HostConfig
+from provision.project.compile import Compiled, CompiledTask, HostPlay
+from provision.project.hostconfig import HostConfig
 
 Listener = Callable[[str, object], None]  # (event, payload): "task", "host", "progress"
 

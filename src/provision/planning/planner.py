@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
-from provision.spec.compile import CompiledTask
+from provision.project.compile import CompiledTask
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import re
 from provision.facts.base import Fact
 from provision.facts.kinds import CommandFact, CommandResult
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
-from provision.spec.templating import evaluate
+from provision.project.templating import evaluate
 from provision.tasks.argv import script_of
 from provision.tasks.base import Arg, Assertion, TaskType, register
 

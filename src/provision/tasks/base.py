@@ -11,7 +11,7 @@ from provision.errors import InputError, Location
 from provision.facts.base import Fact
 from provision.facts.kinds import parse_mode
 from provision.planning.model import HostState, Outcome
-from provision.spec.yamlfile import type_name
+from provision.project.yamlfile import type_name
 from provision.tasks.names import owner_problem
 
 REQUIRED = object()

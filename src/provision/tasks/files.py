@@ -9,10 +9,10 @@ from provision.errors import InputError
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact
 from provision.planning.model import HostState, Outcome
-from provision.spec.fileformats import FORMATS, format_of, is_single_expression
-from provision.spec.paths import contained_file
-from provision.spec.templating import render_template_file
-from provision.spec.yamlfile import read_bytes, read_text, type_name
+from provision.project.fileformats import FORMATS, format_of, is_single_expression
+from provision.project.paths import contained_file
+from provision.project.templating import render_template_file
+from provision.project.yamlfile import read_bytes, read_text, type_name
 from provision.tasks.base import Arg, Assertion, TaskType, register
 from provision.tasks.filesupport import plan_absent, plan_file
 

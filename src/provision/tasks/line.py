@@ -7,7 +7,7 @@ import re
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
-from provision.spec.fileformats import (
+from provision.project.fileformats import (
     FORMATS,
     LINE_FORMATS,
     REPO_ID,

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Change, Command, HostState, NoOp, Outcome, dnf
-from provision.spec.fileformats import REPO_ID, line_problem, origin_note
+from provision.project.fileformats import REPO_ID, line_problem, origin_note
 from provision.tasks.base import Arg, Assertion, TaskType, register
 from provision.tasks.filesupport import as_text, plan_absent, plan_file
 

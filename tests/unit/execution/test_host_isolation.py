@@ -15,7 +15,7 @@ from tests.unit.execution.test_runner import INVENTORY, PLAYBOOK, FakeHost, setu
 from provision.execution import runner
 from provision.execution.reports import CHANGED, FAILED
 from provision.execution.runner import RunOptions, run_all
-from provision.spec.compile import compile_run
+from provision.project.compile import compile_run
 
 ERRORS = [
     ValueError("You supplied the port via both shorthand and kwarg!"),

@@ -28,7 +28,7 @@ from provision.facts.kinds import (
     SysctlFact,
 )
 from provision.facts.sysctl_boot import SysctlBootFact
-from provision.spec.compile import compile_run
+from provision.project.compile import compile_run
 
 JOB = re.compile(r'\( (.*?)\n\) </dev/null >"\$d/(\d+)\.o"', re.DOTALL)
 MARKER = re.compile(r"@@provision-[0-9a-f]{16}")

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provision.errors import InputError, Location
-from provision.spec.inventory import compile_host_regex, load_inventory
-from provision.spec.templating import Variables, render_string
-from provision.spec.yamlfile import MAX_ALIAS_VALUES, parse_yaml
+from provision.project.inventory import compile_host_regex, load_inventory
+from provision.project.templating import Variables, render_string
+from provision.project.yamlfile import MAX_ALIAS_VALUES, parse_yaml
 
 FUZZ = settings(
     max_examples=150,

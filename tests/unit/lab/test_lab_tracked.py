@@ -20,9 +20,9 @@ from click.testing import CliRunner
 
 from provision.lab import config, core, inventory
 from provision.lab.cli import lab
-from provision.spec.hostconfig import host_config
-from provision.spec.inventory import load_inventory
-from provision.spec.templating import Variables
+from provision.project.hostconfig import host_config
+from provision.project.inventory import load_inventory
+from provision.project.templating import Variables
 
 CHECKOUT = Path(__file__).resolve().parents[3]
 FINGERPRINT = "0123456789ABCDEF0123456789ABCDEF01234567"

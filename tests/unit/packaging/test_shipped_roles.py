@@ -8,7 +8,7 @@ import pytest
 
 import provision.shipped as shipped
 from provision.errors import InputError, Location
-from provision.spec.playbook import find_role, load_playbook
+from provision.project.playbook import find_role, load_playbook
 from provision.starter import starter_text
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -92,7 +92,7 @@ def test_missing_role_names_every_folder_searched(project: Path) -> None:
 def test_without_shipped_roles_a_docker_role_is_missing(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("provision.spec.playbook.shipped_roles", lambda: None)
+    monkeypatch.setattr("provision.project.playbook.shipped_roles", lambda: None)
     with pytest.raises(InputError, match="role 'docker_engine' not found"):
         find_role("docker_engine", project / "playbooks", WHERE)
 

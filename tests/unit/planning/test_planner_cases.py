@@ -40,7 +40,7 @@ from provision.execution.reports import HostReport, TaskReport
 from provision.facts.base import Fact
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
 from provision.planning.planner import HostPlan, plan_host
-from provision.spec.compile import HostPlay, compile_run
+from provision.project.compile import HostPlay, compile_run
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES.glob("*.yml"))

@@ -31,7 +31,7 @@ from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
 from provision.errors import InputError, Location
-from provision.spec import fileformats, shellsafe
+from provision.project import fileformats, shellsafe
 
 _SINGLE_EXPRESSION = re.compile(r"\A[ \t]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \t]*\Z", re.DOTALL)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec.inventory import load_inventory
+from provision.project.inventory import load_inventory
 
 
 def project(tmp_path: Path, inventory: str) -> Path:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError, Location
-from provision.spec import hostconfig
-from provision.spec.connvalues import JumpHost
-from provision.spec.hostconfig import host_config, parse_ssh_args
-from provision.spec.templating import Variables
+from provision.project import hostconfig
+from provision.project.connvalues import JumpHost
+from provision.project.hostconfig import host_config, parse_ssh_args
+from provision.project.templating import Variables
 
 WHERE = Location("inventory.yml", 4)
 

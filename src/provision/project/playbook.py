@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.project.paths import check_tree, find_in, role_name
+from provision.project.yamlfile import YDict, YList, load_yaml, type_name, where_of
 from provision.shipped import roles_dir as shipped_roles
-from provision.spec.paths import check_tree, find_in, role_name
-from provision.spec.yamlfile import YDict, YList, load_yaml, type_name, where_of
 
 PLAY_KEYS = ("name", "hosts", "become", "vars", "roles", "tasks", "handlers", "secrets", "tags")
 ROLE_ENTRY_KEYS = ("role", "vars", "tags", "when")

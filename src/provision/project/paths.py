@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
-from provision.spec.yamlfile import type_name
+from provision.project.yamlfile import type_name
 
 MAX_ROLE_NAME = 100
 ROLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError, Location
-from provision.spec.inventory import MAX_HOST_RANGE, expand_host_range, load_inventory
+from provision.project.inventory import MAX_HOST_RANGE, expand_host_range, load_inventory
 
 WHERE = Location("inventory.yml", 4)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from provision.errors import InputError
-from provision.spec.yamlfile import YDict, parse_yaml
+from provision.project.yamlfile import YDict, parse_yaml
 
 BASE = "base: &base {user: admin, port: 22, shell: /bin/bash}\n"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec import inventory as inventory_module
-from provision.spec.compile import Selection, compile_run
-from provision.spec.inventory import Inventory, load_inventory
+from provision.project import inventory as inventory_module
+from provision.project.compile import Selection, compile_run
+from provision.project.inventory import Inventory, load_inventory
 
 sys.path.insert(0, str(Path(__file__).parents[3] / "bench"))
 from inventory_scale import write_project  # noqa: E402

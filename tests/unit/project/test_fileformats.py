@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError, Location
-from provision.spec.fileformats import (
+from provision.project.fileformats import (
     LINE_BREAKS,
     infer_format,
     line_problem,
     resolve_marks,
 )
-from provision.spec.templating import render_template_file
+from provision.project.templating import render_template_file
 from provision.tasks.base import TaskContext, task_types
 
 ROLES = Path(__file__).resolve().parents[3] / "roles"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec.compile import compile_run
-from provision.spec.paths import contained_file, resolve, role_name
+from provision.project.compile import compile_run
+from provision.project.paths import contained_file, resolve, role_name
 
 INVENTORY = "all:\n  hosts:\n    h1:\n      ansible_connection: local\n"
 TASK = "- copy:\n    dest: /tmp/x\n    content: hi\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec.compile import compile_run
-from provision.spec.playbook import META_KEYS
+from provision.project.compile import compile_run
+from provision.project.playbook import META_KEYS
 
 INVENTORY = "all:\n  hosts:\n    h1:\n      ansible_connection: local\n"
 
@@ -272,7 +272,7 @@ def test_missing_dependency_of_a_dependency_names_its_meta(root: Path):
 
 def test_project_roles_have_valid_meta(monkeypatch):
     """The roles shipped in roles/ load with the stricter meta rules."""
-    from provision.spec.playbook import load_role
+    from provision.project.playbook import load_role
 
     repo = Path(__file__).resolve().parents[3]
     monkeypatch.chdir(repo)

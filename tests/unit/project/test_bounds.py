@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 
 from provision.errors import InputError, Location
-from provision.spec import templating
-from provision.spec.compile import parse_extra_vars
-from provision.spec.inventory import compile_host_regex
-from provision.spec.templating import (
+from provision.project import templating
+from provision.project.compile import parse_extra_vars
+from provision.project.inventory import compile_host_regex
+from provision.project.templating import (
     Variables,
     evaluate,
     render_string,
     render_template_file,
 )
-from provision.spec.yamlfile import (
+from provision.project.yamlfile import (
     MAX_ALIAS_VALUES,
     MAX_INPUT_BYTES,
     parse_yaml,

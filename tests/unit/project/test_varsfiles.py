@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec.inventory import load_inventory
+from provision.project.inventory import load_inventory
 
 INVENTORY = (
     "all:\n  vars:\n    a: inline\n    provision_vars_files: {files}\n  hosts:\n    h1: {{}}\n"

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.project.hostconfig import HostConfig, host_config
+from provision.project.inventory import Inventory, load_inventory
+from provision.project.playbook import Play, Role, load_playbook
+from provision.project.templating import Variables, evaluate, render_string, render_value
+from provision.project.yamlfile import YDict, load_yaml, parse_yaml, type_name, where_of
 from provision.reporting.mask import Masker, mask_error, secret_leaves
-from provision.spec.hostconfig import HostConfig, host_config
-from provision.spec.inventory import Inventory, load_inventory
-from provision.spec.playbook import Play, Role, load_playbook
-from provision.spec.templating import Variables, evaluate, render_string, render_value
-from provision.spec.yamlfile import YDict, load_yaml, parse_yaml, type_name, where_of
 from provision.tasks.base import TaskContext, TaskType, task_types
 
 PASSWORD_VARIABLES = (

@@ -14,8 +14,8 @@ import subprocess
 import pytest
 
 from provision.errors import InputError, Location
-from provision.spec import shellsafe
-from provision.spec.templating import render_string
+from provision.project import shellsafe
+from provision.project.templating import render_string
 
 EVIL = "x'; touch /tmp/provision-pwned-shellsafe; echo '\"$(id)`id`\n#\\"
 VARS = {"v": EVIL, "w": "plain", "n": 3, "items": ["a b", "c;d"], "d": "/srv/app"}

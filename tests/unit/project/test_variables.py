@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec.compile import compile_run, parse_extra_vars
-from provision.spec.inventory import load_inventory
-from provision.spec.templating import Variables, render_string, render_value
+from provision.project.compile import compile_run, parse_extra_vars
+from provision.project.inventory import load_inventory
+from provision.project.templating import Variables, render_string, render_value
 
 NAMES = ["v_role", "v_all", "v_parent", "v_child", "v_gvfile", "v_host", "v_hvfile", "v_play"]
 NAMES += ["v_extra"]

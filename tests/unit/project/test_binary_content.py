@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec.compile import compile_run
+from provision.project.compile import compile_run
 
 PAYLOADS = [
     ("all-bytes", bytes(range(256))),

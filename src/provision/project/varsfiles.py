@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
-from provision.spec.yamlfile import YDict, load_yaml, type_name, where_of
+from provision.project.yamlfile import YDict, load_yaml, type_name, where_of
 
 VARIABLE = "provision_vars_files"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
-from provision.spec.varsfiles import load_vars_files
-from provision.spec.yamlfile import YDict, gc_paused, load_yaml, type_name, where_of
+from provision.project.varsfiles import load_vars_files
+from provision.project.yamlfile import YDict, gc_paused, load_yaml, type_name, where_of
 
 GROUP_KEYS = ("hosts", "vars", "children")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]:@]+$")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
-from provision.spec.connvalues import (
+from provision.project.connvalues import (
     ConnValueError,
     JumpHost,
     check_host,
@@ -23,7 +23,7 @@ from provision.spec.connvalues import (
     read_known_hosts,
     shown,
 )
-from provision.spec.templating import Variables
+from provision.project.templating import Variables
 
 CONNECTIONS = ("ssh", "local", "paramiko", "smart")
 

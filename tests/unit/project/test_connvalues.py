@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec.connvalues import (
+from provision.project.connvalues import (
     ConnValueError,
     JumpHost,
     check_host,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import InputError
-from provision.spec.templating import Variables, evaluate, render_string, render_template_file
+from provision.project.templating import Variables, evaluate, render_string, render_template_file
 
 
 def _release(text: str) -> tuple[int, ...]:
