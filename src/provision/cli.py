@@ -432,7 +432,7 @@ def run() -> None:
         sys.exit(1)
 
 
-# ---- `provision inventory`: inventories written from other tools (issue 5) ----
+# ---- `provision inventory`: inventories written from other tools (Vagrant) ----
 
 
 @click.group()

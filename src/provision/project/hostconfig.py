@@ -25,7 +25,7 @@ from provision.project.connvalues import (
 )
 from provision.project.templating import Variables
 
-CONNECTIONS = ("ssh", "local", "paramiko", "smart")
+CONNECTIONS = ("ssh", "local", "paramiko", "smart")  # Ansible's names; all but local are SSH
 
 
 @dataclass(frozen=True)
