@@ -130,7 +130,7 @@ def test_second_ctrl_c_returns_every_report(project, monkeypatch):
 
     def hanging(script, stdin):
         entered.set()
-        release.wait(20)
+        release.wait(120)
         return hosts["h1"](script, stdin)
 
     monkeypatch.setattr(
@@ -142,7 +142,7 @@ def test_second_ctrl_c_returns_every_report(project, monkeypatch):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def interrupt() -> None:
-        entered.wait(10)
+        entered.wait(120)
         os.kill(os.getpid(), signal.SIGINT)
 
     timer = threading.Thread(target=interrupt)
