@@ -372,7 +372,7 @@ def probe_floor(lab: Lab, runs: int) -> dict[str, Any]:
     once, as in a run), and `dnf -q check-update` alone."""
     from provision.execution.runner import _facts_of
     from provision.facts.probe import probe_script
-    from provision.spec.compile import compile_run
+    from provision.project.compile import compile_run
 
     compiled = compile_run(INVENTORY, PLAYBOOK)
     host_play = compiled.plays[0][1][0]

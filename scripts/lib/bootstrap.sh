@@ -37,3 +37,35 @@ bootstrap_venv() {
         touch "$stamp"
     fi
 }
+
+# The runs leave no trace in git: `git status --porcelain` after is what it was before
+# (empty in a fresh clone). Call git_status_snapshot before the run, git_status_check after:
+# it prints each file the run changed or left behind and returns 1 (0 outside a git tree).
+git_status_snapshot() {
+    GIT_STATUS_BEFORE=""
+    git rev-parse --is-inside-work-tree >/dev/null 2>&1 || return 0
+    GIT_STATUS_BEFORE=$(git status --porcelain --untracked-files=all)
+}
+
+git_status_check() {
+    git rev-parse --is-inside-work-tree >/dev/null 2>&1 || {
+        echo "== git status: not a git checkout, not checked"
+        return 0
+    }
+    local after new
+    after=$(git status --porcelain --untracked-files=all)
+    if [ -z "$after" ]; then
+        echo "== git status: clean"
+        return 0
+    fi
+    # a tree edited before the run: only what the run added counts
+    new=$(comm -13 <(printf '%s\n' "$GIT_STATUS_BEFORE" | sort) <(printf '%s\n' "$after" | sort))
+    if [ -z "$new" ]; then
+        echo "== git status: nothing new (the tree was not clean before the run)"
+        return 0
+    fi
+    echo "== git status: the run changed or left files that git sees (they belong in .gitignore," >&2
+    echo "   or the code must not write them):" >&2
+    printf '%s\n' "$new" | sed 's/^/   /' >&2
+    return 1
+}

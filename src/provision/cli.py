@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -128,7 +129,65 @@ def _common(func: Any) -> Any:
     return _with(TARGET_OPTIONS, RUN_OPTIONS, CONNECTION_OPTIONS)(func)
 
 
-@click.group(epilog=EXIT_CODES)
+class LazyGroup(click.Group):
+    """A group whose heavy subcommands are imported only when one of them runs.
+
+    `lazy` maps a command name to ("module:attribute", its help text): `provision --help`
+    lists that text without importing the module (tests/unit/packaging checks that it is
+    the command's own)."""
+
+    def __init__(
+        self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            target = self.lazy[cmd_name][0]
+            module_name, attribute = target.split(":")
+            try:
+                command = getattr(importlib.import_module(module_name), attribute)
+            except ImportError as exc:
+                raise click.ClickException(f"`provision {cmd_name}` cannot load: {exc}")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                stand_in = click.Command(name, help=self.lazy[name][1])
+                rows.append((name, stand_in.get_short_help_str(limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+# `provision lab` pulls in the whole lab: imported only when it runs. PROVISION_NO_LAB=1
+# leaves it out.
+LAZY_COMMANDS = (
+    {}
+    if os.environ.get("PROVISION_NO_LAB") == "1"
+    else {
+        "lab": (
+            "provision.lab.cli:lab",
+            "The container lab: Rocky 9-like hosts in systemd-nspawn containers (needs root).",
+        )
+    }
+)
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, epilog=EXIT_CODES)
 @click.version_option(package_name="provision")
 def main() -> None:
     """Provision Rocky Linux / RHEL 9 hosts to run Docker CE: plan, apply, verify."""
@@ -167,6 +226,44 @@ def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
 def verify(**kwargs: Any) -> None:
     """Check the hosts with pytest-testinfra: every declared task, plus each role's tests."""
     sys.exit(_verify(**kwargs))
+
+
+@main.command("init")
+@click.argument("directory", metavar="DIR")
+@click.option("--force", is_flag=True, help="Overwrite starter files that exist already.")
+def init_command(directory: str, force: bool) -> None:
+    """Write a starter project in DIR that uses the roles shipped with provision.
+
+    \b
+      inventories/hosts.yml           your hosts (an example to edit)
+      inventories/group_vars/all.yml  the roles' main variables, documented
+      playbooks/site.yml              the Docker-host roles, in order
+      roles/README.md                 how to add a role or change a shipped one
+      .gitignore                      keeps .provision/ (the run record) out of git
+
+    DIR is created if missing; other files in it are left alone. An existing starter
+    file is not overwritten unless --force."""
+    import shlex
+
+    from provision.errors import InputError
+    from provision.shipped import roles_dir
+    from provision.starter import check_directory, write_starter
+
+    try:
+        written = write_starter(check_directory(directory), force)
+    except InputError as exc:
+        raise InputFailure(str(exc))
+    for item in written:
+        click.echo(f"{'replaced' if item.replaced else 'created '} {item.path}")
+    shipped = roles_dir()
+    if shipped is None:
+        click.echo("warning: this install of provision has no shipped roles", err=True)
+    else:
+        click.echo(f"roles: your roles/ first, then the shipped ones in {shipped}")
+    click.echo(
+        f"next: cd {shlex.quote(directory)}, put your hosts in inventories/hosts.yml, "
+        "then `provision plan inventories/hosts.yml`"
+    )
 
 
 def _verify(
@@ -238,8 +335,8 @@ def _run(
     diff: bool,
 ) -> int:
     from provision.errors import InputError
+    from provision.project.compile import Selection, compile_run, parse_extra_vars
     from provision.reporting.mask import Masker
-    from provision.spec.compile import Selection, compile_run, parse_extra_vars
 
     playbook = playbook or Path(DEFAULT_PLAYBOOK)
     selection = Selection(
@@ -348,20 +445,7 @@ def run() -> None:
         sys.exit(1)
 
 
-def _register_optional() -> None:
-    if os.environ.get("PROVISION_NO_LAB") != "1":
-        try:
-            from provision.lab.cli import lab
-
-            main.add_command(lab)
-        except ImportError:
-            pass
-
-
-_register_optional()
-
-
-# ---- `provision inventory`: inventories written from other tools (issue 5) ----
+# ---- `provision inventory`: inventories written from other tools (Vagrant) ----
 
 
 @click.group()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class ProvisionError(Exception):
@@ -48,15 +48,3 @@ class ConnectError(ProvisionError):
 
 class HostKeyError(ConnectError):
     """A host key is unknown or does not match the recorded one."""
-
-
-@dataclass
-class TaskFailed(ProvisionError):
-    """A command of a task failed on a host; carries what the command printed."""
-
-    message: str
-    rc: int | None = None
-    output_tail: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return self.message

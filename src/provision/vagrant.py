@@ -177,7 +177,7 @@ def render_inventory(hosts: list[SshHost], group: str, known_hosts: str, source:
 
 def check_loads(text: str) -> None:
     """Load the inventory text with provision's own loader; raises InputError if it fails."""
-    from provision.spec.inventory import load_inventory
+    from provision.project.inventory import load_inventory
 
     with tempfile.TemporaryDirectory(prefix="provision-vagrant-") as tmp:
         path = Path(tmp) / "inventory.yml"

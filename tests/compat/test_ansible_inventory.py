@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provision.spec.inventory import load_inventory
+from provision.project.inventory import load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORIES = sorted((ROOT / "inventories").glob("*.yml"))

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from provision.cli import main
 from provision.errors import InputError
-from provision.spec.hostconfig import host_config, parse_ssh_args
-from provision.spec.inventory import load_inventory
-from provision.spec.templating import Variables
+from provision.project.hostconfig import host_config, parse_ssh_args
+from provision.project.inventory import load_inventory
+from provision.project.templating import Variables
 from provision.vagrant import (
     from_vagrant,
     inventory_data,

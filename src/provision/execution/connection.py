@@ -1,4 +1,4 @@
-"""Connections: run a shell script on a host, as root when asked. SSH, local and fake."""
+"""Connections: run a shell script on a host, as root when asked. SSH and local."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from provision.errors import ProvisionError
-from provision.spec.hostconfig import HostConfig
+from provision.project.hostconfig import HostConfig
 
 SUDO_PASSWORD_REQUIRED = ("a password is required", "a terminal is required")
 
@@ -20,13 +20,6 @@ class Result:
     rc: int
     stdout: bytes
     stderr: bytes
-
-    @property
-    def ok(self) -> bool:
-        return self.rc == 0
-
-    def text(self) -> str:
-        return self.stdout.decode("utf-8", errors="replace")
 
     def error_tail(self, lines: int = 12) -> list[str]:
         raw = (self.stderr or self.stdout).decode("utf-8", errors="replace").strip()
@@ -157,30 +150,6 @@ class LocalConnection(ShellRunner):
             ["sh", "-c", line], input=stdin or b"", capture_output=True, start_new_session=True
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
-
-    def close(self) -> None:
-        return None
-
-
-@dataclass
-class FakeConnection:
-    """For unit tests: answers scripts from a function, records what ran."""
-
-    responder: object  # Callable[[str, bytes | None], Result]
-    commands_run: int = 0
-    connections_opened: int = 1
-    history: list[tuple[str, bytes | None, bool]] = field(default_factory=list)
-
-    def run(
-        self,
-        script: str,
-        stdin: bytes | None = None,
-        become: bool = False,
-        on_stderr: Callable[[str], None] | None = None,
-    ) -> Result:
-        self.commands_run += 1
-        self.history.append((script, stdin, become))
-        return self.responder(script, stdin)  # type: ignore[operator]
 
     def close(self) -> None:
         return None

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from provision.planning.model import Diff
 
-OK, CHANGED, FAILED, SKIPPED, UNREACHABLE = "ok", "changed", "failed", "skipped", "unreachable"
-PENDING = "pending"  # plan: a change that apply would make
-CHECK = "check"  # plan: a check that runs when apply reaches it (after earlier changes)
+
+class Status(StrEnum):
+    """A task's or a host's status. Its value is what the JSON output and the console show."""
+
+    OK = "ok"
+    CHANGED = "changed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNREACHABLE = "unreachable"
+    PENDING = "pending"  # plan: a change that apply would make
+    CHECK = "check"  # plan: a check that runs when apply reaches it (after earlier changes)
+
+
+OK, CHANGED, FAILED, SKIPPED = Status.OK, Status.CHANGED, Status.FAILED, Status.SKIPPED
+UNREACHABLE, PENDING, CHECK = Status.UNREACHABLE, Status.PENDING, Status.CHECK
 
 
 @dataclass
@@ -16,7 +29,7 @@ class TaskReport:
     name: str
     role: str | None
     type: str
-    status: str
+    status: Status
     summary: list[str] = field(default_factory=list)
     diffs: list[Diff] = field(default_factory=list)
     reason: str = ""
@@ -32,14 +45,14 @@ class TaskReport:
 class HostReport:
     name: str
     tasks: list[TaskReport] = field(default_factory=list)
-    status: str = OK
+    status: Status = OK
     error: str = ""
     duration: float = 0.0
     commands_run: int = 0
     connections: int = 0
     probe_seconds: float = 0.0
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(1 for t in self.tasks if t.status == status)
 
     @property

@@ -1,4 +1,4 @@
-"""Probe, plan and (for apply) execute each host's tasks; then check convergence."""
+"""Connect, probe, ask the planner, then report its plan or run its commands; re-probe."""
 
 from __future__ import annotations
 
@@ -21,13 +21,15 @@ from provision.execution.reports import (
     SKIPPED,
     UNREACHABLE,
     HostReport,
+    Status,
     TaskReport,
 )
 from provision.facts.base import Fact, FactError
 from provision.facts.probe import parse_probe, probe_script
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
-from provision.spec.compile import Compiled, CompiledTask, HostPlay
-from provision.spec.hostconfig import HostConfig
+from provision.planning.planner import HandlerQueue, HostPlan, plan_host, replan_task, unconverged
+from provision.project.compile import Compiled, CompiledTask, HostPlay
+from provision.project.hostconfig import HostConfig
 
 # (event, payload): "task" (host, TaskReport); "host" HostReport; "probe" (host, facts,
 # script bytes, seconds); a long command's "progress" (host, task, display), "output" (host,
@@ -47,7 +49,7 @@ class RunOptions:
 
 
 class HostFailed(Exception):
-    def __init__(self, message: str, status: str = FAILED) -> None:
+    def __init__(self, message: str, status: Status = FAILED) -> None:
         super().__init__(message)
         self.status = status
 
@@ -91,37 +93,11 @@ def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
         raise HostFailed("the probe's output could not be read")
 
 
-class Notifications:
-    """Which handlers are notified, in order, and which units were started since each
-    notification (a restart handler for a unit started after its change is redundant)."""
-
-    def __init__(self) -> None:
-        self.pending: list[str] = []
-        self.started_since: dict[str, set[str]] = {}
-
-    def record(self, compiled: CompiledTask, outcome: Outcome) -> None:
-        if isinstance(outcome, Change):
-            for units in self.started_since.values():
-                units.update(outcome.started)
-        for name in compiled.notify:
-            self.started_since[name] = set()
-            if name not in self.pending:
-                self.pending.append(name)
-
-    def take(self, handler: CompiledTask) -> str | None:
-        """For a notified handler: "" to run it, or why it need not run; None if it was not
-        notified. Either way it is no longer pending."""
-        if handler.name not in self.pending or handler.task is None:
-            return None
-        self.pending.remove(handler.name)
-        restarts = getattr(handler.task, "restarts", lambda: None)()
-        if restarts in self.started_since.pop(handler.name, set()):
-            return f"{restarts} was started after the change that notified it"
-        return ""
-
-
 class HostRun:
-    """One host's share of one play: probe → plan → (apply → handlers → re-probe)."""
+    """One host's share of one play: probe → plan → (apply → handlers → re-probe).
+
+    Every decision is the planner's (`provision.planning.planner`); this class connects the
+    plan to the host: it probes, reports the plan or runs its commands, and re-probes."""
 
     def __init__(
         self,
@@ -136,7 +112,6 @@ class HostRun:
         self.options = options
         self.report = report
         self.listener = listener
-        self.active = [t for t in play.tasks if t.task is not None]
         self.become = any(t.become for t in play.tasks + play.handlers)
 
     def emit(self, task_report: TaskReport) -> None:
@@ -149,36 +124,19 @@ class HostRun:
         state = probe(self.conn, facts, self.become)
         self.report.probe_seconds = time.monotonic() - started
         self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
-        planned: list[tuple[CompiledTask, Outcome | None]] = []
-        notified = Notifications()
-        for compiled in self.play.tasks:
-            if compiled.task is None:
-                planned.append((compiled, None))
-                continue
-            outcome = compiled.task.plan(state)
-            if isinstance(outcome, Change | Deferred):
-                state.changes_planned += 1
-                notified.record(compiled, outcome)
-            planned.append((compiled, outcome))
-            if isinstance(outcome, Failed):
-                break
+        plan = plan_host(self.play.tasks, self.play.handlers, state)
         if not self.options.apply:
-            self._report_plan(planned, notified, state)
+            self._report_plan(plan)
             return
-        self._apply(planned)
+        self._apply(plan)
 
-    def _report_plan(self, planned: list, notified: Notifications, state: HostState) -> None:
-        for compiled, outcome in planned:
-            self.emit(self._plan_report(compiled, outcome))
-            if isinstance(outcome, Failed):
-                raise HostFailed(outcome.message)
-        for handler in self.play.handlers:
-            why_not = notified.take(handler)
-            if why_not is None:
-                continue
-            assert handler.task is not None
-            outcome = NoOp(why_not) if why_not else handler.task.plan(state)
-            report = self._plan_report(handler, outcome)
+    def _report_plan(self, plan: HostPlan) -> None:
+        for step in plan.steps:
+            self.emit(self._plan_report(step.task, step.outcome))
+            if isinstance(step.outcome, Failed):
+                raise HostFailed(step.outcome.message)
+        for handler in plan.handlers:
+            report = self._plan_report(handler.handler, handler.outcome)
             report.handler = True
             self.emit(report)
 
@@ -205,18 +163,19 @@ class HostRun:
             compiled.name, compiled.role, type_name, OK, location=str(compiled.location)
         )
 
-    def _apply(self, planned: list[tuple[CompiledTask, Outcome | None]]) -> None:
-        notified = Notifications()
+    def _apply(self, plan: HostPlan) -> None:
+        handlers = HandlerQueue()
         changed_any = False
-        for compiled, outcome in planned:
+        for step in plan.steps:
+            compiled, outcome = step.task, step.outcome
             if self.options.stop.is_set():
                 raise HostFailed(f"interrupted: stopped before task {compiled.name!r}")
             if outcome is None:
                 self.emit(self._plan_report(compiled, None))
                 continue
             if isinstance(outcome, Deferred):
-                if compiled.task is not None and compiled.task.type_name == "assert":
-                    self._run_handlers(notified)
+                if step.handlers_first:
+                    self._run_handlers(handlers)
                 outcome = self._replan_live(compiled)
             report = self._execute(compiled, outcome)
             self.emit(report)
@@ -224,15 +183,14 @@ class HostRun:
                 raise HostFailed(report.message)
             if report.status == CHANGED:
                 changed_any = True
-                notified.record(compiled, outcome)
-        changed_any |= self._run_handlers(notified)
+                handlers.notify(compiled, outcome)
+        changed_any |= self._run_handlers(handlers)
         if changed_any:
             self._check_converged()
 
     def _replan_live(self, compiled: CompiledTask) -> Outcome:
         assert compiled.task is not None
-        state = probe(self.conn, compiled.task.facts(), compiled.become)
-        return compiled.task.plan(state)
+        return replan_task(compiled, probe(self.conn, compiled.task.facts(), compiled.become))
 
     def _execute(self, compiled: CompiledTask, outcome: Outcome) -> TaskReport:
         report = self._plan_report(compiled, outcome)
@@ -279,18 +237,15 @@ class HostRun:
             seconds = time.monotonic() - started
             self.listener("progress-end", (host, task, command.display, seconds, rc))
 
-    def _run_handlers(self, notified: Notifications) -> bool:
+    def _run_handlers(self, handlers: HandlerQueue) -> bool:
         ran = False
-        for handler in self.play.handlers:
-            why_not = notified.take(handler)
-            if why_not is None:
-                continue
-            if why_not:
-                report = self._new_report(handler)
-                report.reason, report.handler = why_not, True
+        for call in handlers.due(self.play.handlers):
+            if call.skip:
+                report = self._new_report(call.handler)
+                report.reason, report.handler = call.skip, True
                 self.emit(report)
                 continue
-            report = self._execute(handler, self._replan_live(handler))
+            report = self._execute(call.handler, self._replan_live(call.handler))
             report.handler = True
             self.emit(report)
             if report.status == FAILED:
@@ -299,17 +254,9 @@ class HostRun:
         return ran
 
     def _check_converged(self) -> None:
-        state = probe(self.conn, _facts_of(self.play.tasks), self.become)
-        left = []
-        for compiled in self.active:
-            assert compiled.task is not None
-            outcome = compiled.task.plan(state)
-            if isinstance(outcome, Change):
-                left.append(f"{compiled.name}: {'; '.join(outcome.summary)}")
-            elif isinstance(outcome, Deferred):
-                left.append(f"{compiled.name}: {outcome.summary}")
-            elif isinstance(outcome, Failed):
-                left.append(f"{compiled.name}: {outcome.message}")
+        left = unconverged(
+            self.play.tasks, probe(self.conn, _facts_of(self.play.tasks), self.become)
+        )
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)
@@ -345,7 +292,7 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
             reports.setdefault(name, HostReport(name))
             remaining[name] = remaining.get(name, 0) + 1
 
-    def fail(report: HostReport, message: str, status: str = FAILED) -> None:
+    def fail(report: HostReport, message: str, status: Status = FAILED) -> None:
         dead.add(report.name)
         report.status = status
         report.error = message

@@ -20,8 +20,8 @@ from typing import Any
 
 from provision.errors import ConnectError, HostKeyError, InputError
 from provision.execution.connection import Become, Result, ShellRunner
-from provision.spec.connvalues import ConnValueError, check_key_file, read_known_hosts
-from provision.spec.hostconfig import HostConfig
+from provision.project.connvalues import ConnValueError, check_key_file, read_known_hosts
+from provision.project.hostconfig import HostConfig
 
 KEEPALIVE_SECONDS = 5
 DEAD_LINK_MS = 30_000

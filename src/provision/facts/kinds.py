@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -22,6 +23,16 @@ class FileState:
     group: str = "root"
     content: bytes | None = None
     known: bool = True  # False: content will come from an earlier planned change, not knowable
+    sha256: str | None = None  # hex digest, read instead of the content of a large file
+
+    def same_content(self, content: bytes) -> bool:
+        """Whether the file holds exactly `content`: by bytes, or by SHA-256 when the file
+        was too large to read whole (a file with neither is never taken as the same)."""
+        if self.content is not None:
+            return self.content == content
+        if self.sha256 is not None:
+            return self.sha256 == hashlib.sha256(content).hexdigest()
+        return False
 
 
 @dataclass(frozen=True)
@@ -33,8 +44,10 @@ class FileFact:
         p = shlex.quote(self.path)
         return (
             f"if [ -e {p} ] || [ -L {p} ]; then stat -L -c '%F|%a|%U|%G|%s' -- {p} || exit 3; "
-            f"if [ -f {p} ] && [ $(stat -L -c %s -- {p}) -le {MAX_FILE_BYTES} ]; "
-            f"then base64 -w0 -- {p}; fi; else echo ABSENT; fi"
+            f"if [ -f {p} ]; then if [ $(stat -L -c %s -- {p}) -le {MAX_FILE_BYTES} ]; "
+            f"then base64 -w0 -- {p}; "
+            f"else printf 'sha256:'; sha256sum < {p} 2>/dev/null | cut -c1-64; fi; fi; "
+            "else echo ABSENT; fi"
         )
 
     def parse(self, rc: int, stdout: bytes, stderr: bytes) -> FileState:
@@ -47,13 +60,18 @@ class FileFact:
         if len(parts) != 5:
             raise FactError(f"unexpected stat output for {self.path}: {first!r}")
         kind, mode, owner, group, size = parts
-        content = None
-        if kind.startswith("regular") and int(size) <= MAX_FILE_BYTES:
+        content = digest = None
+        body = rest.strip()
+        if kind.startswith("regular") and body.startswith("sha256:"):
+            digest = body.removeprefix("sha256:").strip() or None  # empty: no sha256sum
+            if digest is not None and not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise FactError(f"unexpected sha256sum output for {self.path}: {digest!r}")
+        elif kind.startswith("regular") and int(size) <= MAX_FILE_BYTES:
             try:
-                content = base64.b64decode(rest.strip(), validate=True)
+                content = base64.b64decode(body, validate=True)
             except ValueError:
                 raise FactError(f"unreadable content of {self.path}")
-        return FileState(True, kind, int(mode, 8), owner, group, content)
+        return FileState(True, kind, int(mode, 8), owner, group, content, sha256=digest)
 
     def describe(self) -> str:
         return f"file {self.path}"

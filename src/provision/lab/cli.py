@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from . import config
+
 
 def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Lab errors become a one-screen message and an exit code, never a traceback."""
@@ -40,8 +42,17 @@ inventory_option = click.option(
     "inventory_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Inventory file to write (default: inventories/lab.yml of the checkout).",
+    help="The lab's inventory (default: inventories/lab.yml of the checkout); the key,"
+    " known_hosts and vars.yml go to .lab/ beside it. Written only if missing.",
 )
+
+
+def _shown(path: Path) -> str:
+    """path relative to the current folder when it is inside it (shorter to copy)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 @click.group(name="lab")
@@ -50,18 +61,33 @@ def lab() -> None:
 
 
 @lab.command()
-@click.option("--hosts", "count", type=click.IntRange(1, 40), default=3, show_default=True)
+@click.option(
+    "--hosts",
+    "count",
+    type=click.IntRange(1, config.MAX_HOSTS),
+    default=config.DEFAULT_HOSTS,
+    show_default=True,
+)
 @inventory_option
 @_handle_errors
 def up(count: int, inventory_path: Path | None) -> None:
-    """Boot rocky1..N (builds the image on first use; does nothing if already up)."""
-    from .core import lab_paths, lab_up
+    """Boot rocky1..N (builds the image on first use; does nothing if already up).
+
+    inventories/lab.yml lists rocky1..rocky3; for other hosts, `up` writes
+    inventories/.lab/inventory.yml and names it."""
+    from .core import inventory_of, lab_paths, lab_up
 
     hosts = lab_up(count, inventory_path)
     paths = lab_paths(inventory_path)
     for host in hosts:
         click.echo(f"{host.name}\t{host.address}")
-    click.echo(f"inventory: {paths.inventory}")
+    used = inventory_of(paths, hosts)
+    click.echo(f"inventory: {used}")
+    if used != paths.inventory:
+        click.echo(
+            f"  (the hosts up are not the {paths.inventory.name} ones: use this file,"
+            f" e.g. provision plan {_shown(used)})"
+        )
 
 
 @lab.command()
@@ -110,7 +136,7 @@ def status(inventory_path: Path | None) -> None:
     click.echo(f"proxy:       {p.proxy_url} ({'running' if st.server else 'stopped'})")
     click.echo(f"proxy log:   {p.proxy_log}")
     click.echo(f"repo log:    {p.repo_log}")
-    click.echo(f"inventory:   {p.inventory}")
+    click.echo(f"inventory:   {st.inventory}")
     click.echo(f"ssh key:     {p.key}")
     ready = "cached" if st.image_ready else "not built (the next `up` builds it, ~1 min)"
     click.echo(f"image:       {st.image_key} {ready}")
@@ -128,7 +154,6 @@ def status(inventory_path: Path | None) -> None:
 @_handle_errors
 def ssh(host: str, command: tuple[str, ...], as_root: bool, inventory_path: Path | None) -> None:
     """A shell, or COMMAND, on a lab host (as rocky; --root for root)."""
-    from . import config
     from .core import LabHost, is_running, lab_paths, ssh_command
     from .util import LabError
 

@@ -12,11 +12,12 @@ from pathlib import Path
 BRIDGE = "provlab0"
 NET_PREFIX = "10.200.0"
 BRIDGE_ADDR = f"{NET_PREFIX}.1"
-NET_CIDR = f"{NET_PREFIX}.0/24"
 #: the machine answers "unreachable" for the whole lab range: nothing can leak out
 SAFETY_ROUTE = "10.200.0.0/16"
 FIRST_HOST_OCTET = 11
 MAX_HOSTS = 40
+#: `lab up` without --hosts, and the hosts the committed inventories/lab.yml lists
+DEFAULT_HOSTS = 3
 REPO_PORT = 8080
 PROXY_PORT = 3128
 

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,9 +91,6 @@ class LabPaths:
     repo_log: Path
     repo_base: str
     proxy_url: str
-
-    def host_dir(self, name: str) -> Path:
-        return self.state / "hosts" / name
 
 
 def lab_paths(inventory_path: Path | None = None) -> LabPaths:
@@ -554,10 +551,18 @@ def _clean_stale() -> list[str]:
     return cleaned
 
 
-def _write_access(paths: LabPaths, hosts: list[LabHost]) -> None:
+def inventory_of(paths: LabPaths, hosts: Sequence[LabHost]) -> Path:
+    """The inventory listing exactly these hosts: paths.inventory (inventories/lab.yml) for
+    the default rocky1..rocky3, else .lab/inventory.yml beside the key."""
+    return inventory.inventory_for(paths.inventory, [(h.name, h.address) for h in hosts])
+
+
+def _write_access(paths: LabPaths, hosts: list[LabHost]) -> Path:
+    """known_hosts for these hosts, and their inventory (never a tracked file: see
+    inventory.write_inventory). Returns the inventory to use."""
     entries = [(h.name, h.address, _host_keys(h.name)) for h in hosts]
     inventory.write_private(paths.known_hosts, inventory.render_known_hosts(entries), 0o644)
-    inventory.write_inventory(paths.inventory, [(h.name, h.address) for h in hosts])
+    return inventory.write_inventory(paths.inventory, [(h.name, h.address) for h in hosts])
 
 
 def host_key_lines(hosts: list[LabHost], paths: LabPaths) -> list[str]:
@@ -575,12 +580,20 @@ def _write_trust(paths: LabPaths, img: image.Image) -> None:
     lab.yml's provision_vars_files reads (the committed lab.yml never changes)."""
     key = img.repos / RepoLayout().docker_gpg
     fingerprints = primary_fingerprints(key.read_bytes())
+    write_lab_vars(paths, fingerprints[0])
+
+
+def write_lab_vars(paths: LabPaths, docker_gpg_fingerprint: str) -> None:
     path = inventory.secret_dir(paths.inventory) / inventory.VARS_NAME
-    inventory.write_private(path, inventory.render_lab_vars(fingerprints[0]), 0o644)
+    inventory.write_private(path, inventory.render_lab_vars(docker_gpg_fingerprint), 0o644)
 
 
-def lab_up(hosts: int = 3, inventory_path: Path | None = None) -> list[LabHost]:
-    """Boot rocky1..rocky<hosts> (building the image first if needed). Idempotent."""
+def lab_up(hosts: int = config.DEFAULT_HOSTS, inventory_path: Path | None = None) -> list[LabHost]:
+    """Boot rocky1..rocky<hosts> (building the image first if needed). Idempotent.
+
+    Writes known_hosts, the key and vars.yml under .lab/ beside the inventory, never the
+    inventory itself when it exists (inventories/lab.yml is tracked): hosts other than the
+    default ones get .lab/inventory.yml (``inventory_of`` says which to use)."""
     if not 1 <= hosts <= config.MAX_HOSTS:
         raise PrerequisiteError(f"--hosts must be between 1 and {config.MAX_HOSTS}")
     check_prerequisites(build=image.current_image() is None)
@@ -656,6 +669,7 @@ def lab_down(wipe: bool = False, inventory_path: Path | None = None) -> list[str
         if wipe:
             safe_rmtree(config.STATE_ROOT / "hosts")
             paths.known_hosts.unlink(missing_ok=True)
+            inventory.generated_inventory(paths.inventory).unlink(missing_ok=True)
             echo("wiped the hosts' disks and host keys")
         return up
 
@@ -709,6 +723,8 @@ class LabStatus:
     paths: LabPaths
     image_key: str
     image_ready: bool
+    #: the inventory of the hosts up: inventories/lab.yml, or .lab/inventory.yml
+    inventory: Path
     cache: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -759,11 +775,6 @@ def lab_status(inventory_path: Path | None = None) -> LabStatus:
         paths=paths,
         image_key=key,
         image_ready=image.current_image() is not None,
+        inventory=inventory_of(paths, [h.host for h in hosts if h.state == "running"]),
         cache=cache,
     )
-
-
-def pid_of(name: str) -> int | None:
-    """The systemd-nspawn pid of a running host (for nsenter)."""
-    pid = _nspawn_pid(name)
-    return pid if pid is not None and pid_alive(pid) else None

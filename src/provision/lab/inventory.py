@@ -13,23 +13,47 @@ from . import config
 KEY_NAME = "id_ed25519"
 KNOWN_HOSTS_NAME = "known_hosts"
 VARS_NAME = "vars.yml"
+#: the inventory `lab up` writes when the hosts up are not the default ones
+GENERATED_NAME = "inventory.yml"
 SECRET_DIR = ".lab"
 
 
-def render_inventory(hosts: Sequence[tuple[str, str]]) -> str:
-    """inventories/lab.yml for hosts given as (name, address)."""
+def render_inventory(hosts: Sequence[tuple[str, str]], *, generated: bool = False) -> str:
+    """The lab's inventory for hosts given as (name, address).
+
+    Not generated: inventories/lab.yml, the committed file (the default hosts), which the key,
+    known_hosts and vars.yml sit beside in .lab/. Generated: .lab/inventory.yml, written by
+    `lab up` when the hosts up are not the default ones; it sits beside them.
+    """
+    where = "" if generated else f"{SECRET_DIR}/"
+    if generated:
+        header = [
+            "# Written by `provision lab up` for the hosts up now, which are not the default",
+            f"# {config.DEFAULT_HOSTS} that inventories/lab.yml lists (see docs/lab.md). Each"
+            " `lab up` rewrites it.",
+            "# The key, known_hosts and vars.yml sit beside it (not in git).",
+        ]
+    else:
+        header = [
+            f"# The container lab's {config.DEFAULT_HOSTS} hosts, as `provision lab up` starts"
+            " them (see docs/lab.md).",
+            "# The lab never writes this file: when the hosts up are other ones (`lab up --hosts"
+            " N`),",
+            f"# it writes {SECRET_DIR}/{GENERATED_NAME} and says so. The key, known_hosts and"
+            f" vars.yml live in {SECRET_DIR}/",
+            "# next to this file (not in git).",
+        ]
     lines = [
-        "# Written by `provision lab up`: the container lab's hosts (see docs/lab.md).",
-        "# The key and known_hosts live in .lab/ next to this file (not in git).",
+        *header,
         "all:",
         "  vars:",
         "    ansible_user: rocky",
-        f"    ansible_ssh_private_key_file: {SECRET_DIR}/{KEY_NAME}",
-        f"    provision_known_hosts: {SECRET_DIR}/{KNOWN_HOSTS_NAME}",
+        f"    ansible_ssh_private_key_file: {where}{KEY_NAME}",
+        f"    provision_known_hosts: {where}{KNOWN_HOSTS_NAME}",
         "    provision_known_hosts_only: true  # not ~/.ssh/known_hosts: a wipe makes new keys",
         "    # docker_gpg_fingerprint (the lab image's own docker-ce signing key) is written by",
         "    # `provision lab up` into this file, read as if it were group_vars/all.yml:",
-        f"    provision_vars_files: [{SECRET_DIR}/{VARS_NAME}]",
+        f"    provision_vars_files: [{where}{VARS_NAME}]",
         "    ansible_become: true",
         f"    lab_repo_base: {config.REPO_BASE}",
         '    docker_repo_url: "{{ lab_repo_base }}/' + config.DOCKER_PATH + '/docker-ce.repo"',
@@ -39,7 +63,7 @@ def render_inventory(hosts: Sequence[tuple[str, str]]) -> str:
         f"    docker_https_proxy: {config.PROXY_URL}",
         "    docker_no_proxy: localhost,127.0.0.1",
         "    selinux_allowed_modes: [Enforcing, Permissive, Disabled]",
-        "    docker_check_image_tarball: /opt/lab/busybox-rootfs.tar",
+        f"    docker_check_image_tarball: {config.BUSYBOX_ON_HOST}",
         "  children:",
         "    docker_hosts:",
         "      hosts:",
@@ -118,8 +142,52 @@ def write_private(path: Path, text: str, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
-def write_inventory(inventory: Path, hosts: Sequence[tuple[str, str]]) -> None:
-    inventory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = inventory.with_name(f".{inventory.name}.tmp")
-    tmp.write_text(render_inventory(hosts))
-    os.replace(tmp, inventory)
+def default_hosts() -> list[tuple[str, str]]:
+    """(name, address) of the hosts inventories/lab.yml lists: rocky1..rocky3."""
+    return [
+        (config.host_name(i), config.host_address(i)) for i in range(1, config.DEFAULT_HOSTS + 1)
+    ]
+
+
+def generated_inventory(inventory: Path) -> Path:
+    """Where `lab up` writes the inventory of hosts other than the default ones."""
+    return secret_dir(inventory) / GENERATED_NAME
+
+
+def inventory_for(inventory: Path, hosts: Sequence[tuple[str, str]]) -> Path:
+    """The inventory that lists exactly these hosts: the committed one for the default
+    hosts (and when none is up), else the generated one."""
+    if not hosts or list(hosts) == default_hosts():
+        return inventory
+    return generated_inventory(inventory)
+
+
+def write_inventory(inventory: Path, hosts: Sequence[tuple[str, str]]) -> Path:
+    """Make the inventory of these hosts available; return its path.
+
+    The inventory at `inventory` (inventories/lab.yml, tracked by git in a checkout) is never
+    rewritten: it is written only when it does not exist (a project outside the checkout),
+    with the default hosts. Other hosts go to .lab/inventory.yml beside the key (git-ignored);
+    for the default hosts a leftover .lab/inventory.yml is removed, so it never lists hosts
+    that are not up.
+    """
+    if not inventory.exists():
+        inventory.parent.mkdir(parents=True, exist_ok=True)
+        _write_new(inventory, render_inventory(default_hosts()))
+    target = inventory_for(inventory, hosts)
+    generated = generated_inventory(inventory)
+    if target == generated:
+        write_private(generated, render_inventory(hosts, generated=True), 0o644)
+    else:
+        generated.unlink(missing_ok=True)
+    return target
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create path with text; never replace a file that exists (O_EXCL), no temporary file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)

@@ -1,1 +1,2 @@
-"""Planning: facts + tasks -> Changes. Pure: no I/O; the only place decisions are made."""
+"""Planning: probed facts + tasks + handlers -> a HostPlan (`planner.py`) of Outcomes
+(`model.py`). Pure: no I/O; the only place decisions are made."""

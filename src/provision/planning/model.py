@@ -1,4 +1,4 @@
-"""What planning produces: commands, diffs and per-task outcomes."""
+"""What planning works on and produces: the host state, commands, diffs, per-task outcomes."""
 
 from __future__ import annotations
 
@@ -150,9 +150,20 @@ Outcome = NoOp | Change | Failed | Deferred
 class HostState:
     """The host's state as probed, updated by each planned change in task order."""
 
-    def __init__(self, facts: dict[Fact, Any]) -> None:
+    def __init__(self, facts: dict[Fact, Any], after_changes: bool = False) -> None:
         self._facts = dict(facts)
-        self.changes_planned = 0
+        self._after_changes = after_changes
+
+    @property
+    def after_changes(self) -> bool:
+        """Whether an earlier task of this walk plans a change (or one decided at apply):
+        a task whose answer then depends on the host as apply will find it defers. The
+        planner sets it (`note_change`); a freshly probed state has none."""
+        return self._after_changes
+
+    def note_change(self) -> None:
+        """The planner: a task before the next one changes the host."""
+        self._after_changes = True
 
     def get(self, fact: Fact) -> Any:
         return self._facts[fact]
@@ -162,8 +173,3 @@ class HostState:
 
     def set(self, fact: Fact, value: Any) -> None:
         self._facts[fact] = value
-
-    def copy(self) -> HostState:
-        clone = HostState(self._facts)
-        clone.changes_planned = self.changes_planned
-        return clone

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from provision.spec.shellsafe import unfit_for_argument
-from provision.spec.yamlfile import type_name
+from provision.project.shellsafe import unfit_for_argument
+from provision.project.yamlfile import type_name
 
 
 def argv_words(value: Any, what: str) -> list[str]:

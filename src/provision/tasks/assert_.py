@@ -7,7 +7,7 @@ import re
 from provision.facts.base import Fact
 from provision.facts.kinds import CommandFact, CommandResult
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
-from provision.spec.templating import evaluate
+from provision.project.templating import evaluate
 from provision.tasks.argv import script_of
 from provision.tasks.base import Arg, Assertion, TaskType, register
 
@@ -39,6 +39,7 @@ class Assert(TaskType):
         Arg("msg", "str", None),
     )
     shell_args = ("command",)
+    read_only = True
 
     def describe(self) -> str:
         return f"check {self.label}"
@@ -93,7 +94,7 @@ class Assert(TaskType):
         fact = CommandFact(self.p["command"])
         result: CommandResult = state.get(fact)
         problem = check_result(result, self.p)
-        if state.changes_planned:
+        if state.after_changes:
             now = "passes" if problem is None else "fails"
             seen = result.stdout or f"exit {result.rc}"
             return Deferred(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,7 +11,7 @@ from provision.errors import InputError, Location
 from provision.facts.base import Fact
 from provision.facts.kinds import parse_mode
 from provision.planning.model import HostState, Outcome
-from provision.spec.yamlfile import type_name
+from provision.project.yamlfile import type_name
 from provision.tasks.names import owner_problem
 
 REQUIRED = object()
@@ -38,6 +38,7 @@ class TaskContext:
     secret: bool = False
     secret_values: list[str] = field(default_factory=list)
     raw_args: Mapping[str, Any] = field(default_factory=dict)  # as written, before rendering
+    arg_lines: Mapping[str, int] = field(default_factory=dict)  # each argument's own line
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,9 @@ class TaskType:
     type_name: ClassVar[str]
     args: ClassVar[tuple[Arg, ...]]
     shell_args: ClassVar[tuple[str, ...]] = ()  # rendered with every {{ value }} shell-quoted
+    # A check that changes nothing (assert): deferred to apply, it runs after the handlers
+    # notified so far, so it checks the host as the earlier changes left it.
+    read_only: ClassVar[bool] = False
 
     def __init__(self, params: dict[str, Any], context: TaskContext) -> None:
         self.p = params
@@ -192,8 +196,12 @@ class TaskType:
             params[arg.name] = value
         return params
 
-    def fail(self, message: str, hint: str = "") -> InputError:
-        return InputError(f"{self.type_name}: {message}", self.context.location, hint)
+    def fail(self, message: str, hint: str = "", arg: str | None = None) -> InputError:
+        """An input error at the task, or at argument `arg`'s own line when it is known."""
+        where = self.context.location
+        if arg is not None and arg in self.context.arg_lines:
+            where = Location(where.file, self.context.arg_lines[arg])
+        return InputError(f"{self.type_name}: {message}", where, hint)
 
     def validate(self) -> None:
         """Cross-argument checks; raise self.fail(...)."""
@@ -208,6 +216,11 @@ class TaskType:
 
     def plan(self, state: HostState) -> Outcome:
         raise NotImplementedError
+
+    def restarts_unit(self) -> str | None:
+        """The unit this task restarts, if that is all it does: run as a handler, it is
+        skipped when that unit was started after the change that notified it."""
+        return None
 
     def assertions(self) -> list[Assertion]:
         return []
@@ -238,6 +251,3 @@ def task_types() -> dict[str, type[TaskType]]:
     )
 
     return REGISTRY
-
-
-Planner = Callable[[HostState], Outcome]

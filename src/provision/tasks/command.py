@@ -74,7 +74,7 @@ class RunCommand(TaskType):
         if self.p["removes"] and not state.get(FileFact(self.p["removes"])).exists:
             return NoOp(f"{self.p['removes']} does not exist")
         command_guards = [k for k in ("unless", "only_if") if self.p[k]]
-        if command_guards and state.changes_planned:
+        if command_guards and state.after_changes:
             return Deferred(
                 f"run {self.p['cmd']} (its guard is checked after earlier changes)", self.facts()
             )

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from provision.errors import InputError, Location
+from provision.errors import InputError
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact
 from provision.planning.model import HostState, Outcome
-from provision.spec.fileformats import FORMATS, format_of, is_single_expression
-from provision.spec.paths import contained_file
-from provision.spec.templating import render_template_file
-from provision.spec.yamlfile import read_text
+from provision.project.fileformats import FORMATS, format_of, is_single_expression
+from provision.project.paths import contained_file
+from provision.project.templating import render_template_file
+from provision.project.yamlfile import read_bytes, read_text, type_name
 from provision.tasks.base import Arg, Assertion, TaskType, register
 from provision.tasks.filesupport import plan_absent, plan_file
+
+MAX_COPY_BYTES = 64 * 1024 * 1024  # a files/ source is read whole into memory
 
 _COMMON = (
     Arg("dest", "str"),
@@ -96,7 +98,10 @@ class _WholeFile(TaskType):
             return [Assertion("file", dest, {"exists": False}, f"{dest} is absent")]
         expect: dict[str, object] = {"exists": True}
         if not self.context.secret and self.content is not None:
-            expect["content"] = self.content.decode("utf-8", errors="replace")
+            try:  # binary content (!!binary) is not compared as text
+                expect["content"] = self.content.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
         for key in ("mode", "owner", "group"):
             if self.p[key] is not None:
                 expect[key] = self.p[key]
@@ -125,7 +130,7 @@ class Copy(_WholeFile):
     type_name = "copy"
     args = (
         Arg("dest", "str"),
-        Arg("content", "str", None),
+        Arg("content", "any", None),  # text, or bytes from YAML's !!binary
         Arg("src", "str", None),
         Arg("state", "str", "present", ("present", "absent")),
         *_COMMON[1:],
@@ -138,12 +143,12 @@ class Copy(_WholeFile):
             raise self.fail("give exactly one of `content` or `src`")
         if self.p["src"] is not None:
             path = self._role_file("files/")
-            try:
-                self.content = path.read_bytes()
-            except OSError as exc:
-                raise InputError(f"copy: cannot read {path}: {exc.strerror}", Location(str(path)))
+            self.content = read_bytes(path, "copy: source file", MAX_COPY_BYTES)
         else:
-            self.content = self._render_content().encode()
+            content = self.p["content"]
+            if isinstance(content, str):  # text is rendered for its format; !!binary is not
+                content = self._render_content()
+            self.content = _content_bytes(content, self)
         if self.p["validate"] or self.format == "json":
             self._check_content(self.content.decode("utf-8", errors="replace"), "content")
 
@@ -166,3 +171,16 @@ class Copy(_WholeFile):
         )
         self.p["content"] = text
         return text
+
+
+def _content_bytes(value: object, task: Copy) -> bytes:
+    """`content:` as the bytes to write: `!!binary` bytes as they are, text as UTF-8."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value).encode()
+    raise task.fail(
+        f"argument `content` must be text or !!binary, found {type_name(value)}", arg="content"
+    )

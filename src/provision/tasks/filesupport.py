@@ -54,7 +54,7 @@ def plan_file(
         if problem:
             return Failed(problem)
     new_state = FileState(True, "regular file", want_mode, want_owner, want_group, content)
-    if not current.exists or current.content != content:
+    if not current.exists or not current.same_content(content):
         state.set(fact, new_state)
         verb = "create" if not current.exists else "update"
         before = as_text(current.content) if current.exists else ""

@@ -101,7 +101,7 @@ class User(TaskType):
             state.set(UserFact(name), None)
             return Change([f"user {name}: present → absent"], [command("userdel", "--", name)])
         missing_groups = [g for g in groups if state.get(GroupFact(g)) is None]
-        if missing_groups and not state.changes_planned:
+        if missing_groups and not state.after_changes:
             return Failed(f"group(s) {', '.join(missing_groups)} do not exist on this host")
         if current is None:
             words = ["useradd"] + (["-r"] if self.p["system"] else [])

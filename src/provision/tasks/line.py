@@ -7,7 +7,7 @@ import re
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
-from provision.spec.fileformats import (
+from provision.project.fileformats import (
     FORMATS,
     LINE_FORMATS,
     REPO_ID,
@@ -130,12 +130,14 @@ class Line(TaskType):
         if section is not None:
             if "[" in section or "]" in section or not section.strip():
                 raise self.fail(
-                    f"`section` {self._origin('section')}must be a section name without `[` or `]`"
+                    f"`section` {self._origin('section')}must be a section name without `[` or `]`",
+                    arg="section",
                 )
             if fmt == "repo" and not REPO_ID.fullmatch(section):
                 raise self.fail(
                     f"`section` {self._origin('section')}is not a repo id (letters, digits, "
-                    "`_`, `.`, `:` and `-`)"
+                    "`_`, `.`, `:` and `-`)",
+                    arg="section",
                 )
         if self.p["line"] is not None and fmt in LINE_FORMATS and fmt != "lines":
             problem = ini_line_problem(self.p["line"], fmt)
@@ -143,12 +145,13 @@ class Line(TaskType):
                 raise self.fail(
                     f"`line` {self._origin('line')}{problem}",
                     hint=f"{self.p['path']} is a {fmt} file; `format: lines` writes any line",
+                    arg="line",
                 )
         if self.p["regexp"] is not None:
             try:
                 re.compile(self.p["regexp"])
             except re.error as exc:
-                raise self.fail(f"`regexp` is not a valid regular expression: {exc}")
+                raise self.fail(f"`regexp` is not a valid regular expression: {exc}", arg="regexp")
 
     def _origin(self, arg: str) -> str:
         return origin_note(self.context.raw_args.get(arg))
@@ -163,6 +166,7 @@ class Line(TaskType):
                 f"`{arg}` {self._origin(arg)}{problem}; it must be one line of text",
                 hint="line breaks of every kind (\\n \\r \\v \\f U+0085 U+2028 U+2029) "
                 "and control characters are refused",
+                arg=arg,
             )
 
     def facts(self) -> list[Fact]:

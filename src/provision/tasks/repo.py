@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Change, Command, HostState, NoOp, Outcome, dnf
-from provision.spec.fileformats import REPO_ID, line_problem, origin_note
+from provision.project.fileformats import REPO_ID, line_problem, origin_note
 from provision.tasks.base import Arg, Assertion, TaskType, register
 from provision.tasks.filesupport import as_text, plan_absent, plan_file
 
@@ -64,19 +64,23 @@ class Repo(TaskType):
                     "a repo file value must be one line",
                     hint="line breaks of every kind (\\n \\r \\v \\f U+0085 U+2028 U+2029) "
                     "and control characters are refused",
+                    arg=arg,
                 )
         if self.p["id"] is not None and not (self.p["id"] and REPO_ID.fullmatch(self.p["id"])):
             raise self.fail(
                 f"`id` {origin_note(self.context.raw_args.get('id'))}is not a repo id: "
-                "letters, digits, `_`, `.`, `:` and `-` only"
+                "letters, digits, `_`, `.`, `:` and `-` only",
+                arg="id",
             )
         if (self.p["url"] is None) == (self.p["id"] is None):
             raise self.fail("give either `url` (a .repo file to add) or `id` (a repo to write)")
         if self.p["url"] is not None:
             parsed = urlparse(self.p["url"])
             if parsed.scheme not in ("http", "https", "file") or not parsed.path.endswith(".repo"):
+                found = self.p["url"]
                 raise self.fail(
-                    f"`url` must be an http(s) or file URL of a .repo file, found {self.p['url']!r}"
+                    f"`url` must be an http(s) or file URL of a .repo file, found {found!r}",
+                    arg="url",
                 )
             if self.p["baseurl"] or self.p["description"]:
                 raise self.fail("`baseurl` and `description` go with `id`, not with `url`")

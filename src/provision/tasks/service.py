@@ -40,7 +40,7 @@ class Service(TaskType):
         if not current.exists:
             if wanted_state in ("stopped", None) and enabled in (False, None):
                 return NoOp(f"{unit} is not installed")
-            if state.changes_planned == 0:
+            if not state.after_changes:
                 return Failed(f"unit {unit} not found on this host")
             current = ServiceState("loaded", "inactive", "disabled")  # from an earlier step
         summary: list[str] = []
@@ -80,7 +80,7 @@ class Service(TaskType):
         state.set(self.fact, ServiceState("loaded", active, new_enabled))
         return Change(summary, [command(*w) for w in words], started=started)
 
-    def restarts(self) -> str | None:
+    def restarts_unit(self) -> str | None:
         """The unit this task restarts (as a handler), if that is all it does."""
         return self.fact.unit if self.p["state"] == "restarted" else None
 

@@ -9,7 +9,7 @@ from testinfra.backend.paramiko import ParamikoBackend
 from testinfra.host import Host
 
 from provision.execution.runner import RunOptions, connect
-from provision.spec.hostconfig import HostConfig
+from provision.project.hostconfig import HostConfig
 
 
 class ProvisionBackend(ParamikoBackend):

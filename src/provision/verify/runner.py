@@ -13,8 +13,8 @@ import pytest
 
 from provision.errors import InputError
 from provision.execution.runner import RunOptions
-from provision.spec.compile import Compiled, Selection, compile_run, parse_extra_vars
-from provision.spec.hostconfig import HostConfig
+from provision.project.compile import Compiled, Selection, compile_run, parse_extra_vars
+from provision.project.hostconfig import HostConfig
 from provision.tasks.base import Assertion
 
 DECLARED_TESTS = '''\

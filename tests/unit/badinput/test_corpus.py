@@ -27,7 +27,7 @@ import yaml
 from click.testing import CliRunner
 
 from provision.cli import main
-from provision.spec.yamlfile import MAX_INPUT_BYTES
+from provision.project.yamlfile import MAX_INPUT_BYTES
 
 CASES_DIR = Path(__file__).parent / "cases"
 MAX_LINES = 25

@@ -81,7 +81,7 @@ def test_extra_vars_inline_yaml_error(tmp_path, monkeypatch, no_connections):
 def test_play_tags_are_not_silently_ignored(tmp_path, monkeypatch, no_connections):
     root, _base = _valid_project(tmp_path, monkeypatch)
     (root / "playbooks/site.yml").write_text(SITE.replace("  roles:", "  tags: [x]\n  roles:"))
-    from provision.spec.compile import Selection, compile_run
+    from provision.project.compile import Selection, compile_run
 
     compiled = compile_run(
         root / "inventory.yml", root / "playbooks/site.yml", selection=Selection(tags=["x"])

@@ -132,7 +132,7 @@ def test_secret_handler_is_still_notified(project: Path) -> None:
     [
         ("mode", "{{ tokens[0] }}", "must be a file mode like '0644', found a string"),
         ("mode", "{{ ssh_key }}", "found a string (from a variable; value not shown)"),
-        ("content", "{{ tokens }}", "must be a string, found a list"),
+        ("content", "{{ tokens }}", "must be text or !!binary, found a list"),
         ("backup", "{{ tokens[1].y[1] }}", "must be true or false, found a number"),
         ("state", "{{ tokens[1].x }}", "found a value from a variable (not shown)"),
     ],

@@ -9,13 +9,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests.unit.execution.fakes import FakeConnection
 from tests.unit.execution.test_runner import INVENTORY, PLAYBOOK, FakeHost, setup  # noqa: F401
 
 from provision.execution import runner
-from provision.execution.connection import FakeConnection
 from provision.execution.reports import CHANGED, FAILED
 from provision.execution.runner import RunOptions, run_all
-from provision.spec.compile import compile_run
+from provision.project.compile import compile_run
 
 ERRORS = [
     ValueError("You supplied the port via both shorthand and kwarg!"),
@@ -130,7 +130,7 @@ def test_second_ctrl_c_returns_every_report(project, monkeypatch):
 
     def hanging(script, stdin):
         entered.set()
-        release.wait(20)
+        release.wait(120)
         return hosts["h1"](script, stdin)
 
     monkeypatch.setattr(
@@ -142,7 +142,7 @@ def test_second_ctrl_c_returns_every_report(project, monkeypatch):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def interrupt() -> None:
-        entered.wait(10)
+        entered.wait(120)
         os.kill(os.getpid(), signal.SIGINT)
 
     timer = threading.Thread(target=interrupt)

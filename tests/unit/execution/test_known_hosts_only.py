@@ -16,8 +16,8 @@ import pytest
 
 from provision.errors import InputError
 from provision.execution import ssh
-from provision.spec.hostconfig import HostConfig, host_config
-from provision.spec.templating import Variables
+from provision.project.hostconfig import HostConfig, host_config
+from provision.project.templating import Variables
 
 ADDRESS = "10.200.0.11"
 

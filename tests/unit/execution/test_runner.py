@@ -1,4 +1,8 @@
-"""Probe → plan → apply → handlers → re-probe, on a fake connection that simulates a host."""
+"""Probe → plan → apply → handlers → re-probe, on a fake connection that simulates a host.
+
+What these check is execution: round trips, what runs on the host, failures and their
+isolation. The decisions (handlers, restart skipping, deferral, convergence) are tested
+from tables in tests/unit/planning/cases."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ import shlex
 from pathlib import Path
 
 import pytest
+from tests.unit.execution.fakes import FakeConnection
 from tests.unit.tasks.trust_facts import sysctl_boot_output
 
 from provision.execution import runner
-from provision.execution.connection import FakeConnection, Result
-from provision.execution.reports import CHANGED, CHECK, FAILED, OK, PENDING
+from provision.execution.connection import Result
+from provision.execution.reports import CHANGED, FAILED, OK, PENDING
 from provision.execution.runner import RunOptions, run_all
 from provision.facts.base import Fact
 from provision.facts.kinds import (
@@ -23,7 +28,7 @@ from provision.facts.kinds import (
     SysctlFact,
 )
 from provision.facts.sysctl_boot import SysctlBootFact
-from provision.spec.compile import compile_run
+from provision.project.compile import compile_run
 
 JOB = re.compile(r'\( (.*?)\n\) </dev/null >"\$d/(\d+)\.o"', re.DOTALL)
 MARKER = re.compile(r"@@provision-[0-9a-f]{16}")
@@ -237,19 +242,6 @@ def test_apply_runs_probe_commands_handlers_then_reprobe(setup):
     assert reports["h1"].status == OK and reports["h1"].commands_run == 1
 
 
-def test_handler_notified_twice_runs_once_in_declared_order(setup):
-    hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}
-    hosts["h1"].services["docker.service"] = ["loaded", "active", "enabled"]  # a running engine
-    reports, _, _ = setup(hosts)(True)
-    ran = hosts["h1"].ran
-    assert ran.count("systemctl restart -- docker.service") == 1
-    assert ran.index("systemctl reload-or-restart -- other.service") < ran.index(
-        "systemctl restart -- docker.service"
-    )
-    handlers = [t.name for t in reports["h1"].tasks if t.handler]
-    assert handlers == ["reload other", "restart docker"]
-
-
 def test_failing_command_fails_that_host_only(setup):
     hosts = {"h1": FakeHost(), "h2": FakeHost()}
     hosts["h1"].fail_on = ["sysctl -q -w"]
@@ -265,17 +257,6 @@ def test_failing_command_fails_that_host_only(setup):
     assert [e for e, _ in events].count("host") == 2
 
 
-def test_did_not_converge_is_reported(setup):
-    hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}
-    hosts["h1"].ignore = ["sysctl -q -w"]  # "succeeds" but the live value stays 0
-    reports, _, _ = setup(hosts)(True)
-    h1 = reports["h1"]
-    assert h1.status == FAILED
-    assert "did not converge" in h1.error
-    assert "forwarding: sysctl net.ipv4.ip_forward: 0 → 1" in h1.error
-    assert reports["h2"].status == OK
-
-
 def test_probe_failure_fails_the_host(setup, monkeypatch):
     hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}
     original = hosts["h1"].probe
@@ -285,39 +266,3 @@ def test_probe_failure_fails_the_host(setup, monkeypatch):
     assert "the probe failed (exit 97)" in reports["h1"].error
     assert "no space left" in reports["h1"].error
     hosts["h1"].probe = original
-
-
-def test_deferred_assert_runs_after_changes_and_handlers(setup):
-    playbook = PLAYBOOK.replace(
-        "  handlers:",
-        "    - name: docker answers\n"
-        "      assert: {command: docker-ok, label: docker answers}\n"
-        "  handlers:",
-    )
-    hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}
-    hosts["h1"].services["docker.service"] = ["loaded", "active", "enabled"]  # a running engine
-    hosts["h1"].commands["docker-ok"] = (0, "yes")
-    hosts["h2"].commands["docker-ok"] = (0, "yes")
-    run = setup(hosts, playbook)
-    reports, _, _ = run(False)
-    assert reports["h1"].tasks[4].status == CHECK
-    assert "docker answers: passes now (yes)" in reports["h1"].tasks[4].summary[0]
-    reports, _, _ = run(True)
-    names = [(t.name, t.status) for t in reports["h1"].tasks]
-    # the handlers ran before the check, which then passed
-    assert names[-3:] == [
-        ("reload other", CHANGED),
-        ("restart docker", CHANGED),
-        ("docker answers", OK),
-    ]
-    assert reports["h1"].status == CHANGED, reports["h1"].error
-
-
-def test_restart_handler_skipped_when_the_unit_was_started_after_the_change(setup):
-    hosts = {"h1": FakeHost(), "h2": FakeHost(converged=True)}  # docker stopped on h1
-    reports, _, _ = setup(hosts)(True)
-    assert "systemctl start -- docker.service" in hosts["h1"].ran
-    assert "systemctl restart -- docker.service" not in hosts["h1"].ran
-    (restart,) = [t for t in reports["h1"].tasks if t.name == "restart docker"]
-    assert restart.status == OK
-    assert "started after the change that notified it" in restart.reason

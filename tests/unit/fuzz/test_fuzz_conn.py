@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provision.errors import InputError
-from provision.spec.connvalues import (
+from provision.project.connvalues import (
     ConnValueError,
     check_host,
     check_port,

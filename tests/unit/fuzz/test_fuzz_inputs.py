@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from provision.errors import InputError
-from provision.spec.compile import compile_run
-from provision.spec.inventory import Inventory, load_inventory
-from provision.spec.playbook import load_playbook
-from provision.spec.templating import Variables, render_template_file
+from provision.project.compile import compile_run
+from provision.project.inventory import Inventory, load_inventory
+from provision.project.playbook import load_playbook
+from provision.project.templating import Variables, render_template_file
 from provision.tasks.base import task_types
 
 FUZZ = settings(

@@ -14,11 +14,11 @@ import configparser
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.unit.spec.test_fileformats import parse_systemd_environment
+from tests.unit.project.test_fileformats import parse_systemd_environment
 
 from provision.errors import InputError, Location
-from provision.spec.fileformats import LINE_BREAKS
-from provision.spec.templating import render_template_file
+from provision.project.fileformats import LINE_BREAKS
+from provision.project.templating import render_template_file
 from provision.tasks.base import TaskContext, task_types
 from provision.tasks.line import edit_lines
 from provision.tasks.repo import repo_file_text

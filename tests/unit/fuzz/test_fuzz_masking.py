@@ -30,9 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provision.cli import main
+from provision.project.yamlfile import parse_yaml
 from provision.reporting.mask import LINE_BREAKS, MIN_SECRET_LENGTH, secret_leaves
 from provision.reporting.terminal import escape_control
-from provision.spec.yamlfile import parse_yaml
 
 FUZZ = settings(
     max_examples=40,

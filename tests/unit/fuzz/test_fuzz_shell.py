@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from provision.errors import InputError, Location
-from provision.spec.compile import compile_run
-from provision.spec.templating import render_string
+from provision.project.compile import compile_run
+from provision.project.templating import render_string
 from provision.tasks.argv import script_of
 
 FUZZ = settings(

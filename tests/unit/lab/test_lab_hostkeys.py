@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from provision.lab import config, core, inventory
-from provision.spec.hostconfig import host_config
-from provision.spec.templating import Variables
+from provision.project.hostconfig import host_config
+from provision.project.templating import Variables
 
 
 def lab_inventory(tmp_path: Path) -> Path:

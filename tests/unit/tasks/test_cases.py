@@ -3,7 +3,8 @@
 Each case file holds:
 
 - `args`: the task's arguments (already rendered)
-- `facts`: the host state as probed, in a simple form converted below
+- `facts`: the host state as probed, in a simple form converted below; `after_changes:
+  true` plans the task as if an earlier task of the walk planned a change
 - `expect`: one of `noop: SUBSTRING`, `change: {summary: [...], commands: [...]}`,
   `failed: SUBSTRING`, `deferred: true|SUBSTRING`, `input_error: SUBSTRING`
 - optional `vars` (task variables), `template`/`files` (a role dir is made for them),
@@ -152,9 +153,8 @@ def make_task(type_name: str, case: dict[str, Any], path: Path, tmp_path: Path) 
 
 
 def make_state(task: TaskType, facts: dict[str, Any]) -> HostState:
-    state = HostState({fact: fact_value(fact, facts) for fact in task.facts()})
-    state.changes_planned = facts.get("changes_planned", 0)
-    return state
+    values = {fact: fact_value(fact, facts) for fact in task.facts()}
+    return HostState(values, after_changes=facts.get("after_changes", False))
 
 
 def _check_lines(what: str, got: list[str], wanted: list[str]) -> None:

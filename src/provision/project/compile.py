@@ -1,0 +1,438 @@
+"""Inventory + playbook → per host, per play: validated, rendered tasks. No host is touched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from provision.errors import InputError, Location
+from provision.project.hostconfig import HostConfig, host_config
+from provision.project.inventory import Inventory, load_inventory
+from provision.project.playbook import Play, Role, load_playbook
+from provision.project.templating import Variables, evaluate, render_string, render_value
+from provision.project.yamlfile import YDict, load_yaml, parse_yaml, type_name, where_of
+from provision.reporting.mask import Masker, mask_error, secret_leaves
+from provision.tasks.base import TaskContext, TaskType, task_types
+
+PASSWORD_VARIABLES = (
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_become_password",
+    "ansible_become_pass",
+)
+COMMON_KEYS = ("name", "when", "loop", "notify", "become", "secret", "tags")
+NOT_SECRET_ARGS = {
+    "path",
+    "dest",
+    "name",
+    "file",
+    "src",
+    "state",
+    "mode",
+    "owner",
+    "group",
+    "regexp",
+    "section",
+    "label",
+    "id",
+    "validate",
+    "backup",
+    "create",
+}
+
+
+@dataclass
+class CompiledTask:
+    name: str
+    role: str | None
+    location: Location
+    task: TaskType | None  # None: skipped
+    skip_reason: str = ""
+    notify: list[str] = field(default_factory=list)
+    become: bool = False
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HostPlay:
+    """One host's share of one play."""
+
+    host: HostConfig
+    play: str
+    tasks: list[CompiledTask]
+    handlers: list[CompiledTask]
+    secrets: list[str]
+
+
+@dataclass
+class Compiled:
+    inventory: Inventory
+    plays: list[tuple[str, list[HostPlay]]]
+
+    def host_names(self) -> list[str]:
+        return list(dict.fromkeys(hp.host.name for _, hps in self.plays for hp in hps))
+
+    def secrets(self) -> list[str]:
+        return sorted({s for _, hps in self.plays for hp in hps for s in hp.secrets})
+
+
+@dataclass
+class TaskScope:
+    """What every task of one list (a role's tasks, its handlers, a play's tasks) shares."""
+
+    role: Role | None
+    variables: Variables
+    config: HostConfig
+    selection: Selection
+    secret_values: list[str]
+    skip: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Selection:
+    limit: str | None = None
+    tags: list[str] = field(default_factory=list)
+    skip_tags: list[str] = field(default_factory=list)
+
+
+def parse_extra_vars(items: list[str]) -> dict[str, Any]:
+    """`-e key=value` and `-e @file.yml` (later ones win)."""
+    result: dict[str, Any] = {}
+    for item in items:
+        if item.startswith("@"):
+            data = load_yaml(Path(item[1:]), "extra vars file")
+            if not isinstance(data, dict):
+                raise InputError(
+                    f"extra vars file must be a mapping, found {type_name(data)}",
+                    Location(item[1:]),
+                )
+            result.update(data)
+        elif item.lstrip().startswith("{"):
+            data = parse_yaml(item, "-e")
+            if not isinstance(data, dict):
+                raise InputError("-e JSON/YAML must be a mapping")
+            result.update(data)
+        else:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip().isidentifier():
+                raise InputError(f"-e expects key=value or @file.yml, found {item!r}")
+            result[key.strip()] = _scalar(value)
+    return result
+
+
+def _scalar(text: str) -> Any:
+    """`-e key=value` values stay text (as in Ansible), except `true`/`false`, which are
+    booleans so that `when: flag` does what it says. Typed values: `-e '{...}'`."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return text
+
+
+def compile_run(
+    inventory_path: Path,
+    playbook_path: Path,
+    extra_vars: dict[str, Any] | None = None,
+    selection: Selection | None = None,
+) -> Compiled:
+    inventory = load_inventory(inventory_path)
+    plays = load_playbook(playbook_path)
+    selection = selection or Selection()
+    limited: set[str] | None = None
+    if selection.limit:
+        limited = set(inventory.match(selection.limit))
+        if not limited:
+            raise InputError(
+                f"--limit {selection.limit!r} matches no host in {inventory_path}",
+                hint=f"hosts: {', '.join(inventory.hosts) or '(none)'}",
+            )
+    compiled: list[tuple[str, list[HostPlay]]] = []
+    for play in plays:
+        hosts = inventory.match(play.hosts, play.location)
+        if not hosts:
+            groups = ", ".join(g for g in inventory.groups if g not in ("all", "ungrouped"))
+            raise InputError(
+                f"hosts pattern {play.hosts!r} of play {play.name!r} matches no host in "
+                f"{inventory_path}",
+                play.location,
+                hint=f"groups in the inventory: {groups or '(none)'}",
+            )
+        if limited is not None:
+            hosts = [h for h in hosts if h in limited]
+        host_plays = [
+            _compile_host(inventory, play, host, extra_vars or {}, selection) for host in hosts
+        ]
+        compiled.append((play.name, host_plays))
+    return Compiled(inventory, compiled)
+
+
+def _play_variables(
+    inventory: Inventory, play: Play, host: str, extra: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Location]]:
+    raw: dict[str, Any] = {}
+    origins: dict[str, Location] = {}
+    for role in play.roles:
+        raw.update(role.defaults)
+        origins.update({k: role.defaults.where(k) for k in role.defaults})
+    host_vars, host_origins = inventory.host_variables(host)
+    raw.update(host_vars)
+    origins.update(host_origins)
+    raw.update(play.vars)
+    origins.update({k: where_of(play.vars, k, str(play.file)) for k in play.vars})
+    raw.update(extra)
+    origins.update({k: Location("-e") for k in extra})
+    raw["playbook_dir"] = str(play.file.parent.resolve())
+    raw["inventory_dir"] = str(inventory.directory.resolve())
+    return raw, origins
+
+
+def _compile_host(
+    inventory: Inventory, play: Play, host: str, extra: dict[str, Any], selection: Selection
+) -> HostPlay:
+    raw, origins = _play_variables(inventory, play, host, extra)
+    variables = Variables(raw, origins)
+    secret_values: list[str] = []
+    try:
+        _collect_secrets(play, variables, secret_values)
+        return _compile_host_tasks(inventory, play, host, variables, selection, secret_values)
+    except InputError as exc:
+        # An input error never quotes a secret: mask it with every secret known by now
+        # (the declared ones, the connection passwords, earlier secret tasks' arguments).
+        raise mask_error(exc, Masker(secret_values)) from None
+
+
+def _collect_secrets(play: Play, variables: Variables, into: list[str]) -> None:
+    """The text leaves of every variable the play or its roles declare under `secrets:`
+    and of the connection passwords, read before host_config can quote any of them."""
+    names = [*play.secrets, *(name for role in play.roles for name in role.secrets)]
+    for name in dict.fromkeys([*names, *PASSWORD_VARIABLES]):
+        if name in variables:
+            into += secret_leaves(variables[name])
+
+
+def _compile_host_tasks(
+    inventory: Inventory,
+    play: Play,
+    host: str,
+    variables: Variables,
+    selection: Selection,
+    secret_values: list[str],
+) -> HostPlay:
+    config = host_config(
+        host,
+        variables,
+        inventory.directory,
+        play.become,
+        inventory.hosts[host].location,
+        check_files=True,
+    )
+    secret_values += [v for v in config.masked_values() if v not in secret_values]
+    tasks: list[CompiledTask] = []
+    handlers: list[CompiledTask] = []
+    for role in play.roles:
+        role_vars = variables.child(role.params, role.location) if role.params else variables
+        skip = _role_skip(role, role_vars)
+        tags = [*play.tags, *role.tags]
+        tasks += _compile_list(
+            role.tasks, TaskScope(role, role_vars, config, selection, secret_values, skip, tags)
+        )
+        handlers += _compile_list(
+            role.handlers, TaskScope(role, role_vars, config, Selection(), secret_values)
+        )
+    play_scope = TaskScope(None, variables, config, selection, secret_values, "", list(play.tags))
+    tasks += _compile_list(play.tasks, play_scope)
+    handlers += _compile_list(
+        play.handlers, TaskScope(None, variables, config, Selection(), secret_values)
+    )
+    names = {h.name for h in handlers}
+    for task in tasks:
+        for notified in task.notify:
+            if notified not in names:
+                raise InputError(
+                    f"task notifies handler {notified!r}, which is not defined",
+                    task.location,
+                    hint=f"handlers: {', '.join(sorted(names)) or '(none)'}",
+                )
+    return HostPlay(config, play.name, tasks, handlers, secret_values)
+
+
+def _role_skip(role: Role, variables: Variables) -> str:
+    if role.when is None:
+        return ""
+    if evaluate(role.when, variables, role.location, "role `when`"):
+        return ""
+    return f"role condition false: {role.when}"
+
+
+def _compile_list(items: list, scope: TaskScope) -> list[CompiledTask]:
+    result = []
+    file = getattr(items, "file", "<tasks>")
+    for index, raw in enumerate(items):
+        where = where_of(items, index, file)
+        if not isinstance(raw, dict):
+            raise InputError(f"a task must be a mapping, found {type_name(raw)}", where)
+        result += _compile_task(raw, scope, where)
+    return result
+
+
+def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[CompiledTask]:
+    registry = task_types()
+    role, variables, config, secret_values = (
+        scope.role,
+        scope.variables,
+        scope.config,
+        scope.secret_values,
+    )
+    type_keys = [k for k in raw if k not in COMMON_KEYS]
+    if not type_keys:
+        raise InputError(
+            "task has no task type", where, hint=f"task types: {', '.join(sorted(registry))}"
+        )
+    if len(type_keys) > 1:
+        unknown = [k for k in type_keys if k not in registry]
+        if unknown:
+            raise InputError(
+                f"unknown key {unknown[0]!r} in task",
+                where_of(raw, unknown[0]),
+                hint=f"task keys: {', '.join(COMMON_KEYS)}; task types: "
+                f"{', '.join(sorted(registry))}",
+            )
+        raise InputError(f"a task has exactly one task type, found {', '.join(type_keys)}", where)
+    type_key = str(type_keys[0])
+    if type_key not in registry:
+        raise InputError(
+            f"unknown task type {type_key!r}",
+            where_of(raw, type_key),
+            hint=f"task types: {', '.join(sorted(registry))}",
+        )
+    cls = registry[type_key]
+    type_where = where_of(raw, type_key)
+    args = cls.parse(raw[type_key], type_where)
+    tags = [*scope.tags, *_tag_list(raw, where)]
+    notify = raw.get("notify") or []
+    notify = [notify] if isinstance(notify, str) else notify
+    if not isinstance(notify, list) or not all(isinstance(n, str) for n in notify):
+        raise InputError(
+            "`notify` must be a handler name or a list of them", where_of(raw, "notify")
+        )
+    for flag in ("become", "secret"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise InputError(f"`{flag}` must be true or false", where_of(raw, flag))
+    become = raw.get("become", config.become)
+    secret = raw.get("secret", False)
+    role_name = role.name if role else None
+    role_dir = role.path if role else None
+
+    loop_items: list[Any] = [None]
+    if "loop" in raw:
+        loop = render_value(raw["loop"], variables, where_of(raw, "loop"), "loop")
+        if not isinstance(loop, list):
+            raise InputError(
+                f"`loop` must give a list, found {type_name(loop)}", where_of(raw, "loop")
+            )
+        loop_items = loop
+    compiled = []
+    for item in loop_items:
+        item_vars = variables.child({"item": item}, where) if "loop" in raw else variables
+        label = _task_name(raw, item_vars, where)
+        skip_reason = scope.skip or _selection_skip(tags, scope.selection)
+        if not skip_reason and "when" in raw:
+            if not evaluate(raw["when"], item_vars, where_of(raw, "when"), "`when`"):
+                skip_reason = f"condition false: {raw['when']}"
+        task = None
+        if not skip_reason:
+            rendered = {}
+            arg_lines = getattr(raw[type_key], "key_lines", None)
+            for key, value in args.items():
+                if key in cls.shell_args and isinstance(value, str):
+                    line = (arg_lines or {}).get(key, type_where.line)
+                    rendered[key] = render_string(
+                        value, item_vars, Location(type_where.file, line), f"{type_key}.{key}", True
+                    )
+                else:
+                    rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
+            # A type error quotes a value only when the task file wrote it literally.
+            hidden = set(args) if secret else {k for k, v in args.items() if _templated(v)}
+            own_secrets = _secret_args(rendered) if secret else []
+            try:
+                params = cls.coerce(rendered, type_where, arg_lines, hidden)
+                context = TaskContext(
+                    type_where, role_dir, item_vars, secret, secret_values, args, arg_lines or {}
+                )
+                task = cls(params, context)
+            except InputError as exc:
+                raise mask_error(exc, Masker(own_secrets)) from None
+            secret_values += [v for v in own_secrets if v not in secret_values]
+            if label is None:
+                label = task.describe()
+        if secret:
+            label = _secret_task_name(raw, type_key)
+        compiled.append(
+            CompiledTask(
+                name=label or f"{type_key}",
+                role=role_name,
+                location=where,
+                task=task,
+                skip_reason=skip_reason,
+                notify=list(notify),
+                become=bool(become),
+                tags=tags,
+            )
+        )
+    return compiled
+
+
+def _templated(value: Any) -> bool:
+    """Whether a raw argument holds a template anywhere (its value comes from variables)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_templated(k) or _templated(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_templated(v) for v in value)
+    return False
+
+
+def _secret_args(rendered: dict[str, Any]) -> list[str]:
+    """The text leaves of a secret task's rendered arguments, except the ones that name a
+    place or a setting (NOT_SECRET_ARGS: paths, owner, mode...)."""
+    return [
+        leaf
+        for key, value in rendered.items()
+        if key not in NOT_SECRET_ARGS
+        for leaf in secret_leaves(value)
+    ]
+
+
+def _secret_task_name(raw: YDict, type_key: str) -> str:
+    """A secret task is shown by its name as written, never rendered (a rendered name can
+    hold a value); without a name, by its type."""
+    if "name" in raw and raw["name"] is not None:
+        return str(raw["name"])
+    return f"{type_key} (secret task)"
+
+
+def _task_name(raw: YDict, scope: Variables, where: Location) -> str | None:
+    if "name" not in raw:
+        return None
+    rendered = render_value(raw["name"], scope, where_of(raw, "name"), "task name")
+    return str(rendered)
+
+
+def _tag_list(raw: YDict, where: Location) -> list[str]:
+    tags = raw.get("tags") or []
+    if isinstance(tags, str):
+        return [tags]
+    if not isinstance(tags, list):
+        raise InputError("`tags` must be a list", where_of(raw, "tags"))
+    return [str(t) for t in tags]
+
+
+def _selection_skip(tags: list[str], selection: Selection) -> str:
+    if selection.tags and not set(tags) & set(selection.tags) and "always" not in tags:
+        return "not selected by --tags"
+    if selection.skip_tags and set(tags) & set(selection.skip_tags):
+        return "skipped by --skip-tags"
+    return ""

@@ -1,0 +1,34 @@
+"""A fake connection for unit tests: answers scripts from a function, records what ran."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from provision.execution.connection import Result
+
+Responder = Callable[[str, bytes | None], Result]
+
+
+@dataclass
+class FakeConnection:
+    """Stands in for an SSH or local connection (the `Connection` protocol)."""
+
+    responder: Responder
+    commands_run: int = 0
+    connections_opened: int = 1
+    history: list[tuple[str, bytes | None, bool]] = field(default_factory=list)
+
+    def run(
+        self,
+        script: str,
+        stdin: bytes | None = None,
+        become: bool = False,
+        on_stderr: Callable[[str], None] | None = None,
+    ) -> Result:
+        self.commands_run += 1
+        self.history.append((script, stdin, become))
+        return self.responder(script, stdin)
+
+    def close(self) -> None:
+        return None
