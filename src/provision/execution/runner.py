@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from provision.errors import ConnectError
-from provision.execution.connection import BecomeError, Connection, LocalConnection
+from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
 from provision.execution.reports import (
     CHANGED,
     CHECK,
@@ -26,12 +26,16 @@ from provision.execution.reports import (
 )
 from provision.facts.base import Fact, FactError
 from provision.facts.probe import parse_probe, probe_script
-from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
+from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.planning.planner import HandlerQueue, HostPlan, plan_host, replan_task, unconverged
 from provision.project.compile import Compiled, CompiledTask, HostPlay
 from provision.project.hostconfig import HostConfig
 
-Listener = Callable[[str, object], None]  # (event, payload): "task", "host", "progress"
+# (event, payload): "task" (host, TaskReport); "host" HostReport; "probe" (host, facts,
+# script bytes, seconds); a long command's "progress" (host, task, display), "output" (host,
+# task, line) per line it prints, "progress-end" (host, task, display, seconds, exit code or
+# None); "notice" (host, task, line) for a `waiting for ...` line.
+Listener = Callable[[str, object], None]
 
 
 @dataclass
@@ -65,6 +69,11 @@ def _facts_of(tasks: list[CompiledTask]) -> list[Fact]:
             for fact in compiled.task.facts():
                 facts.setdefault(fact, None)
     return list(facts)
+
+
+def probe_size(facts: list[Fact]) -> tuple[int, int]:
+    """(facts read, bytes of the probe script) for -vvv: counts only, never the script."""
+    return len(facts), len(probe_script(facts)[0].encode()) if facts else 0
 
 
 def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
@@ -111,8 +120,10 @@ class HostRun:
 
     def run(self) -> None:
         started = time.monotonic()
-        state = probe(self.conn, _facts_of(self.play.tasks + self.play.handlers), self.become)
+        facts = _facts_of(self.play.tasks + self.play.handlers)
+        state = probe(self.conn, facts, self.become)
         self.report.probe_seconds = time.monotonic() - started
+        self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
         plan = plan_host(self.play.tasks, self.play.handlers, state)
         if not self.options.apply:
             self._report_plan(plan)
@@ -191,11 +202,7 @@ class HostRun:
                 report.status = FAILED
                 report.message = f"interrupted before `{command.display}`"
                 break
-            if command.progress:
-                self.listener("progress", (self.report.name, compiled.name, command.display))
-            result = self.conn.run(
-                command.script, command.stdin, compiled.become, self._waiting_notice(compiled)
-            )
+            result = self._run_command(compiled, command)
             if result.rc != 0:
                 report.status = FAILED
                 report.message = f"`{command.display}` failed with exit code {result.rc}"
@@ -206,14 +213,29 @@ class HostRun:
         report.duration = time.monotonic() - started
         return report
 
-    def _waiting_notice(self, compiled: CompiledTask) -> Callable[[str], None]:
-        """Relay a remote command's `waiting for ...` lines (a held dnf lock) as they come."""
+    def _run_command(self, compiled: CompiledTask, command: Command) -> Result:
+        """Run one command. A long one (`progress`) is framed by "progress" and
+        "progress-end" events, and each line it prints is an "output" event; a `waiting for
+        ...` line (a held dnf lock) is also a "notice"."""
+        host, task = self.report.name, compiled.name
 
         def relay(line: str) -> None:
+            if command.progress:
+                self.listener("output", (host, task, line))
             if line.startswith("waiting for"):
-                self.listener("progress", (self.report.name, compiled.name, line))
+                self.listener("notice", (host, task, line))
 
-        return relay
+        if not command.progress:
+            return self.conn.run(command.script, command.stdin, compiled.become, relay)
+        self.listener("progress", (host, task, command.display))
+        started, rc = time.monotonic(), None
+        try:
+            result = self.conn.run(command.script, command.stdin, compiled.become, relay)
+            rc = result.rc
+            return result
+        finally:
+            seconds = time.monotonic() - started
+            self.listener("progress-end", (host, task, command.display, seconds, rc))
 
     def _run_handlers(self, handlers: HandlerQueue) -> bool:
         ran = False
