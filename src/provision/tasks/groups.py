@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from provision.facts.base import Fact
 from provision.facts.kinds import GroupFact, GroupState, UserFact, UserState
 from provision.planning.model import Change, Failed, HostState, NoOp, Outcome, command
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Arg, Assertion, TaskType, register, verifies
 from provision.tasks.names import account_problem, login_path_problem
 
 
@@ -150,3 +152,20 @@ class User(TaskType):
     def assertions(self) -> list[Assertion]:
         expect = {"exists": self.p["state"] == "present", "groups": self.p["groups"] or []}
         return [Assertion("user", self.p["name"], expect, f"user {self.p['name']}")]
+
+
+@verifies("user")
+def check_user(host: Any, name: str, expect: dict) -> str | None:
+    user = host.user(name)
+    if user.exists != expect["exists"]:
+        return f"user {name} {'does not exist' if expect['exists'] else 'exists'}"
+    missing = [g for g in expect.get("groups", []) if user.exists and g not in user.groups]
+    return f"user {name} is not in group(s) {', '.join(missing)}" if missing else None
+
+
+@verifies("group")
+def check_group(host: Any, name: str, expect: dict) -> str | None:
+    exists = host.group(name).exists
+    if exists != expect["exists"]:
+        return f"group {name} {'does not exist' if expect['exists'] else 'exists'}"
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
@@ -16,7 +17,7 @@ from provision.project.fileformats import (
     line_problem,
     origin_note,
 )
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Arg, Assertion, TaskType, register, verifies
 from provision.tasks.filesupport import as_text, plan_file
 
 
@@ -213,3 +214,14 @@ class Line(TaskType):
             "section": self.p["section"],
         }
         return [Assertion("line", self.p["path"], expect, f"line in {self.p['path']}")]
+
+
+@verifies("line")
+def check_line(host: Any, path: str, expect: dict) -> str | None:
+    file = host.file(path)
+    text = file.content_string if file.exists else ""
+    wanted = edit_lines(text, expect["line"], expect["regexp"], expect["state"], expect["section"])
+    if wanted != text:
+        where = f" in [{expect['section']}]" if expect["section"] else ""
+        return f"{path}: line {expect['state']}{where} does not hold"
+    return None

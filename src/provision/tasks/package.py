@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shlex
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import PackagesFact, Update, UpdatesFact
 from provision.planning.model import Change, HostState, NoOp, Outcome, dnf
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Arg, Assertion, TaskType, register, verifies
 
 _PIN = re.compile(r"^(?P<name>.+?)-(?P<version>(?:\d+:)?\d+\.[\w.+~^]*(?:-[\w.+~^]+)?)$")
 SHOWN_UPDATES = 8
@@ -138,3 +140,17 @@ class Package(TaskType):
             )
             for n in self.p["name"]
         ]
+
+
+@verifies("package")
+def check_package(host: Any, name: str, expect: dict) -> str | None:
+    package = host.package(name)
+    if package.is_installed != expect["installed"]:
+        return f"package {name} is {'not ' if expect['installed'] else ''}installed"
+    version = expect.get("version")
+    if version and expect["installed"]:
+        query = "rpm -q --qf '%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n' -- "
+        installed = host.run(query + shlex.quote(name)).stdout.split()
+        if not any(version_matches(evr, version) for evr in installed):
+            return f"package {name} is {', '.join(installed)}, expected {version}"
+    return None

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.facts.openpgp import grouped, normalise_fingerprint, valid_fingerprint
 from provision.facts.rpm_keys import InstalledKey, RpmKeys, RpmKeysFact, check_key_file, short_id
 from provision.planning.model import Change, Command, Failed, HostState, NoOp, Outcome
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Arg, Assertion, TaskType, register, verifies
 from provision.tasks.filesupport import plan_file
 
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
@@ -181,3 +182,23 @@ class RpmKey(TaskType):
                 f"rpm GPG key {grouped(self.p['fingerprint'])}",
             )
         ]
+
+
+@verifies("rpm_key")
+def check_rpm_key(host: Any, fingerprint: str, expect: dict) -> str | None:
+    """The key imported (by full fingerprint) or not, and `dest` holding exactly it."""
+    fact = RpmKeysFact(fingerprint, "/dev/null")  # never read: only the listing is used
+    result = host.run(fact.listing())
+    keys = fact.parse(result.rc, result.stdout_bytes, result.stderr_bytes)
+    imported = bool(keys.with_fingerprint(fingerprint))
+    if imported != (expect["state"] == "present"):
+        return f"GPG key {grouped(fingerprint)} is {'not ' if not imported else ''}imported"
+    dest = expect.get("dest")
+    if dest and expect["state"] == "present":
+        file = host.file(dest)
+        if not file.exists:
+            return f"{dest} does not exist"
+        problem = check_key_file(file.content, fingerprint)
+        if problem:
+            return f"{dest}: {problem}, expected {grouped(fingerprint)}"
+    return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from provision.facts.base import Fact
 from provision.facts.kinds import ServiceFact, ServiceState
 from provision.planning.model import Change, Failed, HostState, NoOp, Outcome, command
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Arg, Assertion, TaskType, register, verifies
 from provision.tasks.names import unit_problem
 
 
@@ -95,3 +97,13 @@ class Service(TaskType):
         if not expect:
             return []
         return [Assertion("service", self.p["name"], expect, f"service {self.p['name']}")]
+
+
+@verifies("service")
+def check_service(host: Any, name: str, expect: dict) -> str | None:
+    service = host.service(name)
+    if "running" in expect and service.is_running != expect["running"]:
+        return f"service {name} is {'not ' if expect['running'] else ''}running"
+    if "enabled" in expect and service.is_enabled != expect["enabled"]:
+        return f"service {name} is {'not ' if expect['enabled'] else ''}enabled"
+    return None

@@ -10,6 +10,8 @@ the file and line, since editing a vendor or runtime file would not last.
 from __future__ import annotations
 
 import re
+import shlex
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState, SysctlFact, normalise_sysctl
@@ -34,9 +36,9 @@ from provision.planning.model import (
     command,
     write_file,
 )
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Arg, Assertion, TaskType, register, verifies
 from provision.tasks.filesupport import as_text, plan_file
-from provision.tasks.line import edit_lines
+from provision.tasks.line import check_line, edit_lines
 
 #: a sysctl name as the `sysctl` command and /proc/sys take it: no leading `-` (an option),
 #: no `=`, no whitespace or control characters, no glob characters, no `..` component
@@ -215,3 +217,31 @@ def _overrides(order: list[BootFile], name: str, value: str, own: str) -> list[A
         return []
     later = every[ours[-1] + 1 :]
     return [a for a in later if a.key == name and a.value is not None and a.value != value]
+
+
+@verifies("sysctl")
+def check_sysctl(host: Any, name: str, expect: dict) -> str | None:
+    """The live value, the value at boot, and the line in the task's file."""
+    if expect["state"] == "present":
+        live = normalise_sysctl(str(host.run("sysctl -n -- " + shlex.quote(name)).stdout))
+        if live != expect["value"]:
+            return f"sysctl {name} is {live}, expected {expect['value']}"
+        fact = SysctlBootFact()
+        result = host.run(fact.command())
+        boot = fact.parse(result.rc, result.stdout_bytes, result.stderr_bytes)
+        at_boot = effective(read_order(boot), name)
+        if at_boot is None or at_boot.value != expect["value"]:
+            shown = (
+                "unset" if at_boot is None else f"{at_boot.value} ({at_boot.path}:{at_boot.line})"
+            )
+            return f"sysctl {name} at boot would be {shown}, expected {expect['value']}"
+    return check_line(
+        host,
+        expect["file"],
+        {
+            "line": f"{name} = {expect['value']}" if expect["state"] == "present" else None,
+            "regexp": persisted_pattern(name),
+            "state": expect["state"],
+            "section": None,
+        },
+    )
