@@ -101,7 +101,7 @@ def edit_lines(
 
 
 class Line(TaskType):
-    """`line`: one line in a file
+    r"""`line`: one line in a file
 
     `line` and `section` must be one line: a line break of any kind or a control character
     is an input error. In an INI-like file (`ini`, `repo`, `systemd`, `sysctl`) a `line`
