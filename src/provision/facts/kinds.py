@@ -1,4 +1,8 @@
-"""Every fact kind: files, packages, updates, services, sysctls, users, groups, commands."""
+"""The common fact kinds: files, packages, updates, services, sysctls, users, groups, commands.
+
+Each kind's `case_value` documents the simple form the table tests give its value in
+(a case's `facts:` mapping); a kind a task type alone needs may live in that type's module.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import hashlib
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
-from provision.facts.base import FactError, tail, text
+from provision.facts.base import CaseFacts, FactError, FactKind, tail, text
 
 MAX_FILE_BYTES = 1024 * 1024
 MISSING_TOOL = 127
@@ -36,7 +41,8 @@ class FileState:
 
 
 @dataclass(frozen=True)
-class FileFact:
+class FileFact(FactKind):
+    kind = "file"
     path: str
     slow: bool = False
 
@@ -76,11 +82,36 @@ class FileFact:
     def describe(self) -> str:
         return f"file {self.path}"
 
+    def case_value(self, case: CaseFacts) -> FileState:
+        """`files: {PATH: {content: TEXT or {base64: ...}, mode: "0644", owner, group,
+        kind: directory, known: false} or {exists: false}}`; a path not listed is absent."""
+        spec = case.section("files").get(self.path)
+        if spec is None or spec.get("exists", True) is False:
+            return FileState(False)
+        content = spec.get("content", "")
+        if isinstance(content, dict):  # {base64: ...} for binary content
+            data: bytes | None = base64.b64decode(content["base64"])
+        else:
+            data = None if content is None else str(content).encode()
+        mode = parse_mode(spec.get("mode", "0644"))
+        if mode is None:
+            raise ValueError(f"files: {self.path}: bad mode {spec.get('mode')!r}")
+        return FileState(
+            True,
+            spec.get("kind", "regular file"),
+            mode,
+            spec.get("owner", "root"),
+            spec.get("group", "root"),
+            data,
+            spec.get("known", True),
+        )
+
 
 @dataclass(frozen=True)
-class PackagesFact:
+class PackagesFact(FactKind):
     """Installed packages by their own NAME (a provide such as runc never counts)."""
 
+    kind = "packages"
     slow: bool = True
 
     def command(self) -> str:
@@ -107,6 +138,10 @@ class PackagesFact:
     def describe(self) -> str:
         return "installed packages"
 
+    def case_value(self, case: CaseFacts) -> dict[str, tuple[str, ...]]:
+        """`packages: {NAME: [EPOCH:VERSION-RELEASE.ARCH, ...]}`."""
+        return {k: tuple(v) for k, v in case.section("packages").items()}
+
 
 @dataclass(frozen=True)
 class Update:
@@ -116,7 +151,8 @@ class Update:
 
 
 @dataclass(frozen=True)
-class UpdatesFact:
+class UpdatesFact(FactKind):
+    kind = "updates"
     security: bool = False
     slow: bool = True
 
@@ -157,6 +193,11 @@ class UpdatesFact:
     def describe(self) -> str:
         return "pending updates"
 
+    def case_value(self, case: CaseFacts) -> tuple[Update, ...]:
+        """`updates: [{name, version, repo}]` (`security_updates:` for `--security`)."""
+        key = "security_updates" if self.security else "updates"
+        return tuple(Update(u["name"], u["version"], u["repo"]) for u in case.facts.get(key) or [])
+
 
 @dataclass(frozen=True)
 class ServiceState:
@@ -178,7 +219,8 @@ class ServiceState:
 
 
 @dataclass(frozen=True)
-class ServiceFact:
+class ServiceFact(FactKind):
+    kind = "service"
     name: str
     slow: bool = False
 
@@ -208,9 +250,18 @@ class ServiceFact:
     def describe(self) -> str:
         return f"service {self.unit}"
 
+    def case_value(self, case: CaseFacts) -> ServiceState:
+        """`services: {NAME or UNIT: {load, active, enabled}}`; not listed: not found."""
+        services = case.section("services")
+        spec = services.get(self.name) or services.get(self.unit)
+        if spec is None:
+            return ServiceState("not-found", "inactive", "")
+        return ServiceState(spec["load"], spec["active"], spec.get("enabled", ""))
+
 
 @dataclass(frozen=True)
-class SysctlFact:
+class SysctlFact(FactKind):
+    kind = "sysctl"
     key: str
     slow: bool = False
 
@@ -227,6 +278,11 @@ class SysctlFact:
     def describe(self) -> str:
         return f"sysctl {self.key}"
 
+    def case_value(self, case: CaseFacts) -> str | None:
+        """`sysctls: {KEY: VALUE}`; a key not listed does not exist on the kernel."""
+        value = case.section("sysctls").get(self.key)
+        return None if value is None else str(value)
+
 
 def normalise_sysctl(value: str) -> str:
     return " ".join(str(value).split())
@@ -242,7 +298,8 @@ class UserState:
 
 
 @dataclass(frozen=True)
-class UserFact:
+class UserFact(FactKind):
+    kind = "user"
     name: str
     slow: bool = False
 
@@ -265,6 +322,19 @@ class UserFact:
     def describe(self) -> str:
         return f"user {self.name}"
 
+    def case_value(self, case: CaseFacts) -> UserState | None:
+        """`users: {NAME: {uid, home, shell, groups: [primary, ...]}}`; not listed: absent."""
+        spec = case.section("users").get(self.name)
+        if spec is None:
+            return None
+        return UserState(
+            self.name,
+            spec.get("uid", 1000),
+            spec.get("home", f"/home/{self.name}"),
+            spec.get("shell", "/bin/bash"),
+            tuple(spec.get("groups", [self.name])),
+        )
+
 
 @dataclass(frozen=True)
 class GroupState:
@@ -274,7 +344,8 @@ class GroupState:
 
 
 @dataclass(frozen=True)
-class GroupFact:
+class GroupFact(FactKind):
+    kind = "group"
     name: str
     slow: bool = False
 
@@ -295,6 +366,13 @@ class GroupFact:
     def describe(self) -> str:
         return f"group {self.name}"
 
+    def case_value(self, case: CaseFacts) -> GroupState | None:
+        """`groups: {NAME: {gid, members: [...]}}`; not listed: absent."""
+        spec = case.section("groups").get(self.name)
+        if spec is None:
+            return None
+        return GroupState(self.name, spec.get("gid", 1000), tuple(spec.get("members", [])))
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -304,9 +382,11 @@ class CommandResult:
 
 
 @dataclass(frozen=True)
-class CommandFact:
+class CommandFact(FactKind):
     """A read-only command of the user's (a guard or an assert); its result as is."""
 
+    kind = "command"
+    verbatim = True
     script: str
     slow: bool = True
 
@@ -318,6 +398,15 @@ class CommandFact:
 
     def describe(self) -> str:
         return f"command {self.script}"
+
+    def case_value(self, case: CaseFacts) -> CommandResult:
+        """`commands: {SCRIPT: {rc, stdout, stderr}}`: every command the task runs must be
+        listed (a guessed answer would hide a wrong script)."""
+        commands = case.section("commands")
+        if self.script not in commands:
+            raise KeyError(f"case has no answer for command {self.script!r}")
+        spec: dict[str, Any] = commands[self.script] or {}
+        return CommandResult(spec.get("rc", 0), str(spec.get("stdout", "")), spec.get("stderr", ""))
 
 
 _MODE = re.compile(r"^0?[0-7]{3,4}$")

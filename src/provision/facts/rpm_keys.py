@@ -9,7 +9,7 @@ import binascii
 import shlex
 from dataclasses import dataclass
 
-from provision.facts.base import FactError, tail, text
+from provision.facts.base import CaseFacts, FactError, FactKind, tail, text
 from provision.facts.openpgp import MAX_KEY_BYTES, KeyFileError, primary_fingerprints
 
 MISSING_TOOL = 127
@@ -43,10 +43,11 @@ def short_id(fingerprint: str) -> str:
 
 
 @dataclass(frozen=True)
-class RpmKeysFact:
+class RpmKeysFact(FactKind):
     """Installed rpm keys; `source` (URL or host path) is read only if `fingerprint` is not
     among them (or `also_read`: a copy of the key is wanted on the host)."""
 
+    kind = "rpm_keys"
     fingerprint: str
     source: str
     proxy: str = ""
@@ -121,6 +122,37 @@ class RpmKeysFact:
 
     def describe(self) -> str:
         return f"rpm GPG keys (pinned {self.fingerprint})"
+
+    def case_value(self, case: CaseFacts) -> RpmKeys:
+        """`rpm_keys: {installed: {NAME: KEYFILE}, fetched: KEYFILE, fetch_error: TEXT}`,
+        KEYFILE naming a data file of the case (or `{text: ...}` for raw text). As on a host,
+        the key file is read only when no installed key has the pinned key's short ID, or
+        `also_read` is missing from the case's `files:`."""
+
+        def key_bytes(spec: object) -> bytes:
+            if isinstance(spec, dict):
+                return str(spec["text"]).encode()
+            return case.read(str(spec))
+
+        spec = case.section("rpm_keys")
+        installed = []
+        for name, key in (spec.get("installed") or {}).items():
+            data = key_bytes(key)
+            try:
+                fingerprints = tuple(primary_fingerprints(data))
+            except ValueError:
+                fingerprints = ()
+            installed.append(InstalledKey(name, fingerprints, data.decode()))
+        by_short = any(
+            k.name.startswith(f"gpg-pubkey-{short_id(self.fingerprint)}-") for k in installed
+        )
+        dest_missing = bool(self.also_read) and not case.section("files").get(self.also_read)
+        if by_short and not dest_missing:
+            return RpmKeys(tuple(installed))
+        if spec.get("fetch_error"):
+            return RpmKeys(tuple(installed), None, spec["fetch_error"])
+        fetched = key_bytes(spec["fetched"]) if "fetched" in spec else None
+        return RpmKeys(tuple(installed), fetched)
 
 
 def check_key_file(data: bytes, fingerprint: str) -> str | None:

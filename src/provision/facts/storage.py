@@ -22,7 +22,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from provision.facts.base import FactError, tail, text
+from provision.facts.base import CaseFacts, FactError, FactKind, tail, text
 
 MISSING_TOOL = 127
 #: a device path as the storage task types accept it: under /dev, no `..`, no spaces,
@@ -30,6 +30,19 @@ MISSING_TOOL = 127
 DEVICE_PATH = re.compile(r"/dev/[A-Za-z0-9_][A-Za-z0-9_.:+@/=-]*")
 #: signature types that are partition tables (wipefs names them so)
 PARTITION_TABLES = frozenset({"gpt", "dos", "PMBR", "atari", "bsd", "sun", "sgi", "mac"})
+
+
+_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def case_size(value: Any) -> int:
+    """A size as the table tests write it: bytes, or LVM-style text (4m, 20g; binary)."""
+    if isinstance(value, int):
+        return value
+    written = str(value).strip().lower()
+    if written[-1:] in _UNITS:
+        return int(float(written[:-1]) * _UNITS[written[-1]])
+    return int(written)
 
 
 def device_problem(path: str) -> str | None:
@@ -91,7 +104,8 @@ class BlockDevice:
 
 
 @dataclass(frozen=True)
-class BlockDeviceFact:
+class BlockDeviceFact(FactKind):
+    kind = "block_device"
     path: str
     slow: bool = False
 
@@ -115,6 +129,28 @@ class BlockDeviceFact:
 
     def describe(self) -> str:
         return f"block device {self.path}"
+
+    def case_value(self, case: CaseFacts) -> BlockDevice:
+        """`devices: {PATH: {size: 20g, major_minor: "252:16", signatures: [{type, uuid,
+        label, offset}]}}` (`{exists: false}` or not listed: no such device; `{block:
+        false}`: not a block device)."""
+        spec = case.section("devices").get(self.path)
+        if spec is None or spec.get("exists", True) is False:
+            return BlockDevice(self.path, exists=False, is_block=False)
+        if spec.get("block", True) is False:
+            return BlockDevice(self.path, exists=True, is_block=False)
+        signatures = tuple(
+            Signature(s["type"], str(s.get("offset", "0x0")), s.get("uuid"), s.get("label"))
+            for s in spec.get("signatures") or []
+        )
+        return BlockDevice(
+            self.path,
+            True,
+            True,
+            case_size(spec.get("size", "20g")),
+            spec.get("major_minor", "252:16"),
+            signatures,
+        )
 
 
 _DEVICE_LINE = re.compile(r"DEVICE (\d+) ([0-9a-f]+) ([0-9a-f]+)")
@@ -222,7 +258,8 @@ LV_FIELDS = "lv_name,vg_name,lv_size,lv_active"
 
 
 @dataclass(frozen=True)
-class LvmFact:
+class LvmFact(FactKind):
+    kind = "lvm"
     slow: bool = False
 
     def command(self) -> str:
@@ -243,6 +280,35 @@ class LvmFact:
 
     def describe(self) -> str:
         return "LVM physical volumes, volume groups and logical volumes"
+
+    def case_value(self, case: CaseFacts) -> LvmState:
+        """`lvm: {installed: true, device_mapper: true, pvs: [{name, vg, size, uuid}],
+        vgs: [{name, size, free, extent_size, uuid}], lvs: [{name, vg, size, active}]}`."""
+        spec = case.section("lvm")
+        return LvmState(
+            spec.get("installed", True),
+            spec.get("device_mapper", True),
+            tuple(
+                PhysicalVolume(
+                    p["name"], p.get("vg", ""), case_size(p.get("size", "20g")), p["uuid"]
+                )
+                for p in spec.get("pvs") or []
+            ),
+            tuple(
+                VolumeGroup(
+                    v["name"],
+                    case_size(v["size"]),
+                    case_size(v.get("free", v["size"])),
+                    case_size(v.get("extent_size", "4m")),
+                    v.get("uuid", ""),
+                )
+                for v in spec.get("vgs") or []
+            ),
+            tuple(
+                LogicalVolume(lv["name"], lv["vg"], case_size(lv["size"]), lv.get("active", True))
+                for lv in spec.get("lvs") or []
+            ),
+        )
 
 
 def parse_lvm(output: str) -> LvmState:
@@ -325,7 +391,8 @@ class MountPoint:
 
 
 @dataclass(frozen=True)
-class MountPointFact:
+class MountPointFact(FactKind):
+    kind = "mount_point"
     path: str
     slow: bool = False
 
@@ -349,6 +416,26 @@ class MountPointFact:
 
     def describe(self) -> str:
         return f"mount point {self.path}"
+
+    def case_value(self, case: CaseFacts) -> MountPoint:
+        """`mountpoints: {PATH: {entries: 0, mounts: [{source, fstype, options,
+        major_minor}]}}` (`{exists: false}` or not listed: no such directory; `{dir:
+        false}`: a file)."""
+        spec = case.section("mountpoints").get(self.path)
+        if spec is None or spec.get("exists", True) is False:
+            return MountPoint(self.path, exists=False, is_dir=False)
+        if spec.get("dir", True) is False:
+            return MountPoint(self.path, exists=True, is_dir=False)
+        mounts = tuple(
+            Mounted(
+                m["source"],
+                m.get("fstype", "xfs"),
+                m.get("options", "rw"),
+                m.get("major_minor", ""),
+            )
+            for m in spec.get("mounts") or []
+        )
+        return MountPoint(self.path, True, True, spec.get("entries", 0), mounts)
 
 
 def parse_mount_point(path: str, output: str) -> MountPoint:
@@ -402,7 +489,8 @@ class Filesystem:
 
 
 @dataclass(frozen=True)
-class FilesystemFact:
+class FilesystemFact(FactKind):
+    kind = "filesystem"
     device: str
     slow: bool = False
 
@@ -431,6 +519,20 @@ class FilesystemFact:
 
     def describe(self) -> str:
         return f"filesystem on {self.device}"
+
+    def case_value(self, case: CaseFacts) -> Filesystem:
+        """`filesystems: {DEV: {fstype, size, ftype, mounted_at, uuid}}` (not listed: none)."""
+        spec = case.section("filesystems").get(self.device)
+        if spec is None:
+            return Filesystem(self.device)
+        return Filesystem(
+            self.device,
+            spec.get("fstype", ""),
+            case_size(spec.get("size", 0)),
+            spec.get("ftype"),
+            spec.get("mounted_at", ""),
+            spec.get("uuid", ""),
+        )
 
 
 def parse_filesystem(device: str, output: str) -> Filesystem:

@@ -24,7 +24,7 @@ import fnmatch
 import posixpath
 from dataclasses import dataclass, replace
 
-from provision.facts.base import FactError, tail
+from provision.facts.base import CaseFacts, FactError, FactKind, tail
 
 SYSCTL_DIRS = (
     "/etc/sysctl.d",
@@ -165,9 +165,10 @@ def effective(order: list[BootFile], key: str) -> Assignment | None:
 
 
 @dataclass(frozen=True)
-class SysctlBootFact:
+class SysctlBootFact(FactKind):
     """Every sysctl.d file and /etc/sysctl.conf with their contents (one fact per host)."""
 
+    kind = "sysctl_boot"
     slow: bool = False
 
     def command(self) -> str:
@@ -192,6 +193,27 @@ class SysctlBootFact:
 
     def describe(self) -> str:
         return "sysctl files read at boot"
+
+    def case_value(self, case: CaseFacts) -> SysctlBoot:
+        """Every entry of the case's `files:` under a sysctl.d folder (or /etc/sysctl.conf),
+        plus `sysctl_links: {LINK: TARGET}` (a target of /dev/null masks the name)."""
+        files = case.section("files")
+        links = case.section("sysctl_links")
+        listed = []
+        for path in sorted(set(files) | set(links)):
+            if posixpath.dirname(path) not in SYSCTL_DIRS and path != SYSCTL_CONF:
+                continue
+            realpath = links.get(path, path)
+            if realpath == "/dev/null":
+                listed.append(BootFile(path, realpath, "", 0o666))
+                continue
+            spec = files.get(realpath)
+            if spec is None or spec.get("exists", True) is False:
+                continue
+            listed.append(BootFile(path, realpath, str(spec.get("content", ""))))
+        order = {d: i for i, d in enumerate(SYSCTL_DIRS)}
+        listed.sort(key=lambda f: (order.get(posixpath.dirname(f.path), len(order)), f.path))
+        return SysctlBoot(tuple(listed))
 
 
 def _b64(text: str) -> str:

@@ -1,11 +1,23 @@
-"""The task-type protocol and argument validation shared by every type."""
+"""The task-type protocol, argument declaration and validation, and discovery.
+
+A task type is a `TaskType` subclass with a `type_name`, a `Params` dataclass (its
+arguments, each declared with `arg(...)`), the facts it reads, a pure `plan`, and its
+verify assertions. Defining the class in a module of this package is all it takes:
+`task_types()` imports every module here and each subclass registers itself; the verify
+check of an assertion kind registers with `@verifies(KIND)` the same way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+import importlib
+import pkgutil
+import types
+import typing
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields, make_dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NewType
 
 from provision.errors import InputError, Location
 from provision.facts.base import Fact
@@ -14,18 +26,114 @@ from provision.planning.model import HostState, Outcome
 from provision.project.yamlfile import type_name
 from provision.tasks.names import owner_problem
 
-REQUIRED = object()
+REQUIRED: Any = object()
 PATH_ARGS = ("path", "dest", "file", "creates", "removes")
+KINDS = ("str", "bool", "int", "mode", "strlist", "dict", "any")
+_META = "provision.arg"
+
+#: a file mode: `0644`, `644` or 0o644 in YAML, an int once validated
+Mode = NewType("Mode", int)
 
 
 @dataclass(frozen=True)
 class Arg:
-    """One argument of a task type: its kind, default and allowed values."""
+    """One argument of a task type: its kind, default, allowed values and one-line doc.
+    Derived from the type's `Params` fields; `attr` is the field's name when the
+    argument's name is a Python keyword (`in` → `in_`)."""
 
     name: str
-    kind: str  # str, bool, int, mode, strlist, dict, any
+    kind: str  # one of KINDS
     default: Any = REQUIRED
     choices: tuple[str, ...] = ()
+    doc: str = ""
+    attr: str = ""
+
+    @property
+    def field_name(self) -> str:
+        return self.attr or self.name
+
+
+@dataclass(frozen=True)
+class _ArgMeta:
+    doc: str
+    choices: tuple[str, ...]
+    name: str
+    kind: str
+
+
+def arg(
+    default: Any = REQUIRED,
+    *,
+    doc: str,
+    choices: tuple[str, ...] = (),
+    name: str = "",
+    kind: str = "",
+) -> Any:
+    """A `Params` field: the argument's default (none: required), its one-line doc for
+    docs/tasks.md, its allowed values, its YAML name when the field's name differs
+    (`in_: ... = arg(name="in")`) and its kind when the annotation does not say it
+    (`str`, `bool`, `int`, `Mode`, `list[str]`, `dict[...]`; anything else is `any`)."""
+    meta = {_META: _ArgMeta(doc, tuple(choices), name, kind)}
+    if default is REQUIRED:
+        return field(metadata=meta)
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _kind_of(hint: Any) -> str:
+    """The argument kind an annotation names (None in a union only makes it optional)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(options) != 1:
+            return "any"
+        hint = options[0]
+    origin = typing.get_origin(hint)
+    if hint is Mode:
+        return "mode"
+    if hint is bool:
+        return "bool"
+    if hint is int:
+        return "int"
+    if hint is str:
+        return "str"
+    if hint is list or origin is list:
+        return "strlist"
+    if hint is dict or origin is dict:
+        return "dict"
+    return "any"
+
+
+def args_of(params: type) -> tuple[Arg, ...]:
+    """The arguments a `Params` dataclass declares, in field order."""
+    hints = typing.get_type_hints(params)
+    result = []
+    for f in fields(params):
+        meta: _ArgMeta | None = f.metadata.get(_META)
+        if meta is None:
+            raise TypeError(f"{params.__qualname__}.{f.name}: declare it with arg(doc=...)")
+        kind = meta.kind or _kind_of(hints[f.name])
+        if kind not in KINDS:
+            raise TypeError(f"{params.__qualname__}.{f.name}: unknown kind {kind!r}")
+        result.append(
+            Arg(
+                meta.name or f.name,
+                kind,
+                _default_of(f),
+                meta.choices,
+                meta.doc,
+                f.name if meta.name else "",
+            )
+        )
+    return tuple(result)
+
+
+def _default_of(f: Field[Any]) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return REQUIRED
 
 
 @dataclass
@@ -111,25 +219,59 @@ def _coerce(
 
 
 class TaskType:
-    """A task type: validated arguments, the facts it reads, a pure plan, its checks."""
+    """A task type: validated arguments, the facts it reads, a pure plan, its checks.
+
+    The class docstring is the type's section of docs/tasks.md: its first line the
+    heading (`` `name`: what it manages``), the rest the prose below the argument table."""
 
     type_name: ClassVar[str]
+    # The arguments: a dataclass whose fields are declared with `arg(...)`; `args` is
+    # derived from it. (A type may instead declare `args` as a tuple of `Arg`: its
+    # Params is then made from them, untyped; such a type reads `self.p`.)
+    Params: ClassVar[type[Any]]
     args: ClassVar[tuple[Arg, ...]]
     shell_args: ClassVar[tuple[str, ...]] = ()  # rendered with every {{ value }} shell-quoted
     # A check that changes nothing (assert): deferred to apply, it runs after the handlers
     # notified so far, so it checks the host as the earlier changes left it.
     read_only: ClassVar[bool] = False
+    params: Any
 
-    def __init__(self, params: dict[str, Any], context: TaskContext) -> None:
-        self.p = params
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        if "Params" in own:
+            cls.args = args_of(cls.Params)
+        elif "args" in own:
+            cls.Params = make_dataclass(
+                f"{cls.__name__}Params",
+                [(a.name, Any, field(default=None)) for a in cls.args],
+                kw_only=True,
+            )
+        if "type_name" in own:
+            register(cls)
+
+    def __init__(self, params: Mapping[str, Any], context: TaskContext) -> None:
+        values = {}
+        for a in self.args:
+            value = params.get(a.name, a.default)
+            if value is REQUIRED:
+                raise KeyError(f"{self.type_name}: no value for `{a.name}`")
+            values[a.field_name] = value
+        self.params = self.Params(**values)
         self.context = context
         self._check_owners()
         self.validate()
 
+    @property
+    def p(self) -> dict[str, Any]:
+        """The arguments as a mutable dict (for types that declare `args` instead of a
+        typed `Params`; read `self.params.NAME` in a typed one)."""
+        return self.params.__dict__
+
     def _check_owners(self) -> None:
         """`owner`/`group` of any type reach chown: names or numeric ids, never an option."""
         for key in ("owner", "group"):
-            value = self.p.get(key)
+            value = getattr(self.params, key, None)
             if isinstance(value, str):
                 problem = owner_problem(value, key)
                 if problem:
@@ -208,8 +350,7 @@ class TaskType:
 
     def describe(self) -> str:
         """The default task name: TYPE plus its main argument."""
-        first = self.args[0].name
-        return f"{self.type_name} {self.p.get(first)}"
+        return f"{self.type_name} {getattr(self.params, self.args[0].field_name)}"
 
     def facts(self) -> list[Fact]:
         raise NotImplementedError
@@ -227,31 +368,46 @@ class TaskType:
 
 
 REGISTRY: dict[str, type[TaskType]] = {}
+Checker = Callable[[Any, str, dict[str, Any]], "str | None"]
+_CHECKERS: dict[str, Checker] = {}
 
 
 def register(cls: type[TaskType]) -> type[TaskType]:
+    """Register a task type (done for every subclass that sets `type_name`)."""
+    other = REGISTRY.get(cls.type_name)
+    if other is not None and other.__qualname__ != cls.__qualname__:
+        raise TypeError(f"task type {cls.type_name!r} defined twice: {other} and {cls}")
     REGISTRY[cls.type_name] = cls
     return cls
 
 
-def task_types() -> dict[str, type[TaskType]]:
-    """All task types, by name (importing their modules registers them)."""
-    from provision.tasks import (  # noqa: F401
-        assert_,
-        command,
-        directory,
-        files,
-        filesystem,
-        groups,
-        line,
-        lvm_lv,
-        lvm_vg,
-        mount,
-        package,
-        repo,
-        rpm_key,
-        service,
-        sysctl,
-    )
+def verifies(kind: str) -> Callable[[Checker], Checker]:
+    """Register `check(host, target, expect) -> problem or None` for the assertions of
+    `kind` (`provision verify` calls it with a testinfra host)."""
 
+    def add(check: Checker) -> Checker:
+        _CHECKERS[kind] = check
+        return check
+
+    return add
+
+
+@cache
+def _discover() -> None:
+    import provision.tasks as package
+
+    for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        importlib.import_module(module.name)
+
+
+def task_types() -> dict[str, type[TaskType]]:
+    """All task types, by name: every module of this package is imported once, which
+    registers the types it defines."""
+    _discover()
     return REGISTRY
+
+
+def checkers() -> dict[str, Checker]:
+    """The verify check of each assertion kind, by kind (from every task module)."""
+    _discover()
+    return _CHECKERS

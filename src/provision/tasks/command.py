@@ -3,56 +3,78 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import CommandFact, FileFact, FileState
 from provision.planning.model import Change, Command, Deferred, HostState, NoOp, Outcome
 from provision.tasks.argv import argv_words, script_of
-from provision.tasks.base import Arg, TaskType, register
+from provision.tasks.base import TaskType, arg
 
 GUARDS = ("creates", "removes", "unless", "only_if")
 
 
-@register
 class RunCommand(TaskType):
+    """`command`: the escape hatch, only with a guard
+
+    Exactly one of `cmd` or `argv`, and at least one guard: `creates`, `removes`, `unless`,
+    `only_if`. `unless` and `only_if` take a shell string or a list of words too. Guards run
+    in the probe, during `plan` as well, so they must be read-only.
+
+    ```yaml
+    - name: join the swarm once
+      command:
+        argv: [docker, swarm, join, --token, "{{ swarm_token }}", "{{ manager }}:2377"]
+        unless: [sh, -c, 'docker info --format "{% raw %}{{.Swarm.LocalNodeState}}{% endraw %}" | grep -qx active']
+      secret: true
+    ```
+    """  # noqa: E501
+
     type_name = "command"
-    args = (
-        Arg("cmd", "str", None),
-        Arg("argv", "any", None),
-        Arg("creates", "str", None),
-        Arg("removes", "str", None),
-        Arg("unless", "any", None),
-        Arg("only_if", "any", None),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        cmd: str | None = arg(None, doc="a shell string, run with `sh -c`")
+        argv: Any = arg(None, doc="a list of words: one program and its arguments, no shell syntax")
+        creates: str | None = arg(None, doc="a path: skip the command if it exists")
+        removes: str | None = arg(None, doc="a path: skip the command if it does not exist")
+        unless: Any = arg(None, doc="a command: skip if it exits 0")
+        only_if: Any = arg(None, doc="a command: run only if it exits 0")
+
+    params: Params
     # A string is shell text (each {{ }} checked and quoted); a list is argv form.
     shell_args = ("cmd", "unless", "only_if")
 
     def describe(self) -> str:
-        return f"command {self.p['cmd']}"
+        return f"command {self.params.cmd}"
 
     def validate(self) -> None:
-        if (self.p["cmd"] is None) == (self.p["argv"] is None):
+        if (self.params.cmd is None) == (self.params.argv is None):
             raise self.fail(
                 "give exactly one of `cmd` (a shell string) or `argv` (a list of words)",
                 hint="argv: [systemctl, restart, '{{ unit }}'] runs one program, each list "
                 "item exactly one word",
             )
+        p = self.params
         try:
-            if self.p["argv"] is not None:
-                self.p["cmd"] = shlex.join(argv_words(self.p["argv"], "`argv`"))
+            if p.argv is not None:
+                p.cmd = shlex.join(argv_words(p.argv, "`argv`"))
             for key in ("unless", "only_if"):
-                if self.p[key] is not None:
-                    if isinstance(self.p[key], dict | bool) or self.p[key] == []:
+                value = getattr(p, key)
+                if value is not None:
+                    if isinstance(value, dict | bool) or value == []:
                         raise ValueError(
                             f"`{key}` must be a shell string or a list of words (argv form)"
                         )
-                    self.p[key] = script_of(
-                        self.p[key] if isinstance(self.p[key], list) else str(self.p[key]),
-                        f"`{key}`",
+                    setattr(
+                        p,
+                        key,
+                        script_of(value if isinstance(value, list) else str(value), f"`{key}`"),
                     )
         except ValueError as exc:
             raise self.fail(str(exc))
-        if not any(self.p[g] for g in GUARDS):
+        if not any(getattr(self.params, g) for g in GUARDS):
             raise self.fail(
                 "a command needs a guard so that it runs only when needed",
                 hint="add one of: creates: PATH, removes: PATH, unless: CMD, only_if: CMD",
@@ -61,29 +83,29 @@ class RunCommand(TaskType):
     def facts(self) -> list[Fact]:
         facts: list[Fact] = []
         for key in ("creates", "removes"):
-            if self.p[key]:
-                facts.append(FileFact(self.p[key]))
+            if getattr(self.params, key):
+                facts.append(FileFact(getattr(self.params, key)))
         for key in ("unless", "only_if"):
-            if self.p[key]:
-                facts.append(CommandFact(self.p[key]))
+            if getattr(self.params, key):
+                facts.append(CommandFact(getattr(self.params, key)))
         return facts
 
     def plan(self, state: HostState) -> Outcome:
-        if self.p["creates"] and state.get(FileFact(self.p["creates"])).exists:
-            return NoOp(f"{self.p['creates']} exists")
-        if self.p["removes"] and not state.get(FileFact(self.p["removes"])).exists:
-            return NoOp(f"{self.p['removes']} does not exist")
-        command_guards = [k for k in ("unless", "only_if") if self.p[k]]
+        if self.params.creates and state.get(FileFact(self.params.creates)).exists:
+            return NoOp(f"{self.params.creates} exists")
+        if self.params.removes and not state.get(FileFact(self.params.removes)).exists:
+            return NoOp(f"{self.params.removes} does not exist")
+        command_guards = [k for k in ("unless", "only_if") if getattr(self.params, k)]
         if command_guards and state.after_changes:
             return Deferred(
-                f"run {self.p['cmd']} (its guard is checked after earlier changes)", self.facts()
+                f"run {self.params.cmd} (its guard is checked after earlier changes)", self.facts()
             )
-        if self.p["unless"] and state.get(CommandFact(self.p["unless"])).rc == 0:
-            return NoOp(f"unless: `{self.p['unless']}` succeeded")
-        if self.p["only_if"] and state.get(CommandFact(self.p["only_if"])).rc != 0:
-            return NoOp(f"only_if: `{self.p['only_if']}` failed")
-        if self.p["creates"]:
-            state.set(FileFact(self.p["creates"]), FileState(True, known=False))
-        if self.p["removes"]:
-            state.set(FileFact(self.p["removes"]), FileState(False))
-        return Change([f"run: {self.p['cmd']}"], [Command(self.p["cmd"], self.p["cmd"])])
+        if self.params.unless and state.get(CommandFact(self.params.unless)).rc == 0:
+            return NoOp(f"unless: `{self.params.unless}` succeeded")
+        if self.params.only_if and state.get(CommandFact(self.params.only_if)).rc != 0:
+            return NoOp(f"only_if: `{self.params.only_if}` failed")
+        if self.params.creates:
+            state.set(FileFact(self.params.creates), FileState(True, known=False))
+        if self.params.removes:
+            state.set(FileFact(self.params.removes), FileState(False))
+        return Change([f"run: {self.params.cmd}"], [Command(self.params.cmd, self.params.cmd)])

@@ -3,40 +3,49 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Change, Command, Failed, HostState, NoOp, Outcome
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, Mode, TaskType, arg
 from provision.tasks.names import owner_problem
 
 
-@register
 class Directory(TaskType):
+    """`directory`: a directory with mode and owner
+
+    Created with its parents (`mkdir -p`); `state: absent` removes it with everything in
+    it, without crossing into another file system.
+    """
+
     type_name = "directory"
-    args = (
-        Arg("path", "str"),
-        Arg("state", "str", "present", ("present", "absent")),
-        Arg("mode", "mode", 0o755),
-        Arg("owner", "str", "root"),
-        Arg("group", "str", "root"),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        path: str = arg(doc="the directory (an absolute path)")
+        state: str = arg("present", choices=("present", "absent"), doc="whether it exists")
+        mode: Mode = arg(Mode(0o755), doc="its mode")
+        owner: str = arg("root", doc="its owner: a user name or a numeric id")
+        group: str = arg("root", doc="its group: a group name or a numeric id")
+
+    params: Params
 
     def validate(self) -> None:
         for key in ("owner", "group"):
-            problem = owner_problem(self.p[key], key)
+            problem = owner_problem(getattr(self.params, key), key)
             if problem:
                 raise self.fail(problem)
 
     def facts(self) -> list[Fact]:
-        return [FileFact(self.p["path"])]
+        return [FileFact(self.params.path)]
 
     def plan(self, state: HostState) -> Outcome:
-        path, mode = self.p["path"], self.p["mode"]
-        owner_group = f"{self.p['owner']}:{self.p['group']}"
+        path, mode = self.params.path, self.params.mode
+        owner_group = f"{self.params.owner}:{self.params.group}"
         q = shlex.quote(path)
         current: FileState = state.get(FileFact(path))
-        if self.p["state"] == "absent":
+        if self.params.state == "absent":
             if not current.exists:
                 return NoOp(f"{path} is absent")
             state.set(FileFact(path), FileState(False))
@@ -44,7 +53,7 @@ class Directory(TaskType):
                 [f"remove directory {path}"],
                 [Command(f"rm -r --one-file-system -- {q}", f"rm -r {path}")],
             )
-        wanted = FileState(True, "directory", mode, self.p["owner"], self.p["group"])
+        wanted = FileState(True, "directory", mode, self.params.owner, self.params.group)
         if not current.exists:
             state.set(FileFact(path), wanted)
             script = (
@@ -57,7 +66,7 @@ class Directory(TaskType):
         if current.kind != "directory":
             return Failed(f"{path} exists and is a {current.kind}, not a directory")
         commands, notes = [], []
-        if (current.owner, current.group) != (self.p["owner"], self.p["group"]):
+        if (current.owner, current.group) != (self.params.owner, self.params.group):
             commands.append(Command(f"chown -- {shlex.quote(owner_group)} {q}", f"chown {path}"))
             notes.append(f"owner {path}: {current.owner}:{current.group} → {owner_group}")
         if current.mode != mode:
@@ -69,13 +78,13 @@ class Directory(TaskType):
         return Change(notes, commands)
 
     def assertions(self) -> list[Assertion]:
-        path = self.p["path"]
-        if self.p["state"] == "absent":
+        path = self.params.path
+        if self.params.state == "absent":
             return [Assertion("file", path, {"exists": False}, f"{path} is absent")]
         expect = {
             "is_directory": True,
-            "mode": self.p["mode"],
-            "owner": self.p["owner"],
-            "group": self.p["group"],
+            "mode": self.params.mode,
+            "owner": self.params.owner,
+            "group": self.params.group,
         }
         return [Assertion("file", path, expect, f"directory {path}")]

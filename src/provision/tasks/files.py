@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from provision.errors import InputError
 from provision.facts.base import Fact
@@ -13,35 +15,63 @@ from provision.project.fileformats import FORMATS, format_of, is_single_expressi
 from provision.project.paths import contained_file
 from provision.project.templating import render_template_file
 from provision.project.yamlfile import read_bytes, read_text, type_name
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, Mode, TaskType, arg
 from provision.tasks.filesupport import plan_absent, plan_file
 
 MAX_COPY_BYTES = 64 * 1024 * 1024  # a files/ source is read whole into memory
 
-_COMMON = (
-    Arg("dest", "str"),
-    Arg("mode", "mode", None),
-    Arg("owner", "str", None),
-    Arg("group", "str", None),
-    Arg("validate", "str", None, ("json",)),
-    Arg("backup", "bool", False),
-    Arg("format", "str", None, FORMATS),
-)
+
+# The arguments template and copy share, each a fresh field for each Params.
+def _dest() -> Any:
+    return arg(doc="the file on the host")
+
+
+def _mode() -> Any:
+    return arg(None, doc="its mode (default: an existing file's own, else `0644`)")
+
+
+def _owner() -> Any:
+    return arg(None, doc="its owner (default: an existing file's own, else `root`)")
+
+
+def _group() -> Any:
+    return arg(None, doc="its group (default: an existing file's own, else `root`)")
+
+
+def _validate() -> Any:
+    return arg(
+        None,
+        choices=("json",),
+        doc="`json`: the content must parse as JSON, checked before any host is touched",
+    )
+
+
+def _backup() -> Any:
+    return arg(False, doc="keep the previous content as `DEST.TIMESTAMP.bak`")
+
+
+def _format() -> Any:
+    return arg(
+        None,
+        choices=FORMATS,
+        doc="the file's format (default: from `dest`; see [File formats]"
+        "(#file-formats-values-in-line-oriented-files))",
+    )
 
 
 class _WholeFile(TaskType):
     content: bytes | None = None
 
     def describe(self) -> str:
-        return f"{self.type_name} {self.p['dest']}"
+        return f"{self.type_name} {self.params.dest}"
 
     @property
     def format(self) -> str:
         """The destination's format: the `format` argument, else inferred from `dest`."""
-        return format_of(self.p["format"], self.p["dest"])
+        return format_of(self.params.format, self.params.dest)
 
     def _check_content(self, text: str, origin: str) -> None:
-        if self.p["validate"] == "json" or self.format == "json":
+        if self.params.validate == "json" or self.format == "json":
             try:
                 json.loads(text)
             except RecursionError:
@@ -66,7 +96,7 @@ class _WholeFile(TaskType):
             root = self.context.role_dir
             root_what = f"the role folder {root}"
         what = {"templates/": "template", "files/": "file"}[folder]
-        src, where = self.p["src"], self.context.location
+        src, where = self.params.src, self.context.location
         candidate = contained_file(
             root / folder, src, root, f"{self.type_name}: `src`", where, root_what
         )
@@ -75,26 +105,26 @@ class _WholeFile(TaskType):
         return candidate
 
     def facts(self) -> list[Fact]:
-        return [FileFact(self.p["dest"])]
+        return [FileFact(self.params.dest)]
 
     def plan(self, state: HostState) -> Outcome:
-        if self.p.get("state") == "absent":
-            return plan_absent(state, self.p["dest"], self.p["backup"])
+        if getattr(self.params, "state", "present") == "absent":
+            return plan_absent(state, self.params.dest, self.params.backup)
         assert self.content is not None
         return plan_file(
             state,
-            self.p["dest"],
+            self.params.dest,
             self.content,
-            self.p["mode"],
-            self.p["owner"],
-            self.p["group"],
-            self.p["backup"],
+            self.params.mode,
+            self.params.owner,
+            self.params.group,
+            self.params.backup,
             self.context.secret,
         )
 
     def assertions(self) -> list[Assertion]:
-        dest = self.p["dest"]
-        if self.p.get("state") == "absent":
+        dest = self.params.dest
+        if getattr(self.params, "state", "present") == "absent":
             return [Assertion("file", dest, {"exists": False}, f"{dest} is absent")]
         expect: dict[str, object] = {"exists": True}
         if not self.context.secret and self.content is not None:
@@ -103,18 +133,36 @@ class _WholeFile(TaskType):
             except UnicodeDecodeError:
                 pass
         for key in ("mode", "owner", "group"):
-            if self.p[key] is not None:
-                expect[key] = self.p[key]
+            if getattr(self.params, key) is not None:
+                expect[key] = getattr(self.params, key)
         return [Assertion("file", dest, expect, f"{dest} as declared")]
 
 
-@register
 class Template(_WholeFile):
+    """`template`: a whole file from `roles/NAME/templates/SRC`
+
+    Rendered with Jinja2; every value is checked for the destination's format (see
+    [File formats](#file-formats-values-in-line-oriented-files)). The file is written
+    atomically, only when its content, mode or owner differ.
+    """
+
     type_name = "template"
-    args = (Arg("src", "str"), *_COMMON)
+
+    @dataclass(kw_only=True)
+    class Params:
+        src: str = arg(doc="the template, under the role's `templates/`")
+        dest: str = _dest()
+        mode: Mode | None = _mode()
+        owner: str | None = _owner()
+        group: str | None = _group()
+        validate: str | None = _validate()
+        backup: bool = _backup()
+        format: str | None = _format()
+
+    params: Params
 
     def describe(self) -> str:
-        return f"template {self.p['dest']}"
+        return f"template {self.params.dest}"
 
     def validate(self) -> None:
         path = self._role_file("templates/")
@@ -125,31 +173,46 @@ class Template(_WholeFile):
         self.content = text.encode()
 
 
-@register
 class Copy(_WholeFile):
+    """`copy`: a whole file from `content:` or `roles/NAME/files/SRC`
+
+    As `template`, with `content` or `src` instead of a template; plus `state: absent` to
+    remove the file. A `content` with `{{ }}` is checked for the destination's format like
+    a template; a `content` that is exactly one `{{ expr }}` is the whole file and is taken
+    as it is; a `src` file is copied byte for byte.
+    """
+
     type_name = "copy"
-    args = (
-        Arg("dest", "str"),
-        Arg("content", "any", None),  # text, or bytes from YAML's !!binary
-        Arg("src", "str", None),
-        Arg("state", "str", "present", ("present", "absent")),
-        *_COMMON[1:],
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        dest: str = _dest()
+        content: Any = arg(None, doc="the file's text (or bytes from YAML's `!!binary`)")
+        src: str | None = arg(None, doc="a file under the role's `files/`, copied byte for byte")
+        state: str = arg("present", choices=("present", "absent"), doc="whether the file exists")
+        mode: Mode | None = _mode()
+        owner: str | None = _owner()
+        group: str | None = _group()
+        validate: str | None = _validate()
+        backup: bool = _backup()
+        format: str | None = _format()
+
+    params: Params
 
     def validate(self) -> None:
-        if self.p["state"] == "absent":
+        if self.params.state == "absent":
             return
-        if (self.p["content"] is None) == (self.p["src"] is None):
+        if (self.params.content is None) == (self.params.src is None):
             raise self.fail("give exactly one of `content` or `src`")
-        if self.p["src"] is not None:
+        if self.params.src is not None:
             path = self._role_file("files/")
             self.content = read_bytes(path, "copy: source file", MAX_COPY_BYTES)
         else:
-            content = self.p["content"]
+            content = self.params.content
             if isinstance(content, str):  # text is rendered for its format; !!binary is not
                 content = self._render_content()
             self.content = _content_bytes(content, self)
-        if self.p["validate"] or self.format == "json":
+        if self.params.validate or self.format == "json":
             self._check_content(self.content.decode("utf-8", errors="replace"), "content")
 
     def _render_content(self) -> str:
@@ -158,9 +221,9 @@ class Copy(_WholeFile):
         (JSON is still parsed); so is content without any `{{ }}`."""
         raw = self.context.raw_args.get("content")
         if self.format == "raw" or not isinstance(raw, str) or "{" not in raw:
-            return self.p["content"]
+            return self.params.content
         if is_single_expression(raw):
-            return self.p["content"]
+            return self.params.content
         text = render_template_file(
             raw,
             self.context.variables,
@@ -169,7 +232,7 @@ class Copy(_WholeFile):
             fmt=self.format,
             where=self.context.location,
         )
-        self.p["content"] = text
+        self.params.content = text
         return text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import (
@@ -17,6 +18,7 @@ from provision.planning.model import (
     remove_file,
     write_file,
 )
+from provision.tasks.base import verifies
 from provision.tasks.names import owner_problem
 
 DEFAULT_FILE_MODE = 0o644
@@ -92,3 +94,25 @@ def plan_absent(state: HostState, path: str, backup: bool = False) -> Outcome:
     state.set(fact, FileState(False))
     before = as_text(current.content) if current.known else "(unknown content)"
     return Change([f"remove {path}"], [remove_file(path, backup)], [Diff(path, before, "")])
+
+
+@verifies("file")
+def check_file(host: Any, path: str, expect: dict) -> str | None:
+    """A file or directory as declared (directory, template, copy, repo)."""
+    file = host.file(path)
+    if not expect.get("exists", True):
+        return f"{path} exists" if file.exists else None
+    if not file.exists:
+        return f"{path} does not exist"
+    if expect.get("is_directory") and not file.is_directory:
+        return f"{path} is not a directory"
+    if "mode" in expect and file.mode != expect["mode"]:
+        return f"{path} has mode {file.mode:04o}, expected {expect['mode']:04o}"
+    for key in ("owner", "group"):
+        if key in expect and getattr(file, "user" if key == "owner" else "group") != expect[key]:
+            return f"{path} {key} is not {expect[key]}"
+    if "content" in expect and file.content_string != expect["content"]:
+        return f"{path} content differs from the declared content"
+    if "contains" in expect and expect["contains"] not in file.content_string:
+        return f"{path} does not contain {expect['contains']!r}"
+    return None

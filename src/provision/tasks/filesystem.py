@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shlex
 import uuid
+from dataclasses import dataclass
 
 from provision.facts.base import Fact
 from provision.facts.storage import (
@@ -30,7 +31,7 @@ from provision.facts.storage import (
     device_problem,
 )
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg
 from provision.tasks.lvm_lv import human
 from provision.tasks.lvm_vg import refusal
 
@@ -48,30 +49,45 @@ def make_command(fstype: str, device: str, fs_uuid: str) -> Command:
     return Command(line, line, progress=True)
 
 
-@register
 class FilesystemType(TaskType):
+    """`filesystem`: a filesystem on a block device
+
+    Made only on a blank device, with a UUID chosen at plan time (the plan shows the UUID a
+    later `mount` task writes into /etc/fstab); the same type is a no-op, anything else
+    (another filesystem, xfs `ftype=0`, a partition table, a label) fails. Nothing is ever
+    wiped or forced. Argument names follow community.general.filesystem.
+    """
+
     type_name = "filesystem"
-    args = (
-        Arg("dev", "str"),
-        Arg("fstype", "str", None, ("xfs", "ext4")),
-        Arg("resizefs", "bool", False),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        dev: str = arg(doc="the block device (`/dev/...`)")
+        fstype: str | None = arg(
+            None, choices=("xfs", "ext4"), doc="the filesystem (xfs is made with `ftype=1`)"
+        )
+        resizefs: bool = arg(
+            False,
+            doc="grow it when the device grew: `xfs_growfs` (mounted) or `resize2fs`",
+        )
+
+    params: Params
 
     def validate(self) -> None:
-        problem = device_problem(self.p["dev"])
+        problem = device_problem(self.params.dev)
         if problem:
             raise self.fail(f"`dev`: {problem}", arg="dev")
-        if self.p["fstype"] is None:
+        if self.params.fstype is None:
             raise self.fail("`fstype` is required: xfs or ext4", arg="fstype")
 
     def describe(self) -> str:
-        return f"filesystem {self.p['fstype']} on {self.p['dev']}"
+        return f"filesystem {self.params.fstype} on {self.params.dev}"
 
     def facts(self) -> list[Fact]:
-        return [BlockDeviceFact(self.p["dev"]), FilesystemFact(self.p["dev"])]
+        return [BlockDeviceFact(self.params.dev), FilesystemFact(self.params.dev)]
 
     def plan(self, state: HostState) -> Outcome:
-        path, fstype = self.p["dev"], self.p["fstype"]
+        path, fstype = self.params.dev, self.params.fstype
         device: BlockDevice = state.get(BlockDeviceFact(path))
         fs: Filesystem = state.get(FilesystemFact(path))
         if not device.exists:
@@ -118,7 +134,7 @@ class FilesystemType(TaskType):
         ok = f"{path} holds {fstype} (UUID {fs.uuid or 'unknown'}" + (
             ", ftype=1)" if fstype == "xfs" else ")"
         )
-        if not self.p["resizefs"] or device.size - fs.size < GROW_THRESHOLD:
+        if not self.params.resizefs or device.size - fs.size < GROW_THRESHOLD:
             return NoOp(ok)
         summary = f"grow the {fstype} filesystem on {path}: {human(fs.size)} → {human(device.size)}"
         if fstype == "xfs":
@@ -139,6 +155,6 @@ class FilesystemType(TaskType):
         return Change([summary], [Command(line, line)])
 
     def assertions(self) -> list[Assertion]:
-        script = shlex.join(["blkid", "-p", "-s", "TYPE", "-o", "value", "--", self.p["dev"]])
-        expect = {"equals": self.p["fstype"], "in": None, "matches": None, "rc": None}
-        return [Assertion("command", script, expect, f"{self.p['fstype']} on {self.p['dev']}")]
+        script = shlex.join(["blkid", "-p", "-s", "TYPE", "-o", "value", "--", self.params.dev])
+        expect = {"equals": self.params.fstype, "in": None, "matches": None, "rc": None}
+        return [Assertion("command", script, expect, f"{self.params.fstype} on {self.params.dev}")]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from provision.facts.base import Fact
 from provision.facts.kinds import GroupFact, GroupState, UserFact, UserState
 from provision.planning.model import Change, Failed, HostState, NoOp, Outcome, command
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg, verifies
 from provision.tasks.names import account_problem, login_path_problem
 
 
@@ -15,34 +18,38 @@ def _check_account(task: TaskType, name: str, what: str = "account name") -> Non
         raise task.fail(problem)
 
 
-@register
 class Group(TaskType):
+    """`group`: a local group"""
+
     type_name = "group"
-    args = (
-        Arg("name", "str"),
-        Arg("state", "str", "present", ("present", "absent")),
-        Arg("gid", "int", None),
-        Arg("system", "bool", False),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        name: str = arg(doc="the group's name")
+        state: str = arg("present", choices=("present", "absent"), doc="whether it exists")
+        gid: int | None = arg(None, doc="its numeric id (changed with `groupmod` if it differs)")
+        system: bool = arg(False, doc="a system group (`groupadd -r`) when created")
+
+    params: Params
 
     def validate(self) -> None:
-        _check_account(self, self.p["name"])
-        if self.p["gid"] is not None and not 0 <= self.p["gid"] < 2**31:
-            raise self.fail(f"`gid` must be between 0 and 2147483647, found {self.p['gid']}")
+        _check_account(self, self.params.name)
+        if self.params.gid is not None and not 0 <= self.params.gid < 2**31:
+            raise self.fail(f"`gid` must be between 0 and 2147483647, found {self.params.gid}")
 
     def facts(self) -> list[Fact]:
-        return [GroupFact(self.p["name"])]
+        return [GroupFact(self.params.name)]
 
     def plan(self, state: HostState) -> Outcome:
-        name, gid = self.p["name"], self.p["gid"]
+        name, gid = self.params.name, self.params.gid
         current: GroupState | None = state.get(GroupFact(name))
-        if self.p["state"] == "absent":
+        if self.params.state == "absent":
             if current is None:
                 return NoOp(f"group {name} is absent")
             state.set(GroupFact(name), None)
             return Change([f"group {name}: present → absent"], [command("groupdel", "--", name)])
         if current is None:
-            words = ["groupadd"] + (["-r"] if self.p["system"] else [])
+            words = ["groupadd"] + (["-r"] if self.params.system else [])
             words += ["-g", str(gid)] if gid is not None else []
             state.set(GroupFact(name), GroupState(name, gid or -1, ()))
             return Change([f"group {name}: absent → present"], [command(*words, "--", name)])
@@ -58,44 +65,56 @@ class Group(TaskType):
         return [
             Assertion(
                 "group",
-                self.p["name"],
-                {"exists": self.p["state"] == "present"},
-                f"group {self.p['name']}",
+                self.params.name,
+                {"exists": self.params.state == "present"},
+                f"group {self.params.name}",
             )
         ]
 
 
-@register
 class User(TaskType):
+    """`user`: a local account and its supplementary groups
+
+    The groups must exist (or be created by an earlier task). `shell` and `home` are
+    used when the account is created; `shell` is also changed on an existing account.
+    """
+
     type_name = "user"
-    args = (
-        Arg("name", "str"),
-        Arg("groups", "strlist", None),
-        Arg("append", "bool", True),
-        Arg("state", "str", "present", ("present", "absent")),
-        Arg("shell", "str", None),
-        Arg("home", "str", None),
-        Arg("system", "bool", False),
-        Arg("create_home", "bool", True),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        name: str = arg(doc="the account's name")
+        groups: list[str] | None = arg(None, doc="supplementary groups")
+        append: bool = arg(
+            True,
+            doc="add to `groups`, keep the others; `false`: exactly `groups` besides the"
+            " primary group",
+        )
+        state: str = arg("present", choices=("present", "absent"), doc="whether it exists")
+        shell: str | None = arg(None, doc="the login shell (an absolute path)")
+        home: str | None = arg(None, doc="the home directory (an absolute path)")
+        system: bool = arg(False, doc="a system account (`useradd -r`) when created")
+        create_home: bool = arg(True, doc="create the home directory when created")
+
+    params: Params
 
     def validate(self) -> None:
-        _check_account(self, self.p["name"])
-        for group in self.p["groups"] or []:
+        _check_account(self, self.params.name)
+        for group in self.params.groups or []:
             _check_account(self, group, "group name")
         for key, what in (("shell", "login shell"), ("home", "home directory")):
-            if self.p[key] is not None:
-                problem = login_path_problem(self.p[key], what)
+            if getattr(self.params, key) is not None:
+                problem = login_path_problem(getattr(self.params, key), what)
                 if problem:
                     raise self.fail(problem)
 
     def facts(self) -> list[Fact]:
-        return [UserFact(self.p["name"])] + [GroupFact(g) for g in self.p["groups"] or []]
+        return [UserFact(self.params.name)] + [GroupFact(g) for g in self.params.groups or []]
 
     def plan(self, state: HostState) -> Outcome:
-        name, groups = self.p["name"], self.p["groups"] or []
+        name, groups = self.params.name, self.params.groups or []
         current: UserState | None = state.get(UserFact(name))
-        if self.p["state"] == "absent":
+        if self.params.state == "absent":
             if current is None:
                 return NoOp(f"user {name} is absent")
             state.set(UserFact(name), None)
@@ -104,21 +123,21 @@ class User(TaskType):
         if missing_groups and not state.after_changes:
             return Failed(f"group(s) {', '.join(missing_groups)} do not exist on this host")
         if current is None:
-            words = ["useradd"] + (["-r"] if self.p["system"] else [])
-            words += ["-m"] if self.p["create_home"] else ["-M"]
-            words += ["-s", self.p["shell"]] if self.p["shell"] else []
-            words += ["-d", self.p["home"]] if self.p["home"] else []
+            words = ["useradd"] + (["-r"] if self.params.system else [])
+            words += ["-m"] if self.params.create_home else ["-M"]
+            words += ["-s", self.params.shell] if self.params.shell else []
+            words += ["-d", self.params.home] if self.params.home else []
             words += ["-G", ",".join(groups)] if groups else []
             state.set(
                 UserFact(name),
-                UserState(name, -1, self.p["home"] or "", self.p["shell"] or "", tuple(groups)),
+                UserState(name, -1, self.params.home or "", self.params.shell or "", tuple(groups)),
             )
             summary = f"user {name}: absent → present" + (
                 f" (groups {', '.join(groups)})" if groups else ""
             )
             return Change([summary], [command(*words, "--", name)])
         summary, words_list = [], []
-        if self.p["append"]:
+        if self.params.append:
             add = [g for g in groups if g not in current.groups]
             if add:
                 summary.append(f"user {name}: add to group(s) {', '.join(add)}")
@@ -128,9 +147,9 @@ class User(TaskType):
                 f"user {name}: groups {', '.join(current.groups[1:])} → {', '.join(groups)}"
             )
             words_list.append(["usermod", "-G", ",".join(groups), "--", name])
-        if self.p["shell"] and current.shell != self.p["shell"]:
-            summary.append(f"user {name}: shell {current.shell} → {self.p['shell']}")
-            words_list.append(["usermod", "-s", self.p["shell"], "--", name])
+        if self.params.shell and current.shell != self.params.shell:
+            summary.append(f"user {name}: shell {current.shell} → {self.params.shell}")
+            words_list.append(["usermod", "-s", self.params.shell, "--", name])
         if not words_list:
             return NoOp(f"user {name} exists" + (f", in {', '.join(groups)}" if groups else ""))
         state.set(
@@ -139,14 +158,31 @@ class User(TaskType):
                 name,
                 current.uid,
                 current.home,
-                self.p["shell"] or current.shell,
+                self.params.shell or current.shell,
                 tuple(dict.fromkeys([*current.groups, *groups]))
-                if self.p["append"]
+                if self.params.append
                 else tuple(dict.fromkeys([*current.groups[:1], *groups])),
             ),
         )
         return Change(summary, [command(*w) for w in words_list])
 
     def assertions(self) -> list[Assertion]:
-        expect = {"exists": self.p["state"] == "present", "groups": self.p["groups"] or []}
-        return [Assertion("user", self.p["name"], expect, f"user {self.p['name']}")]
+        expect = {"exists": self.params.state == "present", "groups": self.params.groups or []}
+        return [Assertion("user", self.params.name, expect, f"user {self.params.name}")]
+
+
+@verifies("user")
+def check_user(host: Any, name: str, expect: dict) -> str | None:
+    user = host.user(name)
+    if user.exists != expect["exists"]:
+        return f"user {name} {'does not exist' if expect['exists'] else 'exists'}"
+    missing = [g for g in expect.get("groups", []) if user.exists and g not in user.groups]
+    return f"user {name} is not in group(s) {', '.join(missing)}" if missing else None
+
+
+@verifies("group")
+def check_group(host: Any, name: str, expect: dict) -> str | None:
+    exists = host.group(name).exists
+    if exists != expect["exists"]:
+        return f"group {name} {'does not exist' if expect['exists'] else 'exists'}"
+    return None

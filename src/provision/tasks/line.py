@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
@@ -16,7 +18,7 @@ from provision.project.fileformats import (
     line_problem,
     origin_note,
 )
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, Mode, TaskType, arg, verifies
 from provision.tasks.filesupport import as_text, plan_file
 
 
@@ -98,35 +100,66 @@ def edit_lines(
     return "\n".join(c + e for c, e in zip(lines, endings, strict=True)) + "\n"
 
 
-@register
 class Line(TaskType):
+    r"""`line`: one line in a file
+
+    `line` and `section` must be one line: a line break of any kind or a control character
+    is an input error. In an INI-like file (`ini`, `repo`, `systemd`, `sysctl`) a `line`
+    that looks like a `[section]` header or whose key is not a key is refused; `section`
+    may not hold `[` or `]`. The file is split at `\n` only (a `\r` before it is dropped),
+    so other characters are kept as they are and a run after apply finds the line again.
+    """
+
     type_name = "line"
-    args = (
-        Arg("path", "str"),
-        Arg("line", "str", None),
-        Arg("regexp", "str", None),
-        Arg("section", "str", None),
-        Arg("state", "str", "present", ("present", "absent")),
-        Arg("create", "bool", True),
-        Arg("mode", "mode", None),
-        Arg("owner", "str", None),
-        Arg("group", "str", None),
-        Arg("backup", "bool", False),
-        Arg("format", "str", None, FORMATS),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        path: str = arg(doc="the file")
+        line: str | None = arg(None, doc="the whole line wanted; required unless `state: absent`")
+        regexp: str | None = arg(
+            None,
+            doc="a Python regexp; the last matching line is replaced by `line` (with"
+            " `state: absent`, all matching lines are removed). Without it, the exact `line`"
+            " is looked for",
+        )
+        section: str | None = arg(
+            None,
+            doc="INI section name (e.g. `main`): the line is placed and looked for only inside"
+            " `[section]`; the section is created at the end of the file if missing",
+        )
+        state: str = arg("present", choices=("present", "absent"), doc="whether the line is there")
+        create: bool = arg(True, doc="create the file if missing (with `mode`, `owner`, `group`)")
+        mode: Mode | None = arg(
+            None, doc="for a created file (default `0644`); an existing file keeps its own"
+        )
+        owner: str | None = arg(None, doc="for a created file (default `root`)")
+        group: str | None = arg(None, doc="for a created file (default `root`)")
+        backup: bool = arg(False, doc="keep the previous content as `PATH.TIMESTAMP.bak`")
+        format: str | None = arg(
+            None,
+            choices=FORMATS,
+            doc="the file's format (default: from `path`; see [File formats]"
+            "(#file-formats-values-in-line-oriented-files)); `lines` writes any one line",
+        )
+
+    params: Params
 
     def describe(self) -> str:
-        return f"line in {self.p['path']}"
+        return f"line in {self.params.path}"
 
     def validate(self) -> None:
-        if self.p["state"] == "present" and self.p["line"] is None:
+        if self.params.state == "present" and self.params.line is None:
             raise self.fail("`line` is required unless `state: absent`")
-        if self.p["state"] == "absent" and self.p["line"] is None and self.p["regexp"] is None:
+        if (
+            self.params.state == "absent"
+            and self.params.line is None
+            and self.params.regexp is None
+        ):
             raise self.fail("`state: absent` needs `regexp` or `line`")
         self._check_one_line("line")
         self._check_one_line("section")
-        section = self.p["section"]
-        fmt = format_of(self.p["format"], self.p["path"])
+        section = self.params.section
+        fmt = format_of(self.params.format, self.params.path)
         if section is not None:
             if "[" in section or "]" in section or not section.strip():
                 raise self.fail(
@@ -139,17 +172,17 @@ class Line(TaskType):
                     "`_`, `.`, `:` and `-`)",
                     arg="section",
                 )
-        if self.p["line"] is not None and fmt in LINE_FORMATS and fmt != "lines":
-            problem = ini_line_problem(self.p["line"], fmt)
+        if self.params.line is not None and fmt in LINE_FORMATS and fmt != "lines":
+            problem = ini_line_problem(self.params.line, fmt)
             if problem:
                 raise self.fail(
                     f"`line` {self._origin('line')}{problem}",
-                    hint=f"{self.p['path']} is a {fmt} file; `format: lines` writes any line",
+                    hint=f"{self.params.path} is a {fmt} file; `format: lines` writes any line",
                     arg="line",
                 )
-        if self.p["regexp"] is not None:
+        if self.params.regexp is not None:
             try:
-                re.compile(self.p["regexp"])
+                re.compile(self.params.regexp)
             except re.error as exc:
                 raise self.fail(f"`regexp` is not a valid regular expression: {exc}", arg="regexp")
 
@@ -157,7 +190,7 @@ class Line(TaskType):
         return origin_note(self.context.raw_args.get(arg))
 
     def _check_one_line(self, arg: str) -> None:
-        value = self.p[arg]
+        value = getattr(self.params, arg)
         if value is None:
             return
         problem = line_problem(value)
@@ -170,10 +203,10 @@ class Line(TaskType):
             )
 
     def facts(self) -> list[Fact]:
-        return [FileFact(self.p["path"])]
+        return [FileFact(self.params.path)]
 
     def plan(self, state: HostState) -> Outcome:
-        path = self.p["path"]
+        path = self.params.path
         current: FileState = state.get(FileFact(path))
         if current.exists and not current.known:
             return Deferred(f"line in {path} (file comes from an earlier step)", [FileFact(path)])
@@ -182,34 +215,45 @@ class Line(TaskType):
         if current.exists and current.content is None:
             return Failed(f"{path} is too large to edit line by line")
         if not current.exists:
-            if self.p["state"] == "absent":
+            if self.params.state == "absent":
                 return NoOp(f"{path} does not exist")
-            if not self.p["create"]:
+            if not self.params.create:
                 return Failed(f"{path} does not exist (and `create: false`)")
         before = as_text(current.content) if current.exists else ""
         after = edit_lines(
-            before, self.p["line"], self.p["regexp"], self.p["state"], self.p["section"]
+            before, self.params.line, self.params.regexp, self.params.state, self.params.section
         )
         if current.exists and after == before:
-            what = "absent" if self.p["state"] == "absent" else "present"
+            what = "absent" if self.params.state == "absent" else "present"
             return NoOp(f"line {what} in {path}")
         return plan_file(
             state,
             path,
             after.encode(),
-            self.p["mode"] if not current.exists else None,
-            self.p["owner"] if not current.exists else None,
-            self.p["group"] if not current.exists else None,
-            self.p["backup"],
+            self.params.mode if not current.exists else None,
+            self.params.owner if not current.exists else None,
+            self.params.group if not current.exists else None,
+            self.params.backup,
             self.context.secret,
             summary=f"{'edit' if current.exists else 'create'} {path}",
         )
 
     def assertions(self) -> list[Assertion]:
         expect = {
-            "line": self.p["line"],
-            "regexp": self.p["regexp"],
-            "state": self.p["state"],
-            "section": self.p["section"],
+            "line": self.params.line,
+            "regexp": self.params.regexp,
+            "state": self.params.state,
+            "section": self.params.section,
         }
-        return [Assertion("line", self.p["path"], expect, f"line in {self.p['path']}")]
+        return [Assertion("line", self.params.path, expect, f"line in {self.params.path}")]
+
+
+@verifies("line")
+def check_line(host: Any, path: str, expect: dict) -> str | None:
+    file = host.file(path)
+    text = file.content_string if file.exists else ""
+    wanted = edit_lines(text, expect["line"], expect["regexp"], expect["state"], expect["section"])
+    if wanted != text:
+        where = f" in [{expect['section']}]" if expect["section"] else ""
+        return f"{path}: line {expect['state']}{where} does not hold"
+    return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 
 from provision.facts.base import Fact
 from provision.facts.storage import (
@@ -28,7 +29,7 @@ from provision.facts.storage import (
     VolumeGroup,
 )
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg
 from provision.tasks.lvm_vg import UNITS, lvm_missing, lvm_name_problem
 
 SIZE = re.compile(r"(?P<number>[0-9]{1,15}(?:\.[0-9]{1,6})?)(?P<unit>[bBsSkKmMgGtTpPeE]?)")
@@ -64,33 +65,48 @@ def absolute_bytes(size: str) -> int | None:
     return int(whole) * factor + int(fraction or "0") * factor // 10 ** len(fraction)
 
 
-@register
 class LvmLv(TaskType):
+    """`lvm_lv`: a logical volume of a set size
+
+    `lvcreate`, then `lvextend` when the size grows; a smaller size fails (never shrunk).
+    A size that is not a whole number of extents is rounded up, as lvcreate does. Fails at
+    plan time on a kernel without device-mapper. Argument names follow
+    community.general.lvol.
+    """
+
     type_name = "lvm_lv"
-    args = (
-        Arg("vg", "str"),
-        Arg("lv", "str"),
-        Arg("size", "str"),
-        Arg("state", "str", "present", ("present",)),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        vg: str = arg(doc="the volume group")
+        lv: str = arg(doc="the logical volume's name")
+        size: str = arg(
+            doc="`20g`, `512m`, `1t` (binary units; no unit: MiB) or `80%VG` (of the whole"
+            " volume group)"
+        )
+        state: str = arg(
+            "present", choices=("present",), doc="a volume is never removed by provision"
+        )
+
+    params: Params
 
     def validate(self) -> None:
         for key, what in (("vg", "volume group"), ("lv", "logical volume")):
-            problem = lvm_name_problem(self.p[key], what)
+            problem = lvm_name_problem(getattr(self.params, key), what)
             if problem:
                 raise self.fail(problem, arg=key)
-        if self.p["lv"].startswith(("snapshot", "pvmove")) or "_" + "mlog" in self.p["lv"]:
-            raise self.fail(f"`lv` {self.p['lv']!r} is a name LVM reserves", arg="lv")
-        problem = size_problem(self.p["size"])
+        if self.params.lv.startswith(("snapshot", "pvmove")) or "_" + "mlog" in self.params.lv:
+            raise self.fail(f"`lv` {self.params.lv!r} is a name LVM reserves", arg="lv")
+        problem = size_problem(self.params.size)
         if problem:
             raise self.fail(problem, arg="size")
 
     def describe(self) -> str:
-        return f"lvm_lv {self.p['vg']}/{self.p['lv']} {self.p['size']}"
+        return f"lvm_lv {self.params.vg}/{self.params.lv} {self.params.size}"
 
     @property
     def path(self) -> str:
-        return f"/dev/{self.p['vg']}/{self.p['lv']}"
+        return f"/dev/{self.params.vg}/{self.params.lv}"
 
     def facts(self) -> list[Fact]:
         return [LvmFact()]
@@ -98,15 +114,15 @@ class LvmLv(TaskType):
     def _wanted(self, vg: VolumeGroup) -> tuple[int, list[str]]:
         """(bytes the volume must span, the lvcreate/lvextend size words)."""
         extent = vg.extent_size
-        absolute = absolute_bytes(self.p["size"])
+        absolute = absolute_bytes(self.params.size)
         if absolute is not None:
             extents = -(-absolute // extent)
             return extents * extent, ["-L", f"{extents * extent}b"]
-        percent = int(PERCENT.fullmatch(self.p["size"]).group("percent"))  # type: ignore[union-attr]
+        percent = int(PERCENT.fullmatch(self.params.size).group("percent"))  # type: ignore[union-attr]
         return vg.extents * percent // 100 * extent, ["-l", f"{percent}%VG"]
 
     def plan(self, state: HostState) -> Outcome:
-        vg_name, lv_name = self.p["vg"], self.p["lv"]
+        vg_name, lv_name = self.params.vg, self.params.lv
         lvm: LvmState = state.get(LvmFact())
         missing = lvm_missing(state, lvm)
         if missing is not None:
@@ -121,7 +137,7 @@ class LvmLv(TaskType):
         wanted, size_words = self._wanted(vg)
         if wanted <= 0:
             return Failed(
-                f"size {self.p['size']} of volume group {vg_name} is less than one extent"
+                f"size {self.params.size} of volume group {vg_name} is less than one extent"
             )
         current = lvm.lv(vg_name, lv_name)
         name = f"{vg_name}/{lv_name}"
@@ -129,7 +145,7 @@ class LvmLv(TaskType):
             if wanted > vg.free:
                 return Failed(
                     f"volume group {vg_name} has {human(vg.free)} free, {name} needs"
-                    f" {human(wanted)} ({self.p['size']})"
+                    f" {human(wanted)} ({self.params.size})"
                 )
             if not lvm.device_mapper:
                 return Failed(f"cannot create {name}: {NO_DEVICE_MAPPER}")
@@ -137,13 +153,13 @@ class LvmLv(TaskType):
             self._record(state, lvm, vg, LogicalVolume(lv_name, vg_name, wanted), wanted)
             line = shlex.join(words)
             return Change(
-                [f"create logical volume {name} ({human(wanted)}, {self.p['size']})"],
+                [f"create logical volume {name} ({human(wanted)}, {self.params.size})"],
                 [Command(line, line)],
             )
-        slack = vg.extent_size if absolute_bytes(self.p["size"]) is None else 0
+        slack = vg.extent_size if absolute_bytes(self.params.size) is None else 0
         if current.size > wanted + slack:
             return Failed(
-                f"{name} is {human(current.size)}; size {self.p['size']} asks for"
+                f"{name} is {human(current.size)}; size {self.params.size} asks for"
                 f" {human(wanted)}. provision never shrinks a volume (the filesystem on it"
                 f" would be cut): set the size to at least {human(current.size)}"
             )
@@ -155,7 +171,7 @@ class LvmLv(TaskType):
                 active = LogicalVolume(lv_name, vg_name, current.size, True)
                 self._record(state, lvm, vg, active, 0)
                 return Change([f"activate logical volume {name}"], [Command(line, line)])
-            return NoOp(f"{name} is {human(current.size)} ({self.p['size']})")
+            return NoOp(f"{name} is {human(current.size)} ({self.params.size})")
         grow = wanted - current.size
         if grow > vg.free:
             return Failed(
@@ -192,12 +208,12 @@ class LvmLv(TaskType):
             state.set(FilesystemFact(self.path), Filesystem(self.path))
 
     def assertions(self) -> list[Assertion]:
-        name = f"{self.p['vg']}/{self.p['lv']}"
+        name = f"{self.params.vg}/{self.params.lv}"
         script = shlex.join(["lvs", "--noheadings", "-o", "lv_name", "--", name])
         expect = {
             "equals": None,
             "in": None,
-            "matches": rf"^\s*{re.escape(self.p['lv'])}\s*$",
+            "matches": rf"^\s*{re.escape(self.params.lv)}\s*$",
             "rc": 0,
         }
         return [Assertion("command", script, expect, f"logical volume {name}")]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 
 from provision.facts.base import Fact
 from provision.facts.storage import (
@@ -35,7 +36,7 @@ from provision.planning.model import (
     NoOp,
     Outcome,
 )
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg
 
 #: an LVM VG or LV name: LVM's own character set, never starting with `-`, not . or ..
 LVM_NAME = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")
@@ -81,50 +82,64 @@ def pv_of(device: BlockDevice, lvm: LvmState) -> PhysicalVolume | None:
     return lvm.pv_by_uuid(sig.uuid)
 
 
-@register
 class LvmVg(TaskType):
+    """`lvm_vg`: a volume group on whole block devices
+
+    `vgcreate` on blank devices, `vgextend` with a new blank one. A device with ANY
+    signature (`wipefs`: filesystem, partition table, LVM label of another or no VG, RAID)
+    fails the task at plan time, naming it; a PV of this VG (matched by PV UUID) is a
+    no-op. Every device path is `/dev/...` (no spaces, no `..`, never starting with `-`);
+    every command puts `--` before its operands. Argument names follow
+    community.general.lvg.
+    """
+
     type_name = "lvm_vg"
-    args = (
-        Arg("vg", "str"),
-        Arg("pvs", "strlist"),
-        Arg("pesize", "str", "4m"),
-        Arg("state", "str", "present", ("present",)),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        vg: str = arg(doc="the volume group's name")
+        pvs: list[str] = arg(doc="its devices: a path or a list of paths")
+        pesize: str = arg("4m", doc="the extent size when created")
+        state: str = arg(
+            "present", choices=("present",), doc="a volume group is never removed by provision"
+        )
+
+    params: Params
 
     def validate(self) -> None:
-        problem = lvm_name_problem(self.p["vg"], "volume group")
+        problem = lvm_name_problem(self.params.vg, "volume group")
         if problem:
             raise self.fail(problem, arg="vg")
-        if not self.p["pvs"]:
+        if not self.params.pvs:
             raise self.fail("`pvs` lists no device", arg="pvs")
-        for path in self.p["pvs"]:
+        for path in self.params.pvs:
             problem = device_problem(path)
             if problem:
                 raise self.fail(f"`pvs`: {problem}", arg="pvs")
-        if len(set(self.p["pvs"])) != len(self.p["pvs"]):
+        if len(set(self.params.pvs)) != len(self.params.pvs):
             raise self.fail("`pvs` names a device twice", arg="pvs")
-        if not PESIZE.fullmatch(self.p["pesize"]):
+        if not PESIZE.fullmatch(self.params.pesize):
             raise self.fail(
-                f"`pesize` must be a size like 4m or 32m, found {self.p['pesize']!r}",
+                f"`pesize` must be a size like 4m or 32m, found {self.params.pesize!r}",
                 arg="pesize",
             )
 
     def describe(self) -> str:
-        return f"lvm_vg {self.p['vg']} on {', '.join(self.p['pvs'])}"
+        return f"lvm_vg {self.params.vg} on {', '.join(self.params.pvs)}"
 
     def facts(self) -> list[Fact]:
-        return [LvmFact(), *(BlockDeviceFact(p) for p in self.p["pvs"])]
+        return [LvmFact(), *(BlockDeviceFact(p) for p in self.params.pvs)]
 
     def _extent(self) -> int:
-        size = self.p["pesize"]
+        size = self.params.pesize
         unit = size[-1].lower() if size[-1].isalpha() else "m"
         return int(size.rstrip("kKmMgG")) * UNITS[unit]
 
     def plan(self, state: HostState) -> Outcome:
-        name = self.p["vg"]
+        name = self.params.vg
         lvm: LvmState = state.get(LvmFact())
         to_add: list[BlockDevice] = []
-        for path in self.p["pvs"]:
+        for path in self.params.pvs:
             device: BlockDevice = state.get(BlockDeviceFact(path))
             if not device.exists:
                 return Failed(f"{path} does not exist on this host")
@@ -141,14 +156,14 @@ class LvmVg(TaskType):
                 return refusal(path, sig, detail)
             to_add.append(device)
         if not to_add:
-            return NoOp(f"volume group {name} is on {', '.join(self.p['pvs'])}")
+            return NoOp(f"volume group {name} is on {', '.join(self.params.pvs)}")
         missing = lvm_missing(state, lvm)
         if missing is not None:
             return missing
         paths = [d.path for d in to_add]
         existing = lvm.vg(name)
         if existing is None:
-            words = ["vgcreate", "-s", self.p["pesize"], "--", name, *paths]
+            words = ["vgcreate", "-s", self.params.pesize, "--", name, *paths]
             summary = f"create volume group {name} on {', '.join(paths)}"
             extent = self._extent()
         else:
@@ -168,7 +183,7 @@ class LvmVg(TaskType):
         extent: int,
     ) -> None:
         """The state after the change: new PVs in the VG, their LVM labels on the devices."""
-        name = self.p["vg"]
+        name = self.params.vg
         pvs = list(lvm.pvs)
         grown = 0
         for device in added:
@@ -194,7 +209,7 @@ class LvmVg(TaskType):
         state.set(LvmFact(), LvmState(True, lvm.device_mapper, tuple(pvs), vgs, lvm.lvs))
 
     def assertions(self) -> list[Assertion]:
-        name = self.p["vg"]
+        name = self.params.vg
         script = shlex.join(["vgs", "--noheadings", "-o", "vg_name", "--", name])
         expect = {"equals": None, "in": None, "matches": rf"^\s*{re.escape(name)}\s*$", "rc": 0}
         return [Assertion("command", script, expect, f"volume group {name}")]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
@@ -35,7 +36,7 @@ from provision.facts.storage import (
     device_problem,
 )
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg
 from provision.tasks.filesupport import as_text, plan_file
 
 #: a mount point as fstab can hold it without escapes: absolute, no whitespace or control
@@ -59,23 +60,39 @@ def fstab_entries(content: str) -> list[tuple[int, list[str]]]:
     return entries
 
 
-@register
 class Mount(TaskType):
+    """`mount`: a filesystem mounted now and at every boot
+
+    Refuses to mount over a directory that is not empty and to replace an fstab line of
+    another filesystem; mounting over an empty mount of something else is done and said.
+    Argument names follow ansible.posix.mount.
+    """
+
     type_name = "mount"
-    args = (
-        Arg("path", "str"),
-        Arg("src", "str", None),
-        Arg("fstype", "str", None),
-        Arg("opts", "str", "defaults"),
-        Arg("dump", "int", 0),
-        Arg("passno", "int", 0),
-        Arg("state", "str", "mounted", ("mounted", "present", "absent")),
-        Arg("fstab", "str", "/etc/fstab"),
-        Arg("by_uuid", "bool", True),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        path: str = arg(doc="the mount point: an absolute directory other than `/`")
+        src: str | None = arg(None, doc="the device; required unless `state: absent`")
+        fstype: str | None = arg(None, doc="the filesystem type; required unless `state: absent`")
+        opts: str = arg("defaults", doc="mount options, comma-separated")
+        dump: int = arg(0, doc="the fstab dump field (0..9)")
+        passno: int = arg(0, doc="the fstab fsck pass (0..9)")
+        state: str = arg(
+            "mounted",
+            choices=("mounted", "present", "absent"),
+            doc="`mounted`: in fstab and mounted now; `present`: the fstab line only;"
+            " `absent`: no fstab line for `path`, unmounted",
+        )
+        fstab: str = arg("/etc/fstab", doc="the fstab file")
+        by_uuid: bool = arg(
+            True, doc="the fstab line names the filesystem as `UUID=...` (read from the device)"
+        )
+
+    params: Params
 
     def validate(self) -> None:
-        path = self.p["path"] = self.p["path"].rstrip("/") or "/"
+        path = self.params.path = self.params.path.rstrip("/") or "/"
         if (
             not MOUNT_PATH.fullmatch(path)
             or path == "/"
@@ -86,41 +103,43 @@ class Mount(TaskType):
                 f" _ . : + @ , = - /; no spaces, no `..`), found {path!r}",
                 arg="path",
             )
-        if not self.p["fstab"].startswith("/") or re.search(r"[\s\x00-\x1f]", self.p["fstab"]):
-            raise self.fail(f"`fstab` must be an absolute path, found {self.p['fstab']!r}")
-        if self.p["state"] == "absent":
+        if not self.params.fstab.startswith("/") or re.search(r"[\s\x00-\x1f]", self.params.fstab):
+            raise self.fail(f"`fstab` must be an absolute path, found {self.params.fstab!r}")
+        if self.params.state == "absent":
             return
         for key in ("src", "fstype"):
-            if self.p[key] is None:
+            if getattr(self.params, key) is None:
                 raise self.fail(f"`{key}` is required unless `state: absent`", arg=key)
-        problem = device_problem(self.p["src"])
+        problem = device_problem(self.params.src)
         if problem:
             raise self.fail(f"`src`: {problem}", arg="src")
-        if not FSTYPE.fullmatch(self.p["fstype"]):
-            raise self.fail(f"`fstype` {self.p['fstype']!r} is not a filesystem type", arg="fstype")
-        if not OPTIONS.fullmatch(self.p["opts"]):
+        if not FSTYPE.fullmatch(self.params.fstype):
+            raise self.fail(
+                f"`fstype` {self.params.fstype!r} is not a filesystem type", arg="fstype"
+            )
+        if not OPTIONS.fullmatch(self.params.opts):
             raise self.fail(
                 f"`opts` must be comma-separated options (no spaces, not starting with"
-                f" `-`), found {self.p['opts']!r}",
+                f" `-`), found {self.params.opts!r}",
                 arg="opts",
             )
         for key in ("dump", "passno"):
-            if not 0 <= self.p[key] <= 9:
-                raise self.fail(f"`{key}` must be 0..9, found {self.p[key]}", arg=key)
+            if not 0 <= getattr(self.params, key) <= 9:
+                raise self.fail(f"`{key}` must be 0..9, found {getattr(self.params, key)}", arg=key)
 
     def describe(self) -> str:
-        return f"mount {self.p['path']}"
+        return f"mount {self.params.path}"
 
     def facts(self) -> list[Fact]:
-        facts: list[Fact] = [FileFact(self.p["fstab"]), MountPointFact(self.p["path"])]
-        if self.p["state"] != "absent":
-            facts += [BlockDeviceFact(self.p["src"]), FilesystemFact(self.p["src"])]
+        facts: list[Fact] = [FileFact(self.params.fstab), MountPointFact(self.params.path)]
+        if self.params.state != "absent":
+            facts += [BlockDeviceFact(self.params.src), FilesystemFact(self.params.src)]
         return facts
 
     def plan(self, state: HostState) -> Outcome:
-        if self.p["state"] == "absent":
+        if self.params.state == "absent":
             return self._plan_absent(state)
-        path, src, fstype = self.p["path"], self.p["src"], self.p["fstype"]
+        path, src, fstype = self.params.path, self.params.src, self.params.fstype
         device: BlockDevice = state.get(BlockDeviceFact(src))
         fs: Filesystem = state.get(FilesystemFact(src))
         point: MountPoint = state.get(MountPointFact(path))
@@ -133,11 +152,13 @@ class Mount(TaskType):
             if not device.exists:
                 return Failed(f"{src} does not exist on this host")
             return Failed(f"{src} holds {fs.fstype or 'no filesystem'}, not {fstype}")
-        if self.p["by_uuid"] and not fs.uuid:
+        if self.params.by_uuid and not fs.uuid:
             return Failed(f"the {fstype} filesystem on {src} has no UUID to name it by")
-        source = f"UUID={fs.uuid}" if self.p["by_uuid"] else src
-        wanted = f"{source} {path} {fstype} {self.p['opts']} {self.p['dump']} {self.p['passno']}"
-        fstab: FileState = state.get(FileFact(self.p["fstab"]))
+        source = f"UUID={fs.uuid}" if self.params.by_uuid else src
+        wanted = (
+            f"{source} {path} {fstype} {self.params.opts} {self.params.dump} {self.params.passno}"
+        )
+        fstab: FileState = state.get(FileFact(self.params.fstab))
         before = as_text(fstab.content) if fstab.exists else ""
         ours = {source, src, f"UUID={fs.uuid}" if fs.uuid else source}
         kept: list[str] = []
@@ -147,7 +168,7 @@ class Mount(TaskType):
             if fields and not fields[0].startswith("#") and len(fields) >= 2 and fields[1] == path:
                 if fields[0] not in ours:
                     return Failed(
-                        f"{self.p['fstab']} line {index + 1} mounts {fields[0]} at {path}:"
+                        f"{self.params.fstab} line {index + 1} mounts {fields[0]} at {path}:"
                         " provision does not replace another filesystem's mount. Move its"
                         " data if needed, remove that line, then run again"
                     )
@@ -168,14 +189,14 @@ class Mount(TaskType):
         diffs = []
         if after != before:
             written = plan_file(
-                state, self.p["fstab"], after.encode(), summary=f"{self.p['fstab']}: {wanted}"
+                state, self.params.fstab, after.encode(), summary=f"{self.params.fstab}: {wanted}"
             )
             if not isinstance(written, Change):
                 return written
             summary += written.summary
             commands += written.commands + [Command(RELOAD, "systemctl daemon-reload")]
             diffs += written.diffs
-        if self.p["state"] == "mounted":
+        if self.params.state == "mounted":
             mounted = self._plan_mount(state, point, device)
             if isinstance(mounted, Failed):
                 return mounted
@@ -183,19 +204,19 @@ class Mount(TaskType):
                 summary += mounted.summary
                 commands += mounted.commands
             elif after != before and point.top is not None:
-                line = shlex.join(["mount", "-o", f"remount,{self.p['opts']}", "--", path])
-                summary.append(f"remount {path} with {self.p['opts']}")
+                line = shlex.join(["mount", "-o", f"remount,{self.params.opts}", "--", path])
+                summary.append(f"remount {path} with {self.params.opts}")
                 commands.append(Command(line, line))
         if not commands:
-            now = "mounted, " if self.p["state"] == "mounted" else ""
-            return NoOp(f"{src} ({fstype}) is {now}in {self.p['fstab']} at {path}")
+            now = "mounted, " if self.params.state == "mounted" else ""
+            return NoOp(f"{src} ({fstype}) is {now}in {self.params.fstab} at {path}")
         return Change(summary, commands, diffs)
 
     def _plan_mount(
         self, state: HostState, point: MountPoint, device: BlockDevice
     ) -> Change | Failed | None:
         """Mount now, unless it is already; None when it is."""
-        path, src, fstype = self.p["path"], self.p["src"], self.p["fstype"]
+        path, src, fstype = self.params.path, self.params.src, self.params.fstype
         top = point.top
         if top is not None and device.major_minor and top.major_minor == device.major_minor:
             return None
@@ -215,13 +236,13 @@ class Mount(TaskType):
         words = []
         if not point.exists:
             words.append(shlex.join(["mkdir", "-p", "--", path]))
-        mount = shlex.join(["mount", "-t", fstype, "-o", self.p["opts"], "--", src, path])
+        mount = shlex.join(["mount", "-t", fstype, "-o", self.params.opts, "--", src, path])
         words.append(mount)
         over = f" (over the empty mount of {top.source})" if top is not None else ""
         summary.append(f"mount {src} ({fstype}) at {path}{over}")
         mounts = (
             *point.mounts,
-            Mounted(src, fstype, self.p["opts"], device.major_minor or "planned"),
+            Mounted(src, fstype, self.params.opts, device.major_minor or "planned"),
         )
         state.set(MountPointFact(path), MountPoint(path, True, True, 0, mounts))
         if not device.major_minor:
@@ -233,8 +254,8 @@ class Mount(TaskType):
         return Change(summary, [Command(script, script)])
 
     def _plan_absent(self, state: HostState) -> Outcome:
-        path = self.p["path"]
-        fstab: FileState = state.get(FileFact(self.p["fstab"]))
+        path = self.params.path
+        fstab: FileState = state.get(FileFact(self.params.fstab))
         point: MountPoint = state.get(MountPointFact(path))
         summary: list[str] = []
         commands: list[Command] = []
@@ -260,9 +281,9 @@ class Mount(TaskType):
             if kept != lines:
                 written = plan_file(
                     state,
-                    self.p["fstab"],
+                    self.params.fstab,
                     "\n".join(kept).encode(),
-                    summary=f"{self.p['fstab']}: no line for {path}",
+                    summary=f"{self.params.fstab}: no line for {path}",
                 )
                 if not isinstance(written, Change):
                     return written
@@ -270,16 +291,16 @@ class Mount(TaskType):
                 commands += written.commands + [Command(RELOAD, "systemctl daemon-reload")]
                 diffs += written.diffs
         if not commands:
-            return NoOp(f"nothing is mounted at {path} and {self.p['fstab']} has no line for it")
+            return NoOp(f"nothing is mounted at {path} and {self.params.fstab} has no line for it")
         return Change(summary, commands, diffs)
 
     def assertions(self) -> list[Assertion]:
-        path = self.p["path"]
+        path = self.params.path
         script = shlex.join(["findmnt", "-n", "-o", "FSTYPE", "--mountpoint", path])
-        if self.p["state"] == "mounted":
-            expect = {"equals": self.p["fstype"], "in": None, "matches": None, "rc": None}
-            return [Assertion("command", script, expect, f"{self.p['fstype']} mounted at {path}")]
-        if self.p["state"] == "absent":
+        if self.params.state == "mounted":
+            expect = {"equals": self.params.fstype, "in": None, "matches": None, "rc": None}
+            return [Assertion("command", script, expect, f"{self.params.fstype} mounted at {path}")]
+        if self.params.state == "absent":
             expect = {"equals": "", "in": None, "matches": None, "rc": None}
             return [Assertion("command", script, expect, f"nothing mounted at {path}")]
         return []

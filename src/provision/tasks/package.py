@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import PackagesFact, Update, UpdatesFact
 from provision.planning.model import Change, HostState, NoOp, Outcome, dnf
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg, verifies
 
 _PIN = re.compile(r"^(?P<name>.+?)-(?P<version>(?:\d+:)?\d+\.[\w.+~^]*(?:-[\w.+~^]+)?)$")
 SHOWN_UPDATES = 8
@@ -30,49 +33,64 @@ def version_matches(installed_evr: str, wanted: str) -> bool:
     return any(form == wanted or form.startswith(wanted + "-") for form in (evr, version_release))
 
 
-@register
 class Package(TaskType):
+    """`package`: dnf packages
+
+    `NAME-VERSION` pins a version (`docker-ce-3:27.3.1`, `docker-ce-27.3.1`: the version
+    starts with a digit and has a dot, so `java-17-openjdk` stays a name).
+
+    `state: absent` removes only packages installed **under that name** (a package that
+    merely *provides* the name, like containerd.io providing runc, is never removed).
+    `name: "*"` with `state: latest` updates the whole system (changed only if updates
+    were pending).
+    """
+
     type_name = "package"
-    args = (
-        Arg("name", "strlist"),
-        Arg("state", "str", "present", ("present", "absent", "latest")),
-        Arg("security", "bool", False),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        name: list[str] = arg(doc="a name or a list of names, each optionally `NAME-VERSION`")
+        state: str = arg(
+            "present", choices=("present", "absent", "latest"), doc="installed, removed, updated"
+        )
+        security: bool = arg(False, doc='with `name: "*"`, `state: latest`: security updates only')
+
+    params: Params
 
     def describe(self) -> str:
-        names = self.p["name"]
-        verb = {"present": "install", "absent": "remove", "latest": "update"}[self.p["state"]]
+        names = self.params.name
+        verb = {"present": "install", "absent": "remove", "latest": "update"}[self.params.state]
         return f"{verb} {', '.join(names)}" if names != ["*"] else "update all packages"
 
     def validate(self) -> None:
-        names = self.p["name"]
+        names = self.params.name
         if not names:
             raise self.fail("`name` is an empty list")
         for name in names:
             if not re.fullmatch(r"[A-Za-z0-9_.+*:~^-]+", name) or name.startswith("-"):
                 raise self.fail(f"invalid package name {name!r}")
-        if "*" in names and (names != ["*"] or self.p["state"] != "latest"):
+        if "*" in names and (names != ["*"] or self.params.state != "latest"):
             raise self.fail('`name: "*"` goes alone, with `state: latest`')
-        if self.p["security"] and names != ["*"]:
+        if self.params.security and names != ["*"]:
             raise self.fail('`security: true` goes with `name: "*"`')
-        if self.p["state"] == "absent" and any(split_pin(n)[1] for n in names):
+        if self.params.state == "absent" and any(split_pin(n)[1] for n in names):
             raise self.fail("`state: absent` takes plain names, without versions")
 
     def facts(self) -> list[Fact]:
-        if self.p["name"] == ["*"]:
-            return [UpdatesFact(self.p["security"])]
-        if self.p["state"] == "latest":
+        if self.params.name == ["*"]:
+            return [UpdatesFact(self.params.security)]
+        if self.params.state == "latest":
             return [PackagesFact(), UpdatesFact(False)]
         return [PackagesFact()]
 
     def plan(self, state: HostState) -> Outcome:
-        if self.p["name"] == ["*"]:
+        if self.params.name == ["*"]:
             return self._plan_system_update(state)
         installed: dict[str, tuple[str, ...]] = dict(state.get(PackagesFact()))
-        if self.p["state"] == "absent":
-            present = [n for n in self.p["name"] if n in installed]
+        if self.params.state == "absent":
+            present = [n for n in self.params.name if n in installed]
             if not present:
-                return NoOp("not installed: " + ", ".join(self.p["name"]))
+                return NoOp("not installed: " + ", ".join(self.params.name))
             for name in present:
                 installed.pop(name)
             state.set(PackagesFact(), installed)
@@ -81,17 +99,17 @@ class Package(TaskType):
                 [dnf("-y", "remove", "--", *present)],
             )
         missing = []
-        for spec in self.p["name"]:
+        for spec in self.params.name:
             name, version = (spec, None) if spec in installed else split_pin(spec)
             have = installed.get(name, ())
             if not have or (version and not any(version_matches(v, version) for v in have)):
                 missing.append((spec, name, version, have))
         outdated: list[Update] = []
-        if self.p["state"] == "latest":
+        if self.params.state == "latest":
             pending = {u.name: u for u in state.get(UpdatesFact(False))}
-            outdated = [pending[n] for n in self.p["name"] if n in installed and n in pending]
+            outdated = [pending[n] for n in self.params.name if n in installed and n in pending]
         if not missing and not outdated:
-            return NoOp("installed: " + ", ".join(self.p["name"]))
+            return NoOp("installed: " + ", ".join(self.params.name))
         summary, commands = [], []
         for _spec, name, version, have in missing:
             before = have[0] if have else "absent"
@@ -110,9 +128,9 @@ class Package(TaskType):
         return Change(summary, commands)
 
     def _plan_system_update(self, state: HostState) -> Outcome:
-        fact = UpdatesFact(self.p["security"])
+        fact = UpdatesFact(self.params.security)
         updates: tuple[Update, ...] = state.get(fact)
-        kind = "security updates" if self.p["security"] else "updates"
+        kind = "security updates" if self.params.security else "updates"
         if not updates:
             return NoOp(f"no {kind} pending")
         summary = [f"{len(updates)} {kind} pending"]
@@ -121,14 +139,14 @@ class Package(TaskType):
         ]
         if len(updates) > SHOWN_UPDATES:
             summary.append(f"... and {len(updates) - SHOWN_UPDATES} more")
-        words = ["-y", "upgrade"] + (["--security"] if self.p["security"] else [])
+        words = ["-y", "upgrade"] + (["--security"] if self.params.security else [])
         state.set(fact, ())
         return Change(summary, [dnf(*words)])
 
     def assertions(self) -> list[Assertion]:
-        if self.p["name"] == ["*"]:
+        if self.params.name == ["*"]:
             return []
-        present = self.p["state"] != "absent"
+        present = self.params.state != "absent"
         return [
             Assertion(
                 "package",
@@ -136,5 +154,19 @@ class Package(TaskType):
                 {"installed": present, "version": split_pin(n)[1]},
                 f"package {n} {'installed' if present else 'absent'}",
             )
-            for n in self.p["name"]
+            for n in self.params.name
         ]
+
+
+@verifies("package")
+def check_package(host: Any, name: str, expect: dict) -> str | None:
+    package = host.package(name)
+    if package.is_installed != expect["installed"]:
+        return f"package {name} is {'not ' if expect['installed'] else ''}installed"
+    version = expect.get("version")
+    if version and expect["installed"]:
+        query = "rpm -q --qf '%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n' -- "
+        installed = host.run(query + shlex.quote(name)).stdout.split()
+        if not any(version_matches(evr, version) for evr in installed):
+            return f"package {name} is {', '.join(installed)}, expected {version}"
+    return None

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.facts.openpgp import grouped, normalise_fingerprint, valid_fingerprint
 from provision.facts.rpm_keys import InstalledKey, RpmKeys, RpmKeysFact, check_key_file, short_id
 from provision.planning.model import Change, Command, Failed, HostState, NoOp, Outcome
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg, verifies
 from provision.tasks.filesupport import plan_file
 
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
@@ -39,22 +41,60 @@ def import_key(data: bytes) -> Command:
     return Command(script, f"rpm --import (the verified key, {len(data)} bytes)", data)
 
 
-@register
 class RpmKey(TaskType):
+    """`rpm_key`: a GPG key in the rpm database, pinned by fingerprint
+
+    The probe lists the rpm database's keys (`rpm -qa gpg-pubkey`, each key's armored text)
+    and fingerprints them on the controller, by their bytes (OpenPGP version 4: SHA-1,
+    version 6: SHA-256; armor checksums checked). Only when the pinned key is missing (or
+    `dest` is) does the host read `key`. The plan then fails, before anything on the host is
+    changed, unless the file holds exactly one primary key with the pinned fingerprint:
+
+    `refusing the GPG key from https://download.docker.com/linux/rhel/gpg: its key has
+    fingerprint FB93DD32...; the pinned fingerprint is 060A 61C5 1B55 8A7F 742B 77AA C52F
+    EB6B 621E 9F35. Nothing was imported.`
+
+    A file with a second key appended, a secret key, HTML from a proxy's login page, a bad
+    armor checksum: each is refused the same way. The bytes checked are the bytes imported
+    (sent on stdin to `rpm --import`, never fetched a second time). `provision verify`
+    checks the imported key by full fingerprint (a key with the same short ID is not it)
+    and `dest`.
+    """
+
     type_name = "rpm_key"
-    args = (
-        Arg("key", "str"),
-        Arg("fingerprint", "str"),
-        Arg("state", "str", "present", ("present", "absent")),
-        Arg("proxy", "str", ""),
-        Arg("dest", "str", None),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        key: str = arg(
+            doc="an `http(s)` URL (fetched on the host with curl, as dnf would) or an absolute"
+            " path on the host"
+        )
+        fingerprint: str = arg(
+            doc="the key's full fingerprint: 40 hex digits (64 for a version 6 key); spaces,"
+            " colons and case do not matter; a key ID (8 or 16 digits) is refused, it can be"
+            " forged"
+        )
+        state: str = arg(
+            "present",
+            choices=("present", "absent"),
+            doc="`absent` removes every `gpg-pubkey` whose fingerprint is `fingerprint`",
+        )
+        proxy: str = arg(
+            "", doc="proxy URL for the fetch (empty: direct, ignoring proxy environment variables)"
+        )
+        dest: str | None = arg(
+            None,
+            doc="a host path where the checked key is kept (point a repo's"
+            " `gpgkey=file://...` at it)",
+        )
+
+    params: Params
 
     def describe(self) -> str:
-        return f"rpm_key {grouped(self.p['fingerprint'])}"
+        return f"rpm_key {grouped(self.params.fingerprint)}"
 
     def validate(self) -> None:
-        raw = self.p["fingerprint"]
+        raw = self.params.fingerprint
         fingerprint = normalise_fingerprint(raw)
         if not valid_fingerprint(fingerprint):
             hint = ""
@@ -65,45 +105,45 @@ class RpmKey(TaskType):
                 f" version 6 key), found {raw!r}",
                 hint,
             )
-        self.p["fingerprint"] = fingerprint
-        key = self.p["key"]
+        self.params.fingerprint = fingerprint
+        key = self.params.key
         if key.startswith("file://"):
-            key = self.p["key"] = key.removeprefix("file://")
+            key = self.params.key = key.removeprefix("file://")
         if _BAD_CHARS.search(key) or not (_URL.fullmatch(key) or _PATH.fullmatch(key)):
             raise self.fail(
                 f"`key` must be an http(s) URL or an absolute path on the host, found {key!r}"
             )
-        proxy = self.p["proxy"]
+        proxy = self.params.proxy
         if proxy and (_BAD_CHARS.search(proxy) or not _URL.fullmatch(proxy)):
             raise self.fail(f"`proxy` must be empty or an http(s) URL, found {proxy!r}")
-        dest = self.p["dest"]
+        dest = self.params.dest
         if dest is not None and (_BAD_CHARS.search(dest) or dest.endswith("/")):
             raise self.fail(f"`dest` must be a file path, found {dest!r}")
 
     def _fact(self) -> RpmKeysFact:
-        also = (self.p["dest"] or "") if self.p["state"] == "present" else ""
-        return RpmKeysFact(self.p["fingerprint"], self.p["key"], self.p["proxy"], also)
+        also = (self.params.dest or "") if self.params.state == "present" else ""
+        return RpmKeysFact(self.params.fingerprint, self.params.key, self.params.proxy, also)
 
     def facts(self) -> list[Fact]:
         facts: list[Fact] = [self._fact()]
-        if self.p["dest"]:
-            facts.append(FileFact(self.p["dest"]))
+        if self.params.dest:
+            facts.append(FileFact(self.params.dest))
         return facts
 
     def _dest_ok(self, state: HostState) -> bool:
-        if not self.p["dest"]:
+        if not self.params.dest:
             return True
-        current: FileState = state.get(FileFact(self.p["dest"]))
+        current: FileState = state.get(FileFact(self.params.dest))
         if not current.exists or not current.known or current.content is None:
             return False
-        return check_key_file(current.content, self.p["fingerprint"]) is None
+        return check_key_file(current.content, self.params.fingerprint) is None
 
     def plan(self, state: HostState) -> Outcome:
-        fingerprint = self.p["fingerprint"]
+        fingerprint = self.params.fingerprint
         shown = grouped(fingerprint)
         keys: RpmKeys = state.get(self._fact())
         imported = keys.with_fingerprint(fingerprint)
-        if self.p["state"] == "absent":
+        if self.params.state == "absent":
             return self._plan_absent(state, keys)
         dest_ok = self._dest_ok(state)
         if imported and dest_ok:
@@ -118,11 +158,11 @@ class RpmKey(TaskType):
                     f" ({names or short}); check it and remove it (`rpm -e NAME`) first"
                 )
             if keys.fetched is None:
-                return Failed(f"cannot read the GPG key {self.p['key']}: {keys.fetch_error}")
+                return Failed(f"cannot read the GPG key {self.params.key}: {keys.fetch_error}")
             problem = check_key_file(keys.fetched, fingerprint)
             if problem:
                 return Failed(
-                    f"refusing the GPG key from {self.p['key']}: {problem}; the pinned"
+                    f"refusing the GPG key from {self.params.key}: {problem}; the pinned"
                     f" fingerprint is {shown}. Nothing was imported."
                 )
             data = keys.fetched
@@ -132,7 +172,7 @@ class RpmKey(TaskType):
         commands: list[Command] = []
         diffs = []
         if not imported:
-            summary.append(f"import GPG key {shown} from {self.p['key']} (fingerprint checked)")
+            summary.append(f"import GPG key {shown} from {self.params.key} (fingerprint checked)")
             commands.append(import_key(data))
             name = f"gpg-pubkey-{short_id(fingerprint)}"
             armored = data.decode("ascii", errors="replace")
@@ -143,12 +183,12 @@ class RpmKey(TaskType):
         if not dest_ok:
             written = plan_file(
                 state,
-                self.p["dest"],
+                self.params.dest,
                 data,
                 mode=0o644,
                 owner="root",
                 group="root",
-                summary=f"keep the checked key {shown} in {self.p['dest']}",
+                summary=f"keep the checked key {shown} in {self.params.dest}",
             )
             if isinstance(written, Failed):
                 return written
@@ -159,25 +199,45 @@ class RpmKey(TaskType):
         return Change(summary, commands, diffs)
 
     def _plan_absent(self, state: HostState, keys: RpmKeys) -> Outcome:
-        imported = keys.with_fingerprint(self.p["fingerprint"])
+        imported = keys.with_fingerprint(self.params.fingerprint)
         if not imported:
-            return NoOp(f"GPG key {grouped(self.p['fingerprint'])} is not imported")
+            return NoOp(f"GPG key {grouped(self.params.fingerprint)} is not imported")
         names = [k.name for k in imported]
         script = " && ".join(f"rpm -e --allmatches {shlex.quote(n)}" for n in names)
         others = tuple(k for k in keys.installed if k not in imported)
         state.set(self._fact(), RpmKeys(others))
         return Change(
-            [f"remove GPG key {grouped(self.p['fingerprint'])} ({', '.join(names)})"],
+            [f"remove GPG key {grouped(self.params.fingerprint)} ({', '.join(names)})"],
             [Command(script, f"rpm -e {' '.join(names)}")],
         )
 
     def assertions(self) -> list[Assertion]:
-        expect = {"state": self.p["state"], "dest": self.p["dest"]}
+        expect = {"state": self.params.state, "dest": self.params.dest}
         return [
             Assertion(
                 "rpm_key",
-                self.p["fingerprint"],
+                self.params.fingerprint,
                 expect,
-                f"rpm GPG key {grouped(self.p['fingerprint'])}",
+                f"rpm GPG key {grouped(self.params.fingerprint)}",
             )
         ]
+
+
+@verifies("rpm_key")
+def check_rpm_key(host: Any, fingerprint: str, expect: dict) -> str | None:
+    """The key imported (by full fingerprint) or not, and `dest` holding exactly it."""
+    fact = RpmKeysFact(fingerprint, "/dev/null")  # never read: only the listing is used
+    result = host.run(fact.listing())
+    keys = fact.parse(result.rc, result.stdout_bytes, result.stderr_bytes)
+    imported = bool(keys.with_fingerprint(fingerprint))
+    if imported != (expect["state"] == "present"):
+        return f"GPG key {grouped(fingerprint)} is {'not ' if not imported else ''}imported"
+    dest = expect.get("dest")
+    if dest and expect["state"] == "present":
+        file = host.file(dest)
+        if not file.exists:
+            return f"{dest} does not exist"
+        problem = check_key_file(file.content, fingerprint)
+        if problem:
+            return f"{dest}: {problem}, expected {grouped(fingerprint)}"
+    return None

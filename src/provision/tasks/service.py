@@ -2,33 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from provision.facts.base import Fact
 from provision.facts.kinds import ServiceFact, ServiceState
 from provision.planning.model import Change, Failed, HostState, NoOp, Outcome, command
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg, verifies
 from provision.tasks.names import unit_problem
 
 
-@register
 class Service(TaskType):
+    """`service`: a systemd unit
+
+    `restarted`/`reloaded` always change: use them in handlers. A handler that restarts a
+    unit is skipped when that unit was started after the change that notified it.
+    """
+
     type_name = "service"
-    args = (
-        Arg("name", "str"),
-        Arg("state", "str", None, ("started", "stopped", "restarted", "reloaded")),
-        Arg("enabled", "bool", None),
-        Arg("daemon_reload", "bool", False),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        name: str = arg(doc="the unit (`docker` is `docker.service`)")
+        state: str | None = arg(
+            None,
+            choices=("started", "stopped", "restarted", "reloaded"),
+            doc="whether it runs; `restarted`/`reloaded` act every time",
+        )
+        enabled: bool | None = arg(None, doc="whether it starts at boot")
+        daemon_reload: bool = arg(False, doc="run `systemctl daemon-reload` first")
+
+    params: Params
 
     def validate(self) -> None:
-        problem = unit_problem(self.p["name"])
+        problem = unit_problem(self.params.name)
         if problem:
             raise self.fail(problem)
-        if self.p["state"] is None and self.p["enabled"] is None and not self.p["daemon_reload"]:
+        if (
+            self.params.state is None
+            and self.params.enabled is None
+            and not self.params.daemon_reload
+        ):
             raise self.fail("say what to do: `state`, `enabled` or `daemon_reload`")
 
     @property
     def fact(self) -> ServiceFact:
-        return ServiceFact(self.p["name"])
+        return ServiceFact(self.params.name)
 
     def facts(self) -> list[Fact]:
         return [self.fact]
@@ -36,7 +55,7 @@ class Service(TaskType):
     def plan(self, state: HostState) -> Outcome:
         unit = self.fact.unit
         current: ServiceState = state.get(self.fact)
-        wanted_state, enabled = self.p["state"], self.p["enabled"]
+        wanted_state, enabled = self.params.state, self.params.enabled
         if not current.exists:
             if wanted_state in ("stopped", None) and enabled in (False, None):
                 return NoOp(f"{unit} is not installed")
@@ -72,7 +91,7 @@ class Service(TaskType):
             active = "active"
         if not words:
             return NoOp(f"{unit} is {current.active}, {current.enabled or 'static'}")
-        if self.p["daemon_reload"]:
+        if self.params.daemon_reload:
             words.insert(0, ["systemctl", "daemon-reload"])
         new_enabled = current.enabled
         if enabled is not None:
@@ -82,16 +101,26 @@ class Service(TaskType):
 
     def restarts_unit(self) -> str | None:
         """The unit this task restarts (as a handler), if that is all it does."""
-        return self.fact.unit if self.p["state"] == "restarted" else None
+        return self.fact.unit if self.params.state == "restarted" else None
 
     def assertions(self) -> list[Assertion]:
         expect: dict[str, object] = {}
-        if self.p["state"] in ("started", "restarted", "reloaded"):
+        if self.params.state in ("started", "restarted", "reloaded"):
             expect["running"] = True
-        elif self.p["state"] == "stopped":
+        elif self.params.state == "stopped":
             expect["running"] = False
-        if self.p["enabled"] is not None:
-            expect["enabled"] = self.p["enabled"]
+        if self.params.enabled is not None:
+            expect["enabled"] = self.params.enabled
         if not expect:
             return []
-        return [Assertion("service", self.p["name"], expect, f"service {self.p['name']}")]
+        return [Assertion("service", self.params.name, expect, f"service {self.params.name}")]
+
+
+@verifies("service")
+def check_service(host: Any, name: str, expect: dict) -> str | None:
+    service = host.service(name)
+    if "running" in expect and service.is_running != expect["running"]:
+        return f"service {name} is {'not ' if expect['running'] else ''}running"
+    if "enabled" in expect and service.is_enabled != expect["enabled"]:
+        return f"service {name} is {'not ' if expect['enabled'] else ''}enabled"
+    return None

@@ -10,6 +10,9 @@ the file and line, since editing a vendor or runtime file would not last.
 from __future__ import annotations
 
 import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState, SysctlFact, normalise_sysctl
@@ -34,9 +37,9 @@ from provision.planning.model import (
     command,
     write_file,
 )
-from provision.tasks.base import Arg, Assertion, TaskType, register
+from provision.tasks.base import Assertion, TaskType, arg, verifies
 from provision.tasks.filesupport import as_text, plan_file
-from provision.tasks.line import edit_lines
+from provision.tasks.line import check_line, edit_lines
 
 #: a sysctl name as the `sysctl` command and /proc/sys take it: no leading `-` (an option),
 #: no `=`, no whitespace or control characters, no glob characters, no `..` component
@@ -67,46 +70,96 @@ def _commented(assignment: Assignment, name: str, own: str) -> str:
     return f"# provision: {name} is set in {own}; was: {assignment.text.strip()}"
 
 
-@register
 class Sysctl(TaskType):
+    """`sysctl`: a kernel parameter, live and persisted
+
+    Sets the live value (`sysctl -w`) and the persisted line; either differing is a change.
+
+    `name`: letters, digits and `_ . / - : @ +`, not starting with `-` (it reaches the
+    `sysctl` command line), no glob characters, no empty or `..` component;
+    `net/ipv4/ip_forward` is the same key as `net.ipv4.ip_forward` (the plan shows the
+    dotted form). `value`: no control characters; whitespace (every kind of line break
+    included) collapses to one space.
+
+    #### Persisted means "the value at the next boot"
+    A line in `file` is not enough: systemd-sysctl reads every `*.conf` in `/etc/sysctl.d`,
+    `/run/sysctl.d`, `/usr/local/lib/sysctl.d`, `/usr/lib/sysctl.d` and `/lib/sysctl.d` (a
+    name in an earlier folder hides the same name in a later one; a link to `/dev/null`
+    masks it), in the order of their file names, and then `/etc/sysctl.conf` (as `sysctl
+    --system` does; RHEL links it in as `/etc/sysctl.d/99-sysctl.conf`, and then it is read
+    there, once). The probe reads all of them in its one remote script; the later assignment
+    wins (`-key = v` counts: the `-` only ignores a failure), and an explicit key beats a
+    glob.
+
+    So `sysctl` plans a change when the boot value would differ, and its summary names the
+    file and line, e.g. `/etc/sysctl.conf:12 sets net.ipv4.ip_forward = 0 after
+    /etc/sysctl.d/99-docker.conf at boot: comment it out`. A no-op says
+    `net.ipv4.ip_forward = 1, live and in /etc/sysctl.d/99-docker.conf, which sets it at
+    boot`.
+
+    - An overriding line in a file under `/etc` is commented out (the diff shows it), as
+      `# provision: NAME is set in FILE; was: LINE`; a link such as `99-sysctl.conf` is kept
+      and its target is edited.
+    - An override in `/run`, `/usr/local/lib`, `/usr/lib` or `/lib`, or by a glob line,
+      fails the task with the file and line: a vendor or runtime file is not provision's to
+      edit. Remove the line, mask the file with a same-name file in `/etc/sysctl.d`, or
+      choose a `file` that sorts after it.
+    - A `file` that is never read at boot (not `*.conf` in those folders, or hidden by a
+      same-name file in an earlier folder) fails the task.
+    - `provision verify` checks the same: live value, the line, and the value at boot.
+    """
+
     type_name = "sysctl"
-    args = (
-        Arg("name", "str"),
-        Arg("value", "str", None),
-        Arg("file", "str", "/etc/sysctl.d/99-provision.conf"),
-        Arg("state", "str", "present", ("present", "absent")),
-    )
+
+    @dataclass(kw_only=True)
+    class Params:
+        name: str = arg(doc="the kernel parameter, e.g. `net.ipv4.ip_forward`")
+        value: str | None = arg(
+            None,
+            doc="the value wanted, compared as text after normalising whitespace; required"
+            " unless `state: absent`",
+        )
+        file: str = arg(
+            "/etc/sysctl.d/99-provision.conf", doc="the file the `name = value` line is kept in"
+        )
+        state: str = arg(
+            "present",
+            choices=("present", "absent"),
+            doc="`absent` removes the line from `file` (the live value is left as it is)",
+        )
+
+    params: Params
 
     def validate(self) -> None:
-        problem = check_name(self.p["name"])
+        problem = check_name(self.params.name)
         if problem:
             raise self.fail(problem)
-        self.p["name"] = dotted(self.p["name"])
-        if self.p["state"] == "present" and self.p["value"] is None:
+        self.params.name = dotted(self.params.name)
+        if self.params.state == "present" and self.params.value is None:
             raise self.fail("`value` is required unless `state: absent`")
-        if self.p["value"] is not None:
-            value = normalise_sysctl(self.p["value"])
+        if self.params.value is not None:
+            value = normalise_sysctl(self.params.value)
             if re.search(r"[\x00-\x1f\x7f-\x9f]", value):
-                raise self.fail(f"sysctl {self.p['name']}: the value has a control character")
+                raise self.fail(f"sysctl {self.params.name}: the value has a control character")
             if not value:
-                raise self.fail(f"sysctl {self.p['name']}: the value is empty")
-            self.p["value"] = value
+                raise self.fail(f"sysctl {self.params.name}: the value is empty")
+            self.params.value = value
 
     def facts(self) -> list[Fact]:
-        facts: list[Fact] = [SysctlFact(self.p["name"]), FileFact(self.p["file"])]
-        if self.p["state"] == "present":
+        facts: list[Fact] = [SysctlFact(self.params.name), FileFact(self.params.file)]
+        if self.params.state == "present":
             facts.append(SysctlBootFact())
         return facts
 
     def _pattern(self) -> str:
-        return persisted_pattern(self.p["name"])
+        return persisted_pattern(self.params.name)
 
     def plan(self, state: HostState) -> Outcome:
-        name, value, path = self.p["name"], self.p["value"], self.p["file"]
+        name, value, path = self.params.name, self.params.value, self.params.file
         live = state.get(SysctlFact(name))
         current: FileState = state.get(FileFact(path))
         before = as_text(current.content) if current.exists else ""
-        if self.p["state"] == "absent":
+        if self.params.state == "absent":
             after = edit_lines(before, None, self._pattern(), "absent", None)
             if not current.exists or after == before:
                 return NoOp(f"{name} not persisted in {path}")
@@ -184,8 +237,8 @@ class Sysctl(TaskType):
         return Change(summary, commands, diffs)
 
     def assertions(self) -> list[Assertion]:
-        expect = {"value": self.p["value"], "file": self.p["file"], "state": self.p["state"]}
-        return [Assertion("sysctl", self.p["name"], expect, f"sysctl {self.p['name']}")]
+        expect = {"value": self.params.value, "file": self.params.file, "state": self.params.state}
+        return [Assertion("sysctl", self.params.name, expect, f"sysctl {self.params.name}")]
 
 
 def _current_boot(state: HostState) -> SysctlBoot:
@@ -215,3 +268,31 @@ def _overrides(order: list[BootFile], name: str, value: str, own: str) -> list[A
         return []
     later = every[ours[-1] + 1 :]
     return [a for a in later if a.key == name and a.value is not None and a.value != value]
+
+
+@verifies("sysctl")
+def check_sysctl(host: Any, name: str, expect: dict) -> str | None:
+    """The live value, the value at boot, and the line in the task's file."""
+    if expect["state"] == "present":
+        live = normalise_sysctl(str(host.run("sysctl -n -- " + shlex.quote(name)).stdout))
+        if live != expect["value"]:
+            return f"sysctl {name} is {live}, expected {expect['value']}"
+        fact = SysctlBootFact()
+        result = host.run(fact.command())
+        boot = fact.parse(result.rc, result.stdout_bytes, result.stderr_bytes)
+        at_boot = effective(read_order(boot), name)
+        if at_boot is None or at_boot.value != expect["value"]:
+            shown = (
+                "unset" if at_boot is None else f"{at_boot.value} ({at_boot.path}:{at_boot.line})"
+            )
+            return f"sysctl {name} at boot would be {shown}, expected {expect['value']}"
+    return check_line(
+        host,
+        expect["file"],
+        {
+            "line": f"{name} = {expect['value']}" if expect["state"] == "present" else None,
+            "regexp": persisted_pattern(name),
+            "state": expect["state"],
+            "section": None,
+        },
+    )

@@ -1,4 +1,16 @@
-"""Fact parsers from captured command output: `cases/*.yml` → parsed value or FactError."""
+"""Fact kinds from captured command output: each case gives the fact, the exact command
+it runs on the host, and that command's captured output → the parsed value or FactError.
+
+Cases are found in `cases/` (at any depth: `cases/storage/` holds the storage kinds') and,
+for a fact kind a task type's module defines, in that type's case folder:
+tests/unit/tasks/cases/TYPE/facts/*.yml. Each holds:
+
+- `fact`: `{kind: KIND, FIELD: VALUE...}`: the kind's name and its fields
+- `command`: the exact shell text the fact runs (a change to it is a reviewed change)
+- `rc`, `stdout`, `stderr`: what the host answered
+- `expect` (the parsed value; a mapping names only the fields it checks) or `raises`
+  (a substring of the FactError)
+"""
 
 from __future__ import annotations
 
@@ -9,29 +21,18 @@ from typing import Any
 import pytest
 import yaml
 
-from provision.facts.base import FactError
-from provision.facts.kinds import (
-    CommandFact,
-    FileFact,
-    GroupFact,
-    PackagesFact,
-    ServiceFact,
-    SysctlFact,
-    UpdatesFact,
-    UserFact,
-)
+from provision.facts.base import FactError, FactKind, fact_kinds
+from provision.tasks.base import task_types
 
-CASES = sorted((Path(__file__).parent / "cases").glob("*.yml"))
-KINDS = {
-    "file": lambda spec: FileFact(spec["path"]),
-    "packages": lambda spec: PackagesFact(),
-    "updates": lambda spec: UpdatesFact(spec.get("security", False)),
-    "service": lambda spec: ServiceFact(spec["name"]),
-    "sysctl": lambda spec: SysctlFact(spec["key"]),
-    "user": lambda spec: UserFact(spec["name"]),
-    "group": lambda spec: GroupFact(spec["name"]),
-    "command": lambda spec: CommandFact(spec["script"]),
-}
+HERE = Path(__file__).parent
+TASK_CASES = HERE.parent / "tasks" / "cases"
+CASES = sorted([*(HERE / "cases").rglob("*.yml"), *TASK_CASES.glob("*/facts/*.yml")])
+
+
+def kinds() -> dict[str, type[FactKind]]:
+    """Every fact kind: those of provision.facts and those the task modules define."""
+    task_types()
+    return fact_kinds()
 
 
 def plain(value: Any) -> Any:
@@ -50,19 +51,33 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _case_id(path: Path) -> str:
+    if path.is_relative_to(TASK_CASES):
+        return f"{path.parents[1].name}/{path.stem}"
+    return path.relative_to(HERE / "cases").with_suffix("").as_posix()
+
+
 def _params():
     result = []
     for path in CASES:
         case = yaml.safe_load(path.read_text())
         marks = [pytest.mark.xfail(strict=True, reason=case["xfail"])] if "xfail" in case else []
-        result.append(pytest.param(path, marks=marks, id=path.stem))
+        result.append(pytest.param(path, marks=marks, id=_case_id(path)))
     return result
+
+
+def make_fact(spec: dict) -> FactKind:
+    known = kinds()
+    assert spec["kind"] in known, f"unknown fact kind {spec['kind']!r}; known: {sorted(known)}"
+    return known[spec["kind"]].from_case(spec)
 
 
 @pytest.mark.parametrize("path", _params())
 def test_fact_case(path: Path):
     case = yaml.safe_load(path.read_text())
-    fact = KINDS[case["fact"]["kind"]](case["fact"])
+    fact = make_fact(case["fact"])
+    assert "command" in case, f"{path.name}: pin the fact's command: {fact.command()!r}"
+    assert fact.command() == case["command"], "the fact's command changed"
     stdout = (case.get("stdout") or "").encode()
     stderr = (case.get("stderr") or "").encode()
     if "raises" in case:
@@ -70,22 +85,29 @@ def test_fact_case(path: Path):
             fact.parse(case["rc"], stdout, stderr)
         assert case["raises"] in str(excinfo.value)
         return
-    got = plain(fact.parse(case["rc"], stdout, stderr))
+    parsed = fact.parse(case["rc"], stdout, stderr)
+    got = plain(parsed)
     wanted = case["expect"]
-    if isinstance(wanted, dict) and isinstance(got, dict) and case["fact"]["kind"] != "packages":
+    if isinstance(wanted, dict) and dataclasses.is_dataclass(parsed):
         got = {k: v for k, v in got.items() if k in wanted}  # cases name the fields they check
     assert got == wanted
 
 
 def test_every_fact_kind_has_cases():
-    kinds = {yaml.safe_load(p.read_text())["fact"]["kind"] for p in CASES}
-    assert kinds == set(KINDS)
+    covered = {yaml.safe_load(p.read_text())["fact"]["kind"] for p in CASES}
+    assert covered == set(kinds())
 
 
-@pytest.mark.parametrize("make", KINDS.values(), ids=list(KINDS))
-def test_fact_commands_quote_their_values(make):
-    evil = "x'; touch /tmp/pwned; echo '"
-    fact = make({"path": evil, "name": evil, "key": evil, "script": "true"})
-    if isinstance(fact, CommandFact | PackagesFact | UpdatesFact):
-        return  # no user value inside (a command fact is the user's own shell string)
+EVIL = "x'; touch /tmp/pwned; echo '"
+
+
+@pytest.mark.parametrize("kind", sorted(kinds()))
+def test_fact_commands_quote_their_values(kind):
+    """Every text field of a fact reaches its command as one quoted word."""
+    cls = kinds()[kind]
+    texts = [f.name for f in dataclasses.fields(cls) if f.type in ("str", str)]
+    fact = cls(**dict.fromkeys(texts, EVIL))
+    if cls.verbatim or not texts:
+        return  # the user's own shell text (a guard, an assert), or no value inside
+    assert EVIL not in fact.command()
     assert "'\"'\"'" in fact.command()  # shlex.quote's escape of a single quote

@@ -16,41 +16,22 @@ behind and must give a no-op (`idempotent: false` under `change` opts out).
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from tests.unit.tasks.storage_facts import STORAGE_FACTS, storage_value
-from tests.unit.tasks.trust_facts import rpm_keys_value, sysctl_boot_value
 
 from provision.errors import InputError, Location
-from provision.facts.kinds import (
-    CommandFact,
-    CommandResult,
-    FileFact,
-    FileState,
-    GroupFact,
-    GroupState,
-    PackagesFact,
-    ServiceFact,
-    ServiceState,
-    SysctlFact,
-    Update,
-    UpdatesFact,
-    UserFact,
-    UserState,
-    parse_mode,
-)
-from provision.facts.rpm_keys import RpmKeysFact
-from provision.facts.sysctl_boot import SysctlBootFact
+from provision.facts.base import CaseFacts, FactKind
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp
-from provision.tasks.base import TaskContext, TaskType, task_types
+from provision.tasks.base import TaskContext, TaskType, checkers, task_types
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES.glob("*/*.yml"))
 OUTCOME_KEYS = {"noop", "change", "failed", "deferred", "input_error"}
+# Files a case names (GPG key files) are read from the case's folder, then from here.
+SHARED_DATA = Path(__file__).parents[1] / "facts" / "openpgp"
 
 
 def _case_id(path: Path) -> str:
@@ -68,73 +49,12 @@ def _params():
     return result
 
 
-def file_state(spec: Any) -> FileState:
-    if spec is None or spec.get("exists", True) is False:
-        return FileState(False)
-    content = spec.get("content", "")
-    if isinstance(content, dict):  # {base64: ...} for binary content
-        data: bytes | None = base64.b64decode(content["base64"])
-    else:
-        data = None if content is None else str(content).encode()
-    mode = parse_mode(spec.get("mode", "0644"))
-    assert mode is not None, spec
-    return FileState(
-        True,
-        spec.get("kind", "regular file"),
-        mode,
-        spec.get("owner", "root"),
-        spec.get("group", "root"),
-        data,
-        spec.get("known", True),
-    )
-
-
-def fact_value(fact: Any, facts: dict[str, Any]) -> Any:
-    """The probed value of one fact, from the case's simple YAML form (with defaults)."""
-    if isinstance(fact, FileFact):
-        return file_state((facts.get("files") or {}).get(fact.path))
-    if isinstance(fact, PackagesFact):
-        return {k: tuple(v) for k, v in (facts.get("packages") or {}).items()}
-    if isinstance(fact, UpdatesFact):
-        key = "security_updates" if fact.security else "updates"
-        return tuple(Update(u["name"], u["version"], u["repo"]) for u in facts.get(key) or [])
-    if isinstance(fact, ServiceFact):
-        services = facts.get("services") or {}
-        spec = services.get(fact.name) or services.get(fact.unit)
-        if spec is None:
-            return ServiceState("not-found", "inactive", "")
-        return ServiceState(spec["load"], spec["active"], spec.get("enabled", ""))
-    if isinstance(fact, SysctlFact):
-        value = (facts.get("sysctls") or {}).get(fact.key)
-        return None if value is None else str(value)
-    if isinstance(fact, UserFact):
-        spec = (facts.get("users") or {}).get(fact.name)
-        if spec is None:
-            return None
-        return UserState(
-            fact.name,
-            spec.get("uid", 1000),
-            spec.get("home", f"/home/{fact.name}"),
-            spec.get("shell", "/bin/bash"),
-            tuple(spec.get("groups", [fact.name])),
-        )
-    if isinstance(fact, GroupFact):
-        spec = (facts.get("groups") or {}).get(fact.name)
-        if spec is None:
-            return None
-        return GroupState(fact.name, spec.get("gid", 1000), tuple(spec.get("members", [])))
-    if isinstance(fact, CommandFact):
-        commands = facts.get("commands") or {}
-        assert fact.script in commands, f"case has no answer for command {fact.script!r}"
-        spec = commands[fact.script]
-        return CommandResult(spec.get("rc", 0), str(spec.get("stdout", "")), spec.get("stderr", ""))
-    if isinstance(fact, SysctlBootFact):
-        return sysctl_boot_value(facts)
-    if isinstance(fact, RpmKeysFact):
-        return rpm_keys_value(fact, facts)
-    if isinstance(fact, STORAGE_FACTS):
-        return storage_value(fact, facts)
-    raise AssertionError(f"no simple form for {fact!r}")
+def fact_value(fact: Any, facts: dict[str, Any], folder: Path | None = None) -> Any:
+    """The probed value of one fact, from the case's simple YAML form: each fact kind
+    reads its own section (`FactKind.case_value`)."""
+    assert isinstance(fact, FactKind), f"{fact!r} is not a registered fact kind"
+    dirs = (folder, SHARED_DATA) if folder is not None else (SHARED_DATA,)
+    return fact.case_value(CaseFacts(facts, dirs))
 
 
 def make_task(type_name: str, case: dict[str, Any], path: Path, tmp_path: Path) -> TaskType:
@@ -155,8 +75,8 @@ def make_task(type_name: str, case: dict[str, Any], path: Path, tmp_path: Path) 
     return cls(params, context)
 
 
-def make_state(task: TaskType, facts: dict[str, Any]) -> HostState:
-    values = {fact: fact_value(fact, facts) for fact in task.facts()}
+def make_state(task: TaskType, facts: dict[str, Any], folder: Path | None = None) -> HostState:
+    values = {fact: fact_value(fact, facts, folder) for fact in task.facts()}
     return HostState(values, after_changes=facts.get("after_changes", False))
 
 
@@ -180,7 +100,9 @@ def test_case(path: Path, tmp_path: Path):
         assert str(path) in str(excinfo.value) or str(tmp_path) in str(excinfo.value)
         return
     task = make_task(path.parent.name, case, path, tmp_path)
-    state = make_state(task, case.get("facts") or {})
+    state = make_state(task, case.get("facts") or {}, path.parent)
+    for assertion in task.assertions():  # each assertion kind has its verify check
+        assert assertion.kind in checkers(), f"no @verifies({assertion.kind!r}) check"
     outcome = task.plan(state)
     if kind == "noop":
         assert isinstance(outcome, NoOp), outcome
@@ -211,6 +133,11 @@ def test_case(path: Path, tmp_path: Path):
 def test_every_task_type_has_cases():
     covered = {p.parent.name for p in CASE_FILES}
     assert set(task_types()) <= covered
+
+
+def test_every_case_folder_is_a_task_type():
+    folders = {p.name for p in CASES.iterdir() if p.is_dir()}
+    assert folders <= set(task_types()), folders - set(task_types())
 
 
 def test_at_least_fifty_cases():
