@@ -14,7 +14,7 @@ import pkgutil
 import types
 import typing
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields, make_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, NewType
@@ -226,8 +226,7 @@ class TaskType:
 
     type_name: ClassVar[str]
     # The arguments: a dataclass whose fields are declared with `arg(...)`; `args` is
-    # derived from it. (A type may instead declare `args` as a tuple of `Arg`: its
-    # Params is then made from them, untyped; such a type reads `self.p`.)
+    # derived from it.
     Params: ClassVar[type[Any]]
     args: ClassVar[tuple[Arg, ...]]
     shell_args: ClassVar[tuple[str, ...]] = ()  # rendered with every {{ value }} shell-quoted
@@ -241,12 +240,6 @@ class TaskType:
         own = cls.__dict__
         if "Params" in own:
             cls.args = args_of(cls.Params)
-        elif "args" in own:
-            cls.Params = make_dataclass(
-                f"{cls.__name__}Params",
-                [(a.name, Any, field(default=None)) for a in cls.args],
-                kw_only=True,
-            )
         if "type_name" in own:
             register(cls)
 
@@ -261,12 +254,6 @@ class TaskType:
         self.context = context
         self._check_owners()
         self.validate()
-
-    @property
-    def p(self) -> dict[str, Any]:
-        """The arguments as a mutable dict (for types that declare `args` instead of a
-        typed `Params`; read `self.params.NAME` in a typed one)."""
-        return self.params.__dict__
 
     def _check_owners(self) -> None:
         """`owner`/`group` of any type reach chown: names or numeric ids, never an option."""

@@ -77,7 +77,7 @@ def test_repo_file_from_arguments_has_exactly_its_keys(value: str) -> None:
         task = cls(cls.coerce(args, location), TaskContext(location, None, {}))
     except InputError:
         return
-    text = repo_file_text("internal", task.p)
+    text = repo_file_text("internal", vars(task.params))
     _one_line_everywhere(text)
     parser = _ini(text)
     assert parser.sections() == ["internal"]
@@ -138,7 +138,7 @@ def test_line_task_adds_one_line_and_converges(value: str, existing: str) -> Non
     except InputError:
         return
     before = f"first {existing}\nsecond\n"
-    after = edit_lines(before, task.p["line"], task.p["regexp"], "present", None)
+    after = edit_lines(before, task.params.line, task.params.regexp, "present", None)
     assert after.split("\n")[-2] == f"note {value}"
     assert after.split("\n")[:2] == before.split("\n")[:2], "other lines are kept as they were"
-    assert edit_lines(after, task.p["line"], task.p["regexp"], "present", None) == after
+    assert edit_lines(after, task.params.line, task.params.regexp, "present", None) == after

@@ -288,4 +288,7 @@ def test_every_shell_argument_quotes_an_unquoted_value(tmp_path: Path, what: str
     task = compiled.plays[0][1][0].tasks[0].task
     assert task is not None
     key = what.split(".")[1]
-    assert task.p[key] == "grep -q 'x'\"'\"'; touch /tmp/provision-fuzz-canary; '\"'\"'' /f"
+    assert (
+        getattr(task.params, key)
+        == "grep -q 'x'\"'\"'; touch /tmp/provision-fuzz-canary; '\"'\"'' /f"
+    )

@@ -304,7 +304,7 @@ def test_line_task_into_an_ini_file_checks_the_key(line: str, words: str) -> Non
 
 def test_line_task_format_lines_writes_any_one_line() -> None:
     task = _task("line", {"path": "/etc/dnf/dnf.conf", "line": "[x]", "format": "lines"})
-    assert task.p["line"] == "[x]"
+    assert task.params.line == "[x]"
 
 
 @pytest.mark.parametrize("char", BAD, ids=[f"U+{ord(c):04X}" for c in BAD])
@@ -345,7 +345,7 @@ def test_copy_content_is_escaped_for_systemd() -> None:
     }
     task = _task("copy", dict(raw, content="ignored"), raw, {"p": "a%b"})
     assert task.content == b'[Service]\nEnvironment="P=a%%b"\n'
-    assert task.p["content"] == '[Service]\nEnvironment="P=a%%b"\n'
+    assert task.params.content == '[Service]\nEnvironment="P=a%%b"\n'
 
 
 def test_copy_content_that_is_one_expression_is_the_whole_file() -> None:

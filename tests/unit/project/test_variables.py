@@ -153,8 +153,8 @@ def test_native_list_feeds_loop_and_package_names(tmp_path: Path):
     )
     compiled = compile_run(tmp_path / "inventory.yml", tmp_path / "site.yml")
     tasks = compiled.plays[0][1][0].tasks
-    assert tasks[0].task.p["name"] == ["git", "tmux"]
-    assert [t.task.p["name"] for t in tasks[1:]] == ["git", "tmux"]
+    assert tasks[0].task.params.name == ["git", "tmux"]
+    assert [t.task.params.name for t in tasks[1:]] == ["git", "tmux"]
 
 
 def test_shell_strings_quote_values(tmp_path: Path):
@@ -170,8 +170,8 @@ def test_shell_strings_quote_values(tmp_path: Path):
         },
     )
     task = compile_run(tmp_path / "inventory.yml", tmp_path / "site.yml").plays[0][1][0]
-    assert task.tasks[0].task.p["cmd"] == "docker network create 'web; rm -rf /'"
-    assert task.tasks[0].task.p["unless"] == "docker network inspect 'web; rm -rf /'"
+    assert task.tasks[0].task.params.cmd == "docker network create 'web; rm -rf /'"
+    assert task.tasks[0].task.params.unless == "docker network inspect 'web; rm -rf /'"
 
 
 PATTERN_INVENTORY = """\
