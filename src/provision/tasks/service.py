@@ -97,7 +97,10 @@ class Service(TaskType):
         if enabled is not None:
             new_enabled = "enabled" if enabled else "disabled"
         state.set(self.fact, ServiceState("loaded", active, new_enabled))
-        return Change(summary, [command(*w) for w in words], started=started)
+        # starting or restarting a unit can take long (the engine): shown as live progress
+        slow = {"start", "restart", "reload-or-restart"}
+        commands = [command(*w, progress=len(w) > 1 and w[1] in slow) for w in words]
+        return Change(summary, commands, started=started)
 
     def restarts_unit(self) -> str | None:
         """The unit this task restarts (as a handler), if that is all it does."""
