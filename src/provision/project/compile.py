@@ -70,9 +70,6 @@ class Compiled:
     inventory: Inventory
     plays: list[tuple[str, list[HostPlay]]]
 
-    def host_names(self) -> list[str]:
-        return list(dict.fromkeys(hp.host.name for _, hps in self.plays for hp in hps))
-
     def secrets(self) -> list[str]:
         return sorted({s for _, hps in self.plays for hp in hps for s in hp.secrets})
 

@@ -738,9 +738,6 @@ class Variables(Mapping):
     def __len__(self) -> int:
         return len(self._raw)
 
-    def raw(self) -> dict[str, Any]:
-        return dict(self._raw)
-
     def child(self, extra: Mapping[str, Any], origin: Location | None = None) -> Variables:
         """These variables plus `extra` (e.g. `item` of a loop), highest precedence."""
         merged = Variables(self._raw, self._origins)
