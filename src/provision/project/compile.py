@@ -572,3 +572,69 @@ def _selection_skip(tags: list[str], selection: Selection) -> str:
     if selection.skip_tags and set(tags) & set(selection.skip_tags):
         return "skipped by --skip-tags"
     return ""
+
+
+@dataclass
+class HostSettings:
+    """A host's connection settings and variables, for commands that run no tasks
+    (`provision facts`, `provision check`)."""
+
+    config: HostConfig
+    variables: HostVars
+    secrets: list[str]
+
+
+def host_settings(
+    inventory_path: Path,
+    playbook_path: Path | None,
+    extra_vars: dict[str, Any] | None = None,
+    limit: str | None = None,
+) -> list[HostSettings]:
+    """Every host of the inventory (or those `limit` matches) with its variables: the
+    inventory's, and when a playbook is given, its plays' and roles' too (the first play
+    that names the host; role defaults of all its plays below)."""
+    inventory = load_inventory(inventory_path)
+    plays = load_playbook(playbook_path) if playbook_path is not None else []
+    hosts = list(inventory.hosts)
+    if limit:
+        hosts = inventory.match(limit)
+        if not hosts:
+            raise InputError(
+                f"--limit {limit!r} matches no host in {inventory_path}",
+                hint=f"hosts: {', '.join(inventory.hosts) or '(none)'}",
+            )
+    result = []
+    for host in hosts:
+        mine = [p for p in plays if host in inventory.match(p.hosts, p.location)]
+        raw: dict[str, Any] = {}
+        origins: dict[str, Location] = {}
+        become = False
+        for play in reversed(mine):  # the first play's values win
+            play_raw, play_origins = _play_variables(inventory, play, host, extra_vars or {})
+            raw.update(play_raw)
+            origins.update(play_origins)
+            become = play.become
+        if not mine:
+            raw, origins = inventory.host_variables(host)
+            raw = {**raw, **(extra_vars or {})}
+        variables = HostVars(raw, origins)
+        secrets: list[str] = []
+        try:
+            for name in PASSWORD_VARIABLES:
+                if name in variables and name in raw:
+                    secrets += secret_leaves(variables[name])
+            config = host_config(
+                host,
+                variables,
+                inventory.directory,
+                become,
+                inventory.hosts[host].location,
+                check_files=True,
+            )
+        except FactsNeeded as need:
+            raise _facts_not_here(need, inventory.hosts[host].location or Location(host))
+        except InputError as exc:
+            raise mask_error(exc, Masker(secrets)) from None
+        secrets += [v for v in config.masked_values() if v not in secrets]
+        result.append(HostSettings(config, variables, secrets))
+    return result
