@@ -106,7 +106,9 @@ def probe_bound(
     then, costs one more round (counted like any other remote command)."""
     tasks, handlers = play.tasks, play.handlers
     groups = fact_groups_needed(tasks + handlers)
-    state = probe(conn, _facts_of(tasks + handlers) + group_facts(groups), become)
+    built = [t.pending.task for t in tasks + handlers if t.pending and t.pending.task]
+    facts = _facts_of(tasks + handlers) + [f for task in built for f in task.facts()]
+    state = probe(conn, list(dict.fromkeys(facts)) + group_facts(groups), become)
     for _ in range(MAX_FACT_ROUNDS):
         try:
             bound = bind_facts(tasks, handlers, host_facts(state))

@@ -178,11 +178,14 @@ class FactsView(Mapping):
         group, project = self._keys[key]
         return project(_need(self._values, group))
 
-    def __iter__(self) -> Iterator[str]:
+    def require_all(self) -> None:
         known = self._values or {}
         missing = {g for g, _ in self._keys.values() if g not in known}
         if missing:
             raise FactsNeeded(frozenset(missing))
+
+    def __iter__(self) -> Iterator[str]:
+        self.require_all()
         return iter(self._keys)
 
     def __len__(self) -> int:
@@ -192,15 +195,57 @@ class FactsView(Mapping):
         return f"FactsView({sorted(self._keys)})"
 
 
+class PendingFact:
+    """An `ansible_*` value whose group is not probed (yet). Jinja looks every name of an
+    expression up before it runs it, so the lookup itself cannot raise (`false and
+    ansible_distribution == 'Rocky'` is decided without facts); any use of the value
+    raises FactsNeeded."""
+
+    __slots__ = ("group",)
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+
+    def _need(self, *args: Any, **kwargs: Any) -> Any:
+        raise FactsNeeded(frozenset({self.group}))
+
+    def __repr__(self) -> str:
+        return f"<host fact not probed: {self.group}>"
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _need  # type: ignore[assignment]
+    __bool__ = __str__ = __len__ = __iter__ = __contains__ = __getitem__ = _need
+    __int__ = __float__ = __index__ = __format__ = __hash__ = __getattr__ = _need  # type: ignore[assignment]
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _need
+    __truediv__ = __floordiv__ = __mod__ = __rmod__ = __pow__ = __neg__ = _need
+
+
 def root_value(name: str, values: GroupValues | None) -> Any:
     """The value of a top-level name (`facts`, `ansible_facts`, `ansible_distribution`...);
-    FactsNeeded when its group was not probed."""
+    a PendingFact when its group was not probed."""
     if name == "facts":
         return FactsView(FACT_KEYS, values)
     if name == "ansible_facts":
         return FactsView(ANSIBLE_KEYS, values)
     group, project = ANSIBLE_NAMES[name]
+    if values is None or group not in values:
+        return PendingFact(group)
     return project(_need(values, group))
+
+
+def raise_if_pending(value: Any) -> None:
+    """FactsNeeded when a rendered value holds a fact not probed (a lone `{{ ansible_x }}`
+    keeps its native value, which would otherwise travel on unread)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, PendingFact):
+            raise FactsNeeded(frozenset({item.group}))
+        if isinstance(item, FactsView):
+            item.require_all()
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def groups_of_root(name: str) -> frozenset[str]:

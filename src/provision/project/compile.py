@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
-from provision.facts.hostvars import FactsNeeded, GroupValues
+from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
@@ -385,6 +385,7 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
     if "loop" in raw:
         try:
             loop = render_value(raw["loop"], variables, where_of(raw, "loop"), "loop")
+            raise_if_pending(loop)
         except FactsNeeded as need:
             raise InputError(
                 f"`loop` reads host facts ({need}): a loop is expanded before any host is "
@@ -478,6 +479,7 @@ class _TaskBuilder:
                 )
             else:
                 rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
+        raise_if_pending(rendered)
         # A type error quotes a value only when the task file wrote it literally.
         hidden = set(args) if self.secret else {k for k, v in args.items() if _templated(v)}
         own_secrets = _secret_args(rendered) if self.secret else []
@@ -554,6 +556,7 @@ def _task_name(raw: YDict, scope: Variables, where: Location) -> str | None:
     if "name" not in raw:
         return None
     rendered = render_value(raw["name"], scope, where_of(raw, "name"), "task name")
+    raise_if_pending(rendered)
     return str(rendered)
 
 
