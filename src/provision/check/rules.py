@@ -178,9 +178,9 @@ def check_memory(inp: CheckInput) -> list[Result]:
     ]
 
 
-def _data_mount(inp: CheckInput) -> tuple[Mount | None, Result | None]:
+def _data_mount(inp: CheckInput, check: str) -> tuple[Mount | None, Result | None]:
     mounts = inp.facts["mounts"]
-    if bad := _unread("docker data", mounts):
+    if bad := _unread(check, mounts):
         return None, bad
     real = tuple(m for m in mounts if m.size_total > 0 or m.mount == "/")
     return mount_of(real, inp.sizing.data_root), None
@@ -196,7 +196,7 @@ def _is_lv(mount: Mount, lvm: LvmInfo | FactFailure) -> bool:
 
 
 def check_data_volume(inp: CheckInput) -> list[Result]:
-    mount, bad = _data_mount(inp)
+    mount, bad = _data_mount(inp, "docker data volume")
     if bad:
         return [bad]
     root = inp.sizing.data_root
@@ -223,7 +223,7 @@ def check_data_volume(inp: CheckInput) -> list[Result]:
 
 
 def check_data_filesystem(inp: CheckInput) -> list[Result]:
-    mount, bad = _data_mount(inp)
+    mount, bad = _data_mount(inp, "docker data fs")
     if bad:
         return [bad]
     if mount is None:
@@ -254,7 +254,7 @@ def check_data_filesystem(inp: CheckInput) -> list[Result]:
 
 
 def check_data_space(inp: CheckInput) -> list[Result]:
-    mount, bad = _data_mount(inp)
+    mount, bad = _data_mount(inp, "docker data size")
     if bad:
         return [bad]
     if mount is None:
