@@ -209,6 +209,10 @@ def check_data_volume(inp: CheckInput) -> list[Result]:
         shown = f"on the root file system ({mount.device if mount else '?'})"
         return [Result("docker data volume", Level.FAIL, shown, threshold, advice)]
     shown = f"{mount.mount} on {mount.device}"
+    if "[" in mount.device:  # findmnt: DEVICE[/dir], a directory of DEVICE bind-mounted
+        device = mount.device.split("[", 1)[0]
+        shown = f"a directory of {device} bind-mounted at {mount.mount}: it shares {device}"
+        return [Result("docker data volume", Level.FAIL, shown, threshold, advice)]
     if _is_lv(mount, inp.facts.get("lvm", LvmInfo())):
         return [Result("docker data volume", Level.PASS, shown, threshold)]
     return [

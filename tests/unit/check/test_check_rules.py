@@ -162,6 +162,18 @@ def ext4_partition() -> Mount:
             Level.PASS,
         ),
         ((), LVM, "/var/lib/docker", Level.FAIL),
+        (  # the container lab: a directory of the machine's disk, bind-mounted
+            (ROOT, replace(DATA, device="/dev/vda[/var/lib/provision-lab/hosts/r1/docker]")),
+            LVM,
+            "/var/lib/docker",
+            Level.FAIL,
+        ),
+        (  # a bind mount stacked under a real LV: the LV (mounted last) counts
+            (ROOT, replace(DATA, device="/dev/vda[/x]", fstype="ext4"), DATA),
+            LVM,
+            "/var/lib/docker",
+            Level.PASS,
+        ),
         (FactFailure("findmnt failed"), LVM, "/var/lib/docker", Level.WARN),
     ],
 )
