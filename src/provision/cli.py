@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 EXIT_CODES = """\b
-Exit codes:
+Exit codes (when several apply, the first of 130, 1, 3, 4 wins):
   0  success (plan: no changes pending)
   1  a task failed or a host did not converge
   2  bad input or usage; nothing on any host was touched
-  3  a host was unreachable (and none failed)
+  3  a host was unreachable (and none failed), even if others have changes pending
   4  plan: changes pending
   130 interrupted (Ctrl-C)"""
 
@@ -79,7 +79,18 @@ RUN_OPTIONS = [
         help="Output format.",
     ),
     click.option("--stats", is_flag=True, help="Show remote command counts and probe time."),
-    click.option("-v", "--verbose", is_flag=True, help="Show reasons for ok and skipped."),
+    click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        help="-v: every task with its reason; -vv: and the commands; -vvv: and the probe.",
+    ),
+    click.option(
+        "--color/--no-color",
+        "color",
+        default=None,
+        help="Colour the output or not (default: on a terminal, unless NO_COLOR is set).",
+    ),
 ]
 CONNECTION_OPTIONS = [
     click.option(
@@ -319,7 +330,8 @@ def _run(
     retries: int,
     accept_new_host_keys: bool,
     stats: bool,
-    verbose: bool,
+    verbose: int,
+    color: bool | None,
     diff: bool,
 ) -> int:
     from provision.errors import InputError
@@ -346,7 +358,8 @@ def _run(
         stream=sys.stderr if json_mode else sys.stdout,
         plan=command == "plan",
         diff=diff,
-        verbose=verbose,
+        verbosity=verbose,
+        colour=color,
         stats=stats,
     )
     options = RunOptions(
@@ -372,7 +385,7 @@ def _run(
     else:
         for report in reports:
             console.host_error(report)
-        console.recap(reports)
+        console.recap(reports, command, code)
     if warning:
         click.echo(warning, err=True)
     return code

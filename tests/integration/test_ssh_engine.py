@@ -108,7 +108,7 @@ def test_drift_is_planned_and_repaired(ssh_project: Path) -> None:
     assert "-greeting: drifted" in drift.stdout and "+greeting: hello" in drift.stdout
     repaired = provision(ssh_project, "apply", "inventory.yml")
     assert repaired.returncode == 0
-    assert "changed  demo : rendered file" in repaired.stdout
+    assert "changed     demo : rendered file" in repaired.stdout
     assert page.read_text().startswith("greeting: hello\n")
 
 

@@ -143,3 +143,19 @@ def test_vagrant_refuses_too_many_hosts(tmp_path):
     )
     assert proc.returncode != 0
     assert "PROVISION_HOSTS must be 1..3" in proc.stdout + proc.stderr
+
+
+def test_inventory_sets_the_second_disk_for_docker_storage():
+    """The Vagrantfile gives each host a second, blank disk; the inventory hands it to
+    docker_storage (libvirt: /dev/vdb, VirtualBox: /dev/sdb)."""
+    text = VAGRANTFILE.read_text()
+    assert re.search(r'override\.vm\.disk :disk, name: "docker"', text)
+    assert re.search(r"lv\.storage :file, size: \"#\{DOCKER_DISK_GB\}G\"", text)
+    inventory = load_inventory(INVENTORY)
+    merged, _ = inventory.host_variables("rocky1")
+    assert "docker_storage_device" in merged
+    from jinja2 import Environment
+
+    template = Environment().from_string(merged["docker_storage_device"])
+    assert template.render(vagrant_provider="libvirt") == "/dev/vdb"
+    assert template.render(vagrant_provider="virtualbox") == "/dev/sdb"

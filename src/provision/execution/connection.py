@@ -27,7 +27,9 @@ class Result:
 
 
 class Connection(Protocol):
-    """What execution needs from a host: run a script (with stdin), count round trips."""
+    """What execution needs from a host: run a script (with stdin), count round trips.
+    `on_line`, when given, gets each line the script prints (stdout or stderr) as it comes,
+    where the connection can stream (SSH; the local connection does not)."""
 
     commands_run: int
     connections_opened: int
@@ -37,7 +39,7 @@ class Connection(Protocol):
         script: str,
         stdin: bytes | None = None,
         become: bool = False,
-        on_stderr: Callable[[str], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
     ) -> Result: ...
 
     def close(self) -> None: ...
@@ -96,7 +98,7 @@ def check_become_result(host: str, user: str, result: Result) -> None:
 
 class ShellRunner:
     """`run` for connections that execute a command line: become, then sudo's refusals.
-    Subclasses give `config`, `become`, `_exec(line, stdin, on_stderr)` and `open()`."""
+    Subclasses give `config`, `become`, `_exec(line, stdin, on_line)` and `open()`."""
 
     config: HostConfig
     become: Become
@@ -105,7 +107,7 @@ class ShellRunner:
         return None
 
     def _exec(
-        self, line: str, stdin: bytes | None, on_stderr: Callable[[str], None] | None = None
+        self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None
     ) -> Result:
         raise NotImplementedError
 
@@ -114,13 +116,13 @@ class ShellRunner:
         script: str,
         stdin: bytes | None = None,
         become: bool = False,
-        on_stderr: Callable[[str], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
     ) -> Result:
         self.open()
         if become and self.become.needs_check():
             self.become.password_needed = self._exec("sudo -n true", None).rc != 0
         line, data = self.become.wrap(script, stdin, become)
-        result = self._exec(line, data, on_stderr)
+        result = self._exec(line, data, on_line)
         if become:
             check_become_result(self.config.name, self.become.user, result)
         return result
@@ -140,7 +142,7 @@ class LocalConnection(ShellRunner):
         self.become = Become(user, self.config.become_password)
 
     def _exec(
-        self, line: str, stdin: bytes | None, on_stderr: Callable[[str], None] | None = None
+        self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None
     ) -> Result:
         self.commands_run += 1
         # A session of its own: a terminal's Ctrl-C stops provision, not the running command.

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from provision.errors import ConnectError, InputError
-from provision.execution.connection import BecomeError, Connection, LocalConnection
+from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
 from provision.execution.reports import (
     CHANGED,
     CHECK,
@@ -27,7 +27,7 @@ from provision.execution.reports import (
 from provision.facts.base import Fact, FactError
 from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
-from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
+from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.planning.planner import (
     HandlerQueue,
     HostPlan,
@@ -41,7 +41,11 @@ from provision.planning.planner import (
 from provision.project.compile import Compiled, CompiledTask, HostPlay
 from provision.project.hostconfig import HostConfig
 
-Listener = Callable[[str, object], None]  # (event, payload): "task", "host", "progress"
+# (event, payload): "task" (host, TaskReport); "host" HostReport; "probe" (host, facts,
+# script bytes, seconds); a long command's "progress" (host, task, display), "output" (host,
+# task, line) per line it prints, "progress-end" (host, task, display, seconds, exit code or
+# None); "notice" (host, task, line) for a `waiting for ...` line.
+Listener = Callable[[str, object], None]
 
 
 @dataclass
@@ -77,6 +81,11 @@ def _facts_of(tasks: list[CompiledTask]) -> list[Fact]:
     return list(facts)
 
 
+def probe_size(facts: list[Fact]) -> tuple[int, int]:
+    """(facts read, bytes of the probe script) for -vvv: counts only, never the script."""
+    return len(facts), len(probe_script(facts)[0].encode()) if facts else 0
+
+
 def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
     """ONE remote command that reads every fact."""
     if not facts:
@@ -99,7 +108,7 @@ MAX_FACT_ROUNDS = 3
 
 def probe_bound(
     conn: Connection, play: HostPlay, become: bool
-) -> tuple[HostState, list[CompiledTask], list[CompiledTask]]:
+) -> tuple[HostState, list[CompiledTask], list[CompiledTask], list[Fact]]:
     """The probe, and the play's tasks with every host-fact decision taken on it. ONE
     remote command reads the tasks' facts and the host fact groups their `when:` and
     arguments name; a task whose arguments read facts, so that its own facts are known only
@@ -108,7 +117,8 @@ def probe_bound(
     groups = fact_groups_needed(tasks + handlers)
     built = [t.pending.task for t in tasks + handlers if t.pending and t.pending.task]
     facts = _facts_of(tasks + handlers) + [f for task in built for f in task.facts()]
-    state = probe(conn, list(dict.fromkeys(facts)) + group_facts(groups), become)
+    read = list(dict.fromkeys(facts)) + group_facts(groups)
+    state = probe(conn, read, become)
     for _ in range(MAX_FACT_ROUNDS):
         try:
             bound = bind_facts(tasks, handlers, host_facts(state))
@@ -117,9 +127,10 @@ def probe_bound(
         more = group_facts(bound.missing - groups)
         more += [f for f in _facts_of(bound.tasks + bound.handlers) if not state.has(f)]
         if not more:
-            return state, bound.tasks, bound.handlers
+            return state, bound.tasks, bound.handlers, read
         groups |= bound.missing
         extra = probe(conn, more, become)
+        read += more
         for fact in more:
             state.set(fact, extra.get(fact))
     raise HostFailed(f"host facts: still not all known after {MAX_FACT_ROUNDS} probe rounds")
@@ -153,8 +164,9 @@ class HostRun:
 
     def run(self) -> None:
         started = time.monotonic()
-        state, self.tasks, self.handlers = probe_bound(self.conn, self.play, self.become)
+        state, self.tasks, self.handlers, facts = probe_bound(self.conn, self.play, self.become)
         self.report.probe_seconds = time.monotonic() - started
+        self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
         plan = plan_host(self.tasks, self.handlers, state)
         if not self.options.apply:
             self._report_plan(plan)
@@ -233,11 +245,7 @@ class HostRun:
                 report.status = FAILED
                 report.message = f"interrupted before `{command.display}`"
                 break
-            if command.progress:
-                self.listener("progress", (self.report.name, compiled.name, command.display))
-            result = self.conn.run(
-                command.script, command.stdin, compiled.become, self._waiting_notice(compiled)
-            )
+            result = self._run_command(compiled, command)
             if result.rc != 0:
                 report.status = FAILED
                 report.message = f"`{command.display}` failed with exit code {result.rc}"
@@ -248,14 +256,29 @@ class HostRun:
         report.duration = time.monotonic() - started
         return report
 
-    def _waiting_notice(self, compiled: CompiledTask) -> Callable[[str], None]:
-        """Relay a remote command's `waiting for ...` lines (a held dnf lock) as they come."""
+    def _run_command(self, compiled: CompiledTask, command: Command) -> Result:
+        """Run one command. A long one (`progress`) is framed by "progress" and
+        "progress-end" events, and each line it prints is an "output" event; a `waiting for
+        ...` line (a held dnf lock) is also a "notice"."""
+        host, task = self.report.name, compiled.name
 
         def relay(line: str) -> None:
+            if command.progress:
+                self.listener("output", (host, task, line))
             if line.startswith("waiting for"):
-                self.listener("progress", (self.report.name, compiled.name, line))
+                self.listener("notice", (host, task, line))
 
-        return relay
+        if not command.progress:
+            return self.conn.run(command.script, command.stdin, compiled.become, relay)
+        self.listener("progress", (host, task, command.display))
+        started, rc = time.monotonic(), None
+        try:
+            result = self.conn.run(command.script, command.stdin, compiled.become, relay)
+            rc = result.rc
+            return result
+        finally:
+            seconds = time.monotonic() - started
+            self.listener("progress-end", (host, task, command.display, seconds, rc))
 
     def _run_handlers(self, handlers: HandlerQueue) -> bool:
         ran = False

@@ -180,6 +180,28 @@ def _hint_stale_entry(config: HostConfig, user_file: Path, own: Any) -> None:
     hint(text)
 
 
+class LineRelay:
+    """Hands each whole line a command prints (stdout and stderr, each split at \n on its
+    own, a line cut between two reads joined first) to a callback as it arrives."""
+
+    def __init__(self, callback: Callable[[str], None] | None) -> None:
+        self.callback = callback
+        self.partial: dict[str, bytes] = {"out": b"", "err": b""}
+
+    def feed(self, stream: str, chunk: bytes) -> None:
+        if self.callback is None:
+            return
+        *whole, self.partial[stream] = (self.partial[stream] + chunk).split(b"\n")
+        for line in whole:
+            self.callback(line.decode("utf-8", errors="replace"))
+
+    def flush(self) -> None:
+        for stream, rest in self.partial.items():
+            if rest and self.callback is not None:
+                self.callback(rest.decode("utf-8", errors="replace"))
+            self.partial[stream] = b""
+
+
 @dataclass
 class SSHConnection(ShellRunner):
     """One SSH connection for the whole run; every command is one exec channel on it."""
@@ -323,7 +345,7 @@ class SSHConnection(ShellRunner):
         self.connections_opened += 1
 
     def _exec(
-        self, line: str, stdin: bytes | None, on_stderr: Callable[[str], None] | None = None
+        self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None
     ) -> Result:
         import paramiko
 
@@ -336,22 +358,24 @@ class SSHConnection(ShellRunner):
                 channel.sendall(stdin)
             channel.shutdown_write()
             out, err = bytearray(), bytearray()
+            lines = LineRelay(on_line)
             while True:
                 select.select([channel], [], [], 1.0)
                 while channel.recv_ready():
-                    out += channel.recv(65536)
+                    chunk = channel.recv(65536)
+                    out += chunk
+                    lines.feed("out", chunk)
                 while channel.recv_stderr_ready():
                     chunk = channel.recv_stderr(65536)
                     err += chunk
-                    if on_stderr is not None:
-                        for text in chunk.decode("utf-8", errors="replace").splitlines():
-                            on_stderr(text)
+                    lines.feed("err", chunk)
                 if channel.exit_status_ready() and not (
                     channel.recv_ready() or channel.recv_stderr_ready()
                 ):
                     break
                 if not transport.is_active():
                     raise ConnectError(f"{self.config.name}: connection lost while a command ran")
+            lines.flush()
             rc = channel.recv_exit_status()
             channel.close()
         except (OSError, EOFError, paramiko.SSHException) as exc:

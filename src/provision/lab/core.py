@@ -18,7 +18,7 @@ from pathlib import Path
 
 from provision.facts.openpgp import primary_fingerprints
 
-from . import config, image, inventory, net
+from . import config, image, inventory, net, spare
 from .cgroups import host_cgroups
 from .repos import RepoLayout
 from .util import (
@@ -347,6 +347,8 @@ def _cleanup_runtime(name: str) -> list[str]:
         left.append("mounts")
     if net.remove_netns(name):
         left.append("network namespace")
+    if spare.detach(_host_dir(name)):
+        left.append("spare disk (loop device)")
     for pidfile in (_launcher_pidfile(name), _nspawn_pidfile(name)):
         pidfile.unlink(missing_ok=True)
     return left
@@ -457,6 +459,7 @@ def _prepare_host(
     _put(root, "/root/.ssh/authorized_keys", client_pub + "\n", 0o600)
     _put(root, "/home/rocky/.ssh/authorized_keys", client_pub + "\n", 0o600, (uid, gid))
     net.ensure_netns(host.name, host.address)
+    spare.attach(hd)
     return pubs
 
 
@@ -697,6 +700,7 @@ def lab_reset(name: str, inventory_path: Path | None = None) -> LabHost:
         hd = _host_dir(name)
         for sub in ("upper", "work", "docker", "containerd"):
             safe_rmtree(hd / sub)
+        spare.forget(hd)
         everyone = sorted(set(running_hosts()) | {host}, key=lambda h: h.index)
         _prepare_host(host, img, _ensure_client_key(paths), everyone)
         _launch(host)

@@ -46,7 +46,7 @@ BASE_PACKAGES = (
     "openssh-server,sudo,iproute2,procps,ca-certificates,systemd,systemd-sysv,dbus,"
     "libpam-systemd,dnf,rpm,dnf-plugins-core,createrepo-c,firewalld,nftables,iptables,"
     "selinux-utils,policycoreutils,curl,less,python3,kmod,libdevmapper1.02.1,openssh-client,"
-    "passwd,findutils"
+    "passwd,findutils,lvm2,xfsprogs"
 )
 DPKG_EXCLUDES = (
     "path-exclude=/usr/share/man/*",

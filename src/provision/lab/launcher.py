@@ -14,11 +14,19 @@ from pathlib import Path
 
 from . import config
 from .cgroups import host_cgroups
+from .spare import GUEST_PATH, recorded_loop
 
 REBOOT_EXIT = 133
 
 
-def nspawn_command(name: str, root: Path, hostdir: Path) -> list[str]:
+def nspawn_command(name: str, root: Path, hostdir: Path, spare: str | None = None) -> list[str]:
+    """The systemd-nspawn command line; `spare` (a loop device) is bound as /dev/vdb, and
+    device-mapper's control node with it when the machine has one (LVM volumes)."""
+    devices = []
+    if spare:
+        devices.append(f"--bind={spare}:{GUEST_PATH}")
+        if Path("/dev/mapper/control").exists():
+            devices.append("--bind=/dev/mapper/control")
     return [
         "systemd-nspawn",
         "--quiet",
@@ -37,6 +45,7 @@ def nspawn_command(name: str, root: Path, hostdir: Path) -> list[str]:
         "--link-journal=no",
         f"--bind={hostdir / 'docker'}:/var/lib/docker",
         f"--bind={hostdir / 'containerd'}:/var/lib/containerd",
+        *devices,
     ]
 
 
@@ -64,7 +73,9 @@ def main(argv: list[str]) -> int:
     pidfile = config.RUN_ROOT / f"{name}.nspawn.pid"
     rc = 0
     while not state["stopping"]:
-        child = subprocess.Popen(nspawn_command(name, root, hostdir), env=env)
+        child = subprocess.Popen(
+            nspawn_command(name, root, hostdir, recorded_loop(hostdir)), env=env
+        )
         state["child"] = child
         pidfile.write_text(f"{child.pid}\n")
         rc = child.wait()

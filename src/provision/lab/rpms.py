@@ -196,6 +196,9 @@ def lab_packages() -> list[Package]:
             preinstalled=True,
         ),
         Package("openssh-server", "8.7p1", "43.el9", arch="x86_64", preinstalled=True),
+        # the storage tools (Debian's, registered for rpm), as on a Rocky install
+        Package("lvm2", "2.03.24", "2.el9", epoch=9, arch="x86_64", preinstalled=True),
+        Package("xfsprogs", "6.4.0", "4.el9", arch="x86_64", preinstalled=True),
         Package("sudo", "1.9.5p2", "10.el9_3", arch="x86_64", preinstalled=True),
         Package("firewalld", "1.3.4", "7.el9", preinstalled=True),
         Package("dnf", "4.14.0", "17.el9", preinstalled=True),

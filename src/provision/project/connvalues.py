@@ -97,20 +97,26 @@ def _bad_character(value: str) -> str | None:
     return None
 
 
+def _check_word(value: object, expected: str) -> None:
+    """What every value that ssh takes as one word needs: text, not empty, no control or
+    whitespace character, no leading '-'."""
+    if not isinstance(value, str):
+        raise ConnValueError(f"must be {expected}, found {type(value).__name__}")
+    if value == "":
+        raise ConnValueError(f"is empty; expected {expected}")
+    problem = _bad_character(value)
+    if problem:
+        raise ConnValueError(f"{problem} ({shown(value)}); expected {expected}")
+    if value.startswith("-"):
+        raise ConnValueError(f"starts with '-' ({shown(value)}), which ssh would read as an option")
+
+
 # ---- hosts ------------------------------------------------------------------------------
 
 
 def check_host(value: str) -> str:
     """The address to connect to: an IPv4/IPv6 address or a DNS name (see module doc)."""
-    if not isinstance(value, str):
-        raise ConnValueError(f"must be a host name or address, found {type(value).__name__}")
-    if value == "":
-        raise ConnValueError("is empty; expected a host name or address")
-    problem = _bad_character(value)
-    if problem:
-        raise ConnValueError(f"{problem} ({shown(value)}); expected a host name or address")
-    if value.startswith("-"):
-        raise ConnValueError(f"starts with '-' ({shown(value)}), which ssh would read as an option")
+    _check_word(value, "a host name or address")
     if not value.isascii():
         raise ConnValueError(
             f"has a non-ASCII character ({shown(value)})",
@@ -209,15 +215,7 @@ def check_port(value: Any) -> int:
 
 def check_user(value: str) -> str:
     """A remote login name: no whitespace, control characters or ':', no leading '-'."""
-    if not isinstance(value, str):
-        raise ConnValueError(f"must be a user name, found {type(value).__name__}")
-    if value == "":
-        raise ConnValueError("is empty; expected a user name")
-    problem = _bad_character(value)
-    if problem:
-        raise ConnValueError(f"{problem} ({shown(value)}); expected a user name")
-    if value.startswith("-"):
-        raise ConnValueError(f"starts with '-' ({shown(value)}), which ssh would read as an option")
+    _check_word(value, "a user name")
     if ":" in value:
         raise ConnValueError(f"contains ':' ({shown(value)}); expected a user name")
     if len(value) > MAX_USER:

@@ -8,6 +8,7 @@ from typing import Any
 from provision import __version__
 from provision.execution.reports import HostReport, TaskReport
 from provision.reporting.mask import Masker
+from provision.reporting.summary import exit_reason, outcome
 from provision.reporting.terminal import json_terminal_safe
 
 FORMAT_VERSION = 1
@@ -39,6 +40,7 @@ def document(
     exit_code: int,
     masker: Masker,
 ) -> str:
+    groups = outcome(command, reports)
     hosts = {}
     for r in reports:
         hosts[masker(r.name)] = {
@@ -58,6 +60,8 @@ def document(
         "inventory": inventory,
         "playbook": playbook,
         "exit_code": exit_code,
+        "exit_reason": exit_reason(command, exit_code, groups),
+        "summary": groups,
         "hosts": hosts,
     }
     # Every string value is masked before it is encoded (of the keys, only host names

@@ -36,31 +36,29 @@ def _common(name: str, what: str) -> str:
 
 def account_problem(name: str, what: str = "account name") -> str:
     """A user or group name for useradd/groupadd/usermod (shadow-utils' rule)."""
-    problem = _common(name, what)
-    if problem:
-        return problem
-    if len(name) > ACCOUNT_MAX:
-        return f"{what} {_shown(name)} is longer than {ACCOUNT_MAX} characters"
-    if not _NEW_ACCOUNT.fullmatch(name):
-        return (
-            f"invalid {what} {_shown(name)}: lower-case letters, digits, '_', '.', '-' "
-            "(not first), an optional final '$'"
-        )
-    return ""
+    return _account_like(
+        name,
+        what,
+        _NEW_ACCOUNT,
+        "lower-case letters, digits, '_', '.', '-' (not first), an optional final '$'",
+    )
 
 
 def owner_problem(name: str, what: str = "owner") -> str:
     """An owner or group for chown: an account name or a numeric id."""
+    return _account_like(
+        name, what, _OWNER, "letters, digits, '_', '.', '-' (not first), or a numeric id; no ':'"
+    )
+
+
+def _account_like(name: str, what: str, pattern: re.Pattern[str], rule: str) -> str:
     problem = _common(name, what)
     if problem:
         return problem
     if len(name) > ACCOUNT_MAX:
         return f"{what} {_shown(name)} is longer than {ACCOUNT_MAX} characters"
-    if not _OWNER.fullmatch(name):
-        return (
-            f"invalid {what} {_shown(name)}: letters, digits, '_', '.', '-' (not first), "
-            "or a numeric id; no ':'"
-        )
+    if not pattern.fullmatch(name):
+        return f"invalid {what} {_shown(name)}: {rule}"
     return ""
 
 

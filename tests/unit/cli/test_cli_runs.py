@@ -105,6 +105,9 @@ def test_json_output_has_hosts_and_tasks(project: Path):
         ["apply", "--diff", "--format", "json"],
         ["apply", "--check"],
         ["plan", "-v", "--stats"],
+        ["plan", "-vv"],
+        ["plan", "-vvv", "--color"],
+        ["apply", "-vvv", "--diff"],
     ],
     ids=lambda a: " ".join(a),
 )

@@ -33,7 +33,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_source_checkout_ships_its_own_folders() -> None:
     assert shipped.roles_dir() == ROOT / "roles"
     assert shipped.playbooks_dir() == ROOT / "playbooks"
-    assert len(SHIPPED_ROLES) == 8
+    assert len(SHIPPED_ROLES) == 9
 
 
 def test_packaged_folders_win_over_the_checkout(
@@ -113,6 +113,7 @@ def test_starter_playbook_loads_with_the_shipped_roles(project: Path) -> None:
         "security_baseline",
         "ip_forward",
         "container_cleanup",
+        "docker_storage",
         "docker_repo",
         "docker_engine",
         "docker_check",

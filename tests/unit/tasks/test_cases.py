@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.unit.tasks.storage_facts import STORAGE_FACTS, storage_value
 from tests.unit.tasks.trust_facts import rpm_keys_value, sysctl_boot_value
 
 from provision.errors import InputError, Location
@@ -131,6 +132,8 @@ def fact_value(fact: Any, facts: dict[str, Any]) -> Any:
         return sysctl_boot_value(facts)
     if isinstance(fact, RpmKeysFact):
         return rpm_keys_value(fact, facts)
+    if isinstance(fact, STORAGE_FACTS):
+        return storage_value(fact, facts)
     raise AssertionError(f"no simple form for {fact!r}")
 
 
