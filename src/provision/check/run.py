@@ -143,7 +143,9 @@ def _fact_lines(values: dict[str, Any]) -> list[str]:
         "devices",
         lambda v: (
             "; ".join(
-                f"{d['path']} {d['type']} {_size(d['size'])}"
+                f"{d['path']}"
+                + (f" ({', '.join(d['aliases'])})" if d["aliases"] else "")
+                + f" {d['type']} {_size(d['size'])}"
                 + (f" {d['fstype']}" if d["fstype"] else "")
                 for d in v
                 if d["type"] != "rom"

@@ -382,6 +382,7 @@ class BlockDevice:
     holders: tuple[str, ...] = ()  # paths of devices built on this one
     ro: bool = False
     pttype: str = ""  # partition table (gpt, dos), "" if none seen
+    aliases: tuple[str, ...] = ()  # other /dev nodes of the same device (a container's vdb)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -395,6 +396,7 @@ class BlockDevice:
             "holders": list(self.holders),
             "ro": self.ro,
             "pttype": self.pttype,
+            "aliases": list(self.aliases),
         }
 
 
@@ -417,7 +419,21 @@ def parse_blkid(data: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def parse_lsblk(data: str, blkid: str = "") -> tuple[BlockDevice, ...]:
+def parse_nodes(data: str) -> dict[str, list[str]]:
+    """`PATH MAJOR:MINOR` lines (major and minor in hex, from stat) → paths by `maj:min`."""
+    nodes: dict[str, list[str]] = {}
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        match = re.fullmatch(r"(/dev/\S+) ([0-9a-f]+):([0-9a-f]+)", line.strip())
+        if match is None:
+            raise FactError(f"unexpected device node line: {line!r}")
+        key = f"{int(match.group(2), 16)}:{int(match.group(3), 16)}"
+        nodes.setdefault(key, []).append(match.group(1))
+    return nodes
+
+
+def parse_lsblk(data: str, blkid: str = "", nodes: str = "") -> tuple[BlockDevice, ...]:
     parsed = _json(data, "lsblk")
     if not isinstance(parsed, dict) or not isinstance(parsed.get("blockdevices"), list):
         raise FactError("lsblk: no `blockdevices` list in its output")
@@ -441,6 +457,7 @@ def parse_lsblk(data: str, blkid: str = "") -> tuple[BlockDevice, ...]:
         for parent in own:
             holders.setdefault(parent, []).append(path)
     signatures = parse_blkid(blkid)
+    by_number = parse_nodes(nodes)
     devices = []
     for path, entry in rows.items():
         name = path.removeprefix("/dev/mapper/").removeprefix("/dev/")
@@ -457,6 +474,9 @@ def parse_lsblk(data: str, blkid: str = "") -> tuple[BlockDevice, ...]:
                 holders=tuple(holders.get(path, ())),
                 ro=_bool(entry.get("ro", False), "lsblk ro"),
                 pttype=seen.get("PTTYPE", ""),
+                aliases=tuple(
+                    p for p in by_number.get(str(entry.get("maj:min") or ""), []) if p != path
+                ),
             )
         )
     return tuple(devices)
@@ -470,9 +490,12 @@ class DevicesFact:
     def command(self) -> str:
         return (
             "command -v lsblk >/dev/null || exit 127; echo @@lsblk; "
-            "lsblk -J -b -l -p -o NAME,SIZE,TYPE,FSTYPE,MOUNTPOINT,PKNAME,RO || exit 3; "
+            "lsblk -J -b -l -p -o NAME,MAJ:MIN,SIZE,TYPE,FSTYPE,MOUNTPOINT,PKNAME,RO || exit 3; "
             # signatures udev has not recorded (no udev in a container); no cache written
-            "echo @@blkid; blkid -c /dev/null -o export 2>/dev/null; true"
+            "echo @@blkid; blkid -c /dev/null -o export 2>/dev/null; "
+            # the /dev nodes by device number: a container may name a disk otherwise
+            'echo @@nodes; for n in /dev/*; do [ -b "$n" ] && stat -L -c \'%n %t:%T\' "$n"; '
+            "done 2>/dev/null; true"
         )
 
     def parse(self, rc: int, stdout: bytes, stderr: bytes) -> tuple[BlockDevice, ...]:
@@ -481,7 +504,9 @@ class DevicesFact:
         if rc != 0:
             raise FactError(f"lsblk failed (exit {rc}): {tail(stderr)}")
         sections = _sections(text(stdout), "block devices")
-        return parse_lsblk(sections.get("lsblk", ""), sections.get("blkid", ""))
+        return parse_lsblk(
+            sections.get("lsblk", ""), sections.get("blkid", ""), sections.get("nodes", "")
+        )
 
     def describe(self) -> str:
         return "host facts: block devices"
