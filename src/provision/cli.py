@@ -445,6 +445,143 @@ def run() -> None:
         sys.exit(1)
 
 
+# ---- `provision facts` and `provision check`: one probe per host, nothing changed ----
+
+FACTS_OPTIONS = [
+    click.argument("inventory", type=click.Path(path_type=Path)),
+    click.option("-l", "--limit", default=None, help="Host pattern to restrict the hosts."),
+    click.option(
+        "-e",
+        "--extra-vars",
+        "extra_vars",
+        multiple=True,
+        help="key=value or @file.yml; highest precedence. Repeatable.",
+    ),
+    click.option(
+        "-f",
+        "--forks",
+        type=click.IntRange(1, 500),
+        default=50,
+        show_default=True,
+        help="Hosts worked on at once.",
+    ),
+    click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    ),
+]
+
+
+def _read_hosts(
+    inventory: Path,
+    playbook: Path | None,
+    limit: str | None,
+    extra_vars: tuple[str, ...],
+    forks: int,
+    timeout: float,
+    retries: int,
+    accept_new_host_keys: bool,
+    check: bool,
+) -> tuple[list, Any]:
+    from provision.check.run import read_all
+    from provision.errors import InputError
+    from provision.execution.runner import RunOptions
+    from provision.project.compile import host_settings, parse_extra_vars
+    from provision.reporting.mask import Masker
+
+    try:
+        hosts = host_settings(inventory, playbook, parse_extra_vars(list(extra_vars)), limit)
+    except InputError as exc:
+        raise InputFailure(str(exc))
+    masker = Masker(sorted({s for h in hosts for s in h.secrets}))
+    options = RunOptions(
+        forks=forks, timeout=timeout, retries=retries, accept_new_host_keys=accept_new_host_keys
+    )
+    try:
+        return read_all(hosts, options, check), masker
+    except InputError as exc:
+        raise InputFailure(str(exc))
+
+
+@main.command("facts")
+@_with(FACTS_OPTIONS, CONNECTION_OPTIONS)
+def facts_command(output_format: str, **kwargs: Any) -> None:
+    """Print each host's facts, as `when:` and templates see them (one probe per host).
+
+    \b
+    Exit codes: 0 read, 1 a host failed, 2 bad input, 3 a host was unreachable."""
+    import json
+
+    from provision.check.run import facts_document, facts_text
+
+    results, masker = _read_hosts(playbook=None, check=False, **kwargs)
+    if output_format == "json":
+        click.echo(json.dumps(masker.deep(facts_document(results)), indent=2, sort_keys=True))
+    else:
+        from provision.reporting.terminal import escape_control
+
+        click.echo("\n".join(escape_control(masker(line)) for line in facts_text(results)))
+    found = [f for _, f in results]
+    if any(f.error and not f.unreachable for f in found):
+        sys.exit(1)
+    sys.exit(3 if any(f.unreachable for f in found) else 0)
+
+
+@main.command("check")
+@_with(FACTS_OPTIONS, CONNECTION_OPTIONS)
+@click.option(
+    "-p",
+    "--playbook",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"Playbook whose role defaults apply (default: {DEFAULT_PLAYBOOK} if it exists).",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write a JUnit XML report for CI systems.",
+)
+def check_command(
+    output_format: str, playbook: Path | None, junit_xml: Path | None, **kwargs: Any
+) -> None:
+    """Readiness report before installing: per host, each check PASS, WARN, FAIL or INFO
+    with what was measured, the threshold and what to do. Reads only; changes nothing.
+
+    \b
+    Exit codes: 0 nothing FAILs, 1 a check FAILs or a host could not be checked, 2 bad input."""
+    import json
+
+    from provision.check.run import check_document, check_exit_code, check_junit, check_text
+    from provision.errors import InputError
+
+    if playbook is None and Path(DEFAULT_PLAYBOOK).is_file():
+        playbook = Path(DEFAULT_PLAYBOOK)
+    results, masker = _read_hosts(playbook=playbook, check=True, **kwargs)
+    from provision.check.run import judge
+
+    try:
+        checks = judge(results)
+    except InputError as exc:
+        raise InputFailure(str(exc))
+    if output_format == "json":
+        click.echo(json.dumps(check_document(checks, masker), indent=2, sort_keys=True))
+    else:
+        from provision.reporting.terminal import escape_control
+
+        click.echo("\n".join(escape_control(line) for line in check_text(checks, masker)))
+    if junit_xml is not None:
+        try:
+            junit_xml.write_bytes(check_junit(checks, masker))
+        except OSError as exc:
+            raise InputFailure(f"cannot write {junit_xml}: {exc}")
+    sys.exit(check_exit_code(checks))
+
+
 # ---- `provision inventory`: inventories written from other tools (Vagrant) ----
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from provision.errors import ConnectError
+from provision.errors import ConnectError, InputError
 from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
 from provision.execution.reports import (
     CHANGED,
@@ -25,9 +25,19 @@ from provision.execution.reports import (
     TaskReport,
 )
 from provision.facts.base import Fact, FactError
+from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
-from provision.planning.planner import HandlerQueue, HostPlan, plan_host, replan_task, unconverged
+from provision.planning.planner import (
+    HandlerQueue,
+    HostPlan,
+    bind_facts,
+    fact_groups_needed,
+    host_facts,
+    plan_host,
+    replan_task,
+    unconverged,
+)
 from provision.project.compile import Compiled, CompiledTask, HostPlay
 from provision.project.hostconfig import HostConfig
 
@@ -93,6 +103,39 @@ def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
         raise HostFailed("the probe's output could not be read")
 
 
+MAX_FACT_ROUNDS = 3
+
+
+def probe_bound(
+    conn: Connection, play: HostPlay, become: bool
+) -> tuple[HostState, list[CompiledTask], list[CompiledTask], list[Fact]]:
+    """The probe, and the play's tasks with every host-fact decision taken on it. ONE
+    remote command reads the tasks' facts and the host fact groups their `when:` and
+    arguments name; a task whose arguments read facts, so that its own facts are known only
+    then, costs one more round (counted like any other remote command)."""
+    tasks, handlers = play.tasks, play.handlers
+    groups = fact_groups_needed(tasks + handlers)
+    built = [t.pending.task for t in tasks + handlers if t.pending and t.pending.task]
+    facts = _facts_of(tasks + handlers) + [f for task in built for f in task.facts()]
+    read = list(dict.fromkeys(facts)) + group_facts(groups)
+    state = probe(conn, read, become)
+    for _ in range(MAX_FACT_ROUNDS):
+        try:
+            bound = bind_facts(tasks, handlers, host_facts(state))
+        except InputError as exc:
+            raise HostFailed(str(exc))
+        more = group_facts(bound.missing - groups)
+        more += [f for f in _facts_of(bound.tasks + bound.handlers) if not state.has(f)]
+        if not more:
+            return state, bound.tasks, bound.handlers, read
+        groups |= bound.missing
+        extra = probe(conn, more, become)
+        read += more
+        for fact in more:
+            state.set(fact, extra.get(fact))
+    raise HostFailed(f"host facts: still not all known after {MAX_FACT_ROUNDS} probe rounds")
+
+
 class HostRun:
     """One host's share of one play: probe → plan → (apply → handlers → re-probe).
 
@@ -113,6 +156,7 @@ class HostRun:
         self.report = report
         self.listener = listener
         self.become = any(t.become for t in play.tasks + play.handlers)
+        self.tasks, self.handlers = play.tasks, play.handlers  # bound to host facts in run()
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -120,11 +164,10 @@ class HostRun:
 
     def run(self) -> None:
         started = time.monotonic()
-        facts = _facts_of(self.play.tasks + self.play.handlers)
-        state = probe(self.conn, facts, self.become)
+        state, self.tasks, self.handlers, facts = probe_bound(self.conn, self.play, self.become)
         self.report.probe_seconds = time.monotonic() - started
         self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
-        plan = plan_host(self.play.tasks, self.play.handlers, state)
+        plan = plan_host(self.tasks, self.handlers, state)
         if not self.options.apply:
             self._report_plan(plan)
             return
@@ -239,7 +282,7 @@ class HostRun:
 
     def _run_handlers(self, handlers: HandlerQueue) -> bool:
         ran = False
-        for call in handlers.due(self.play.handlers):
+        for call in handlers.due(self.handlers):
             if call.skip:
                 report = self._new_report(call.handler)
                 report.reason, report.handler = call.skip, True
@@ -254,9 +297,7 @@ class HostRun:
         return ran
 
     def _check_converged(self) -> None:
-        left = unconverged(
-            self.play.tasks, probe(self.conn, _facts_of(self.play.tasks), self.become)
-        )
+        left = unconverged(self.tasks, probe(self.conn, _facts_of(self.tasks), self.become))
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)

@@ -14,8 +14,10 @@ the planner threads through the tasks (`HostState.after_changes`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from provision.facts.host import GROUP_FACTS, GROUPS
+from provision.facts.hostvars import FactsNeeded, GroupValues
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
 from provision.project.compile import CompiledTask
 
@@ -160,3 +162,64 @@ def unconverged(tasks: Sequence[CompiledTask], state: HostState) -> list[str]:
         elif isinstance(outcome, Failed):
             left.append(f"{compiled.name}: {outcome.message}")
     return left
+
+
+# ------------------------------------------------------------------ host facts
+
+
+def fact_groups_needed(tasks: Sequence[CompiledTask]) -> frozenset[str]:
+    """The host fact groups the tasks' deferred conditions and arguments read (none for a
+    run that names no fact: its probe stays as it was)."""
+    groups: set[str] = set()
+    for compiled in tasks:
+        if compiled.pending is not None:
+            groups |= compiled.pending.groups
+    return frozenset(groups)
+
+
+def host_facts(state: HostState) -> dict[str, object]:
+    """The probed host fact groups in `state`, by group name."""
+    return {g: state.get(GROUP_FACTS[g]) for g in GROUPS if state.has(GROUP_FACTS[g])}
+
+
+@dataclass
+class Bound:
+    """Tasks with every host-fact decision taken; `missing`: groups still to probe (the
+    tasks that read them are left pending)."""
+
+    tasks: list[CompiledTask]
+    handlers: list[CompiledTask]
+    missing: frozenset[str]
+
+
+def bind_facts(
+    tasks: Sequence[CompiledTask], handlers: Sequence[CompiledTask], facts: GroupValues
+) -> Bound:
+    """Decide, on one host's probed fact groups, each `when:` that reads host facts (false:
+    the task is skipped, saying so) and build each task whose arguments read them. A task
+    that reads a group not in `facts` stays pending and its groups are in `missing`."""
+    missing: set[str] = set()
+
+    def bind(compiled: CompiledTask) -> CompiledTask:
+        pending = compiled.pending
+        if pending is None:
+            return compiled
+        try:
+            for condition in pending.conditions:
+                if not condition.holds(facts):
+                    return replace(
+                        compiled,
+                        task=None,
+                        pending=None,
+                        skip_reason=f"condition false on this host: {condition.describe()}",
+                    )
+            if pending.task is not None:
+                return replace(compiled, task=pending.task, pending=None)
+            assert pending.build is not None
+            task, name = pending.build(facts)
+            return replace(compiled, task=task, pending=None, name=name or compiled.name)
+        except FactsNeeded as need:
+            missing.update(need.groups)
+            return compiled
+
+    return Bound([bind(t) for t in tasks], [bind(h) for h in handlers], frozenset(missing))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
+from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
 from provision.project.playbook import Play, Role, load_playbook
@@ -43,15 +46,49 @@ NOT_SECRET_ARGS = {
 
 
 @dataclass
+class Condition:
+    """A `when:` (a task's or its role's) that reads host facts: decided per host at plan
+    time, over the probed fact groups."""
+
+    expression: Any
+    variables: HostVars
+    location: Location
+    what: str
+    groups: frozenset[str]
+
+    def holds(self, facts: GroupValues) -> bool:
+        """True or False on these facts; FactsNeeded when it reads a group not probed."""
+        value = evaluate(
+            self.expression, self.variables.with_facts(facts), self.location, self.what
+        )
+        return bool(value)
+
+    def describe(self) -> str:
+        return f"{self.expression}"
+
+
+@dataclass
+class PendingFacts:
+    """What host facts decide about a task: its conditions, and, when its arguments read
+    facts, how to build it once they are known (`build(facts) -> (task, name)`)."""
+
+    conditions: list[Condition]
+    task: TaskType | None  # built at compile time: its arguments read no fact
+    build: Callable[[GroupValues], tuple[TaskType, str | None]] | None
+    groups: frozenset[str]  # the fact groups the conditions and arguments read
+
+
+@dataclass
 class CompiledTask:
     name: str
     role: str | None
     location: Location
-    task: TaskType | None  # None: skipped
+    task: TaskType | None  # None: skipped, or waiting for host facts (`pending`)
     skip_reason: str = ""
     notify: list[str] = field(default_factory=list)
     become: bool = False
     tags: list[str] = field(default_factory=list)
+    pending: PendingFacts | None = None  # decided per host at plan time (planner.bind_facts)
 
 
 @dataclass
@@ -85,6 +122,7 @@ class TaskScope:
     secret_values: list[str]
     skip: str = ""
     tags: list[str] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)  # the role's, over host facts
 
 
 @dataclass
@@ -189,11 +227,13 @@ def _compile_host(
     inventory: Inventory, play: Play, host: str, extra: dict[str, Any], selection: Selection
 ) -> HostPlay:
     raw, origins = _play_variables(inventory, play, host, extra)
-    variables = Variables(raw, origins)
+    variables = HostVars(raw, origins)
     secret_values: list[str] = []
     try:
         _collect_secrets(play, variables, secret_values)
         return _compile_host_tasks(inventory, play, host, variables, selection, secret_values)
+    except FactsNeeded as need:
+        raise mask_error(_facts_not_here(need, Location(str(play.file))), Masker(secret_values))
     except InputError as exc:
         # An input error never quotes a secret: mask it with every secret known by now
         # (the declared ones, the connection passwords, earlier secret tasks' arguments).
@@ -230,10 +270,11 @@ def _compile_host_tasks(
     handlers: list[CompiledTask] = []
     for role in play.roles:
         role_vars = variables.child(role.params, role.location) if role.params else variables
-        skip = _role_skip(role, role_vars)
+        skip, conditions = _role_skip(role, role_vars)
         tags = [*play.tags, *role.tags]
         tasks += _compile_list(
-            role.tasks, TaskScope(role, role_vars, config, selection, secret_values, skip, tags)
+            role.tasks,
+            TaskScope(role, role_vars, config, selection, secret_values, skip, tags, conditions),
         )
         handlers += _compile_list(
             role.handlers, TaskScope(role, role_vars, config, Selection(), secret_values)
@@ -255,12 +296,27 @@ def _compile_host_tasks(
     return HostPlay(config, play.name, tasks, handlers, secret_values)
 
 
-def _role_skip(role: Role, variables: Variables) -> str:
+def _role_skip(role: Role, variables: Variables) -> tuple[str, list[Condition]]:
+    """(why the role's tasks are skipped, or ""; its condition when host facts decide it)."""
     if role.when is None:
-        return ""
-    if evaluate(role.when, variables, role.location, "role `when`"):
-        return ""
-    return f"role condition false: {role.when}"
+        return "", []
+    try:
+        if evaluate(role.when, variables, role.location, "role `when`"):
+            return "", []
+    except FactsNeeded as need:
+        assert isinstance(variables, HostVars)
+        groups = need.groups | fact_groups(role.when, variables, expression=True)
+        return "", [Condition(role.when, variables, role.location, "role `when`", groups)]
+    return f"role condition false: {role.when}", []
+
+
+def _facts_not_here(need: FactsNeeded, where: Location) -> InputError:
+    return InputError(
+        f"a variable reads host facts ({need}) where they are not known: host facts are "
+        "known per host at plan time, in `when:`, task arguments and templates",
+        where,
+        hint="use the fact in the task that needs it, not in an inventory or connection value",
+    )
 
 
 def _compile_list(items: list, scope: TaskScope) -> list[CompiledTask]:
@@ -324,46 +380,58 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
 
     loop_items: list[Any] = [None]
     if "loop" in raw:
-        loop = render_value(raw["loop"], variables, where_of(raw, "loop"), "loop")
+        try:
+            loop = render_value(raw["loop"], variables, where_of(raw, "loop"), "loop")
+            raise_if_pending(loop)
+        except FactsNeeded as need:
+            raise InputError(
+                f"`loop` reads host facts ({need}): a loop is expanded before any host is "
+                "probed, so it cannot read them yet",
+                where_of(raw, "loop"),
+                hint="loop over a variable, and test the fact in `when:` or the arguments",
+            )
         if not isinstance(loop, list):
             raise InputError(
                 f"`loop` must give a list, found {type_name(loop)}", where_of(raw, "loop")
             )
         loop_items = loop
+    built = _TaskBuilder(cls, type_key, args, raw, type_where, secret, secret_values, role_dir)
     compiled = []
     for item in loop_items:
         item_vars = variables.child({"item": item}, where) if "loop" in raw else variables
-        label = _task_name(raw, item_vars, where)
+        try:
+            label = _task_name(raw, item_vars, where)
+        except FactsNeeded:
+            label = None if raw.get("name") is None else str(raw["name"])
         skip_reason = scope.skip or _selection_skip(tags, scope.selection)
+        conditions = list(scope.conditions)
         if not skip_reason and "when" in raw:
-            if not evaluate(raw["when"], item_vars, where_of(raw, "when"), "`when`"):
-                skip_reason = f"condition false: {raw['when']}"
-        task = None
-        if not skip_reason:
-            rendered = {}
-            arg_lines = getattr(raw[type_key], "key_lines", None)
-            for key, value in args.items():
-                if key in cls.shell_args and isinstance(value, str):
-                    line = (arg_lines or {}).get(key, type_where.line)
-                    rendered[key] = render_string(
-                        value, item_vars, Location(type_where.file, line), f"{type_key}.{key}", True
-                    )
-                else:
-                    rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
-            # A type error quotes a value only when the task file wrote it literally.
-            hidden = set(args) if secret else {k for k, v in args.items() if _templated(v)}
-            own_secrets = _secret_args(rendered) if secret else []
             try:
-                params = cls.coerce(rendered, type_where, arg_lines, hidden)
-                context = TaskContext(
-                    type_where, role_dir, item_vars, secret, secret_values, args, arg_lines or {}
+                if not evaluate(raw["when"], item_vars, where_of(raw, "when"), "`when`"):
+                    skip_reason = f"condition false: {raw['when']}"
+            except FactsNeeded as need:
+                assert isinstance(item_vars, HostVars)
+                groups = need.groups | fact_groups(raw["when"], item_vars, expression=True)
+                where_when = where_of(raw, "when")
+                conditions.append(Condition(raw["when"], item_vars, where_when, "`when`", groups))
+        task = None
+        pending = None
+        if not skip_reason:
+            try:
+                task = built.build(item_vars)
+            except FactsNeeded as need:
+                assert isinstance(item_vars, HostVars)
+                pending = PendingFacts(
+                    conditions, None, built.late(item_vars), need.groups | built.groups(item_vars)
                 )
-                task = cls(params, context)
-            except InputError as exc:
-                raise mask_error(exc, Masker(own_secrets)) from None
-            secret_values += [v for v in own_secrets if v not in secret_values]
-            if label is None:
+            if task is not None and label is None:
                 label = task.describe()
+            if task is not None and conditions:
+                groups = frozenset().union(*(c.groups for c in conditions))
+                pending = PendingFacts(conditions, task, None, groups)
+                task = None
+            elif pending is not None:
+                pending.groups |= frozenset().union(*(c.groups for c in conditions))
         if secret:
             label = _secret_task_name(raw, type_key)
         compiled.append(
@@ -376,9 +444,79 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 notify=list(notify),
                 become=bool(become),
                 tags=tags,
+                pending=pending,
             )
         )
     return compiled
+
+
+@dataclass
+class _TaskBuilder:
+    """Renders a task's arguments over some variables and builds it (at compile time, or
+    at plan time over the host's facts when its arguments read them)."""
+
+    cls: type[TaskType]
+    type_key: str
+    args: dict[str, Any]
+    raw: YDict
+    type_where: Location
+    secret: bool
+    secret_values: list[str]
+    role_dir: Path | None
+
+    def build(self, item_vars: Variables) -> TaskType:
+        cls, type_key, args, type_where = self.cls, self.type_key, self.args, self.type_where
+        rendered = {}
+        arg_lines = getattr(self.raw[type_key], "key_lines", None)
+        for key, value in args.items():
+            if key in cls.shell_args and isinstance(value, str):
+                line = (arg_lines or {}).get(key, type_where.line)
+                rendered[key] = render_string(
+                    value, item_vars, Location(type_where.file, line), f"{type_key}.{key}", True
+                )
+            else:
+                rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
+        raise_if_pending(rendered)
+        # A type error quotes a value only when the task file wrote it literally.
+        hidden = set(args) if self.secret else {k for k, v in args.items() if _templated(v)}
+        own_secrets = _secret_args(rendered) if self.secret else []
+        try:
+            params = cls.coerce(rendered, type_where, arg_lines, hidden)
+            context = TaskContext(
+                type_where,
+                self.role_dir,
+                item_vars,
+                self.secret,
+                self.secret_values,
+                args,
+                arg_lines or {},
+            )
+            task = cls(params, context)
+        except InputError as exc:
+            raise mask_error(exc, Masker(own_secrets)) from None
+        self.secret_values += [v for v in own_secrets if v not in self.secret_values]
+        return task
+
+    def late(self, item_vars: HostVars) -> Callable[[GroupValues], tuple[TaskType, str | None]]:
+        """Build the task at plan time, over a host's probed fact groups."""
+
+        def build(facts: GroupValues) -> tuple[TaskType, str | None]:
+            host_vars = item_vars.with_facts(facts)
+            task = self.build(host_vars)
+            if self.secret:
+                return task, None  # shown by its name as written
+            return task, _task_name(self.raw, host_vars, self.type_where) or task.describe()
+
+        return build
+
+    def groups(self, item_vars: HostVars) -> frozenset[str]:
+        """The fact groups the arguments (and a template's file) read, read statically."""
+        groups = fact_groups(self.args, item_vars)
+        src = self.args.get("src")
+        if self.type_key == "template" and isinstance(src, str) and "{" not in src:
+            root = self.role_dir or Path(self.type_where.file).parent
+            groups |= template_groups(root / "templates" / src, item_vars)
+        return groups
 
 
 def _templated(value: Any) -> bool:
@@ -415,6 +553,7 @@ def _task_name(raw: YDict, scope: Variables, where: Location) -> str | None:
     if "name" not in raw:
         return None
     rendered = render_value(raw["name"], scope, where_of(raw, "name"), "task name")
+    raise_if_pending(rendered)
     return str(rendered)
 
 
@@ -433,3 +572,69 @@ def _selection_skip(tags: list[str], selection: Selection) -> str:
     if selection.skip_tags and set(tags) & set(selection.skip_tags):
         return "skipped by --skip-tags"
     return ""
+
+
+@dataclass
+class HostSettings:
+    """A host's connection settings and variables, for commands that run no tasks
+    (`provision facts`, `provision check`)."""
+
+    config: HostConfig
+    variables: HostVars
+    secrets: list[str]
+
+
+def host_settings(
+    inventory_path: Path,
+    playbook_path: Path | None,
+    extra_vars: dict[str, Any] | None = None,
+    limit: str | None = None,
+) -> list[HostSettings]:
+    """Every host of the inventory (or those `limit` matches) with its variables: the
+    inventory's, and when a playbook is given, its plays' and roles' too (the first play
+    that names the host; role defaults of all its plays below)."""
+    inventory = load_inventory(inventory_path)
+    plays = load_playbook(playbook_path) if playbook_path is not None else []
+    hosts = list(inventory.hosts)
+    if limit:
+        hosts = inventory.match(limit)
+        if not hosts:
+            raise InputError(
+                f"--limit {limit!r} matches no host in {inventory_path}",
+                hint=f"hosts: {', '.join(inventory.hosts) or '(none)'}",
+            )
+    result = []
+    for host in hosts:
+        mine = [p for p in plays if host in inventory.match(p.hosts, p.location)]
+        raw: dict[str, Any] = {}
+        origins: dict[str, Location] = {}
+        become = False
+        for play in reversed(mine):  # the first play's values win
+            play_raw, play_origins = _play_variables(inventory, play, host, extra_vars or {})
+            raw.update(play_raw)
+            origins.update(play_origins)
+            become = play.become
+        if not mine:
+            raw, origins = inventory.host_variables(host)
+            raw = {**raw, **(extra_vars or {})}
+        variables = HostVars(raw, origins)
+        secrets: list[str] = []
+        try:
+            for name in PASSWORD_VARIABLES:
+                if name in variables and name in raw:
+                    secrets += secret_leaves(variables[name])
+            config = host_config(
+                host,
+                variables,
+                inventory.directory,
+                become,
+                inventory.hosts[host].location,
+                check_files=True,
+            )
+        except FactsNeeded as need:
+            raise _facts_not_here(need, inventory.hosts[host].location or Location(host))
+        except InputError as exc:
+            raise mask_error(exc, Masker(secrets)) from None
+        secrets += [v for v in config.masked_values() if v not in secrets]
+        result.append(HostSettings(config, variables, secrets))
+    return result

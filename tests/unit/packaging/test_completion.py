@@ -48,7 +48,10 @@ def test_source_script_defines_the_completion(shell: str) -> None:
 
 
 BASH = {
-    "commands": ("provision ", ["apply", "init", "inventory", "lab", "plan", "verify"]),
+    "commands": (
+        "provision ",
+        ["apply", "check", "facts", "init", "inventory", "lab", "plan", "verify"],
+    ),
     "command prefix": ("provision l", ["lab"]),
     "lab commands (imported on demand)": ("provision lab s", ["ssh", "status"]),
     "plan options": ("provision plan --fo", ["--forks", "--format"]),

@@ -73,7 +73,7 @@ def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     listed = result.output.split("Commands:")[1]
-    for name in ("apply", "init", "inventory", "lab", "plan", "verify"):
+    for name in ("apply", "check", "facts", "init", "inventory", "lab", "plan", "verify"):
         assert f"\n  {name} " in listed, name
     assert "The container lab: Rocky 9-like hosts" in listed
 
