@@ -738,6 +738,11 @@ class Variables(Mapping):
     def __len__(self) -> int:
         return len(self._raw)
 
+    def raw(self) -> dict[str, Any]:
+        """The variables as written, unrendered (which facts a template reads is found
+        from them)."""
+        return dict(self._raw)
+
     def child(self, extra: Mapping[str, Any], origin: Location | None = None) -> Variables:
         """These variables plus `extra` (e.g. `item` of a loop), highest precedence."""
         merged = Variables(self._raw, self._origins)
