@@ -663,6 +663,7 @@ def lab_down(wipe: bool = False, inventory_path: Path | None = None) -> list[str
                 stale.append(f"{name}: {', '.join(left)}")
         server = _stop_server()
         bridge = net.remove_bridge()
+        net.ensure_safety_route()
         if up:
             echo(f"stopped {', '.join(up)}")
         for line in stale:
@@ -684,6 +685,7 @@ def lab_clean(inventory_path: Path | None = None) -> None:
         size = dir_size(config.CACHE_ROOT)
         safe_rmtree(config.CACHE_ROOT)
         safe_rmtree(config.STATE_ROOT)
+        net.remove_safety_route()
         echo(f"removed the lab cache {config.CACHE_ROOT} ({size // 2**20} MB)")
 
 

@@ -37,20 +37,31 @@ def ensure_bridge() -> None:
     if config.BRIDGE_ADDR not in have:
         run(["ip", "addr", "add", f"{config.BRIDGE_ADDR}/24", "dev", config.BRIDGE])
     run(["ip", "link", "set", config.BRIDGE, "up"])
+    ensure_safety_route()
+
+
+def ensure_safety_route() -> None:
+    """The whole lab range answers "unreachable" on the machine. It stays after `lab down`:
+    a plan of the lab inventory while the lab is down must fail here, not send its
+    packets to whatever network the machine's default route leads to."""
     run(["ip", "route", "replace", "unreachable", config.SAFETY_ROUTE])
 
 
 def remove_bridge() -> bool:
-    """Remove the bridge and the safety route. True if something was there."""
-    found = False
+    """Remove the bridge (the safety route stays). True if it was there."""
     if link_exists(config.BRIDGE):
         run(["ip", "link", "del", config.BRIDGE])
-        found = True
+        return True
+    return False
+
+
+def remove_safety_route() -> bool:
+    """Remove the safety route (`lab clean` only). True if it was there."""
     routes = _ip_json("route", "show", "type", "unreachable", config.SAFETY_ROUTE)
     if routes:
         run(["ip", "route", "del", "unreachable", config.SAFETY_ROUTE])
-        found = True
-    return found
+        return True
+    return False
 
 
 def netns_exists(name: str) -> bool:

@@ -208,6 +208,7 @@ def test_wipe_forgets_the_generated_inventory(
     monkeypatch.setattr(core, "_known_host_names", set)
     monkeypatch.setattr(core, "_stop_server", lambda: False)
     monkeypatch.setattr(core.net, "remove_bridge", lambda: False)
+    monkeypatch.setattr(core.net, "ensure_safety_route", lambda: None)
     monkeypatch.setattr(core, "echo", lambda msg: None)
     core.lab_down(wipe=True, inventory_path=inv)
     assert not (inv.parent / ".lab" / "inventory.yml").exists()
