@@ -40,6 +40,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchcore  # noqa: E402
 
+from provision.lab.config import host_address, host_name  # noqa: E402
+from provision.lab.inventory import inventory_for  # noqa: E402
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 WORK = BENCH / ".work"
@@ -47,7 +50,10 @@ RESULTS = BENCH / "results"
 BIN = Path(sys.executable).parent
 PROVISION = BIN / "provision"
 PLAYBOOK = ROOT / "playbooks" / "docker-host.yml"
-INVENTORY = WORK / "lab.yml"
+#: what `provision lab --inventory` is given; `lab up` names the inventory of the hosts it
+#: booted (this file for rocky1..3, else .lab/inventory.yml beside it): see `fresh`
+LAB_INVENTORY = WORK / "lab.yml"
+INVENTORY = LAB_INVENTORY
 PYINFRA_INVENTORY = WORK / "pyinfra_inventory.py"
 USER = "rocky"
 SSH_OPTS = [
@@ -97,7 +103,7 @@ class Lab:
         return [address for _, address in self.hosts]
 
     def lab(self, *words: str) -> None:
-        proc = run_quiet([PROVISION, "lab", *words, "--inventory", INVENTORY])
+        proc = run_quiet([PROVISION, "lab", *words, "--inventory", LAB_INVENTORY])
         if proc.returncode != 0:
             raise SystemExit(f"provision lab {' '.join(words)} failed:\n{proc.stdout}{proc.stderr}")
 
@@ -106,6 +112,10 @@ class Lab:
         started = time.monotonic()
         self.lab("down", "--wipe")
         self.lab("up", "--hosts", str(n))
+        global INVENTORY
+        INVENTORY = inventory_for(
+            LAB_INVENTORY, [(host_name(i), host_address(i)) for i in range(1, n + 1)]
+        )
         self.hosts = benchcore.lab_hosts(yaml.safe_load(INVENTORY.read_text()))
         PYINFRA_INVENTORY.write_text(
             benchcore.pyinfra_inventory(self.hosts, USER, str(self.key), str(self.known_hosts))
