@@ -78,8 +78,8 @@ class Sysctl(TaskType):
     `name`: letters, digits and `_ . / - : @ +`, not starting with `-` (it reaches the
     `sysctl` command line), no glob characters, no empty or `..` component;
     `net/ipv4/ip_forward` is the same key as `net.ipv4.ip_forward` (the plan shows the
-    dotted form). `value`: no control characters; whitespace (every kind of line break
-    included) collapses to one space.
+    dotted form). `value`: no line break of any kind and no other control character (an
+    input error names the task's line); runs of spaces and tabs collapse to one space.
 
     #### Persisted means "the value at the next boot"
     A line in `file` is not enough: systemd-sysctl reads every `*.conf` in `/etc/sysctl.d`,
@@ -138,6 +138,12 @@ class Sysctl(TaskType):
         if self.params.state == "present" and self.params.value is None:
             raise self.fail("`value` is required unless `state: absent`")
         if self.params.value is not None:
+            if re.search(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]", self.params.value):
+                raise self.fail(
+                    f"sysctl {self.params.name}: the value holds a line break; it is written"
+                    " as one line of a sysctl file",
+                    arg="value",
+                )
             value = normalise_sysctl(self.params.value)
             if re.search(r"[\x00-\x1f\x7f-\x9f]", value):
                 raise self.fail(f"sysctl {self.params.name}: the value has a control character")
