@@ -102,14 +102,29 @@ def is_single_expression(source: str) -> bool:
     return bool(_SINGLE_EXPRESSION.match(source))
 
 
+_SYSTEMD_DIRS = (
+    "/etc/systemd/",
+    "/run/systemd/",
+    "/usr/lib/systemd/",
+    "/lib/systemd/",
+    "/usr/local/lib/systemd/",
+)
+# files under /etc that hold opaque multi-line blobs (keys, certificates): left raw
+_OPAQUE_SUFFIXES = (".pem", ".crt", ".cer", ".key", ".asc", ".gpg", ".pub", ".p12", ".der")
+
+
 def infer_format(dest: str) -> str:
-    """The format a destination path implies; `raw` when nothing is known about it."""
+    """The format a destination path implies. Any other file under /etc (or a sysctl,
+    systemd or repo location) is `lines`: a line break in a value there is almost always
+    an injection; `format: raw` opts out. Elsewhere `raw` when nothing is known about it."""
     path = posixpath.normpath(dest)
+    if path.startswith("/"):
+        path = "/" + path.lstrip("/")  # normpath keeps a leading `//`
     name = posixpath.basename(path)
     parent = posixpath.basename(posixpath.dirname(path))
     if name.endswith(".repo") or path in ("/etc/dnf/dnf.conf", "/etc/yum.conf"):
         return "repo" if name.endswith(".repo") else "ini"
-    if path.startswith(("/etc/systemd/", "/usr/lib/systemd/", "/run/systemd/")):
+    if path.startswith(_SYSTEMD_DIRS):
         unit = re.search(
             r"\.(service|socket|timer|mount|automount|swap|path|target|slice|scope|"
             r"network|netdev|link)\Z",
@@ -126,6 +141,8 @@ def infer_format(dest: str) -> str:
         return "json"
     if name.endswith(".ini"):
         return "ini"
+    if path.startswith(("/etc/", *_SYSTEMD_DIRS)) and not name.lower().endswith(_OPAQUE_SUFFIXES):
+        return "lines"
     return "raw"
 
 

@@ -899,6 +899,8 @@ def render_template_file(
     line-oriented format each value is checked (and escaped) where it lands. Errors name
     the template file and line (or `where`, for a template held in a task argument)."""
     env = TEXT_ENV if fmt == "raw" else JSON_ENV if fmt == "json" else MARKING_ENV
+    if env is not TEXT_ENV:
+        _refuse_filter_blocks(env, source, file, what, fmt, where)
     try:
         text = _run(env, source, variables)
         return fileformats.resolve_marks(text, fmt) if env is MARKING_ENV else text
@@ -909,6 +911,36 @@ def render_template_file(
         location = where or Location(file, line)
         with _wrap_errors(location, f"{what} {file}" if where is None else what):
             raise
+
+
+@functools.lru_cache(maxsize=1024)
+def _filter_block_line(env: jinja2.Environment, source: str) -> int | None:
+    """The line of the first `{% filter %}` block (or filtered `{% set %}` block), if any."""
+    try:
+        tree = env.parse(source)
+    except jinja2.TemplateError:
+        return None  # rendering reports the syntax error
+    for node in tree.find_all((nodes.FilterBlock, nodes.AssignBlock)):
+        if isinstance(node, nodes.FilterBlock) or node.filter is not None:
+            return node.lineno
+    return None
+
+
+def _refuse_filter_blocks(
+    env: jinja2.Environment, source: str, file: str, what: str, fmt: str, where: Location | None
+) -> None:
+    """A filter block's output is never checked value by value: refused in checked formats."""
+    line = _filter_block_line(env, source)
+    if line is None:
+        return
+    place = f"{what} {file}" if where is None else what + f" (line {line})"
+    raise InputError(
+        f"{place}, {fileformats.a_format(fmt)} file: `{{% filter %}}` blocks (and filtered "
+        "`{% set %}` blocks) are not allowed: their output is not checked value by value",
+        where or Location(file, line),
+        hint="use `{{ value | filter }}` instead; `format: raw` on the task turns these "
+        "checks off for a file that has no lines or keys",
+    )
 
 
 def _refused(

@@ -243,10 +243,35 @@ INFERRED = [
     ("/usr/lib/sysctl.d/50-default.conf", "sysctl"),
     ("/etc/docker/daemon.json", "json"),
     ("/opt/app/settings.ini", "ini"),
-    ("/etc/motd", "raw"),
-    ("/etc/systemd/system/notes.txt", "raw"),
-    ("/etc/security/limits.d/90-docker.conf", "raw"),
-    ("/etc/sysctl.d/README", "raw"),
+    ("//etc/systemd/system/x.service.d/y.conf", "systemd"),
+    ("///etc/systemd/system/x.service", "systemd"),
+    ("/etc/systemd/system/../system/x.service", "systemd"),
+    ("/lib/systemd/system/app.service", "systemd"),
+    ("/usr/local/lib/systemd/system/app.service", "systemd"),
+    ("/usr/local/lib/systemd/system/app.service.d/override.conf", "systemd"),
+    ("/run/systemd/system/app.timer", "systemd"),
+    ("/run/systemd/system/app.service.d/x.conf", "systemd"),
+    ("/etc/cron.d/backup", "lines"),
+    ("/etc/sudoers", "lines"),
+    ("/etc/sudoers.d/deploy", "lines"),
+    ("/etc/fstab", "lines"),
+    ("/etc/hosts", "lines"),
+    ("/etc/environment", "lines"),
+    ("/etc/modules-load.d/br_netfilter.conf", "lines"),
+    ("/etc/security/limits.d/90-docker.conf", "lines"),
+    ("/etc/sysconfig/docker", "lines"),
+    ("/etc/profile.d/proxy.sh", "lines"),
+    ("/etc/ssh/sshd_config.d/50-x.conf", "lines"),
+    ("/etc/motd", "lines"),
+    ("/etc/systemd/system/notes.txt", "lines"),
+    ("/etc/sysctl.d/README", "lines"),
+    ("//etc/hosts", "lines"),
+    ("/etc/pki/tls/certs/ca.pem", "raw"),
+    ("/etc/pki/tls/private/host.key", "raw"),
+    ("/etc/pki/rpm-gpg/RPM-GPG-KEY-docker.asc", "raw"),
+    ("/opt/app/notes.conf", "raw"),
+    ("/srv/www/index.html", "raw"),
+    ("/etcetera/x.conf", "raw"),
 ]
 
 
@@ -500,3 +525,58 @@ def test_edit_lines_on_crlf_keeps_crlf_and_converges() -> None:
     assert added == "[main]\r\nx=1\r\ny=2\r\n"
     removed = edit_lines("[main]\r\nx=1\r\ny=2\r\n", None, "^y=", "absent", "main")
     assert removed == "[main]\r\nx=1\r\n"
+
+
+FILTER_BLOCK_FORMATS = ["lines", "ini", "repo", "systemd", "sysctl", "json"]
+INJECT = 'x"\nExecStartPre=/bin/touch /tmp/PWN\n#'
+FILTER_BLOCKS = {
+    "filter": '[Service]\n{% filter replace("Z", v) %}Environment="P=Z"{% endfilter %}\n',
+    "filter-upper": "[Service]\n\n{% filter upper %}x={{ v }}{% endfilter %}\n",
+    "set-filter": '[Service]\n{% set x | replace("Z", v) %}Environment=Z{% endset %}{{ x }}\n',
+}
+
+
+@pytest.mark.parametrize("fmt", FILTER_BLOCK_FORMATS)
+@pytest.mark.parametrize("case", list(FILTER_BLOCKS))
+def test_a_filter_block_is_refused_in_every_checked_format(fmt: str, case: str) -> None:
+    source = FILTER_BLOCKS[case]
+    line = 3 if case == "filter-upper" else 2
+    with pytest.raises(InputError) as err:
+        render_template_file(source, {"v": INJECT}, "t.j2", fmt=fmt)
+    assert err.value.location == Location("t.j2", line)
+    assert "t.j2" in str(err.value) and "{% filter %}" in str(err.value)
+    assert "{{ value | filter }}" in str(err.value.hint)
+    assert "PWN" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", FILTER_BLOCK_FORMATS)
+def test_a_filter_block_in_copy_content_names_the_task(fmt: str) -> None:
+    where = Location("roles/r/tasks/main.yml", 7)
+    with pytest.raises(InputError) as err:
+        render_template_file(
+            FILTER_BLOCKS["filter"], {"v": "x"}, "t", what="content", fmt=fmt, where=where
+        )
+    assert err.value.location == where
+    assert "(line 2)" in str(err.value)
+
+
+def test_a_filter_block_is_fine_in_raw() -> None:
+    out = render_template_file(FILTER_BLOCKS["filter"], {"v": "a\nb"}, "t.j2", fmt="raw")
+    assert out == '[Service]\nEnvironment="P=a\nb"\n'
+
+
+MACRO_SOURCES = {
+    "macro": "[Service]\n{% macro m(a) %}Environment={{ a }}{% endmacro %}{{ m(v) }}\n",
+    "call": "[Service]\n{% macro m() %}E={{ caller() }}{% endmacro %}"
+    "{% call m() %}{{ v }}{% endcall %}\n",
+    "set-block": "[Service]\n{% set x %}Environment={{ v }}{% endset %}{{ x }}\n",
+}
+
+
+@pytest.mark.parametrize("fmt", FILTER_BLOCK_FORMATS)
+@pytest.mark.parametrize("case", list(MACRO_SOURCES))
+def test_macro_call_and_set_block_output_cannot_add_a_line(fmt: str, case: str) -> None:
+    with pytest.raises(InputError) as err:
+        render_template_file(MACRO_SOURCES[case], {"v": INJECT}, "t.j2", fmt=fmt)
+    assert err.value.location == Location("t.j2", 2)
+    assert "PWN" not in str(err.value)
