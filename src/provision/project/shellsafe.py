@@ -43,13 +43,24 @@ CONTEXTS = {
     "dollar": "right after a $",
     "test": "inside [[ ... ]] (bash evaluates the operands of -eq, -lt ... as code)",
     "eval": "in an argument of eval/let/trap (run as shell code)",
-    "name": "at the start of a variable name given to declare/local/export/unset/read",
+    "name": "in a variable name or assignment (bash evaluates array subscripts and"
+    " arithmetic in it as code; use the argv form or pass the value as an argument)",
+    "dyncommand": "in a command whose name is not a plain word (it may expand to eval)",
     "broken": "in a placeholder that a Jinja construct took apart",
 }
 EVAL_WORDS = frozenset({"eval", "let", "trap"})
 # Commands that take a variable NAME, where bash evaluates an array subscript as code
 # (`unset 'a[$(cmd)]'`): a value may not start such an argument.
-NAME_WORDS = frozenset({"declare", "typeset", "local", "export", "readonly", "unset", "read"})
+NAME_WORDS = frozenset(
+    {"declare", "typeset", "local", "export", "readonly", "unset", "read", "integer", "let"}
+)
+# Commands that run the command named by a later word: look through them to the real one.
+PREFIX_WORDS = frozenset(
+    {"command", "builtin", "exec", "env", "nohup", "nice", "time", "timeout", "sudo", "doas"}
+)
+# Options whose next word is a variable name (`printf -v`, `[ -v`, `test -v`).
+_NAME_OPTIONS = {"printf": "-v", "[": "-v", "test": "-v"}
+DYNAMIC = "\x00dynamic"  # the command name of a word that is not plain literal text
 # Reserved words after which the next word is still in command position.
 _KEEP_COMMAND_POSITION = frozenset(
     {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time", "}"}
@@ -57,6 +68,8 @@ _KEEP_COMMAND_POSITION = frozenset(
 _OPERATOR_CHARS = ";&|<>()"
 _BLANKS = " \t"
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
+_ASSIGNMENT_START = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[|\+?=)")
+_FD = re.compile(r"[0-9]+|\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,10 @@ class _Frame:
     parens: int = 0
     case_depth: int = 0
     double_bracket: bool = False
+    start: int = 0  # where the current word starts in the text
+    prefix: bool = False  # after command/env/sudo...: the real command is still to come
+    redirect: bool = False  # the next word is a redirection's target
+    previous: str | None = None  # the previous argument's literal text
     heredocs: list[tuple[str, bool]] = field(default_factory=list)
 
 
@@ -88,6 +105,7 @@ class _Lexer:
         self.text = text
         self.n = len(text)
         self.out: list[Landing] = []
+        self.pos = 0
 
     # -- regions that only need their end found (every value inside is refused) --
 
@@ -163,10 +181,16 @@ class _Lexer:
         word = frame.word
         frame.in_word = False
         frame.word = ""
+        if frame.redirect:
+            frame.redirect = False
+            return
+        if not frame.command_position:
+            frame.previous = word
         if word is None:
             if frame.command_position:
                 frame.command_position = False
-                frame.command = None
+                frame.prefix = False
+                frame.command = DYNAMIC
             return
         if word == "esac" and frame.case_depth:
             frame.case_depth -= 1
@@ -179,6 +203,13 @@ class _Lexer:
             return
         if word in _KEEP_COMMAND_POSITION or _ASSIGNMENT.match(word):
             return
+        if word in PREFIX_WORDS:
+            frame.prefix = True
+            return
+        if frame.prefix and (word.startswith("-") or re.fullmatch(r"[0-9.]+[smhd]?", word)):
+            return
+        frame.prefix = False
+        frame.previous = None
         frame.command_position = False
         if word == "case":
             frame.case_depth += 1
@@ -191,6 +222,8 @@ class _Lexer:
         self.end_word(frame)
         frame.command_position = True
         frame.command = None
+        frame.prefix = False
+        frame.redirect = False
 
     def add_literal(self, frame: _Frame, chars: str) -> None:
         frame.in_word = True
@@ -206,8 +239,19 @@ class _Lexer:
             return "test"
         if frame.command in EVAL_WORDS:
             return "eval"
-        if word_start and frame.command in NAME_WORDS:
+        if frame.command == DYNAMIC:
+            return "dyncommand"
+        if frame.redirect:
+            return WORD
+        if frame.command in NAME_WORDS:
             return "name"
+        option = _NAME_OPTIONS.get(frame.command or "")
+        if option and word_start and frame.previous == option:
+            return "name"
+        if frame.command_position and not word_start:
+            raw = self.text[frame.start : self.pos]
+            if _ASSIGNMENT_START.match(raw):
+                return "name"
         return WORD
 
     def marker(self, i: int, context: str) -> int:
@@ -267,6 +311,8 @@ class _Lexer:
             return i + 2
         if text.startswith("${", i):
             return self.region(i, self.skip_param(i + 2), "param")
+        if text.startswith("$[", i):
+            return self.region(i, self.find("]", i + 2, True) + 1, "arith")
         if text.startswith(MARK_OPEN, i + 1):
             return self.marker(i + 1, "dollar")
         return i + 1
@@ -294,6 +340,9 @@ class _Lexer:
                     i += 1
                 continue
             word_start = not frame.in_word
+            if word_start:
+                frame.start = i
+            self.pos = i
             if c == MARK_OPEN:
                 i = self.marker(i, self.value_context(frame, word_start))
                 self.add_expansion(frame)
@@ -307,8 +356,16 @@ class _Lexer:
                     self.add_literal(frame, text[i + 1 : i + 2])
                     i += 2
             elif c == "'":
-                i = self.region(i, self.find("'", i + 1, False) + 1, "single")
-                self.add_expansion(frame)
+                end = self.find("'", i + 1, False)
+                self.region(i, end + 1, "single")
+                self.add_literal(frame, text[i + 1 : end])  # a value inside is refused
+                i = end + 1
+            elif c == '"' and not re.search(
+                "[$`\\\\" + MARK_OPEN + "]", text[i + 1 : self.find('"', i + 1, True)]
+            ):  # plain literal text in double quotes (`"eval"`) is part of the word
+                end = self.find('"', i + 1, True)
+                self.add_literal(frame, text[i + 1 : end])
+                i = end + 1
             elif c == '"':
                 stack.append('"')
                 self.add_expansion(frame)
@@ -335,8 +392,12 @@ class _Lexer:
             elif c in _BLANKS:
                 self.end_word(frame)
                 i += 1
+            elif c in "<>" and frame.in_word and _FD.fullmatch(frame.word or "\x00"):
+                frame.in_word, frame.word = False, ""  # `2>`: a descriptor, not a word
+                continue
             elif c == "<" and text.startswith("<<<", i):
                 self.end_word(frame)
+                frame.redirect = True
                 i += 3
             elif c == "<" and text.startswith("<<", i):
                 self.end_word(frame)
@@ -348,6 +409,7 @@ class _Lexer:
                 i += 2
             elif c in "<>":
                 self.end_word(frame)
+                frame.redirect = True
                 i += 2 if text.startswith("&", i + 1) else 1
             elif c == "(":
                 if word_start and text.startswith("((", i) and frame.command_position:

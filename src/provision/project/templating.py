@@ -575,7 +575,7 @@ _HINTS = {
     "ansi": "remove the $'...' around it; the value is quoted for you",
     "backtick": "use $(...) instead of backquotes: $(cmd {expr})",
     "param": 'assign it to a shell variable first: x={expr}; echo "${{x%.conf}}"',
-    "arith": 'assign it first and use [ ]: n={expr}; [ "$n" -gt 1 ]',
+    "arith": "compare it with [ ] as an argument: [ {expr} -gt 1 ] (sh), or use the argv form",
     "test": "use [ ] or test instead of [[ ]]: [ -f {expr} ]",
     "comment": "a comment cannot hold a value: take it out of the comment",
     "heredoc": "pass the value as an argument instead (printf '%s\\n' {expr} > FILE), or "
@@ -584,7 +584,10 @@ _HINTS = {
     "escaped": "remove the backslash before it",
     "dollar": "remove the $ before it",
     "eval": "do not hand a value to a command that runs its argument as shell code",
-    "name": "do not use a value as a variable name (bash evaluates a[...] in names)",
+    "name": "do not put a value in a variable name or assignment (bash evaluates a[...] and"
+    " arithmetic there): give the command as a list of words (argv form), or pass the value"
+    " as an argument",
+    "dyncommand": "write the command name as a plain word (not $var, $(...) or a value)",
 }
 
 

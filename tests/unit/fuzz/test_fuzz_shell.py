@@ -128,7 +128,7 @@ ACCEPTED = [
     ("printf '%s\\0' -- {{ v }} end", lambda v: ["--", v, "end"]),
     ("printf '%s\\0' a{{ v }}b {{ v }}", lambda v: [f"a{v}b", v]),
     ("printf '%s\\0' --x={{ v }}", lambda v: [f"--x={v}"]),
-    ("x={{ v }}; printf '%s\\0' \"$x\"", lambda v: [v]),
+    ("set -- {{ v }}; printf '%s\\0' \"$1\"", lambda v: [v]),
     ("printf '%s\\0' {{ v | quote }}", lambda v: [v]),
     ("{ printf '%s\\0' {{ v }}; }", lambda v: [v]),
     ("true && printf '%s\\0' {{ v }} # trailing comment", lambda v: [v]),
