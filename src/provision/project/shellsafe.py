@@ -95,6 +95,9 @@ class _Frame:
     double_bracket: bool = False
     start: int = 0  # where the current word starts in the text
     prefix: bool = False  # after command/env/sudo...: the real command is still to come
+    # a prefix had options: one of them may take the next word as its argument (`sudo -u
+    # root eval`), so which word is the real command is not known
+    prefix_options: bool = False
     redirect: bool = False  # the next word is a redirection's target
     previous: str | None = None  # the previous argument's literal text
     heredocs: list[tuple[str, bool]] = field(default_factory=list)
@@ -207,8 +210,11 @@ class _Lexer:
             frame.prefix = True
             return
         if frame.prefix and (word.startswith("-") or re.fullmatch(r"[0-9.]+[smhd]?", word)):
+            frame.prefix_options = frame.prefix_options or word.startswith("-")
             return
+        uncertain = frame.prefix_options
         frame.prefix = False
+        frame.prefix_options = False
         frame.previous = None
         frame.command_position = False
         if word == "case":
@@ -216,13 +222,14 @@ class _Lexer:
         elif word == "[[":
             frame.double_bracket = True
         else:
-            frame.command = word
+            frame.command = DYNAMIC if uncertain else word
 
     def new_command(self, frame: _Frame) -> None:
         self.end_word(frame)
         frame.command_position = True
         frame.command = None
         frame.prefix = False
+        frame.prefix_options = False
         frame.redirect = False
 
     def add_literal(self, frame: _Frame, chars: str) -> None:

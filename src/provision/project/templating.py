@@ -587,7 +587,8 @@ _HINTS = {
     "name": "do not put a value in a variable name or assignment (bash evaluates a[...] and"
     " arithmetic there): give the command as a list of words (argv form), or pass the value"
     " as an argument",
-    "dyncommand": "write the command name as a plain word (not $var, $(...) or a value)",
+    "dyncommand": "write the command name as a plain word (not $var, $(...) or a value),"
+    " with no options to a prefix such as sudo or timeout before it; or use the argv form",
 }
 
 
