@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.project.regexsafe import backtracking_risk as _backtracking_risk
 from provision.project.varsfiles import load_vars_files
 from provision.project.yamlfile import YDict, gc_paused, load_yaml, type_name, where_of
 
@@ -199,53 +200,6 @@ def compile_host_regex(name: str) -> re.Pattern[str]:
             hint="use a character class ([ab]+) or a plain list of names (a:b) instead",
         )
     return regex
-
-
-def _backtracking_risk(source: str) -> str:
-    """Why a regex may backtrack catastrophically, or "" (a conservative static check)."""
-    try:
-        import re._parser as sre_parse  # Python 3.11+
-    except ImportError:  # pragma: no cover - older Pythons
-        import sre_parse  # type: ignore[no-redef]
-    constants = sre_parse  # the opcode names live beside the parser
-    repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT}
-    possessive = getattr(constants, "POSSESSIVE_REPEAT", None)
-    if possessive is not None:
-        repeats.add(possessive)
-
-    def walk(items: Any, under_repeat: bool) -> str:
-        for op, arg in items:
-            if op in (constants.GROUPREF, getattr(constants, "GROUPREF_EXISTS", None)):
-                return "back-references are not supported"
-            if op in repeats:
-                low, high, body = arg
-                if under_repeat and high != low:
-                    return "a repetition inside a repetition"
-                found = walk(body, under_repeat or high > 1)
-                if found:
-                    return found
-            elif op == constants.BRANCH:
-                if under_repeat:
-                    return "an alternation (|) inside a repetition"
-                for branch in arg[1]:
-                    found = walk(branch, under_repeat)
-                    if found:
-                        return found
-            elif op == constants.SUBPATTERN:
-                found = walk(arg[-1], under_repeat)
-                if found:
-                    return found
-            elif op in (constants.ASSERT, constants.ASSERT_NOT):
-                found = walk(arg[1], under_repeat)
-                if found:
-                    return found
-            elif op == getattr(constants, "ATOMIC_GROUP", None):
-                found = walk(arg, under_repeat)
-                if found:
-                    return found
-        return ""
-
-    return walk(sre_parse.parse(source), False)
 
 
 class _time_bound:  # noqa: N801 - used as a context manager

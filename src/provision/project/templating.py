@@ -87,7 +87,16 @@ def _to_bool(value: Any) -> bool:
 MAX_RENDER_CHARS = 16 * 1024 * 1024
 MAX_RENDER_STEPS = 2_000_000
 MAX_RENDER_ITEMS = 1_000_000  # list and mapping entries in one value (shared ones counted)
-MAX_RENDER_SECONDS = 20.0
+MAX_RENDER_SECONDS = 10.0
+# What one filter call takes in (filters in CHEAP_FILTERS excepted): a filter's own cost
+# (wordwrap, sort, pprint...) runs inside one call, where no step or clock check reaches.
+MAX_FILTER_INPUT_CHARS = 1024 * 1024  # text, or the printed size of a list or mapping
+MAX_FILTER_INPUT_ITEMS = 100_000  # entries of a list or mapping
+# Filters that take constant time or one pass at most the size of what they return.
+CHEAP_FILTERS = frozenset(
+    {"length", "count", "first", "last", "default", "d", "bool", "string", "mandatory"}
+    | {"int", "float", "abs"}
+)
 MAX_INT_BITS = 64 * 1024  # integers built by * and ** (about 20,000 digits)
 _CHECK_CLOCK_EVERY = 1024
 
@@ -245,9 +254,11 @@ def _checked_filter(name: str, check: Any) -> Any:
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         check(*args[skip:], **kwargs)
+        _check_filter_input(name, args[skip:])
         _step()
         return original(*args, **kwargs)
 
+    wrapper._provision_checked = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -283,6 +294,17 @@ def _check_count(value: Any, count: Any = 1, *rest: Any, **kwargs: Any) -> None:
         raise RenderLimitError(f"a slice or batch count of {count} is too large")
 
 
+def _check_wordwrap(value: Any, width: Any = 79, *rest: Any, **kwargs: Any) -> None:
+    # textwrap cuts a long word one width at a time, copying the rest each time: the cost
+    # grows as length * length / width.
+    width = kwargs.get("width", width)
+    size = len(str(value))
+    if isinstance(width, int) and size * size // max(width, 1) > 10**11:
+        raise RenderLimitError(
+            f"wordwrap of {size} characters at width {width} would take too long"
+        )
+
+
 def _check_nothing(*args: Any, **kwargs: Any) -> None:
     return None
 
@@ -295,10 +317,73 @@ _BOUNDED_FILTERS = {
     "format": _checked_filter("format", _check_format_filter),
     "slice": _checked_filter("slice", _check_count),
     "batch": _checked_filter("batch", _check_count),
+    "wordwrap": _checked_filter("wordwrap", _check_wordwrap),
     "_bounded_iter": _bounded_iter,
     "_bounded_concat": _bounded_concat,
     "_bounded_output": _bounded_output,
 }
+
+
+def _filter_input_problem(value: Any) -> str:
+    """Why `value` is too large to hand to a filter, or ""."""
+    if isinstance(value, str | bytes):
+        if len(value) > MAX_FILTER_INPUT_CHARS:
+            return f"{len(value)} characters (at most {MAX_FILTER_INPUT_CHARS})"
+    elif isinstance(value, list | tuple | dict | set | frozenset | range):
+        if len(value) > MAX_FILTER_INPUT_ITEMS:
+            return f"{len(value)} items (at most {MAX_FILTER_INPUT_ITEMS})"
+        if not isinstance(value, range) and _weight(value, MAX_FILTER_INPUT_CHARS) > (
+            MAX_FILTER_INPUT_CHARS
+        ):
+            return f"a value printing as more than {MAX_FILTER_INPUT_CHARS} characters"
+    return ""
+
+
+def _check_filter_input(name: str, args: tuple) -> None:
+    problem = _filter_input_problem(args[0]) if args else ""
+    if problem:
+        raise RenderLimitError(f"the `{name}` filter was given {problem}")
+
+
+def _counted(items: Iterator[Any]) -> Iterator[Any]:
+    """A lazy filter result (map, select...): each item it yields is a render step."""
+    for item in items:
+        _step()
+        yield item
+
+
+def _guarded_filter(name: str, original: Any) -> Any:
+    """`original` with the render bounds in front of it: the clock is checked before the
+    call, and an input larger than MAX_FILTER_INPUT_* is refused unless the filter is
+    cheap (CHEAP_FILTERS)."""
+    if getattr(original, "_provision_guarded", False):
+        return original
+    skip = 0 if _PassArg.from_obj(original) is None else 1  # the context Jinja passes first
+    # cheap, or already checked (its own check first, for its more precise message)
+    cheap = name in CHEAP_FILTERS or getattr(original, "_provision_checked", False)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _BUDGET.depth > 0 and time.monotonic() > _BUDGET.deadline:
+            raise RenderLimitError(f"rendering took longer than {MAX_RENDER_SECONDS:g} seconds")
+        if not cheap:
+            _check_filter_input(name, args[skip:])
+        _step()
+        result = original(*args, **kwargs)
+        if isinstance(result, types.GeneratorType):
+            return _counted(result)
+        return result
+
+    wrapper._provision_guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _guard_filters(env: jinja2.Environment, internal: Iterable[str] = ()) -> None:
+    """Put every filter of `env` (but the engine's own `internal` ones) behind the bounds."""
+    skip = {"_bounded_iter", "_bounded_concat", "_bounded_output", *internal}
+    for name, func in list(env.filters.items()):
+        if name not in skip:
+            env.filters[name] = _guarded_filter(name, func)
 
 
 class _BoundLoops(NodeTransformer):
@@ -405,6 +490,7 @@ def _make_environment(finalize: Any = None) -> jinja2.Environment:
             "bool": _to_bool,
         }
     )
+    _guard_filters(env)
     return env
 
 
@@ -473,6 +559,7 @@ def _shell_word(context: Any, value: Any, index: int) -> str:
 
 SHELL_ENV.filters[_SHELL_WORD] = _shell_word
 SHELL_ENV.filters["quote"] = _shell_quote_filter
+_guard_filters(SHELL_ENV, internal=[_SHELL_WORD])
 
 
 class _ShellTemplate:
@@ -697,6 +784,7 @@ def _json_environment() -> jinja2.Environment:
             "to_nice_json": lambda v, indent=2: JsonText(_to_json(v, indent)),
         }
     )
+    _guard_filters(env)
     return env
 
 

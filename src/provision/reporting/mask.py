@@ -8,11 +8,18 @@ password, an argument of a `secret: true` task):
 - of every text leaf: the whole text, each of its lines (split at every line break
   Python knows: \\n, \\r\\n, \\r, \\v, \\f, \\x1c-\\x1e, \\x85, \\u2028, \\u2029) and each
   line without its surrounding blanks;
-- each of those fragments also in the forms it takes when quoted for a shell, escaped
-  for JSON (ASCII or not), inside a Python repr, or escaped for the terminal;
+- each of those fragments also as the common template filters transform it: URL-quoted
+  (`urlencode`, quote with no safe character, quote_plus), upper, lower, title and
+  capitalized case, reversed, and base64 (standard and URL-safe alphabet);
+- each of all those also in the forms it takes when quoted for a shell, escaped for JSON
+  (ASCII or not), inside a Python repr, or escaped for the terminal;
 - a fragment shorter than MIN_SECRET_LENGTH characters (blanks around it not counted),
   or made only of `*`, is not masked: masking `a` or `}` everywhere would garble every
   line while hiding nothing.
+
+Other transformations are NOT masked: a slice of a secret, a secret wrapped or padded,
+base64 of a text that merely contains it, custom filters. Mark such values `secret: true`
+(the task) or do not print them.
 
 Masking repeats until no fragment is left, so one replacement cannot join the pieces of
 another. Pure functions, no I/O.
@@ -20,11 +27,13 @@ another. Pure functions, no I/O.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
 from collections.abc import Iterable
 from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
 
 from provision.reporting.terminal import escape_control
 
@@ -71,8 +80,49 @@ def fragments(text: str) -> list[str]:
     return [p for p in dict.fromkeys(pieces) if is_fragment(p)]
 
 
+_WORD_BEGINNING = re.compile(r"([-\s({\[<]+)")
+
+
+def transforms(fragment: str) -> list[str]:
+    """A fragment as the common filters turn it: itself, URL-quoted three ways, in four
+    letter cases (Jinja's `title` and Python's differ), reversed, and base64 (standard and
+    URL-safe, with and without padding)."""
+    encoded = fragment.encode("utf-8", errors="surrogatepass")
+    jinja_title = "".join(
+        part[0].upper() + part[1:].lower() for part in _WORD_BEGINNING.split(fragment) if part
+    )
+    standard = base64.b64encode(encoded).decode("ascii")
+    urlsafe = base64.urlsafe_b64encode(encoded).decode("ascii")
+    candidates = [
+        fragment,
+        quote(fragment, safe="", errors="surrogatepass"),
+        quote(fragment, errors="surrogatepass"),
+        quote_plus(fragment, errors="surrogatepass"),
+        fragment.upper(),
+        fragment.lower(),
+        fragment.title(),
+        jinja_title,
+        fragment.capitalize(),
+        fragment[::-1],
+        standard,
+        standard.rstrip("="),
+        urlsafe,
+        urlsafe.rstrip("="),
+    ]
+    return list(dict.fromkeys(candidates))
+
+
 def forms(fragment: str) -> list[str]:
-    """A fragment as it appears raw, shell-quoted (alone, or inside a quoted word),
+    """A fragment and each of its `transforms` as it appears raw, shell-quoted (alone, or
+    inside a quoted word), JSON-escaped, inside a repr, or escaped for the terminal."""
+    found: list[str] = []
+    for text in transforms(fragment):
+        found += _escaped_forms(text)
+    return list(dict.fromkeys(found))
+
+
+def _escaped_forms(fragment: str) -> list[str]:
+    """A text as it appears raw, shell-quoted (alone, or inside a quoted word),
     JSON-escaped, inside a repr, or escaped for the terminal."""
     candidates = [
         fragment,

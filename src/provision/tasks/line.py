@@ -18,6 +18,7 @@ from provision.project.fileformats import (
     line_problem,
     origin_note,
 )
+from provision.project.regexsafe import SAFE_HINT, backtracking_risk
 from provision.tasks.base import Assertion, Mode, TaskType, arg, verifies
 from provision.tasks.filesupport import as_text, plan_file
 
@@ -185,6 +186,13 @@ class Line(TaskType):
                 re.compile(self.params.regexp)
             except re.error as exc:
                 raise self.fail(f"`regexp` is not a valid regular expression: {exc}", arg="regexp")
+            problem = backtracking_risk(self.params.regexp)
+            if problem:
+                raise self.fail(
+                    f"`regexp` could take exponential time to match: {problem}",
+                    hint=SAFE_HINT,
+                    arg="regexp",
+                )
 
     def _origin(self, arg: str) -> str:
         return origin_note(self.context.raw_args.get(arg))

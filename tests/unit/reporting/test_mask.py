@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
+import urllib.parse
 
+import jinja2.filters
 import pytest
 
 from provision.errors import InputError, Location
@@ -160,3 +163,45 @@ def test_mask_error_masks_message_and_hint_in_place() -> None:
     assert MASK in error.message and MASK in error.hint
     untouched = InputError("Hunter2")
     assert mask_error(untouched, Masker([])).message == "Hunter2"
+
+
+# ------------------------------------------------------------ transformed secrets
+
+TRANSFORMED = [
+    ("urlencode (safe /)", "http://u:{}@h/", urllib.parse.quote),
+    ("quote, no safe char", "http://u:{}@h/", lambda s: urllib.parse.quote(s, safe="")),
+    ("quote_plus", "q={}&x=1", urllib.parse.quote_plus),
+    ("upper", "PW={}", str.upper),
+    ("lower", "pw={}", str.lower),
+    ("title", "[{}]", str.title),
+    ("jinja title", "[{}]", jinja2.filters.do_title),
+    ("capitalize", "<{}>", str.capitalize),
+    ("reversed", "r={}", lambda s: s[::-1]),
+    ("base64", "Basic {}", lambda s: base64.b64encode(s.encode()).decode()),
+    ("base64 urlsafe", "t={}", lambda s: base64.urlsafe_b64encode(s.encode()).decode()),
+    ("base64 unpadded", "t={}", lambda s: base64.b64encode(s.encode()).decode().rstrip("=")),
+    ("upper, json", '{{"k": "{}"}}', lambda s: json.dumps(s.upper())[1:-1]),
+    ("reversed, shell", "echo {}", lambda s: shlex.quote(s[::-1])),
+]
+TRANSFORMED_SECRETS = [
+    "Pa ss/w+rd?&=",
+    "it's-a Secret",
+    "mIxEd-CaSe-9",
+    "ünïcødé pässwörd",
+    'a\\b"c',
+]
+
+
+@pytest.mark.parametrize("secret", TRANSFORMED_SECRETS)
+@pytest.mark.parametrize(
+    ("case", "template", "transform"), TRANSFORMED, ids=[c[0] for c in TRANSFORMED]
+)
+def test_transformed_forms_are_masked(case: str, template: str, transform, secret: str) -> None:
+    """A secret as a filter prints it is masked whole: only the surrounding text is left."""
+    shown = Masker([secret])(template.format(transform(secret)))
+    assert shown == template.format(MASK), case
+
+
+def test_transforms_of_short_fragments_are_left_alone() -> None:
+    masker = Masker(["ab"])
+    assert masker("AB ba YWI= ab") == "AB ba YWI= ab"
