@@ -336,8 +336,9 @@ def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
                 run_quiet(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"])
             shutil.rmtree(control, ignore_errors=True)
 
-        # the inventory's key path (.lab/id_ed25519) is relative: run beside it
-        return Invocation(argv, WORK, env, _ansible_parse, close_masters)
+        # the inventory's key path is relative to it (.lab/id_ed25519 in lab.yml, id_ed25519
+        # in the .lab/inventory.yml of other hosts) and ansible reads it from the cwd: run beside it
+        return Invocation(argv, INVENTORY.parent, env, _ansible_parse, close_masters)
     raise ValueError(f"unknown tool {tool}")
 
 

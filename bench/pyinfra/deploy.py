@@ -114,7 +114,7 @@ def rpm_key(path: str, fingerprint: str) -> Generator[str, None, None]:
         host.noop(f"GPG key {wanted} is imported")
         return
     yield (
-        f'h=$(mktemp -d) && f=$({PRIMARY_FINGERPRINTS} < {path}); rm -rf "$h";'
+        f'h=$(mktemp -d) && f=$({{ {PRIMARY_FINGERPRINTS}; }} < {path}); rm -rf "$h";'
         f' if [ "$f" != {wanted} ]; then'
         f" echo 'refusing {path}: its keys are '$f', the pinned fingerprint is {wanted}' >&2;"
         f" exit 1; fi; rpm --import {path}"
