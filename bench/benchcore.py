@@ -250,9 +250,14 @@ def lab_hosts(inventory: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def pyinfra_inventory(
-    hosts: Sequence[tuple[str, str]], user: str, key: str, known_hosts: str
+    hosts: Sequence[tuple[str, str]],
+    user: str,
+    key: str,
+    known_hosts: str,
+    data: dict[str, str] | None = None,
 ) -> str:
-    """A pyinfra inventory.py: group docker_hosts with strict host key checking."""
+    """A pyinfra inventory.py: group docker_hosts with strict host key checking; `data` is
+    more group data (the deploy reads it as host.data)."""
     lines = [
         '"""pyinfra inventory of the container lab (written by bench/harness.py)."""',
         "",
@@ -269,6 +274,9 @@ def pyinfra_inventory(
         "        'ssh_strict_host_key_checking': 'yes',",
         "        'ssh_look_for_keys': False,",
         "        'ssh_allow_agent': False,",
+    ]
+    lines += [f"        {name!r}: {value!r}," for name, value in (data or {}).items()]
+    lines += [
         "    },",
         ")",
     ]

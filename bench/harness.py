@@ -40,8 +40,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchcore  # noqa: E402
 
+from provision.facts.openpgp import normalise_fingerprint, valid_fingerprint  # noqa: E402
 from provision.lab.config import host_address, host_name  # noqa: E402
-from provision.lab.inventory import inventory_for  # noqa: E402
+from provision.lab.inventory import VARS_NAME, inventory_for, secret_dir  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -55,6 +56,9 @@ PLAYBOOK = ROOT / "playbooks" / "docker-host.yml"
 LAB_INVENTORY = WORK / "lab.yml"
 INVENTORY = LAB_INVENTORY
 PYINFRA_INVENTORY = WORK / "pyinfra_inventory.py"
+#: what `lab up` writes beside the inventory and provision reads through the inventory's
+#: provision_vars_files (the lab image's docker-ce key fingerprint): the peers get it from here
+LAB_VARS = secret_dir(LAB_INVENTORY) / VARS_NAME
 USER = "rocky"
 SSH_OPTS = [
     "-o",
@@ -80,6 +84,18 @@ def run_quiet(argv: Sequence[str | Path], **kwargs: Any) -> subprocess.Completed
 
 
 # ------------------------------------------------------------------ the lab
+
+
+def lab_gpg_fingerprint() -> str:
+    """The pinned docker-ce key fingerprint from the lab's vars file (40 or 64 hex digits)."""
+    try:
+        raw = (yaml.safe_load(LAB_VARS.read_text()) or {}).get("docker_gpg_fingerprint")
+    except (OSError, yaml.YAMLError, AttributeError) as exc:
+        raise SystemExit(f"cannot read docker_gpg_fingerprint from {LAB_VARS}: {exc}") from exc
+    fingerprint = normalise_fingerprint(str(raw or ""))
+    if not valid_fingerprint(fingerprint):
+        raise SystemExit(f"{LAB_VARS}: docker_gpg_fingerprint is not a full fingerprint: {raw!r}")
+    return fingerprint
 
 
 @dataclass
@@ -117,8 +133,11 @@ class Lab:
             LAB_INVENTORY, [(host_name(i), host_address(i)) for i in range(1, n + 1)]
         )
         self.hosts = benchcore.lab_hosts(yaml.safe_load(INVENTORY.read_text()))
+        data = {"docker_gpg_fingerprint": lab_gpg_fingerprint()}
         PYINFRA_INVENTORY.write_text(
-            benchcore.pyinfra_inventory(self.hosts, USER, str(self.key), str(self.known_hosts))
+            benchcore.pyinfra_inventory(
+                self.hosts, USER, str(self.key), str(self.known_hosts), data
+            )
         )
         self.verbose_sshd()
         return time.monotonic() - started
@@ -285,7 +304,8 @@ def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
     access = [str(lab.key), str(lab.known_hosts), USER, *lab.addresses]
     if tool == "floor":
         script = BENCH / "floor" / ("cold.sh" if kind == "cold" else "warm.sh")
-        return Invocation(["bash", str(script), *access], ROOT, env, _floor_parse)
+        argv = ["bash", str(script), lab_gpg_fingerprint(), *access]
+        return Invocation(argv, ROOT, env, _floor_parse)
     if tool == "provision":
         words = ["plan"] if kind == "dry" else ["apply"]
         argv = [str(PROVISION), *words, str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
@@ -308,7 +328,7 @@ def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
             ANSIBLE_NOCOLOR="1",
         )
         argv = [str(BIN / "ansible-playbook"), "-i", str(INVENTORY)]
-        argv += [str(BENCH / "ansible" / "docker-host.yml")]
+        argv += ["-e", f"@{LAB_VARS}", str(BENCH / "ansible" / "docker-host.yml")]
         argv += ["--check", "--diff"] if kind == "dry" else []
 
         def close_masters() -> None:
@@ -316,8 +336,9 @@ def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
                 run_quiet(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"])
             shutil.rmtree(control, ignore_errors=True)
 
-        # the inventory's key path (.lab/id_ed25519) is relative: run beside it
-        return Invocation(argv, WORK, env, _ansible_parse, close_masters)
+        # the inventory's key path is relative to it (.lab/id_ed25519 in lab.yml, id_ed25519
+        # in the .lab/inventory.yml of other hosts) and ansible reads it from the cwd: run beside it
+        return Invocation(argv, INVENTORY.parent, env, _ansible_parse, close_masters)
     raise ValueError(f"unknown tool {tool}")
 
 

@@ -1,11 +1,18 @@
 # Runs on a lab host as root (fed to `sudo sh -s` by warm.sh). Reads the whole end state
 # of playbooks/docker-host.yml with the lab's variables and prints "DIFF what" for every
 # part that is not as wanted; "converged" when nothing differs.
-LAB=http://10.200.0.1:8080
+# $1: the pinned docker_gpg_fingerprint (upper-case hex, from the lab's .lab/vars.yml).
 PROXY=http://10.200.0.1:3128
-GPGKEY=$LAB/docker-ce/linux/rhel/gpg
+KEYFILE=/etc/pki/rpm-gpg/RPM-GPG-KEY-docker-ce
+FINGERPRINT=${1:-}
 diffs=0
 bad() { echo "DIFF $*"; diffs=$((diffs + 1)); }
+# the primary key fingerprints of the OpenPGP keys on stdin, one a line (gpg, throwaway home)
+gpghome=$(mktemp -d)
+primary_fingerprints() {
+    gpg --homedir "$gpghome" --show-keys --with-colons 2>/dev/null |
+        awk -F: '$1 == "pub" || $1 == "sec" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
+}
 
 grep -qx "proxy=$PROXY" /etc/dnf/dnf.conf || bad dnf proxy
 ! grep -Eq '^\s*proxy_(username|password)\s*=' /etc/dnf/dnf.conf || bad dnf proxy credentials
@@ -25,8 +32,16 @@ for name in dnf-plugins-core docker-ce docker-ce-cli containerd.io docker-buildx
     docker-compose-plugin; do
     printf '%s\n' "$installed" | grep -qx "$name" || bad "package $name missing"
 done
+[ "$(primary_fingerprints <"$KEYFILE")" = "$FINGERPRINT" ] || bad gpg key file content
+[ "$(stat -c '%a %U %G' "$KEYFILE" 2>/dev/null)" = "644 root root" ] || bad gpg key file mode
+for name in $(rpm -qa gpg-pubkey); do
+    rpm -q --qf '%{DESCRIPTION}' "$name" | primary_fingerprints
+done | grep -qx "$FINGERPRINT" || bad gpg key not imported
+rm -rf "$gpghome"
 [ -f /etc/yum.repos.d/docker-ce.repo ] || bad repo file
-! grep '^gpgkey=' /etc/yum.repos.d/docker-ce.repo | grep -vqx "gpgkey=$GPGKEY" || bad repo gpgkey
+grep -q '^gpgkey=' /etc/yum.repos.d/docker-ce.repo &&
+    ! grep '^gpgkey=' /etc/yum.repos.d/docker-ce.repo | grep -vqx "gpgkey=file://$KEYFILE" ||
+    bad repo gpgkey
 getent group docker >/dev/null || bad group docker
 for dir in /etc/docker /etc/systemd/system/docker.service.d; do
     [ "$(stat -c '%a %U %G' $dir 2>/dev/null)" = "755 root root" ] || bad "dir $dir"

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Run one remote script as root on every host at once, ONE ssh session per host:
-#   ssh-all.sh SCRIPT KEY KNOWN_HOSTS USER ADDRESS...
+#   ssh-all.sh SCRIPT FINGERPRINT KEY KNOWN_HOSTS USER ADDRESS...
+# FINGERPRINT (the pinned docker-ce key, 40 or 64 hex digits) is the script's $1.
 # Each host's output goes to stdout prefixed with its address; exit 1 if any host failed.
 set -u
-script=$1 key=$2 known_hosts=$3 user=$4
-shift 4
+script=$1 fingerprint=$2 key=$3 known_hosts=$4 user=$5
+shift 5
+if ! [[ $fingerprint =~ ^[0-9A-F]{40}([0-9A-F]{24})?$ ]]; then
+    echo "ssh-all.sh: the fingerprint must be 40 or 64 upper-case hex digits" >&2
+    exit 2
+fi
 pids=()
 for address in "$@"; do
     ssh -i "$key" -o UserKnownHostsFile="$known_hosts" -o StrictHostKeyChecking=yes \
         -o BatchMode=yes -o ControlMaster=no -o ControlPath=none -o ConnectTimeout=10 \
-        "$user@$address" 'sudo -n sh -s' <"$script" 2>&1 | sed "s/^/$address: /" &
+        "$user@$address" "sudo -n sh -s $fingerprint" <"$script" 2>&1 | sed "s/^/$address: /" &
     pids+=($!)
 done
 status=0

@@ -3,7 +3,8 @@ the container lab's variables. Run: `pyinfra -y --sudo inventory.py deploy.py` (
 `pyinfra --sudo --dry inventory.py deploy.py` (dry run). Idempotent: a second run changes
 nothing. Read-only checks are operations that read a fact when they execute and yield no
 command, so they never count as changes (pyinfra 3 runs an operation's body again at
-execution time, with live facts)."""
+execution time, with live facts). The pinned docker-ce key fingerprint is inventory data
+(`docker_gpg_fingerprint`, which the harness copies from the lab's .lab/vars.yml)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ PROXY = "http://10.200.0.1:3128"
 DOCKER_REPO_URL = f"{LAB}/docker-ce/linux/rhel/docker-ce.repo"
 DOCKER_REPO_FILE = "/etc/yum.repos.d/docker-ce.repo"
 DOCKER_GPG_KEY_URL = f"{LAB}/docker-ce/linux/rhel/gpg"
+DOCKER_GPG_KEY_FILE = "/etc/pki/rpm-gpg/RPM-GPG-KEY-docker-ce"
+#: prints the primary key fingerprints of the OpenPGP keys on stdin, one a line
+PRIMARY_FINGERPRINTS = (
+    'gpg --homedir "$h" --show-keys --with-colons 2>/dev/null'
+    ' | awk -F: \'$1 == "pub" || $1 == "sec" { p = 1; next }'
+    ' $1 == "fpr" && p { print $10; p = 0 }\''
+)
 SELINUX_ALLOWED_MODES = ["Enforcing", "Permissive", "Disabled"]
 CONFLICTING = [
     "podman",
@@ -81,6 +89,36 @@ class CommandOutput(FactBase):
     def process(self, output: list[str]) -> str | None:
         text = "\n".join(output).strip()
         return None if text == "__missing__" else text
+
+
+class ImportedKeyFingerprints(FactBase):
+    """The full fingerprints of the keys in the rpm database (gpg in a throwaway home)."""
+
+    def command(self) -> str:
+        return (
+            "h=$(mktemp -d) || exit 1; for n in $(rpm -qa gpg-pubkey); do"
+            f" rpm -q --qf '%{{DESCRIPTION}}' \"$n\" | {PRIMARY_FINGERPRINTS}; done;"
+            ' rm -rf "$h"'
+        )
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line.strip().upper() for line in output if line.strip()]
+
+
+@operation()
+def rpm_key(path: str, fingerprint: str) -> Generator[str, None, None]:
+    """The key in `path` imported, only when it is exactly one key with `fingerprint`
+    (checked on the host when it runs: the file may be downloaded by an earlier operation)."""
+    wanted = fingerprint.replace(" ", "").upper()
+    if wanted in host.get_fact(ImportedKeyFingerprints):
+        host.noop(f"GPG key {wanted} is imported")
+        return
+    yield (
+        f'h=$(mktemp -d) && f=$({{ {PRIMARY_FINGERPRINTS}; }} < {path}); rm -rf "$h";'
+        f' if [ "$f" != {wanted} ]; then'
+        f" echo 'refusing {path}: its keys are '$f', the pinned fingerprint is {wanted}' >&2;"
+        f" exit 1; fi; rpm --import {path}"
+    )
 
 
 @operation()
@@ -169,13 +207,27 @@ conflicting = [name for name in CONFLICTING if name in installed]
 if conflicting:
     dnf.packages(name="conflicting container packages removed", packages=conflicting, present=False)
 
-# docker_repo
+# docker_repo: the key through the dnf proxy, imported only with the pinned fingerprint
+files.download(
+    name="Docker's GPG key downloaded",
+    src=DOCKER_GPG_KEY_URL,
+    dest=DOCKER_GPG_KEY_FILE,
+    user="root",
+    group="root",
+    mode="644",
+    proxy=PROXY,
+)
+rpm_key(
+    name="Docker's GPG key imported, its fingerprint checked",
+    path=DOCKER_GPG_KEY_FILE,
+    fingerprint=host.data.docker_gpg_fingerprint,
+)
 dnf.packages(name="dnf-plugins-core installed", packages=["dnf-plugins-core"])
 dnf.repo(name="Docker CE repository added", src=DOCKER_REPO_URL)
 repo_gpgkey(
-    name="Docker CE repository uses the configured key",
+    name="Docker CE repository uses the checked key",
     path=DOCKER_REPO_FILE,
-    gpgkey=DOCKER_GPG_KEY_URL,
+    gpgkey=f"file://{DOCKER_GPG_KEY_FILE}",
 )
 
 # docker_engine

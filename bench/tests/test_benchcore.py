@@ -132,6 +132,14 @@ def test_lab_hosts_and_pyinfra_inventory() -> None:
     assert names[0] == ("rocky1", {"ssh_hostname": "10.200.0.11"})
     assert data["ssh_strict_host_key_checking"] == "yes"
     assert data["ssh_known_hosts_file"] == "/k/known_hosts"
+    assert "docker_gpg_fingerprint" not in data
+    fingerprint = "0123456789ABCDEF0123456789ABCDEF01234567"
+    text = benchcore.pyinfra_inventory(
+        hosts, "rocky", "/k/id", "/k/known_hosts", {"docker_gpg_fingerprint": fingerprint}
+    )
+    namespace = {}
+    exec(compile(text, "inventory.py", "exec"), namespace)
+    assert namespace["docker_hosts"][1]["docker_gpg_fingerprint"] == fingerprint
 
 
 def test_summarize() -> None:

@@ -109,6 +109,69 @@ def test_first_error_line(stdout: str, stderr: str, expected: str) -> None:
     assert "\n" not in benchcore.first_error_line(stdout, stderr)
 
 
+# ------------------------------------------------------------------ the pinned key
+
+FINGERPRINT = "060A61C51B558A7F742B77AAC52FEB6B621E9F35"
+
+LAB_VARS_CASES = [
+    ("plain", f'docker_gpg_fingerprint: "{FINGERPRINT}"\n', FINGERPRINT),
+    (
+        "grouped, lower case",
+        'docker_gpg_fingerprint: "060a 61c5 1b55 8a7f 742b 77aa c52f eb6b 621e 9f35"\n',
+        FINGERPRINT,
+    ),
+    (
+        "colons",
+        f"docker_gpg_fingerprint: '{':'.join(FINGERPRINT[i : i + 4] for i in range(0, 40, 4))}'\n",
+        FINGERPRINT,
+    ),
+    ("version 6", f'docker_gpg_fingerprint: "{"AB" * 32}"\n', "AB" * 32),
+    ("missing", "other: 1\n", None),
+    ("empty file", "", None),
+    ("short key ID", 'docker_gpg_fingerprint: "621E9F35"\n', None),
+    ("long key ID", 'docker_gpg_fingerprint: "C52FEB6B621E9F35"\n', None),
+    ("41 digits", f'docker_gpg_fingerprint: "{FINGERPRINT}0"\n', None),
+    ("not hex", f'docker_gpg_fingerprint: "{FINGERPRINT[:-1]}G"\n', None),
+    ("shell", f'docker_gpg_fingerprint: "{FINGERPRINT}; rm -rf /"\n', None),
+    ("line break", f'docker_gpg_fingerprint: "{FINGERPRINT[:20]}\\n{FINGERPRINT[20:]}x"\n', None),
+    ("leading dash", f'docker_gpg_fingerprint: "-{FINGERPRINT}"\n', None),
+    ("a list", f"docker_gpg_fingerprint: [{FINGERPRINT}]\n", None),
+    ("not a mapping", "- a\n", None),
+    ("bad YAML", "docker_gpg_fingerprint: [\n", None),
+    ("no file", None, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in LAB_VARS_CASES], ids=[c[0] for c in LAB_VARS_CASES]
+)
+def test_lab_gpg_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | None, expected: str | None
+) -> None:
+    path = tmp_path / "vars.yml"
+    if text is not None:
+        path.write_text(text)
+    monkeypatch.setattr(harness, "LAB_VARS", path)
+    if expected is not None:
+        assert harness.lab_gpg_fingerprint() == expected
+    else:
+        with pytest.raises(SystemExit, match="docker_gpg_fingerprint"):
+            harness.lab_gpg_fingerprint()
+
+
+def test_each_peer_gets_the_pinned_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "vars.yml"
+    path.write_text('docker_gpg_fingerprint: "060a 61c5 1b55 8a7f 742b 77aa c52f eb6b 621e 9f35"\n')
+    monkeypatch.setattr(harness, "LAB_VARS", path)
+    monkeypatch.setattr(harness, "WORK", tmp_path)
+    lab = harness.Lab([("rocky1", "10.200.0.11")])
+    floor = harness.invocation("floor", "warm", lab).argv
+    assert floor[2] == FINGERPRINT and floor[-1] == "10.200.0.11"
+    ansible = harness.invocation("ansible", "warm", lab)
+    ansible.cleanup()
+    assert ansible.argv[ansible.argv.index("-e") + 1] == f"@{path}"
+
+
 # ------------------------------------------------------------------ the harness stops
 
 
@@ -120,6 +183,9 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     work.mkdir()
     monkeypatch.setattr(harness, "RESULTS", results)
     monkeypatch.setattr(harness, "WORK", work)
+    lab_vars = work / "vars.yml"
+    lab_vars.write_text(f'docker_gpg_fingerprint: "{FINGERPRINT}"\n')
+    monkeypatch.setattr(harness, "LAB_VARS", lab_vars)
     monkeypatch.setattr(harness.os, "geteuid", lambda: 0)
     monkeypatch.setattr(harness, "machine", lambda: {})
     monkeypatch.setattr(harness, "versions", lambda: {})
