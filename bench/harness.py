@@ -646,10 +646,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def publish(results: dict[str, Any], path: Path) -> None:
     """The results file, and the profiles of this run beside it (only of a run in which
     every contestant's every run succeeded, or one interrupted by Ctrl-C)."""
+    prefix = "quick-" if path.stem == "quick" else ""  # a smoke run keeps the record alone
     for n, name in list(results["profiles"].items()):
         source = WORK / name
         if source.is_file():
-            target = RESULTS / name
+            target = path.parent / f"{prefix}{name}"
             shutil.move(source, target)
             results["profiles"][n] = os.path.relpath(target, ROOT)
         else:
