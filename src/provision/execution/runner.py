@@ -29,17 +29,24 @@ from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.planning.planner import (
+    BlockFlow,
     HandlerQueue,
     HostPlan,
+    Registry,
+    TaskStep,
     bind_facts,
+    bind_late,
     fact_groups_needed,
     host_facts,
+    judge,
+    outcome_result,
     plan_host,
     replan_task,
     unconverged,
 )
 from provision.project.compile import Compiled, CompiledTask, HostPlay
 from provision.project.hostconfig import HostConfig
+from provision.project.registered import env_prefix
 
 # (event, payload): "task" (host, TaskReport); "host" HostReport; "probe" (host, facts,
 # script bytes, seconds); a long command's "progress" (host, task, display), "output" (host,
@@ -157,6 +164,8 @@ class HostRun:
         self.listener = listener
         self.become = any(t.become for t in play.tasks + play.handlers)
         self.tasks, self.handlers = play.tasks, play.handlers  # bound to host facts in run()
+        self.registry = Registry({})  # at apply: host facts and the results known so far
+        self._last: Result | None = None  # the last command run (a registered result)
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -167,6 +176,7 @@ class HostRun:
         state, self.tasks, self.handlers, facts = probe_bound(self.conn, self.play, self.become)
         self.report.probe_seconds = time.monotonic() - started
         self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
+        self.registry = Registry(host_facts(state))
         plan = plan_host(self.tasks, self.handlers, state)
         if not self.options.apply:
             self._report_plan(plan)
@@ -174,10 +184,17 @@ class HostRun:
         self._apply(plan)
 
     def _report_plan(self, plan: HostPlan) -> None:
+        flow = BlockFlow()
         for step in plan.steps:
-            self.emit(self._plan_report(step.task, step.outcome))
-            if isinstance(step.outcome, Failed):
-                raise HostFailed(step.outcome.message)
+            report = self._plan_report(step.task, step.outcome)
+            report.handler = step.handler
+            if step.ignored:
+                report.status, report.reason = OK, f"failure ignored: {report.message}"
+                report.message = ""
+            self.emit(report)
+            if isinstance(step.outcome, Failed) and not step.ignored:
+                if not flow.fail(step.task):
+                    raise HostFailed(step.outcome.message)
         for handler in plan.handlers:
             report = self._plan_report(handler.handler, handler.outcome)
             report.handler = True
@@ -209,31 +226,129 @@ class HostRun:
     def _apply(self, plan: HostPlan) -> None:
         handlers = HandlerQueue()
         changed_any = False
-        for step in plan.steps:
-            compiled, outcome = step.task, step.outcome
+        flow = BlockFlow()
+        steps = [s for s in plan.steps if not s.handler]  # handlers run at their flush
+        failure = ""
+        keep: list[int] | None = None  # after an unrescued failure: the `always` steps left
+        for index, step in enumerate(steps):
+            compiled = step.task
+            if keep is not None and index not in keep:
+                continue
             if self.options.stop.is_set():
                 raise HostFailed(f"interrupted: stopped before task {compiled.name!r}")
-            if outcome is None:
-                self.emit(self._plan_report(compiled, None))
+            if compiled.flush_handlers:
+                self.emit(self._plan_report(compiled, step.outcome))
+                changed_any |= self._run_handlers(handlers)
                 continue
-            if isinstance(outcome, Deferred):
-                if step.handlers_first:
-                    self._run_handlers(handlers)
-                outcome = self._replan_live(compiled)
-            report = self._execute(compiled, outcome)
+            report = self._apply_step(step, flow, handlers)
+            if report is None:
+                continue
             self.emit(report)
             if report.status == FAILED:
-                raise HostFailed(report.message)
+                if flow.fail(compiled):
+                    continue
+                failure = failure or report.message
+                keep = [
+                    i for i in flow.always_pending(compiled, [s.task for s in steps]) if i > index
+                ]
+                if not keep:
+                    raise HostFailed(failure)
+                continue
             if report.status == CHANGED:
                 changed_any = True
-                handlers.notify(compiled, outcome)
+        if failure:
+            raise HostFailed(failure)
         changed_any |= self._run_handlers(handlers)
         if changed_any:
             self._check_converged()
 
-    def _replan_live(self, compiled: CompiledTask) -> Outcome:
+    def _apply_step(
+        self, step: TaskStep, flow: BlockFlow, handlers: HandlerQueue
+    ) -> TaskReport | None:
+        """Run one step of the plan, deciding at this point what the plan left to apply
+        (late conditions, read-only reads after changes, failed_when/changed_when)."""
+        compiled, outcome = step.task, step.outcome
+        blocked = flow.skip(compiled)
+        if blocked:
+            skipped = replace(compiled, task=None, skip_reason=blocked)
+            self.registry.record(compiled, outcome_result(skipped, None, HostState({})))
+            return self._plan_report(skipped, None)
+        planned = step.result
+        if compiled.pending is not None:
+            bound = bind_late(compiled, self.registry.facts)
+            if isinstance(bound, list):
+                raise HostFailed(f"{compiled.name}: {', '.join(bound)} still not known at apply")
+            compiled, outcome, planned = bound, None, None
+        if compiled.task is None:
+            self.registry.record(compiled, outcome_result(compiled, None, HostState({})))
+            return self._plan_report(compiled, None)
+        state = None
+        if outcome is None or isinstance(outcome, Deferred):
+            if step.handlers_first:
+                self._run_handlers(handlers)
+            outcome, state = self._replan_live(compiled)
+            planned = None
+        self._last = None
+        report = self._execute(compiled, outcome)
+        if planned is not None and report.status != CHANGED:
+            result, failure = planned, ("" if not planned.get("failed") else report.message)
+            if isinstance(outcome, Failed):
+                failure = outcome.message
+        else:
+            result = self._result_of(compiled, outcome, report, state)
+            result, failure = judge(compiled, result, self.registry.facts)
+        self.registry.record(compiled, result)
+        if failure and report.status != FAILED:
+            report.status, report.message = FAILED, failure
+        elif not failure and report.status == FAILED and compiled.failed_when is not None:
+            report.status, report.message = OK, ""
+        if compiled.changed_when is not None and report.status == CHANGED:
+            if not result.get("changed"):
+                report.status = OK
+        if report.status == FAILED and compiled.ignore_errors:
+            report.status, report.reason = OK, f"failure ignored: {report.message}"
+            report.message = ""
+        if report.status == CHANGED:
+            handlers.notify(compiled, outcome)
+        return report
+
+    def _result_of(
+        self,
+        compiled: CompiledTask,
+        outcome: Outcome,
+        report: TaskReport,
+        state: HostState | None,
+    ) -> dict:
+        """The registered result of a task that apply has run (Ansible's shape)."""
+        if state is not None:
+            known = outcome_result(compiled, outcome, state)
+            if known is not None and report.status != CHANGED:
+                return known
+        result: dict = {
+            "changed": report.status == CHANGED,
+            "failed": report.status == FAILED,
+            "skipped": False,
+        }
+        if report.message:
+            result["msg"] = report.message
+        elif isinstance(outcome, NoOp):
+            result["msg"] = outcome.reason
+        if self._last is not None:
+            out = self._last.stdout.decode("utf-8", "replace").rstrip("\r\n")
+            err = self._last.stderr.decode("utf-8", "replace").rstrip("\r\n")
+            result.update(
+                rc=self._last.rc,
+                stdout=out,
+                stderr=err,
+                stdout_lines=out.splitlines(),
+                stderr_lines=err.splitlines(),
+            )
+        return result
+
+    def _replan_live(self, compiled: CompiledTask) -> tuple[Outcome, HostState]:
         assert compiled.task is not None
-        return replan_task(compiled, probe(self.conn, compiled.task.facts(), compiled.become))
+        state = probe(self.conn, compiled.task.facts(), compiled.become)
+        return replan_task(compiled, state), state
 
     def _execute(self, compiled: CompiledTask, outcome: Outcome) -> TaskReport:
         report = self._plan_report(compiled, outcome)
@@ -246,6 +361,7 @@ class HostRun:
                 report.message = f"interrupted before `{command.display}`"
                 break
             result = self._run_command(compiled, command)
+            self._last = result
             if result.rc != 0:
                 report.status = FAILED
                 report.message = f"`{command.display}` failed with exit code {result.rc}"
@@ -268,12 +384,16 @@ class HostRun:
             if line.startswith("waiting for"):
                 self.listener("notice", (host, task, line))
 
+        script = command.script
+        environment = getattr(compiled, "environment", ())
+        if environment:
+            script = env_prefix(environment) + script
         if not command.progress:
-            return self.conn.run(command.script, command.stdin, compiled.become, relay)
+            return self.conn.run(script, command.stdin, compiled.become, relay)
         self.listener("progress", (host, task, command.display))
         started, rc = time.monotonic(), None
         try:
-            result = self.conn.run(command.script, command.stdin, compiled.become, relay)
+            result = self.conn.run(script, command.stdin, compiled.become, relay)
             rc = result.rc
             return result
         finally:
@@ -288,7 +408,7 @@ class HostRun:
                 report.reason, report.handler = call.skip, True
                 self.emit(report)
                 continue
-            report = self._execute(call.handler, self._replan_live(call.handler))
+            report = self._execute(call.handler, self._replan_live(call.handler)[0])
             report.handler = True
             self.emit(report)
             if report.status == FAILED:
