@@ -27,6 +27,7 @@ from provision.execution.reports import (
 from provision.facts.base import Fact, FactError
 from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
+from provision.facts.readonly import env_prefix
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.planning.planner import (
     BlockFlow,
@@ -46,7 +47,6 @@ from provision.planning.planner import (
 )
 from provision.project.compile import Compiled, CompiledTask, HostPlay
 from provision.project.hostconfig import HostConfig
-from provision.project.registered import env_prefix
 
 # (event, payload): "task" (host, TaskReport); "host" HostReport; "probe" (host, facts,
 # script bytes, seconds); a long command's "progress" (host, task, display), "output" (host,
@@ -166,6 +166,7 @@ class HostRun:
         self.tasks, self.handlers = play.tasks, play.handlers  # bound to host facts in run()
         self.registry = Registry({})  # at apply: host facts and the results known so far
         self._last: Result | None = None  # the last command run (a registered result)
+        self._ran: list[CompiledTask] = []  # the tasks apply ran and did not fail
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -241,8 +242,6 @@ class HostRun:
                 changed_any |= self._run_handlers(handlers)
                 continue
             report = self._apply_step(step, flow, handlers)
-            if report is None:
-                continue
             self.emit(report)
             if report.status == FAILED:
                 if flow.fail(compiled):
@@ -262,9 +261,7 @@ class HostRun:
         if changed_any:
             self._check_converged()
 
-    def _apply_step(
-        self, step: TaskStep, flow: BlockFlow, handlers: HandlerQueue
-    ) -> TaskReport | None:
+    def _apply_step(self, step: TaskStep, flow: BlockFlow, handlers: HandlerQueue) -> TaskReport:
         """Run one step of the plan, deciding at this point what the plan left to apply
         (late conditions, read-only reads after changes, failed_when/changed_when)."""
         compiled, outcome = step.task, step.outcome
@@ -310,6 +307,8 @@ class HostRun:
             report.message = ""
         if report.status == CHANGED:
             handlers.notify(compiled, outcome)
+        if report.status in (OK, CHANGED) and not report.reason.startswith("failure ignored"):
+            self._ran.append(compiled)  # checked for convergence after apply
         return report
 
     def _result_of(
@@ -417,7 +416,8 @@ class HostRun:
         return ran
 
     def _check_converged(self) -> None:
-        left = unconverged(self.tasks, probe(self.conn, _facts_of(self.tasks), self.become))
+        ran = self._ran
+        left = unconverged(ran, probe(self.conn, _facts_of(ran), self.become))
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)

@@ -1529,6 +1529,8 @@ class _KeywordBuilder:
         shell = self.kind == "read_shell"
         module = "shell" if shell else "command"
         args = _task_args(self.raw, self.key, self.where)
+        if isinstance(value, str) and isinstance(self.raw.get("args"), dict):
+            args = {**self.raw["args"], "cmd": value}
         chdir = ""
         if isinstance(args, dict):
             allowed = (
