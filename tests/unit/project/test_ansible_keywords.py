@@ -722,3 +722,39 @@ def test_run_once_runs_on_the_first_host(tmp_path, hosts) -> None:
     result = compiled(tmp_path, "- debug: {msg: x}\n  run_once: true\n", hosts=("a", "b"))
     assert tasks_of(result, 0)[0].task is not None
     assert "run_once" in tasks_of(result, 1)[0].skip_reason
+
+
+# ------------------------------------------------------------------ the lab's role, here
+
+LAB_SITE = Path(__file__).resolve().parents[2] / "lab" / "fixtures" / "ansible_keywords"
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_the_lab_role_converges_and_reruns_in_one_command(tmp_path, hosts, fail) -> None:
+    """The lab test's role (block/rescue, include_tasks, registered reads, loops, listen
+    handlers) on a bash host, in a folder of its own: apply, then a converged re-run."""
+    (tmp_path / "inv.yml").write_text("all:\n  hosts:\n    h1: {ansible_connection: local}\n")
+    root = tmp_path / "app"
+    extra = {"kw_root": str(root), "kw_fail": fail}
+
+    def once(apply: bool):
+        result = compile_run(tmp_path / "inv.yml", LAB_SITE / "site.yml", extra)
+        return run_all(result, RunOptions(apply=apply), lambda e, p: None)[0]
+
+    plan = once(False)
+    assert plan.status == OK, plan.error
+    assert not root.exists()
+    first = once(True)
+    assert first.status == CHANGED, first.error
+    tasks = by_name(first)
+    assert tasks["the OS id, where it is Rocky"].status in (CHANGED, SKIPPED)
+    assert (root / "stamp").read_text() == "config applied\n"
+    assert (root / "log" / "changed").exists()
+    assert (root / "first-install").exists()
+    assert (root / "rescued").exists() == fail
+    assert (root / "always").exists()
+    again = once(True)
+    assert again.status == OK, again.error
+    assert again.count(CHANGED) == 0
+    assert by_name(again)["a note on first install only"].status == SKIPPED
+    assert hosts["h1"].commands_run == 1
