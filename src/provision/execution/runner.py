@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 import traceback
@@ -94,7 +95,14 @@ def probe_size(facts: list[Fact]) -> tuple[int, int]:
 
 
 def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
-    """ONE remote command that reads every fact."""
+    """ONE remote command that reads every fact (the facts of steps delegated to
+    localhost are read on this machine, in one local command)."""
+    local = [f for f in facts if getattr(f, "local", False)]
+    if local:
+        remote = probe(conn, [f for f in facts if not getattr(f, "local", False)], become)
+        for fact, value in _probe_here(local).items():
+            remote.set(fact, value)
+        return remote
     if not facts:
         return HostState({})
     script, marker = probe_script(facts)
@@ -110,6 +118,24 @@ def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
         raise HostFailed("the probe's output could not be read")
 
 
+def _probe_here(facts: list[Fact]) -> dict[Fact, object]:
+    """The facts of steps delegated to localhost, read on this machine (as its user)."""
+    script, marker = probe_script(facts)
+    try:
+        proc = subprocess.run(
+            ["sh", "-s"], input=script.encode(), capture_output=True, timeout=LOCAL_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise HostFailed(f"the steps delegated to localhost took over {LOCAL_TIMEOUT} s")
+    if proc.returncode != 0 and marker.encode() not in proc.stdout:
+        raise HostFailed(f"the steps delegated to localhost failed (exit {proc.returncode})")
+    try:
+        return parse_probe(facts, marker, proc.stdout)
+    except FactError as exc:
+        raise HostFailed(f"localhost: {exc}")
+
+
+LOCAL_TIMEOUT = 300
 MAX_FACT_ROUNDS = 3
 
 

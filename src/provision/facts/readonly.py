@@ -43,6 +43,7 @@ class ReadCommandFact(FactKind):
     script: str  # shell text: run with sh (`shell`) or argv joined with quotes (`command`)
     chdir: str = ""
     environment: tuple[tuple[str, str], ...] = ()
+    local: bool = False  # `delegate_to: localhost`: read on the controller, not the host
     slow: bool = True
 
     def command(self) -> str:
@@ -129,6 +130,7 @@ class StatFact(FactKind):
     kind = "stat"
     path: str
     follow: bool = False
+    local: bool = False  # `delegate_to: localhost`: read on the controller, not the host
     slow: bool = False
 
     def command(self) -> str:

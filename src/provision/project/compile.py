@@ -145,6 +145,7 @@ ANSIBLE_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 INCLUDES = ("include_tasks", "import_tasks", "include_role", "import_role")
 KEYWORD_MODULES = (*INCLUDES, "include_vars", "set_fact", "debug", "meta", "stat")
 READ_COMMANDS = ("command", "shell")
+LOCALHOST = ("localhost", "127.0.0.1")
 MAX_ERRORS = 20
 MAX_INCLUDE_DEPTH = 20
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -418,6 +419,7 @@ class TaskScope:
     environment: dict[str, str] = field(default_factory=dict)
     secret: bool = False
     run_once: bool = False
+    delegate_local: bool = False  # `delegate_to: localhost`: a read-only step on the controller
     handlers: bool = False
     base_dir: Path | None = None  # the folder of the file these tasks came from
 
@@ -788,7 +790,9 @@ def _keyword_scope(raw: YDict, scope: TaskScope, where: Location, task: bool) ->
                 hint="remove it; `check_mode: false` marks a read-only command (read in the probe)",
             )
     delegate = raw.get("delegate_to")
-    if delegate is not None and str(delegate) not in ("localhost", "127.0.0.1"):
+    if delegate is not None and str(delegate) in LOCALHOST:
+        changes["delegate_local"] = True
+    elif delegate is not None:
         raise InputError(
             f"`delegate_to: {delegate}` is not supported: a task runs on its own host",
             where_of(raw, "delegate_to", file),
@@ -890,7 +894,6 @@ INCLUDE_KEYS = (
     "run_once",
     "delegate_to",
     "check_mode",
-    "apply",
     *LOOP_KEYS,
     "loop_control",
 )
@@ -970,6 +973,7 @@ def _include_tasks(
                 f"`{module}` takes a file name, or `file:`",
                 where_of(raw, key, where.file),
             )
+        scope = _apply_keywords(value, scope, where_of(raw, key, where.file), module)
         value = value["file"]
     name = _static_name(raw, key, value, module, scope, where)
     base = scope.base_dir or Path(where.file).parent
@@ -1039,6 +1043,7 @@ def _include_role(
                 at,
                 hint=f"arguments: {', '.join(ROLE_INCLUDE_ARGS)}",
             )
+    scope = _apply_keywords(spec, scope, at, module)
     name = _static_name(raw, key, spec["name"], module, scope, where)
     play_dir = Path(scope.run.play.file).parent
     near = scope.role.path.parent if scope.role is not None else None
@@ -1080,6 +1085,21 @@ def _include_role(
         scope.run.role_handlers.append((role, variables))
     inner = scope.inner(role=role, variables=variables, base_dir=role.path / "tasks")
     return _compile_list(role.tasks, inner)
+
+
+def _apply_keywords(spec: Any, scope: TaskScope, at: Location, module: str) -> TaskScope:
+    """An include's `apply:` (task keywords for every task it brings in)."""
+    keywords = spec.get("apply") if isinstance(spec, dict) else None
+    if keywords is None:
+        return scope
+    if not isinstance(keywords, dict):
+        raise InputError(f"`{module}`: `apply` must be a mapping of task keywords", at)
+    for key in keywords:
+        if key not in INCLUDE_KEYS or key in LOOP_KEYS or key == "loop_control":
+            raise InputError(f"`{module}`: `apply` cannot hold {key!r}", at)
+    applied = YDict(keywords)
+    applied.file, applied.line, applied.key_lines = at.file, at.line, {}
+    return _keyword_scope(applied, scope, at, task=False)
 
 
 def _load_list(path: Path, what: str) -> YList:
@@ -1219,6 +1239,27 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
             pass  # a changing task reported as unchanged (Ansible's meaning): decided at apply
     else:
         type_key = short
+    if keyword is None and "check_mode" in raw:
+        raise InputError(
+            "`check_mode: false` on a task that changes the host is not supported: `plan` "
+            "never changes a host, and apply always does",
+            where_of(raw, "check_mode"),
+            hint="remove it; on a read-only `command`/`shell` it marks a fact read in the probe",
+        )
+    if scope.delegate_local and keyword not in (
+        "read_command",
+        "read_shell",
+        "stat",
+        "debug",
+        "set_fact",
+    ):
+        raise InputError(
+            "`delegate_to: localhost` is supported on read-only steps only (a `command`/"
+            "`shell` with `changed_when: false`, `stat`, `debug`, `set_fact`)",
+            where_of(raw, "delegate_to") if "delegate_to" in raw else where,
+            hint="a step that changes the controller belongs before the run (a script, a "
+            "make target), not in a play",
+        )
     tags = [*scope.tags, *_tag_list(raw, where)]
     notify = raw.get("notify") or []
     notify = [notify] if isinstance(notify, str) else notify
@@ -1522,7 +1563,7 @@ class _KeywordBuilder:
                     f"`stat`: `path` must be an absolute path, found {path!r}", self.where
                 )
             follow = bool(value.get("follow", False))
-            return ReadStat(context, StatFact(path, follow))
+            return ReadStat(context, StatFact(path, follow, local=self.scope.delegate_local))
         return self._read_command(value, variables, context)
 
     def _read_command(self, value: Any, variables: Variables, context: TaskContext) -> ReadCommand:
@@ -1533,15 +1574,7 @@ class _KeywordBuilder:
             args = {**self.raw["args"], "cmd": value}
         chdir = ""
         if isinstance(args, dict):
-            allowed = (
-                "cmd",
-                "argv",
-                "chdir",
-                "_raw_params",
-                "executable",
-                "warn",
-                "strip_empty_ends",
-            )
+            allowed = ("cmd", "argv", "chdir", "_raw_params", "executable")
             for arg in args:
                 if arg not in allowed:
                     raise InputError(
@@ -1581,8 +1614,9 @@ class _KeywordBuilder:
             rendered = render_string(text, variables, self.where, module, True)
             raise_if_pending(rendered)
             if shell:
-                script = str(rendered)
-                cmd = script
+                script = cmd = str(rendered)
+                if isinstance(args, dict) and args.get("executable") == "/bin/bash":
+                    script = shlex.join(["/bin/bash", "-c", script])
             else:
                 try:
                     words = shlex.split(str(rendered))
@@ -1597,7 +1631,8 @@ class _KeywordBuilder:
         if "\0" in script:
             raise InputError(f"`{module}`: the command holds a NUL byte", self.where)
         env = tuple(self.scope.environment.items())
-        return ReadCommand(context, ReadCommandFact(script, chdir, env), cmd)
+        local = self.scope.delegate_local
+        return ReadCommand(context, ReadCommandFact(script, chdir, env, local=local), cmd)
 
     def late(self, item_vars: HostVars) -> Callable[[GroupValues], tuple[TaskType, str | None]]:
         def build(facts: GroupValues) -> tuple[TaskType, str | None]:

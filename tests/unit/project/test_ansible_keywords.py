@@ -758,3 +758,80 @@ def test_the_lab_role_converges_and_reruns_in_one_command(tmp_path, hosts, fail)
     assert again.count(CHANGED) == 0
     assert by_name(again)["a note on first install only"].status == SKIPPED
     assert hosts["h1"].commands_run == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (f"- copy: {{content: x, dest: /tmp/x}}\n  delegate_to: {h}\n", "read-only steps only")
+        for h in ("localhost", "127.0.0.1")
+    ]
+    + [
+        (
+            "- block:\n    - copy: {content: x, dest: /tmp/x}\n  delegate_to: localhost\n",
+            "read-only steps only",
+        ),
+        ("- copy: {content: x, dest: /tmp/x}\n  check_mode: false\n", "check_mode: false"),
+        ("- copy: {content: x, dest: /tmp/x}\n  check_mode: no\n", "check_mode: false"),
+    ],
+)
+def test_delegation_and_check_mode_errors(tmp_path, text, words) -> None:
+    assert words in str(input_error(tmp_path, text))
+
+
+def test_a_step_delegated_to_localhost_reads_the_controller(tmp_path, hosts, monkeypatch) -> None:
+    here = tmp_path / "controller-only"
+    here.write_text("c\n")
+    remote: list[str] = []
+    real = FakeConnection.run
+
+    def run_remote(self, script, stdin=None, become=False, on_stderr=None):
+        remote.append(script)
+        return real(self, script, stdin, become, on_stderr)
+
+    monkeypatch.setattr(FakeConnection, "run", run_remote)
+    text = (
+        f"- command: cat {here}\n  register: local\n  changed_when: false\n"
+        "  delegate_to: localhost\n"
+        f"- stat: {{path: {here}}}\n  register: st\n  delegate_to: localhost\n"
+        "- name: show\n  debug: {msg: '{{ local.stdout }} {{ st.stat.exists }}'}\n"
+    )
+    report = run(tmp_path, text)
+    assert by_name(report)["show"].reason == "c True"
+    assert not any(str(here) in script for script in remote)
+
+
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [
+        ("- include_tasks: {file: extra.yml, apply: {tags: [t]}}\n", lambda t: "t" in t.tags),
+        ("- include_tasks: {file: extra.yml, apply: {become: true}}\n", lambda t: t.become),
+        ("- include_tasks: {file: extra.yml, apply: {when: false}}\n", lambda t: t.skip_reason),
+    ],
+)
+def test_include_apply_keywords(tmp_path, text, check) -> None:
+    for task in tasks_of(compiled(tmp_path, text, files=INCLUDE_FILES)):
+        assert check(task)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("- include_tasks: {file: extra.yml, apply: [x]}\n", "mapping"),
+        ("- include_tasks: {file: extra.yml, apply: {loop: [1]}}\n", "cannot hold"),
+        ("- include_tasks: extra.yml\n  apply: {tags: [t]}\n", "unknown key"),
+        ("- shell: {cmd: x, executable: /bin/zsh}\n  changed_when: false\n", "executable"),
+        ("- command: x\n  args: {warn: false}\n  changed_when: false\n", "warn"),
+    ],
+)
+def test_include_apply_and_command_arg_errors(tmp_path, text, words) -> None:
+    assert words in str(input_error(tmp_path, text, files=INCLUDE_FILES))
+
+
+def test_shell_with_bash_runs_bash(tmp_path, hosts) -> None:
+    text = (
+        "- shell: {cmd: 'echo ${BASH_VERSION:+bash}', executable: /bin/bash}\n"
+        "  register: out\n  changed_when: false\n"
+        "- name: show\n  debug: {msg: '{{ out.stdout }}'}\n"
+    )
+    assert by_name(run(tmp_path, text))["show"].reason == "bash"
