@@ -298,7 +298,16 @@ class HostRun:
             return self._plan_report(skipped, None)
         planned = step.result
         if compiled.pending is not None:
-            bound = bind_late(compiled, self.registry.facts)
+            try:
+                bound = bind_late(compiled, self.registry.facts)
+            except InputError as exc:
+                self.registry.record(compiled, {"changed": False, "failed": True})
+                report = self._new_report(compiled)
+                report.status, report.message = FAILED, str(exc)
+                if compiled.ignore_errors:
+                    report.status, report.reason = OK, f"failure ignored: {exc}"
+                    report.message = ""
+                return report
             if isinstance(bound, list):
                 raise HostFailed(f"{compiled.name}: {', '.join(bound)} still not known at apply")
             compiled, outcome, planned = bound, None, None
@@ -319,7 +328,10 @@ class HostRun:
                 failure = outcome.message
         else:
             result = self._result_of(compiled, outcome, report, state)
-            result, failure = judge(compiled, result, self.registry.facts)
+            try:
+                result, failure = judge(compiled, result, self.registry.facts)
+            except InputError as exc:
+                result, failure = {**result, "failed": True}, str(exc)
         self.registry.record(compiled, result)
         if failure and report.status != FAILED:
             report.status, report.message = FAILED, failure

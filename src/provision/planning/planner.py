@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from provision.errors import InputError
 from provision.facts.host import GROUP_FACTS, GROUPS
 from provision.facts.hostvars import FactsNeeded, GroupValues
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
@@ -302,7 +303,14 @@ def plan_host(
             steps.append(TaskStep(skipped if "rescue:" not in blocked else rescue, None))
             registry.record(compiled, outcome_result(skipped, None, state))
             continue
-        bound = bind_late(compiled, registry.facts)
+        try:
+            bound = bind_late(compiled, registry.facts)
+        except InputError as exc:  # e.g. an attribute a skipped task's result lacks
+            steps.append(TaskStep(compiled, Failed(str(exc)), ignored=compiled.ignore_errors))
+            registry.record(compiled, {"changed": False, "failed": True, "msg": str(exc)})
+            if compiled.ignore_errors or flow.fail(compiled):
+                continue
+            return HostPlan(steps, [], state)
         if isinstance(bound, list):
             deferred = at_apply(compiled, bound)
             state.note_change()
@@ -328,7 +336,10 @@ def plan_host(
         result = outcome_result(compiled, outcome, state)
         ignored = False
         if result is not None:
-            result, failure = judge(compiled, result, registry.facts)
+            try:
+                result, failure = judge(compiled, result, registry.facts)
+            except InputError as exc:
+                result, failure = {**result, "failed": True}, str(exc)
             if failure and not isinstance(outcome, Failed):
                 outcome = Failed(failure)
             elif not failure and isinstance(outcome, Failed) and compiled.failed_when:

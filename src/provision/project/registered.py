@@ -25,6 +25,7 @@ from provision.facts.readonly import (
     StatInfo,
 )
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
+from provision.project.templating import TEXT_ENV
 from provision.tasks.base import TaskContext, TaskType
 
 
@@ -197,3 +198,30 @@ class SetFact(KeywordTask):
 
     def result(self, state: HostState) -> dict[str, Any] | None:
         return {"changed": False, "failed": False, "skipped": False, "ansible_facts": self.values}
+
+
+def _result_test(key: str, negate: bool = False) -> Any:
+    """Ansible's tests over a registered result: `out is changed`, `is failed`, ..."""
+
+    def test(result: Any) -> bool:
+        if not isinstance(result, dict):
+            name = "succeeded" if negate else key
+            raise TypeError(f"the {name!r} test expects a registered result (a mapping)")
+        value = bool(result.get(key, False))
+        return not value if negate else value
+
+    return test
+
+
+RESULT_TESTS = {
+    "changed": _result_test("changed"),
+    "change": _result_test("changed"),
+    "failed": _result_test("failed"),
+    "failure": _result_test("failed"),
+    "skipped": _result_test("skipped"),
+    "skip": _result_test("skipped"),
+    "succeeded": _result_test("failed", negate=True),
+    "success": _result_test("failed", negate=True),
+}
+for _name, _test in RESULT_TESTS.items():
+    TEXT_ENV.tests.setdefault(_name, _test)

@@ -835,3 +835,40 @@ def test_shell_with_bash_runs_bash(tmp_path, hosts) -> None:
         "- name: show\n  debug: {msg: '{{ out.stdout }}'}\n"
     )
     assert by_name(run(tmp_path, text))["show"].reason == "bash"
+
+
+@pytest.mark.parametrize(
+    ("when", "status"),
+    [
+        ("out is skipped", PENDING),
+        ("out is not skipped", SKIPPED),
+        ("out is changed", SKIPPED),
+        ("out is not failed", PENDING),
+        ("out is succeeded", PENDING),
+        ("out is success", PENDING),
+        ("out.skipped", PENDING),
+    ],
+)
+def test_result_tests_over_a_skipped_task(tmp_path, hosts, when, status) -> None:
+    text = (
+        "- command: id\n  register: out\n  changed_when: false\n  when: false\n"
+        f"- name: t\n  copy: {{content: x, dest: {tmp_path / 'x'}}}\n  when: {when}\n"
+    )
+    assert by_name(run(tmp_path, text))["t"].status == status
+
+
+@pytest.mark.parametrize("ignore", [False, True])
+def test_reading_what_a_result_lacks_fails_the_host_clearly(tmp_path, hosts, ignore) -> None:
+    text = (
+        "- command: id\n  register: out\n  changed_when: false\n  when: false\n"
+        f"- name: t\n  copy: {{content: x, dest: {tmp_path / 'x'}}}\n  when: out.rc == 0\n"
+        + ("  ignore_errors: true\n" if ignore else "")
+    )
+    report = run(tmp_path, text)
+    task = by_name(report)["t"]
+    if ignore:
+        assert task.status == OK and "failure ignored" in task.reason
+        assert report.status == OK
+    else:
+        assert report.status == FAILED and "internal error" not in report.error
+        assert "rc" in report.error
