@@ -1404,7 +1404,7 @@ def _keyword_kind(raw: YDict, short: str, key: Any, where: Location) -> str | No
                 hint="end_play/end_host: use `when:` on the tasks; refresh_inventory: run again",
             )
         return "flush_handlers"
-    if short in READ_COMMANDS and _read_only(raw):
+    if short in READ_COMMANDS and "register" in raw and _read_only(raw):
         return "read_" + short
     if short in ("package_facts", "service_facts"):
         raise InputError(
@@ -1418,7 +1418,8 @@ def _keyword_kind(raw: YDict, short: str, key: Any, where: Location) -> str | No
 
 def _read_only(raw: YDict) -> bool:
     """A command that changes nothing, by Ansible's own marks: `changed_when: false` or
-    `check_mode: false` (and no guard that would make it a change)."""
+    `check_mode: false`. Taken at its word: with `register`, it runs in the probe, during
+    `plan` too."""
     changed = raw.get("changed_when")
     return (
         changed is False

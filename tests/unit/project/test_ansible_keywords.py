@@ -117,7 +117,6 @@ def test_task_keywords_reach_the_compiled_task(tmp_path, extra, field, value) ->
         "- command: {argv: [cat, /etc/os-release]}\n  register: os\n  changed_when: false\n",
         "- command: cat /etc/os-release\n  args: {chdir: /tmp}\n  register: os\n"
         "  changed_when: false\n",
-        "- command: cat /etc/os-release\n  changed_when: false\n",
     ],
 )
 def test_a_read_only_command_is_a_fact(tmp_path, text) -> None:
@@ -147,7 +146,7 @@ def test_a_read_only_command_is_a_fact(tmp_path, text) -> None:
     ],
 )
 def test_a_read_only_command_quotes_values(tmp_path, text, script) -> None:
-    task = tasks_of(compiled(tmp_path, text))[0].task
+    task = tasks_of(compiled(tmp_path, text + "  register: r\n"))[0].task
     assert task.fact.script == script
 
 
@@ -400,11 +399,11 @@ def test_become_to_root_with_sudo_is_accepted(tmp_path, host_vars) -> None:
         ("- debug: {text: x}\n", "debug"),
         ("- stat: {}\n", "stat"),
         ("- stat: {path: rel}\n  register: s\n", "absolute path"),
-        ("- command: ''\n  changed_when: false\n", "empty"),
-        ('- command: "echo \'x"\n  changed_when: false\n', "split"),
-        ("- shell: {argv: [a]}\n  changed_when: false\n", "argv"),
-        ("- command: x\n  args: {chdir: rel}\n  changed_when: false\n", "chdir"),
-        ("- command: x\n  args: {stdin: y}\n  changed_when: false\n", "stdin"),
+        ("- command: ''\n  changed_when: false\n  register: r\n", "empty"),
+        ('- command: "echo \'x"\n  changed_when: false\n  register: r\n', "split"),
+        ("- shell: {argv: [a]}\n  changed_when: false\n  register: r\n", "argv"),
+        ("- command: x\n  args: {chdir: rel}\n  changed_when: false\n  register: r\n", "chdir"),
+        ("- command: x\n  args: {stdin: y}\n  changed_when: false\n  register: r\n", "stdin"),
         ("- include_vars: nothere.yml\n", "not found"),
         ("- include_vars: {file: a.yml, depth: 1}\n", "depth"),
     ],
@@ -820,8 +819,11 @@ def test_include_apply_keywords(tmp_path, text, check) -> None:
         ("- include_tasks: {file: extra.yml, apply: [x]}\n", "mapping"),
         ("- include_tasks: {file: extra.yml, apply: {loop: [1]}}\n", "cannot hold"),
         ("- include_tasks: extra.yml\n  apply: {tags: [t]}\n", "unknown key"),
-        ("- shell: {cmd: x, executable: /bin/zsh}\n  changed_when: false\n", "executable"),
-        ("- command: x\n  args: {warn: false}\n  changed_when: false\n", "warn"),
+        (
+            "- shell: {cmd: x, executable: /bin/zsh}\n  changed_when: false\n  register: r\n",
+            "executable",
+        ),
+        ("- command: x\n  args: {warn: false}\n  changed_when: false\n  register: r\n", "warn"),
     ],
 )
 def test_include_apply_and_command_arg_errors(tmp_path, text, words) -> None:
@@ -872,3 +874,13 @@ def test_reading_what_a_result_lacks_fails_the_host_clearly(tmp_path, hosts, ign
     else:
         assert report.status == FAILED and "internal error" not in report.error
         assert "rc" in report.error
+
+
+def test_an_unregistered_command_is_not_read_in_the_probe(tmp_path) -> None:
+    """`changed_when: false` without `register` is often a change in disguise
+    (`systemctl daemon-reload`): it is never run during plan."""
+    try:  # today the command task type wants its guard; a mapping may accept it later
+        result = compiled(tmp_path, "- command: systemctl daemon-reload\n  changed_when: false\n")
+    except InputError:
+        return
+    assert not isinstance(tasks_of(result)[0].task, ReadCommand)
