@@ -37,6 +37,7 @@ from provision.planning.planner import (
     Registry,
     TaskStep,
     bind_facts,
+    bind_handlers,
     bind_late,
     fact_groups_needed,
     host_facts,
@@ -439,7 +440,7 @@ class HostRun:
 
     def _run_handlers(self, handlers: HandlerQueue) -> bool:
         ran = False
-        for call in handlers.due(self.handlers):
+        for call in handlers.due(bind_handlers(self.handlers, self.registry.facts)):
             if call.skip:
                 report = self._new_report(call.handler)
                 report.reason, report.handler = call.skip, True

@@ -294,7 +294,7 @@ def plan_host(
     for compiled in tasks:
         if compiled.flush_handlers:
             steps.append(TaskStep(compiled, NoOp("run the handlers notified so far")))
-            steps += _plan_handlers(queue, handlers, state, handler_steps=True)  # type: ignore[arg-type]
+            steps += _plan_handlers(queue, handlers, state, True, registry.facts)
             continue
         blocked = flow.skip(compiled)
         if blocked:
@@ -354,7 +354,20 @@ def plan_host(
         steps.append(TaskStep(compiled, outcome, first, ignored=ignored, result=result))
         if isinstance(outcome, Failed) and not ignored and not flow.fail(compiled):
             return HostPlan(steps, [], state)
-    return HostPlan(steps, _plan_handlers(queue, handlers, state), state)
+    return HostPlan(steps, _plan_handlers(queue, handlers, state, False, registry.facts), state)
+
+
+def bind_handlers(handlers: Sequence[CompiledTask], facts: GroupValues) -> list[CompiledTask]:
+    """Handlers with their late conditions decided on the values known now; one that still
+    waits for a value known only at apply keeps it (it does not run from the plan)."""
+    bound = []
+    for handler in handlers:
+        try:
+            result = bind_late(handler, facts)
+        except InputError:
+            result = handler
+        bound.append(handler if isinstance(result, list) else result)
+    return bound
 
 
 def _plan_handlers(
@@ -362,8 +375,11 @@ def _plan_handlers(
     handlers: Sequence[CompiledTask],
     state: HostState,
     handler_steps: bool = False,
+    facts: GroupValues | None = None,
 ) -> list:
     planned: list = []
+    if facts is not None:
+        handlers = bind_handlers(handlers, facts)
     for call in queue.due(handlers):
         assert call.handler.task is not None
         if call.skip:

@@ -884,3 +884,20 @@ def test_an_unregistered_command_is_not_read_in_the_probe(tmp_path) -> None:
     except InputError:
         return
     assert not isinstance(tasks_of(result)[0].task, ReadCommand)
+
+
+@pytest.mark.parametrize(("flag", "runs"), [("yes", True), ("no", False)])
+def test_a_handler_when_over_a_registered_result(tmp_path, hosts, flag, runs) -> None:
+    handlers = (
+        f"- name: h\n  copy: {{content: h, dest: {tmp_path / 'h'}}}\n"
+        "  when: answer.stdout == 'yes'\n"
+    )
+    text = (
+        f"- command: echo {flag}\n  register: answer\n  changed_when: false\n"
+        f"- copy: {{content: x, dest: {tmp_path / 'x'}}}\n  notify: h\n"
+    )
+    plan = run(tmp_path, text, handlers=handlers)
+    assert ("h" in [t.name for t in plan.tasks if t.handler]) == runs
+    report = run(tmp_path, text, apply=True, handlers=handlers)
+    assert report.status == CHANGED, report.error
+    assert (tmp_path / "h").exists() == runs
