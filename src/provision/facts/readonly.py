@@ -178,3 +178,94 @@ class StatFact(FactKind):
         return StatInfo(
             True, spec.get("kind", "regular file"), int(str(spec.get("mode", "644")), 8)
         )
+
+
+MAX_LIST_BYTES = 4 * 1024 * 1024  # the package or service list of a host
+
+
+@dataclass(frozen=True)
+class PackageListFact(FactKind):
+    """Every installed rpm (Ansible's `package_facts`): name, epoch, version, release,
+    arch; no rpm on the host gives no package."""
+
+    kind = "package_list"
+    slow: bool = True
+
+    def command(self) -> str:
+        return (
+            "command -v rpm >/dev/null 2>&1 || exit 127; "
+            "rpm -qa --qf '%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n' "
+            f"| head -c {MAX_LIST_BYTES + 1}"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> tuple[tuple[str, ...], ...]:
+        if rc == 127:
+            return ()
+        if rc != 0:
+            raise FactError(f"cannot list the installed packages: {text(stderr)[-200:]}")
+        if len(stdout) > MAX_LIST_BYTES:
+            raise FactError(f"the package list is larger than {MAX_LIST_BYTES} bytes")
+        rows = []
+        for line in text(stdout).splitlines():
+            fields = line.split("\t")
+            if len(fields) != 5 or not fields[0]:
+                raise FactError(f"unexpected rpm output: {line[:200]!r}")
+            rows.append(tuple(fields))
+        return tuple(rows)
+
+    def describe(self) -> str:
+        return "package facts"
+
+    def case_value(self, case: CaseFacts) -> tuple[tuple[str, ...], ...]:
+        return tuple(
+            (name, "(none)", str(v), "1", "x86_64") for name, v in case.section("packages").items()
+        )
+
+
+@dataclass(frozen=True)
+class ServiceListFact(FactKind):
+    """Every systemd service with its state and enablement (Ansible's `service_facts`)."""
+
+    kind = "service_list"
+    slow: bool = True
+
+    def command(self) -> str:
+        return (
+            "command -v systemctl >/dev/null 2>&1 || exit 127; "
+            "{ echo @@units; systemctl list-units --type=service --all --no-legend "
+            "--no-pager --plain; echo @@files; systemctl list-unit-files --type=service "
+            f"--no-legend --no-pager; }} | head -c {MAX_LIST_BYTES + 1}"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> dict[str, tuple[str, str]]:
+        if rc == 127:
+            return {}
+        if len(stdout) > MAX_LIST_BYTES:
+            raise FactError(f"the service list is larger than {MAX_LIST_BYTES} bytes")
+        states: dict[str, str] = {}
+        statuses: dict[str, str] = {}
+        section = ""
+        for line in text(stdout).splitlines():
+            if line in ("@@units", "@@files"):
+                section = line
+                continue
+            fields = line.split()
+            if not fields or not fields[0].endswith(".service"):
+                continue
+            if section == "@@units" and len(fields) >= 4:
+                states[fields[0]] = "running" if fields[3] == "running" else "stopped"
+            elif section == "@@files" and len(fields) >= 2:
+                statuses[fields[0]] = fields[1]
+        if not section:
+            raise FactError(f"cannot list the services: {text(stderr)[-200:]}")
+        names = sorted(set(states) | set(statuses))
+        return {n: (states.get(n, "stopped"), statuses.get(n, "unknown")) for n in names}
+
+    def describe(self) -> str:
+        return "service facts"
+
+    def case_value(self, case: CaseFacts) -> dict[str, tuple[str, str]]:
+        return {
+            f"{name}.service" if not name.endswith(".service") else name: ("running", "enabled")
+            for name in case.section("services")
+        }

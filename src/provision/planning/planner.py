@@ -211,13 +211,14 @@ class Registry:
         self._loops: dict[int, list[dict | None]] = {}
 
     def record(self, task: CompiledTask, result: dict | None) -> None:
-        if task.sets:
-            values = getattr(task.task, "values", None)
+        if task.sets:  # set_fact names, ansible_facts.KEY of package_facts/service_facts
+            values = (result or {}).get("ansible_facts") or {}
             for name in task.sets:
-                if result is not None and values is not None and not result.get("skipped"):
-                    self.facts[REG + name] = values[name]
-                elif result is None:
+                key = name.removeprefix("ansible_facts.")
+                if result is None:
                     self.facts.pop(REG + name, None)
+                elif not result.get("skipped") and key in values:
+                    self.facts[REG + name] = values[key]
         if not task.register:
             return
         if task.loop is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from provision.project.registered import (
     Debug,
     ReadCommand,
     ReadCommandFact,
+    ReadFacts,
     ReadStat,
     SetFact,
     StatFact,
@@ -223,6 +224,8 @@ class RunVars(HostVars):
         self.shared = shared if shared is not None else RunShared()
 
     def __getitem__(self, name: str) -> Any:
+        if name == "ansible_facts" and self.shared.late_facts and name not in self._raw:
+            return FactsOverlay(super().__getitem__(name), self.shared.late_facts, self._facts)
         if name in self.shared.late:
             key = REG + name
             if self._facts is None or key not in self._facts:
@@ -254,6 +257,29 @@ REG = "reg:"  # the fact-group prefix of a late name (registered result, set_fac
 class RunShared:
     late: set[str] = field(default_factory=set)
     static: dict[str, Any] = field(default_factory=dict)
+    late_facts: set[str] = field(default_factory=set)  # ansible_facts.KEY set by a task
+
+
+class FactsOverlay(Mapping):
+    """`ansible_facts` with the keys tasks set on the way (`package_facts` sets
+    `packages`): those are late values (group `reg:ansible_facts.KEY`)."""
+
+    def __init__(self, base: Mapping, late: set[str], facts: GroupValues | None) -> None:
+        self._base, self._late, self._facts = base, late, facts
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._late:
+            group = f"{REG}ansible_facts.{key}"
+            if self._facts is None or group not in self._facts:
+                raise FactsNeeded(frozenset({group}))
+            return self._facts[group]
+        return self._base[key]
+
+    def __iter__(self) -> Any:
+        return iter([*self._base, *sorted(self._late)])
+
+    def __len__(self) -> int:
+        return len(self._base) + len(self._late)
 
 
 def is_late(group: str) -> bool:
@@ -1362,7 +1388,7 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 listen=list(listen),
                 environment=tuple(scope.environment.items()),
                 flush_handlers=keyword == "flush_handlers",
-                sets=tuple(built.sets) if keyword == "set_fact" else (),
+                sets=tuple(built.sets) if keyword is not None else (),
             )
         )
     return compiled
@@ -1407,12 +1433,16 @@ def _keyword_kind(raw: YDict, short: str, key: Any, where: Location) -> str | No
     if short in READ_COMMANDS and "register" in raw and _read_only(raw):
         return "read_" + short
     if short in ("package_facts", "service_facts"):
-        raise InputError(
-            f"Ansible's `{short}` is not supported yet",
-            where_of(raw, key),
-            hint="the package and service task types read the host themselves; in "
-            "`when:`, register a read-only command such as `rpm -q NAME`",
-        )
+        value = raw[key] or {}
+        allowed = {"manager": ("auto", "rpm")} if short == "package_facts" else {}
+        if not isinstance(value, dict) or any(
+            k not in allowed or str(v) not in allowed[k] for k, v in value.items()
+        ):
+            raise InputError(
+                f"`{short}` takes {'`manager: auto` or `rpm`' if allowed else 'no argument'}",
+                where_of(raw, key),
+            )
+        return short
     return None
 
 
@@ -1497,6 +1527,10 @@ class _KeywordBuilder:
                 if not isinstance(name, str) or not _VAR_NAME.fullmatch(name):
                     raise InputError(f"`set_fact`: {name!r} is not a variable name", self.where)
                 self.sets.append(name)
+        elif self.kind in ("package_facts", "service_facts"):
+            key = "packages" if self.kind == "package_facts" else "services"
+            self.sets.append(f"ansible_facts.{key}")
+            self.scope.run.shared.late_facts.add(key)  # type: ignore[union-attr]
         elif self.kind == "debug":
             if not isinstance(value, dict) or not set(value) <= {"msg", "var", "verbosity"}:
                 raise InputError("`debug` takes `msg:` or `var:`", self.where)
@@ -1556,6 +1590,8 @@ class _KeywordBuilder:
             if not any(name in late for name in rendered):
                 self.scope.run.shared.static.update(rendered)  # type: ignore[union-attr]
             return SetFact(context, rendered)
+        if kind in ("package_facts", "service_facts"):
+            return ReadFacts(context, "packages" if kind == "package_facts" else "services")
         if kind == "stat":
             path = render_value(value["path"], variables, self.where, "stat.path")
             raise_if_pending(path)

@@ -20,7 +20,9 @@ from provision.facts.readonly import (
     MAX_OUTPUT_BYTES,
     STAT_FLAGS,
     CommandOutput,
+    PackageListFact,
     ReadCommandFact,
+    ServiceListFact,
     StatFact,
     StatInfo,
 )
@@ -198,6 +200,66 @@ class SetFact(KeywordTask):
 
     def result(self, state: HostState) -> dict[str, Any] | None:
         return {"changed": False, "failed": False, "skipped": False, "ansible_facts": self.values}
+
+
+class ReadFacts(KeywordTask):
+    """Ansible's `package_facts` / `service_facts`: read in the probe, they set
+    `ansible_facts.packages` / `ansible_facts.services` for the later tasks."""
+
+    read_only = True
+
+    def __init__(self, context: TaskContext, key: str) -> None:
+        super().__init__(context)
+        self.key = key
+        self.fact: Fact = PackageListFact() if key == "packages" else ServiceListFact()
+        self.type_name = f"{'package' if key == 'packages' else 'service'}_facts"  # type: ignore[misc]
+
+    def describe(self) -> str:
+        return str(self.type_name)
+
+    def facts(self) -> list[Fact]:
+        return [self.fact]
+
+    def plan(self, state: HostState) -> Outcome:
+        if state.after_changes:
+            return Deferred(
+                f"{self.type_name}: read at apply, after earlier changes", [self.fact], True
+            )
+        return NoOp(f"read {len(state.get(self.fact))} {self.key} in the probe")
+
+    def result(self, state: HostState) -> dict[str, Any] | None:
+        if state.after_changes:
+            return None
+        value = state.get(self.fact)
+        if self.key == "packages":
+            packages: dict[str, list[dict[str, Any]]] = {}
+            for name, epoch, version, release, arch in value:
+                packages.setdefault(name, []).append(
+                    {
+                        "name": name,
+                        "epoch": None
+                        if epoch == "(none)"
+                        else int(epoch)
+                        if epoch.isdigit()
+                        else epoch,
+                        "version": version,
+                        "release": release,
+                        "arch": arch,
+                        "source": "rpm",
+                    }
+                )
+            facts: Any = packages
+        else:
+            facts = {
+                name: {"name": name, "state": run_state, "status": status, "source": "systemd"}
+                for name, (run_state, status) in value.items()
+            }
+        return {
+            "changed": False,
+            "failed": False,
+            "skipped": False,
+            "ansible_facts": {self.key: facts},
+        }
 
 
 def _result_test(key: str, negate: bool = False) -> Any:

@@ -393,8 +393,8 @@ def test_become_to_root_with_sudo_is_accepted(tmp_path, host_vars) -> None:
     ("text", "words"),
     [
         ("- meta: end_play\n", "meta: end_play"),
-        ("- package_facts: {}\n", "package_facts"),
-        ("- service_facts: {}\n", "service_facts"),
+        ("- package_facts: {manager: apt}\n", "package_facts"),
+        ("- service_facts: {x: 1}\n", "service_facts"),
         ("- set_fact: [a]\n", "set_fact"),
         ("- debug: {text: x}\n", "debug"),
         ("- stat: {}\n", "stat"),
@@ -901,3 +901,55 @@ def test_a_handler_when_over_a_registered_result(tmp_path, hosts, flag, runs) ->
     report = run(tmp_path, text, apply=True, handlers=handlers)
     assert report.status == CHANGED, report.error
     assert (tmp_path / "h").exists() == runs
+
+
+@pytest.mark.parametrize(
+    ("when", "status"),
+    [
+        ("\"'docker-ce' in ansible_facts.packages\"", PENDING),
+        ("\"'podman' in ansible_facts.packages\"", SKIPPED),
+        ("ansible_facts.packages['docker-ce'][0].epoch == 3", PENDING),
+        ("ansible_facts.packages['bash'][0].epoch is none", PENDING),
+        ("ansible_facts.services['sshd.service'].state == 'running'", PENDING),
+        ("ansible_facts.services['kdump.service'].status == 'enabled'", SKIPPED),
+    ],
+)
+def test_package_and_service_facts(tmp_path, hosts, monkeypatch, when, status) -> None:
+    from provision.facts.readonly import PackageListFact, ServiceListFact
+
+    rows = "bash\\t(none)\\t5.1\\t9.el9\\tx86_64\\ndocker-ce\\t3\\t27.3\\t1.el9\\tx86_64\\n"
+    units = (
+        "@@units\\nsshd.service loaded active running SSH\\n@@files\\nsshd.service enabled x\\n"
+        "kdump.service disabled x\\n"
+    )
+    monkeypatch.setattr(PackageListFact, "command", lambda self: f"printf '{rows}'")
+    monkeypatch.setattr(ServiceListFact, "command", lambda self: f"printf '{units}'")
+    text = (
+        "- ansible.builtin.package_facts: {manager: auto}\n- ansible.builtin.service_facts:\n"
+        f"- name: t\n  copy: {{content: x, dest: {tmp_path / 'x'}}}\n  when: {when}\n"
+    )
+    report = run(tmp_path, text)
+    assert by_name(report)["t"].status == status, report.error
+    assert hosts["h1"].commands_run == 1
+
+
+def test_package_facts_after_a_change_are_read_at_apply(tmp_path, hosts, monkeypatch) -> None:
+    from provision.facts.readonly import PackageListFact
+
+    marker = tmp_path / "installed"
+    monkeypatch.setattr(
+        PackageListFact,
+        "command",
+        lambda self: f"if [ -e {marker} ]; then printf 'app\\t(none)\\t1\\t1\\tnoarch\\n'; fi",
+    )
+    text = (
+        f"- copy: {{content: x, dest: {marker}}}\n"
+        "- package_facts:\n"
+        f"- name: t\n  copy: {{content: y, dest: {tmp_path / 'y'}}}\n"
+        "  when: \"'app' in ansible_facts.packages\"\n"
+    )
+    plan = by_name(run(tmp_path, text))
+    assert plan["t"].status == PENDING and "decided at apply" in plan["t"].summary[0]
+    report = run(tmp_path, text, apply=True)
+    assert report.status == CHANGED, report.error
+    assert (tmp_path / "y").exists()
