@@ -45,6 +45,7 @@ from provision.planning.planner import (
     outcome_result,
     plan_host,
     replan_task,
+    speculative_facts,
     unconverged,
 )
 from provision.project.compile import Compiled, CompiledTask, HostPlay
@@ -151,6 +152,7 @@ def probe_bound(
     groups = fact_groups_needed(tasks + handlers)
     built = [t.pending.task for t in tasks + handlers if t.pending and t.pending.task]
     facts = _facts_of(tasks + handlers) + [f for task in built for f in task.facts()]
+    facts += speculative_facts(tasks + handlers)
     read = list(dict.fromkeys(facts)) + group_facts(groups)
     state = probe(conn, read, become)
     for _ in range(MAX_FACT_ROUNDS):

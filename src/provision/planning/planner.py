@@ -13,10 +13,11 @@ the planner threads through the tasks (`HostState.after_changes`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from provision.errors import InputError
+from provision.facts.base import Fact
 from provision.facts.host import GROUP_FACTS, GROUPS
 from provision.facts.hostvars import FactsNeeded, GroupValues
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
@@ -478,3 +479,60 @@ def bind_facts(
             return compiled
 
     return Bound([bind(t) for t in tasks], [bind(h) for h in handlers], frozenset(missing))
+
+
+# ------------------------------------------------------------------ speculative facts
+
+SPECULATIVE = "\u2063late\u2063"  # stands for a late value in a speculative build
+
+
+class _Speculative(dict):
+    """A late value (a registered result, a set_fact) before it is known: any key or
+    attribute of it, and its text, is SPECULATIVE."""
+
+    def __missing__(self, key: object) -> str:
+        return SPECULATIVE
+
+    def __str__(self) -> str:
+        return SPECULATIVE
+
+
+class _SpeculativeFacts(Mapping):
+    """No host fact group; every late value speculative."""
+
+    def __getitem__(self, key: str) -> object:
+        if is_late(key):
+            return _Speculative()
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and is_late(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def speculative_facts(tasks: Sequence[CompiledTask]) -> list[Fact]:
+    """The facts of tasks whose arguments read a late value (a registered result), where
+    those facts do not depend on it: `copy: {dest: /etc/x, content: "{{ out.stdout }}"}`
+    reads /etc/x whatever `out` holds. They are read in the first probe, so that such a
+    task is planned from it (and a converged re-run stays one remote command)."""
+    found: dict[Fact, None] = {}
+    for compiled in tasks:
+        pending = compiled.pending
+        if pending is None or pending.build is None:
+            continue
+        if not any(is_late(g) for g in pending.groups) and pending.groups:
+            continue  # reads host facts only: built after the probe, as before
+        try:
+            task, _ = pending.build(_SpeculativeFacts())
+            facts = task.facts()
+        except Exception:  # noqa: BLE001 - a speculative build that fails reads nothing
+            continue
+        for fact in facts:
+            if SPECULATIVE not in repr(fact):
+                found.setdefault(fact, None)
+    return list(found)

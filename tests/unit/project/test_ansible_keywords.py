@@ -953,3 +953,30 @@ def test_package_facts_after_a_change_are_read_at_apply(tmp_path, hosts, monkeyp
     report = run(tmp_path, text, apply=True)
     assert report.status == CHANGED, report.error
     assert (tmp_path / "y").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "planned"),
+    [
+        ("{{content: '{{{{ out.stdout }}}}', dest: DEST}}", True),
+        ("{{content: 'v={{{{ out.rc }}}}', dest: DEST, mode: '0600'}}", True),
+        ("{{content: x, dest: 'DIR/{{{{ out.stdout }}}}'}}", False),  # the path itself is late
+    ],
+)
+def test_arguments_over_a_read_result_are_planned_from_the_first_probe(
+    tmp_path, hosts, args, planned
+) -> None:
+    dest = tmp_path / "out.txt"
+    task_args = args.replace("DEST", str(dest)).replace("DIR", str(tmp_path)).format()
+    text = (
+        "- command: echo hello\n  register: out\n  changed_when: false\n"
+        f"- name: t\n  copy: {task_args}\n"
+    )
+    report = run(tmp_path, text)
+    summary = " ".join(by_name(report)["t"].summary)
+    assert ("decided at apply" not in summary) == planned, summary
+    applied = run(tmp_path, text, apply=True)
+    assert applied.status == CHANGED, applied.error
+    again = run(tmp_path, text, apply=True)
+    assert again.count(CHANGED) == 0
+    assert hosts["h1"].commands_run == (1 if planned else 2)
