@@ -1261,11 +1261,9 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
             )
         cls = registry[type_key]
         args = cls.parse(_task_args(raw, written_key, type_where), type_where)
-        if "changed_when" in raw and raw["changed_when"] is False and not cls.read_only:
-            pass  # a changing task reported as unchanged (Ansible's meaning): decided at apply
     else:
         type_key = short
-    if keyword is None and "check_mode" in raw:
+    if keyword is None and "check_mode" in raw and not cls.read_only:
         raise InputError(
             "`check_mode: false` on a task that changes the host is not supported: `plan` "
             "never changes a host, and apply always does",
@@ -1355,6 +1353,8 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 task = built.build(item_vars)
             except FactsNeeded as need:
                 assert isinstance(item_vars, HostVars)
+                if keyword == "set_fact":  # its values are known per host, later
+                    scope.run.shared.late.update(built.sets)
                 pending = PendingFacts(
                     conditions, None, built.late(item_vars), need.groups | built.groups(item_vars)
                 )
@@ -1554,11 +1554,6 @@ class _KeywordBuilder:
                 and ("creates" in value or "removes" in value)
             ):
                 raise InputError("a read-only command takes no `creates`/`removes`", self.where)
-        if self.kind == "set_fact":
-            try:
-                self.build(self.scope.variables)
-            except FactsNeeded:
-                self.scope.run.shared.late.update(self.sets)  # type: ignore[union-attr]
 
     def _context(self, variables: Variables) -> TaskContext:
         return TaskContext(

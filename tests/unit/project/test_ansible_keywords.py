@@ -980,3 +980,21 @@ def test_arguments_over_a_read_result_are_planned_from_the_first_probe(
     again = run(tmp_path, text, apply=True)
     assert again.count(CHANGED) == 0
     assert hosts["h1"].commands_run == (1 if planned else 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- set_fact: {x: '{{ item }}'}\n  loop: [a, b]\n", "b"),
+        ("- set_fact: {x: 1}\n- set_fact: {x: '{{ x + 1 }}'}\n", "2"),
+        ("- set_fact: {x: 1}\n  when: false\n- set_fact: {x: 5}\n  when: true\n", "5"),
+    ],
+)
+def test_set_fact_at_compile_time(tmp_path, text, message) -> None:
+    tasks = tasks_of(compiled(tmp_path, text + "- name: show\n  debug: {msg: '{{ x }}'}\n"))
+    assert tasks[-1].task.message == message
+
+
+def test_check_mode_false_on_a_read_only_type_is_accepted(tmp_path) -> None:
+    text = "- assert: {that: ['1 == 1']}\n  check_mode: false\n"
+    assert tasks_of(compiled(tmp_path, text))
