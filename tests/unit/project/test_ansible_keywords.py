@@ -998,3 +998,58 @@ def test_set_fact_at_compile_time(tmp_path, text, message) -> None:
 def test_check_mode_false_on_a_read_only_type_is_accepted(tmp_path) -> None:
     text = "- assert: {that: ['1 == 1']}\n  check_mode: false\n"
     assert tasks_of(compiled(tmp_path, text))
+
+
+TRICKY = [
+    'it\'s "quoted"',
+    "a\nb",
+    "a\rb",
+    "a\vb",
+    "a\fb",
+    "a\x85b",
+    "a\u2028b",
+    "a\u2029b",
+    "-leading dash",
+    "../../etc/passwd",
+    "$(id) `id` ${HOME}",
+    "a;b|c&d>e",
+    "\x01\x1f control",
+    "x" * 20000,
+]
+
+
+@pytest.mark.parametrize("value", TRICKY, ids=range(len(TRICKY)))
+def test_environment_values_arrive_as_written(tmp_path, hosts, value) -> None:
+    import yaml
+
+    tasks = [
+        {
+            "command": "printenv V",
+            "register": "out",
+            "changed_when": False,
+            "environment": {"V": value},
+        },
+        {"name": "show", "debug": {"var": "out.stdout"}},
+    ]
+    report = run(tmp_path, yaml.safe_dump(tasks))  # escaped: a raw NEL would fold in YAML
+    assert report.status == OK, report.error
+    assert by_name(report)["show"].reason == f"out.stdout: {value.rstrip(chr(13) + chr(10))!r}"
+
+
+@pytest.mark.parametrize("value", TRICKY, ids=range(len(TRICKY)))
+def test_tricky_values_in_read_only_commands_are_one_word(tmp_path, hosts, value) -> None:
+    import yaml
+
+    tasks = [
+        {
+            "vars": {"v": value},
+            "command": "printf %s {{ v }}",
+            "register": "out",
+            "changed_when": False,
+        },
+        {"name": "show", "debug": {"msg": "{{ out.stdout == v }}"}, "vars": {"v": value}},
+    ]
+    report = run(tmp_path, yaml.safe_dump(tasks, allow_unicode=True))
+    assert report.status == OK, report.error
+    expected = "True" if value == value.rstrip("\r\n") else "False"
+    assert by_name(report)["show"].reason == expected
