@@ -221,10 +221,14 @@ class HostRun:
             if step.ignored:
                 report.status, report.reason = OK, f"failure ignored: {report.message}"
                 report.message = ""
+            failed = isinstance(step.outcome, Failed) and not step.ignored
+            rescued = failed and flow.fail(step.task)
+            if rescued:
+                report.reason = "rescued: its block's `rescue` runs"
             self.emit(report)
-            if isinstance(step.outcome, Failed) and not step.ignored:
-                if not flow.fail(step.task):
-                    raise HostFailed(step.outcome.message)
+            if failed and not rescued:
+                assert isinstance(step.outcome, Failed)
+                raise HostFailed(step.outcome.message)
         for handler in plan.handlers:
             report = self._plan_report(handler.handler, handler.outcome)
             report.handler = True
@@ -271,10 +275,13 @@ class HostRun:
                 changed_any |= self._run_handlers(handlers)
                 continue
             report = self._apply_step(step, flow, handlers)
+            rescued = report.status == FAILED and flow.fail(compiled)
+            if rescued:
+                report.reason = "rescued: its block's `rescue` runs"
             self.emit(report)
+            if rescued:
+                continue
             if report.status == FAILED:
-                if flow.fail(compiled):
-                    continue
                 failure = failure or report.message
                 keep = [
                     i for i in flow.always_pending(compiled, [s.task for s in steps]) if i > index
