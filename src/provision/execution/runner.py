@@ -196,6 +196,7 @@ class HostRun:
         self.registry = Registry({})  # at apply: host facts and the results known so far
         self._last: Result | None = None  # the last command run (a registered result)
         self._ran: list[CompiledTask] = []  # the tasks apply ran and did not fail
+        self._last_result: dict | None = None  # the result of the step apply ran last
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -278,6 +279,7 @@ class HostRun:
             rescued = report.status == FAILED and flow.fail(compiled)
             if rescued:
                 report.reason = "rescued: its block's `rescue` runs"
+                self.registry.failed(compiled, self._last_result, report.message)
             self.emit(report)
             if rescued:
                 continue
@@ -301,6 +303,7 @@ class HostRun:
         """Run one step of the plan, deciding at this point what the plan left to apply
         (late conditions, read-only reads after changes, failed_when/changed_when)."""
         compiled, outcome = step.task, step.outcome
+        self._last_result = None
         blocked = flow.skip(compiled)
         if blocked:
             skipped = replace(compiled, task=None, skip_reason=blocked)
@@ -343,6 +346,7 @@ class HostRun:
             except InputError as exc:
                 result, failure = {**result, "failed": True}, str(exc)
         self.registry.record(compiled, result)
+        self._last_result = result
         if failure and report.status != FAILED:
             report.status, report.message = FAILED, failure
         elif not failure and report.status == FAILED and compiled.failed_when is not None:

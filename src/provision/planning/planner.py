@@ -211,6 +211,15 @@ class Registry:
         self.facts: dict[str, object] = dict(facts)
         self._loops: dict[int, list[dict | None]] = {}
 
+    def failed(self, task: CompiledTask, result: dict | None, message: str) -> None:
+        """A task failed and its block's `rescue` runs: `ansible_failed_task` and
+        `ansible_failed_result` for the rescue tasks, as Ansible sets them."""
+        failed = dict(result or {})
+        failed.setdefault("msg", message)
+        failed["failed"] = True
+        self.facts[REG + "ansible_failed_result"] = failed
+        self.facts[REG + "ansible_failed_task"] = {"name": task.name}
+
     def record(self, task: CompiledTask, result: dict | None) -> None:
         if task.sets:  # set_fact names, ansible_facts.KEY of package_facts/service_facts
             values = (result or {}).get("ansible_facts") or {}
@@ -310,7 +319,10 @@ def plan_host(
         except InputError as exc:  # e.g. an attribute a skipped task's result lacks
             steps.append(TaskStep(compiled, Failed(str(exc)), ignored=compiled.ignore_errors))
             registry.record(compiled, {"changed": False, "failed": True, "msg": str(exc)})
-            if compiled.ignore_errors or flow.fail(compiled):
+            if compiled.ignore_errors:
+                continue
+            if flow.fail(compiled):
+                registry.failed(compiled, None, str(exc))
                 continue
             return HostPlan(steps, [], state)
         if isinstance(bound, list):
@@ -354,8 +366,10 @@ def plan_host(
         if isinstance(outcome, Failed) and compiled.ignore_errors:
             ignored = True
         steps.append(TaskStep(compiled, outcome, first, ignored=ignored, result=result))
-        if isinstance(outcome, Failed) and not ignored and not flow.fail(compiled):
-            return HostPlan(steps, [], state)
+        if isinstance(outcome, Failed) and not ignored:
+            if not flow.fail(compiled):
+                return HostPlan(steps, [], state)
+            registry.failed(compiled, result, outcome.message)
     return HostPlan(steps, _plan_handlers(queue, handlers, state, False, registry.facts), state)
 
 

@@ -900,6 +900,8 @@ def _compile_block(raw: YDict, scope: TaskScope, where: Location) -> list[Compil
                 f"`{part}` must be a list of tasks, found {type_name(items)}",
                 where_of(raw, part, where.file),
             )
+        if part == "rescue":  # Ansible's variables about the failure being rescued
+            scope.run.shared.late.update(("ansible_failed_task", "ansible_failed_result"))
         ref = BlockRef(block_id, part, has_rescue, name)
         result += _compile_list(items, inner.inner(blocks=(*scope.blocks, ref)))
     return result

@@ -1053,3 +1053,19 @@ def test_tricky_values_in_read_only_commands_are_one_word(tmp_path, hosts, value
     assert report.status == OK, report.error
     expected = "True" if value == value.rstrip("\r\n") else "False"
     assert by_name(report)["show"].reason == expected
+
+
+@pytest.mark.parametrize("apply", [False, True])
+def test_rescue_sees_the_failed_task_and_result(tmp_path, hosts, apply) -> None:
+    text = (
+        "- block:\n"
+        "    - name: the check\n      shell: 'echo broken >&2; exit 7'\n"
+        "      register: chk\n      changed_when: false\n"
+        "  rescue:\n"
+        "    - name: why\n"
+        "      debug: {msg: '{{ ansible_failed_task.name }}: {{ ansible_failed_result.rc }} "
+        "{{ ansible_failed_result.stderr }}'}\n"
+    )
+    report = run(tmp_path, text, apply=apply)
+    assert by_name(report)["why"].reason == "the check: 7 broken"
+    assert report.status == OK, report.error
