@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provision.ansible.modules import ansible_types
 from provision.errors import InputError, Location
 from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
 from provision.project.factvars import HostVars, fact_groups, template_groups
@@ -331,7 +332,7 @@ def _compile_list(items: list, scope: TaskScope) -> list[CompiledTask]:
 
 
 def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[CompiledTask]:
-    registry = task_types()
+    registry = ansible_types(task_types(), raw)  # Ansible module names (provision.ansible)
     role, variables, config, secret_values = (
         scope.role,
         scope.variables,
