@@ -10,16 +10,19 @@ REPOS_DIR = "/etc/yum.repos.d"
 
 
 def _repo_file(args: dict[str, Any], call: Call) -> dict[str, Any]:
-    """Ansible's `file` is a base name under `reposdir` (default: the repo id)."""
-    folder = args.pop("_reposdir", REPOS_DIR)
-    name = args.get("file", args.get("id"))
-    if isinstance(name, str) and not templated(name) and isinstance(folder, str):
-        if "/" in name or name in ("", ".", ".."):
+    """Ansible's `file` is a base name under `reposdir` (default: the repo id): the
+    target's `file` is the path, made once both are known (after rendering)."""
+    name, folder = args.get("_file"), args.get("_reposdir", REPOS_DIR)
+    if name is not None and not templated(name) and not templated(folder):
+        name = str(name)
+        if "/" in name or name in ("", ".", "..") or name.startswith("-"):
             raise call.error(f"`file` must be a file name without `/`, found {name!r}")
-        if not templated(folder):
-            args["file"] = f"{folder.rstrip('/')}/{name}.repo"
-    elif "_reposdir" in args:
-        args["_reposdir"] = folder
+        if not isinstance(folder, str) or not folder.startswith("/"):
+            raise call.error("`reposdir` must be an absolute path")
+        args["file"] = f"{folder.rstrip('/')}/{name}.repo"
+    elif name is None and "_reposdir" in args and not templated(args.get("id")):
+        args["_file"] = args.get("id")
+        return _repo_file(args, call)
     for key in ("baseurl", "gpgkey"):
         if isinstance(args.get(key), list):
             if len(args[key]) != 1:
@@ -40,7 +43,7 @@ YUM_REPOSITORY = Module(
         A("gpgkey"),
         A("gpgcheck"),
         A("enabled"),
-        A("file"),
+        A("file", to=""),
         A("reposdir", to=""),
         A("state"),
         *(
