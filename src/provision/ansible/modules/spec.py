@@ -40,6 +40,16 @@ class A:
     def target(self) -> str:
         return self.name if self.to is None else self.to
 
+    @property
+    def restricted(self) -> bool:
+        """Accepted with one value only (`only`)."""
+        return self.only is not _ANY
+
+    @property
+    def refused(self) -> bool:
+        """Refused whatever its value."""
+        return bool(self.refuse) and not self.restricted
+
 
 Prepare = Callable[[dict[str, Any], "Call"], dict[str, Any]]
 Finish = Callable[[dict[str, Any], "Call"], dict[str, Any]]
