@@ -10,6 +10,7 @@ import pytest
 
 from provision.ansible.modules import MODULES, canonical, module_of
 from provision.errors import InputError
+from provision.project.compile import compile_run
 from provision.tasks.base import task_types
 
 # (module key, arguments, play vars, target task type, expected params (subset))
@@ -880,15 +881,22 @@ def test_native_command_without_guard_is_still_refused(compile_one):
         compile_one({"command": {"cmd": "reboot"}})
 
 
-def test_ansible_error_names_the_argument_line(tmp_path):
-    from tests.unit.ansible.conftest import compile_tasks  # noqa: PLC0415
-
-    playbook_line = None
-    try:
-        compile_tasks(
-            tmp_path, [{"name": "t", "ansible.builtin.dnf": {"name": "x", "enablerepo": "e"}}]
-        )
-    except InputError as exc:
-        playbook_line = str(exc)
-    assert playbook_line is not None
-    assert "site.yml:" in playbook_line
+@pytest.mark.parametrize(
+    ("args", "line", "words"),
+    [
+        ("      dest: /etc/x\n      line: a\n      create: maybe\n", 9, "`create`"),
+        ("      dest: /etc/x\n      line: a\n      backrefs: true\n", 9, "`backrefs"),
+        ("      dest: /etc/x\n      nme: a\n", 8, "`nme`"),
+        ('      dest: /etc/x\n      line: "{{ v }}"\n', 8, "one line"),
+    ],
+)
+def test_an_argument_error_names_that_arguments_line(tmp_path, args, line, words):
+    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    h1: {ansible_connection: local}\n")
+    (tmp_path / "site.yml").write_text(
+        '- hosts: all\n  vars:\n    v: "a\\nb"\n  tasks:\n    - name: t\n'
+        "      ansible.builtin.lineinfile:\n" + args.replace("      ", "        ")
+    )
+    with pytest.raises(InputError) as excinfo:
+        compile_run(tmp_path / "inventory.yml", tmp_path / "site.yml")
+    assert f"site.yml:{line}:" in str(excinfo.value), str(excinfo.value)
+    assert words in str(excinfo.value)

@@ -22,6 +22,7 @@ from provision.ansible.modules import commands, files, packages, repos, system
 from provision.ansible.modules.spec import (
     Call,
     Module,
+    lines_of,
     templated,
     translate_names,
     translate_values,
@@ -183,10 +184,9 @@ def adapter(key: str, short: str, target_name: str) -> type[TaskType]:
         @classmethod
         def parse(cls, raw: Any, location: Location) -> dict[str, Any]:
             lines = getattr(raw, "key_lines", None) or {}
-            ours, origin = translate_names(Call(module, key, location), raw, lines)
+            ours, _ = translate_names(Call(module, key, location), raw, lines)
             public = {k: v for k, v in ours.items() if not k.startswith("_")}
             target.parse(public, location)  # names only: the translation gave target names
-            ours["_origin"] = origin
             return ours
 
         @classmethod
@@ -197,13 +197,10 @@ def adapter(key: str, short: str, target_name: str) -> type[TaskType]:
             arg_lines: Mapping[str, int] | None = None,
             hidden: Collection[str] = (),
         ) -> dict[str, Any]:
-            origin = rendered.get("_origin") or {}
-            if not isinstance(origin, dict):
-                origin = {}
             call = Call(module, key, location)
-            ours = translate_values(call, rendered, origin, hidden)
+            ours = translate_values(call, rendered, hidden)
             given = arg_lines or {}
-            lines = {slot: given[a] for slot, a in origin.items() if a in given}
+            lines = lines_of(module, given)
             return super().coerce(ours, location, lines, hidden)
 
         @classmethod

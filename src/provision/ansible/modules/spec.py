@@ -81,6 +81,13 @@ class Module:
                 return a
         return None
 
+    def by_slot(self, slot: str) -> A | None:
+        """The argument whose value is in `slot` (its target's name, or `_NAME`)."""
+        for a in self.args:
+            if (a.target or "_" + a.name) == slot:
+                return a
+        return None
+
     def names(self) -> str:
         shown = []
         for a in self.args:
@@ -184,22 +191,30 @@ def _spell(value: Any) -> str:
 
 
 def translate_values(
-    call: Call, rendered: dict[str, Any], origin: Mapping[str, str], hidden: Collection[str]
+    call: Call, rendered: dict[str, Any], hidden: Collection[str]
 ) -> dict[str, Any]:
     """Ansible's values → the target's (after rendering): value maps, `only` checks."""
     module = call.module
     result = dict(rendered)
     for slot, value in rendered.items():
-        a = module.arg(origin.get(slot, slot))
+        a = module.by_slot(slot)
         if a is None:
             continue
-        if a.only is not _ANY and value is not None and not _same(value, a.only):
+        if a.restricted and value is not None and not _same(value, a.only):
             found = shown(value) if slot not in hidden else "a value from a variable (not shown)"
-            raise call.error(
-                f"`{origin.get(slot, slot)}` must be {_spell(a.only)} here, found {found}"
-            )
+            raise call.error(f"`{a.name}` must be {_spell(a.only)} here, found {found}")
         if a.values and isinstance(value, str | bool) and value in a.values:
             result[slot] = a.values[value]
     if module.finish is not None:
         result = module.finish(result, call)
     return {k: v for k, v in result.items() if k and not k.startswith("_")}
+
+
+def lines_of(module: Module, given: Mapping[str, int]) -> dict[str, int]:
+    """Each target argument's line, from the lines of the Ansible names as written."""
+    lines = {}
+    for a in module.args:
+        for name in (a.name, *a.aliases):
+            if name in given:
+                lines[a.target or "_" + a.name] = given[name]
+    return lines
