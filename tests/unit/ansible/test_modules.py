@@ -304,6 +304,34 @@ ACCEPTED: list[tuple[str, Any, dict, str, dict]] = [
         "shell",
         {"cmd": "set -o pipefail; a | b"},
     ),
+    (
+        "ansible.builtin.command",
+        "/usr/bin/make install creates=/usr/local/bin/x chdir=/srv",
+        {},
+        "shell",
+        {"cmd": "/usr/bin/make install", "creates": "/usr/local/bin/x", "chdir": "/srv"},
+    ),
+    (
+        "ansible.builtin.shell",
+        "cat <<EOF > /tmp/x\n  indented\nEOF\n",
+        {},
+        "shell",
+        {"cmd": "cat <<EOF > /tmp/x\n  indented\nEOF\n"},
+    ),
+    (
+        "ansible.builtin.lineinfile",
+        "path=/etc/x regexp=^a= line='a = 1' create=yes",
+        {},
+        "line",
+        {"path": "/etc/x", "line": "a = 1", "create": True},
+    ),
+    (
+        "ansible.builtin.systemd_service",
+        "name=sshd state=started enabled=yes",
+        {},
+        "service",
+        {"name": "sshd", "enabled": True},
+    ),
     # assert, fail
     (
         "ansible.builtin.assert",
@@ -724,7 +752,10 @@ REFUSED: list[tuple[str, Any, dict, list[str]]] = [
     ("ansible.builtin.unarchive", {"src": "x", "dest": "/y"}, {}, ["instead: ", "get_url"]),
     ("ansible.builtin.apt", {"name": "x"}, {}, ["ansible.builtin.dnf"]),
     # wrong type
+    ("ansible.builtin.lineinfile", "path=/etc/x line", {}, ["`line` is not a `key=value`"]),
+    ("ansible.builtin.dnf", "name=git colour=blue", {}, ["`colour=blue` is not a `key=value`"]),
     ("ansible.builtin.dnf", ["git"], {}, ["arguments must be a mapping, found a list"]),
+    ("ansible.builtin.dnf", 5, {}, ["arguments must be a mapping, found a number"]),
     (
         "ansible.builtin.lineinfile",
         {"path": "/x", "line": "a", "create": "maybe"},

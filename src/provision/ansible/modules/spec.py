@@ -126,14 +126,87 @@ def templated(value: Any) -> bool:
     return False
 
 
+FREE_FORM_KEYS = ("creates", "removes", "chdir", "executable", "stdin", "warn")
+
+
+def split_words(text: str) -> list[str]:
+    """`text` split at blanks outside quotes and outside `{{ }}`/`{% %}` (as Ansible
+    splits `key=value` arguments); quotes are kept."""
+    words: list[str] = []
+    current = ""
+    quote = ""
+    depth = 0
+    index = 0
+    while index < len(text):
+        pair = text[index : index + 2]
+        char = text[index]
+        if not quote and pair in ("{{", "{%"):
+            depth += 1
+            current += pair
+            index += 2
+            continue
+        if not quote and depth and pair in ("}}", "%}"):
+            depth -= 1
+            current += pair
+            index += 2
+            continue
+        if not depth and quote and char == quote:
+            quote = ""
+        elif not depth and not quote and char in "'\"":
+            quote = char
+        elif not depth and not quote and char in " \t":
+            if current:
+                words.append(current)
+            current = ""
+            index += 1
+            continue
+        current += char
+        index += 1
+    if current:
+        words.append(current)
+    return words
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def key_values(call: Call, text: str) -> dict[str, Any]:
+    """Ansible's `key=value` string form (`lineinfile: path=/x line=a`); for command and
+    shell the free-form text, with `creates=`, `removes=`, `chdir=`... taken out of it."""
+    module = call.module
+    args: dict[str, Any] = {}
+    rest = []
+    for word in split_words(text):
+        key, sep, value = word.partition("=")
+        known = sep and key.isidentifier() and module.arg(key) is not None
+        if module.free_form and known and key in FREE_FORM_KEYS:
+            args[key] = _unquote(value)
+        elif module.free_form:
+            rest.append(word)
+        elif known:
+            args[key] = _unquote(value)
+        else:
+            raise call.error(
+                f"`{word}` is not a `key=value` argument of {module.fqcn}",
+                hint=f"write the arguments as a YAML mapping; arguments: {module.names()}",
+            )
+    if module.free_form and rest:
+        # the text as written, unless key=value words were taken out of it
+        args[module.free_form] = " ".join(rest) if args else text
+    return args
+
+
 def translate_names(
     call: Call, raw: Any, key_lines: Mapping[str, int]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Ansible's argument names → the target's (before rendering). Returns the renamed
     arguments and, for each target name, the Ansible name it came from."""
     module = call.module
-    if isinstance(raw, str) and module.free_form:
-        raw = {module.free_form: raw}
+    if isinstance(raw, str):
+        raw = key_values(call, raw)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
