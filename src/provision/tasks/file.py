@@ -23,14 +23,16 @@ def link_fact(path: str) -> CommandFact:
 
 
 class File(TaskType):
-    """`file`: a file's mode and owner, an empty file when missing, or a symbolic link
+    """`file`: a file's or directory's mode and owner, an empty file, or a symbolic link
 
     `state: file` (the default) sets the mode, owner and group given on a file that must
     exist (it is never created). `state: touch` creates an empty file when it is missing
     (0644 root:root unless given) and otherwise only sets what is given (times are not
     touched, so a second run changes nothing). `state: link` makes `path` a symbolic link
     to `src`; a link to another target is replaced, anything else at `path` fails the
-    task. Directories and removal: the `directory` type.
+    task. `state: directory` creates a missing directory with its parents (0755 root:root
+    unless given) and sets only what is given on an existing one, as Ansible's `file`
+    does (the `directory` type sets its defaults too). Removal: the `directory` type.
     """
 
     type_name = "file"
@@ -38,7 +40,9 @@ class File(TaskType):
     @dataclass(kw_only=True)
     class Params:
         path: str = arg(doc="the file (an absolute path)")
-        state: str = arg("file", choices=("file", "touch", "link"), doc="what `path` must be")
+        state: str = arg(
+            "file", choices=("file", "directory", "touch", "link"), doc="what `path` must be"
+        )
         src: str | None = arg(None, doc="the link's target (`state: link`), as written")
         mode: Mode | None = arg(None, doc="its mode (not for links)")
         owner: str | None = arg(None, doc="its owner (not for links)")
@@ -78,6 +82,22 @@ class File(TaskType):
         fact = FileFact(p.path)
         current: FileState = state.get(fact)
         q = shlex.quote(p.path)
+        if not current.exists and p.state == "directory":
+            mode = p.mode if p.mode is not None else 0o755
+            owner_group = f"{p.owner or 'root'}:{p.group or 'root'}"
+            script = (
+                f"mkdir -p -m {mode:04o} -- {q} && chown -- {shlex.quote(owner_group)} {q}"
+                f" && chmod -- {mode:04o} {q}"
+            )
+            state.set(
+                fact, FileState(True, "directory", mode, p.owner or "root", p.group or "root")
+            )
+            return Change(
+                [f"create directory {p.path} ({mode:04o} {owner_group})"], [Command(script, script)]
+            )
+        if current.exists and (p.state == "directory") != (current.kind == "directory"):
+            wanted = "directory" if p.state == "directory" else "file"
+            return Failed(f"{p.path} exists and is a {current.kind}, not a {wanted}")
         if not current.exists:
             if p.state == "file":
                 return Failed(f"{p.path} does not exist (state: file never creates it)")

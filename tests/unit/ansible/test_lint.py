@@ -69,7 +69,7 @@ def test_a_role_that_runs_as_it_is(tmp_path: Path):
     result = _lint(_role(tmp_path, ROLE_OK))
     assert result.exit_code == 0, result.output
     assert "4 tasks: 4 run as they are, 0 need a change" in result.output
-    assert "(ansible.builtin.file → directory)" in result.output
+    assert "(ansible.builtin.file → file)" in result.output
     assert "(lineinfile → line)" in result.output
 
 

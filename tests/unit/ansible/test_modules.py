@@ -189,8 +189,8 @@ ACCEPTED: list[tuple[str, Any, dict, str, dict]] = [
         "ansible.builtin.file",
         {"path": "/etc/docker", "state": "directory", "mode": "0750"},
         {},
-        "directory",
-        {"state": "present", "mode": 0o750},
+        "file",
+        {"state": "directory", "mode": 0o750, "owner": None},
     ),
     (
         "ansible.builtin.file",
@@ -199,7 +199,7 @@ ACCEPTED: list[tuple[str, Any, dict, str, dict]] = [
         "directory",
         {"state": "absent"},
     ),
-    ("file", {"path": "/etc/x", "state": "directory"}, {}, "directory", {"state": "present"}),
+    ("file", {"path": "/etc/x", "state": "directory"}, {}, "file", {"state": "directory"}),
     (
         "ansible.builtin.file",
         {"path": "/etc/x", "mode": "0600"},

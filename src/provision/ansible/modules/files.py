@@ -96,8 +96,8 @@ _FILE_STATES = ("file", "directory", "absent", "touch", "link")
 
 
 def _file_route(raw: Any, call: Call) -> str:
-    """directory and absent → `directory` (absent removes a file or a tree, as Ansible
-    does); file, touch, link → `file`. The state must be written as it is."""
+    """absent → `directory` (which removes a file or a tree, as Ansible does); file,
+    directory, touch, link → `file`. The state must be written as it is."""
     state = raw.get("state", "file") if isinstance(raw, dict) else "file"
     if templated(state):
         raise call.error(
@@ -111,7 +111,7 @@ def _file_route(raw: Any, call: Call) -> str:
         )
     if state not in _FILE_STATES:
         raise call.error(f"`state` must be one of {', '.join(_FILE_STATES)}, found {state!r}")
-    return "directory" if state in ("directory", "absent") else "file"
+    return "directory" if state == "absent" else "file"
 
 
 def _file_args(args: dict[str, Any], call: Call) -> dict[str, Any]:
@@ -130,7 +130,7 @@ FILE = Module(
     "file",
     (
         A("path", aliases=("dest", "name")),
-        A("state", values={"directory": "present"}),
+        A("state"),
         A("src"),
         *_owner_args(),
         A(
@@ -147,11 +147,10 @@ FILE = Module(
         A("modification_time_format", refuse="not supported"),
         *_common_refused(),
     ),
-    "`state: directory` and `absent` are the native `directory` type (a new directory is"
-    " 0755 root:root unless given; an existing one is set to what is given or those"
-    " defaults); `file`, `touch`, `link` are the native `file` type; `touch` creates a"
-    " missing file and leaves an existing one (Ansible updates its times on every run);"
-    " `hard` is refused",
+    "`state: absent` is the native `directory` type (removes a file or a tree); the other"
+    " states are the native `file` type: a new directory is 0755 root:root unless given,"
+    " an existing one gets only what is given; `touch` creates a missing file and leaves"
+    " an existing one (Ansible updates its times on every run); `hard` is refused",
     route=_file_route,
     prepare=_file_args,
 )
