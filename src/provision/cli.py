@@ -185,6 +185,10 @@ LAZY_COMMANDS = (
         )
     }
 )
+LAZY_COMMANDS["lint"] = (
+    "provision.ansible.lint:lint",
+    "List which tasks of an Ansible role or playbook run as they are (exit 0 when all do).",
+)
 
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, epilog=EXIT_CODES)
