@@ -219,7 +219,7 @@ def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
 
 
 @main.command(epilog=EXIT_CODES)
-@_with(TARGET_OPTIONS, CONNECTION_OPTIONS)
+@_with(TARGET_OPTIONS, CONNECTION_OPTIONS, VAULT_OPTIONS)
 @click.option(
     "--junit-xml",
     type=click.Path(path_type=Path),

@@ -100,8 +100,12 @@ KEYRING = Keyring()
 # ------------------------------------------------------------------ where passwords come from
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _prompt(label: str) -> bytes:
-    if not sys.stdin.isatty():
+    if not _stdin_is_terminal():
         raise InputError(
             "--ask-vault-pass needs a terminal to ask on",
             hint="give the password with --vault-password-file FILE instead",

@@ -154,3 +154,26 @@ def test_facts_command_takes_vault_options(project: Path) -> None:
     result = cli("facts", "inventory.yml", "--vault-password-file", "pw", "-e", "@extra.yml")
     hidden(result.output)
     assert result.exit_code in (0, 1, 3), result.output
+
+
+def test_ask_vault_pass_prompts_on_the_terminal(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vault, "_stdin_is_terminal", lambda: True)
+    result = CliRunner().invoke(main, ["plan", *RUN, "--ask-vault-pass"], input="the-vault-pw\n")
+    assert result.exit_code == 4, result.output
+    assert "Vault password" in result.output
+    hidden(result.output)
+
+
+def test_ask_vault_pass_without_a_terminal(project: Path) -> None:
+    result = cli("plan", *RUN, "--ask-vault-pass")
+    assert result.exit_code == 2, result.output
+    assert "needs a terminal" in result.output
+
+
+def test_verify_takes_vault_options(project: Path) -> None:
+    (project / "bad").write_text("not-the-pw\n")
+    result = cli("verify", *RUN[:3], "--vault-password-file", "bad")
+    assert result.exit_code == 2, result.output
+    assert "group_vars/all.yml:2" in result.output
