@@ -204,3 +204,20 @@ def test_omit_drops_the_argument(tmp_path: Path) -> None:
     params = task.tasks[0].task.params
     assert params.mode is None
     assert params.owner == "root"
+
+
+def test_file_lookup_decrypts_a_vault_file_as_a_secret(tmp_path: Path) -> None:
+    from provision.project import vault
+    from provision.reporting.mask import Masker, forget_vault_values
+
+    vault.KEYRING.clear()
+    forget_vault_values()
+    try:
+        vault.KEYRING.add(vault.VaultSecret("default", b"pw", "test"))
+        encrypted = vault.encrypt(b"looked-up-secret\n", b"pw")
+        text = one(tmp_path, "{{ lookup('file', 'key.txt') }}", **{"files/key.txt": encrypted})
+        assert text == "looked-up-secret"
+        assert Masker()("x looked-up-secret") == "x ********"
+    finally:
+        vault.KEYRING.clear()
+        forget_vault_values()
