@@ -6,7 +6,8 @@ The inventory-wide ones (`groups`, `hostvars`, the play's hosts) are built once 
 inventory and play and shared by every host: read-only mappings that `render_value`
 does not walk, so a 50,000-host inventory costs one pass, not one per host. `hostvars[h]`
 is host h's inventory variables (group_vars, host_vars), rendered on first use; other
-hosts' facts are not in it (each host is probed on its own).
+hosts' facts are not in it (each host is probed on its own). Another host's connection
+password read through `hostvars` becomes a secret of the run, as this host's own is.
 """
 
 from __future__ import annotations
@@ -15,6 +16,24 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from provision.project.jinjafilters import ANSIBLE_MANAGED
+from provision.project.templating import Variables
+
+# As compile.PASSWORD_VARIABLES (not imported: compile imports this module).
+PASSWORD_VARIABLES = frozenset(
+    {"ansible_password", "ansible_ssh_pass", "ansible_become_password", "ansible_become_pass"}
+)
+
+
+class OtherHostVariables(Variables):
+    """`hostvars[h]`: its connection passwords are secrets once read."""
+
+    def __getitem__(self, name: str) -> Any:
+        value = super().__getitem__(name)
+        if name in PASSWORD_VARIABLES:
+            from provision.reporting.mask import add_run_secret
+
+            add_run_secret(value)
+        return value
 
 
 class ReadOnly(Mapping):
@@ -47,12 +66,10 @@ class HostVarsOfAll(Mapping):
         if host not in self._cache:
             if host not in self._inventory.hosts:
                 raise KeyError(host)
-            from provision.project.templating import Variables
-
             raw, origins = self._inventory.host_variables(host)
             raw = {**raw, **_host_magic(host), "groups": groups_of_inventory(self._inventory)}
             raw["hostvars"] = self
-            self._cache[host] = Variables(raw, origins)
+            self._cache[host] = OtherHostVariables(raw, origins)
         return self._cache[host]
 
     def __contains__(self, host: object) -> bool:

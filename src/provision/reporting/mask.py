@@ -21,8 +21,9 @@ Other transformations are NOT masked: a slice of a secret, a secret wrapped or p
 base64 of a text that merely contains it, custom filters. Mark such values `secret: true`
 (the task) or do not print them.
 
-Every value read from an ansible-vault (`add_vault_value`) is a secret of every Masker
-made in this process, whoever makes it: a vault value needs no `secrets:` entry.
+Every value read from an ansible-vault (`add_vault_value`), and another host's connection
+password read through `hostvars` (`add_run_secret`), is a secret of every Masker made in
+this process, whoever makes it: such a value needs no `secrets:` entry.
 
 Masking repeats until no fragment is left, so one replacement cannot join the pieces of
 another. Pure functions, no I/O.
@@ -162,6 +163,12 @@ def add_vault_value(value: Any) -> None:
     """A value decrypted from an ansible-vault: masked by every Masker made from now on."""
     if secret_leaves(value):
         _VAULT_VALUES.append(value)
+
+
+def add_run_secret(value: Any) -> None:
+    """A secret found while compiling (another host's password read through `hostvars`):
+    masked by every Masker made from now on, as vault values are."""
+    add_vault_value(value)
 
 
 def vault_values() -> list[Any]:

@@ -221,3 +221,19 @@ def test_file_lookup_decrypts_a_vault_file_as_a_secret(tmp_path: Path) -> None:
     finally:
         vault.KEYRING.clear()
         forget_vault_values()
+
+
+def test_another_hosts_password_through_hostvars_is_a_secret(tmp_path: Path) -> None:
+    from provision.reporting.mask import Masker, forget_vault_values
+
+    forget_vault_values()
+    try:
+        text = one(
+            tmp_path,
+            "{{ hostvars['web1.example.com'].ansible_password }}",
+            **{"host_vars/web1.example.com.yml": "ansible_password: other-host-pw-77\n"},
+        )
+        assert text == "other-host-pw-77"
+        assert Masker()("pw other-host-pw-77") == "pw ********"
+    finally:
+        forget_vault_values()
