@@ -32,6 +32,7 @@ from jinja2.visitor import NodeTransformer
 
 from provision.errors import InputError, Location
 from provision.project import fileformats, jinjafilters, shellsafe
+from provision.project.yamlfile import UnsafeText
 
 _SINGLE_EXPRESSION = re.compile(r"\A[ \t]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \t]*\Z", re.DOTALL)
 
@@ -915,8 +916,9 @@ def render_string(
     what: str = "a value",
     shell: bool = False,
 ) -> Any:
-    """Render one string; a lone `{{ expr }}` keeps its native type (not for shell strings)."""
-    if "{" not in source:
+    """Render one string; a lone `{{ expr }}` keeps its native type (not for shell strings).
+    A `!unsafe` string is used as written."""
+    if "{" not in source or isinstance(source, UnsafeText):
         return source
     if shell:
         with _wrap_errors(location, what):

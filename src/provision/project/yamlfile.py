@@ -38,6 +38,10 @@ class YDict(dict):
         return Location(self.file, line)
 
 
+class UnsafeText(str):
+    """A `!unsafe` string (Ansible's tag): used as written, never rendered as a template."""
+
+
 class YList(list):
     """A sequence from a YAML file: knows its file and line, and each item's line."""
 
@@ -117,6 +121,14 @@ def _make_loader(file: str, aliases: bool = True) -> type:
         add_vault_value(plain)
         return plain
 
+    def construct_unsafe(loader: Any, node: yaml.Node) -> UnsafeText:
+        if not isinstance(node, yaml.ScalarNode):
+            raise InputError(
+                "`!unsafe` marks a text value", Location(file, node.start_mark.line + 1)
+            )
+        return UnsafeText(loader.construct_scalar(node))
+
+    Loader.add_constructor("!unsafe", construct_unsafe)
     Loader.construct_document = construct_document
     Loader.add_constructor("!vault", construct_vault)
     Loader.add_constructor("tag:yaml.org,2002:int", construct_int)

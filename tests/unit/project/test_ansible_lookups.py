@@ -237,3 +237,20 @@ def test_another_hosts_password_through_hostvars_is_a_secret(tmp_path: Path) -> 
         assert Masker()("pw other-host-pw-77") == "pw ********"
     finally:
         forget_vault_values()
+
+
+@pytest.mark.parametrize(
+    "text", ["{{ lookup('pipe', 'id') }}", "{% for x in y %}", "a {{ b }} c", "{#", "}}{{"]
+)
+def test_unsafe_values_are_never_rendered(tmp_path: Path, text: str) -> None:
+    got = one(
+        tmp_path,
+        "{{ raw_value }}",
+        **{"group_vars/all.yml": "raw_value: !unsafe " + json.dumps(text) + "\n"},
+    )
+    assert got == text
+
+
+def test_unsafe_must_tag_a_text(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="marks a text value"):
+        one(tmp_path, "x", **{"group_vars/all.yml": "v: !unsafe [a]\n"})
