@@ -313,3 +313,26 @@ def test_ansible_cfg_settings_give_way_to_cli(tmp_path: Path) -> None:
     vault.configure(vault.VaultSettings(password_files=[str(cfg)]))
     assert vault.KEYRING.secrets == []
     assert "from-cfg" not in repr(vault.load_secret(str(cfg)))
+
+
+PASSWORDS = [
+    "p w",
+    "pässwörd 秘密",
+    "tab\there",
+    "x" * 4096,
+    "-leading-dash",
+    "quote'\"`$(id)",
+    "crlf-ended\r\n",
+    "ctrl\x01\x1b",
+]
+
+
+@needs_ansible
+@pytest.mark.parametrize("password", PASSWORDS, ids=range(len(PASSWORDS)))
+def test_hostile_passwords_as_ansible_reads_them(tmp_path: Path, password: str) -> None:
+    pw = tmp_path / "pw"
+    pw.write_bytes(password.encode("utf-8"))
+    out = ansible_vault("encrypt_string", "--vault-password-file", str(pw), "v1", "--name", "v")
+    (tmp_path / "vars.yml").write_text(out)
+    vault.KEYRING.add(vault.load_secret(str(pw)))
+    assert load_yaml(tmp_path / "vars.yml", "vars file") == {"v": "v1"}
