@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from provision.project.vault import VAULT_OPTIONS
+
 EXIT_CODES = """\b
 Exit codes (when several apply, the first of 130, 1, 3, 4 wins):
   0  success (plan: no changes pending)
@@ -91,6 +93,7 @@ RUN_OPTIONS = [
         default=None,
         help="Colour the output or not (default: on a terminal, unless NO_COLOR is set).",
     ),
+    *VAULT_OPTIONS,
 ]
 CONNECTION_OPTIONS = [
     click.option(
@@ -220,7 +223,7 @@ def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
 
 
 @main.command(epilog=EXIT_CODES)
-@_with(TARGET_OPTIONS, CONNECTION_OPTIONS)
+@_with(TARGET_OPTIONS, CONNECTION_OPTIONS, VAULT_OPTIONS)
 @click.option(
     "--junit-xml",
     type=click.Path(path_type=Path),
@@ -477,6 +480,7 @@ FACTS_OPTIONS = [
         show_default=True,
         help="Output format.",
     ),
+    *VAULT_OPTIONS,
 ]
 
 

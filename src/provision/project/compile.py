@@ -26,6 +26,8 @@ from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
+from provision.project.jinjafilters import drop_omitted
+from provision.project.magicvars import magic_variables
 from provision.project.paths import contained_file
 from provision.project.playbook import Play, Role, load_playbook, load_role
 from provision.project.registered import (
@@ -563,6 +565,7 @@ def _play_variables(
     origins.update({k: Location("-e") for k in extra})
     raw["playbook_dir"] = str(play.file.parent.resolve())
     raw["inventory_dir"] = str(inventory.directory.resolve())
+    raw.update(magic_variables(inventory, play, host))  # hostvars, groups... (magicvars.py)
     return raw, origins
 
 
@@ -652,7 +655,7 @@ def _compile_host_tasks(
     tasks: list[CompiledTask] = []
     handlers: list[CompiledTask] = []
     for role in play.roles:
-        role_vars = variables.child(role.params, role.location) if role.params else variables
+        role_vars = variables.child({**role.params, "role_path": str(role.path)}, role.location)
         skip, conditions = _role_skip(role, role_vars)
         tags = [*play.tags, *role.tags]
         scope = TaskScope(
@@ -1711,6 +1714,7 @@ class _TaskBuilder:
                 )
             else:
                 rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
+        rendered = drop_omitted(rendered)  # `default(omit)` drops the argument (jinjafilters)
         raise_if_pending(rendered)
         # A type error quotes a value only when the task file wrote it literally.
         hidden = set(args) if self.secret else {k for k, v in args.items() if _templated(v)}
