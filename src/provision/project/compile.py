@@ -264,6 +264,7 @@ def _compile_host_tasks(
         play.become,
         inventory.hosts[host].location,
         check_files=True,
+        settings=inventory.settings,
     )
     secret_values += [v for v in config.masked_values() if v not in secret_values]
     tasks: list[CompiledTask] = []
@@ -630,6 +631,7 @@ def host_settings(
                 become,
                 inventory.hosts[host].location,
                 check_files=True,
+                settings=inventory.settings,
             )
         except FactsNeeded as need:
             raise _facts_not_here(need, inventory.hosts[host].location or Location(host))
