@@ -326,10 +326,13 @@ def _load(sources: Sources) -> Inventory:
             "no inventory given", hint="give an inventory file or folder (or -i SOURCE)"
         )
     builder = _Builder()
-    for source in sources.paths:
-        builder.read_source(source)
-    inventory = builder.finish(sources)
-    return inventory
+    _yaml_cache.clear()  # shared within one load only: no value is shared between two loads
+    try:
+        for source in sources.paths:
+            builder.read_source(source)
+        return builder.finish(sources)
+    finally:
+        _yaml_cache.clear()
 
 
 IGNORED_NAMES = re.compile(
@@ -459,7 +462,9 @@ class _Builder:
         self.add_group(child, where)
         if child == "all":
             raise InputError("group `all` cannot be a child of another group", where)
-        siblings = self.group_children.setdefault(parent, set(self.groups[parent].children))
+        siblings = self.group_children.get(parent)
+        if siblings is None:
+            siblings = self.group_children[parent] = set(self.groups[parent].children)
         if child not in siblings:
             siblings.add(child)
             self.groups[parent].children.append(child)
@@ -471,7 +476,9 @@ class _Builder:
             raise InputError(f"{name!r} is already a group name; it cannot also be a host", where)
         self.hosts.setdefault(name, HostEntry(name, location=where))
         self.add_group(group, where)
-        members = self.group_hosts.setdefault(group, set(self.groups[group].hosts))
+        members = self.group_hosts.get(group)
+        if members is None:
+            members = self.group_hosts[group] = set(self.groups[group].hosts)
         if name not in members:
             members.add(name)
             self.groups[group].hosts.append(name)
@@ -834,12 +841,10 @@ _yaml_cache: dict[tuple[str, int, int, int], Any] = {}
 
 
 def _cached_yaml(file: Path, what: str) -> Any:
-    """A vars file read once per version (two sources in one folder share its files)."""
+    """A vars file read once per load (two sources in one folder share its files)."""
     info = file.stat()
     key = (str(file.resolve()), info.st_ino, info.st_size, info.st_mtime_ns)
     if key not in _yaml_cache:
-        if len(_yaml_cache) > 4096:
-            _yaml_cache.clear()
         _yaml_cache[key] = load_yaml(file, what)
     return _yaml_cache[key]
 

@@ -143,7 +143,9 @@ def _resolve_children(
 
 def _host_line(line: str, group: str, where: Location, sink: IniSink) -> None:
     try:
-        words = shlex.split(line, comments=True)
+        # shlex is slow; without quotes, backslashes or comments it splits as str.split does
+        plain = not any(c in line for c in "'\"\\#")
+        words = line.split() if plain else shlex.split(line, comments=True)
     except ValueError as exc:
         raise InputError(f"host line cannot be split into words: {exc}", where)
     if not words:
@@ -206,10 +208,13 @@ def _is_ipv6(text: str) -> bool:
     return True
 
 
+_PLAIN_WORD = re.compile(r"(?!(?:True|False|None)\Z)[A-Za-z_][A-Za-z0-9_.-]*|\d+\.\d+\.[\d.]+")
+
+
 def literal(value: str, where: Location) -> Any:
     """A value as Ansible's INI plugin reads it: a Python literal if it is one, else text."""
-    if len(value) > MAX_LITERAL:
-        return value
+    if len(value) > MAX_LITERAL or _PLAIN_WORD.fullmatch(value):
+        return value  # never a literal: skip the parser (an address, a name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)

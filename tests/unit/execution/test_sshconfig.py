@@ -163,3 +163,11 @@ def test_become_user_is_sudo_u(login: str, target: str, expected: str) -> None:
     from provision.execution.connection import Become
 
     assert Become(login, target=target).wrap("id", None, True)[0] == expected
+
+
+def test_vvvv_auth_description_never_holds_a_secret() -> None:
+    from provision.execution.ssh import SSHConnection
+
+    config = host("web", {"ansible_password": "s3cr3t-pw", "ansible_host": "192.0.2.9"}, None)
+    text = SSHConnection(config)._describe_auth({"password": "s3cr3t-pw", "look_for_keys": True})
+    assert "s3cr3t-pw" not in text and "a password (not shown)" in text

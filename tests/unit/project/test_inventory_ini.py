@@ -41,7 +41,27 @@ LITERALS = [
     ("__import__('os')", "__import__('os')"),
     ("x" * 70_000, "x" * 70_000),
     ("-rf", "-rf"),
+    ("10.0.0.1", "10.0.0.1"),
+    ("1.2.3", "1.2.3"),
+    ("web-1", "web-1"),
+    ("inf", "inf"),
+    ("lambda", "lambda"),
+    ("False", False),
+    ("False_", "False_"),
 ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["h a=1 b=2", "h a=x;y b=|", "h  a=$HOME\tb=`id`", "h a=1 # c", "h a='x y'", "h a=\\n"],
+)
+def test_fast_split_is_shlex_split(tmp_path: Path, line: str) -> None:
+    import shlex
+
+    inventory = load_inventory(write(tmp_path, f"[g]\n{line}\n"))
+    words = shlex.split(line, comments=True)
+    expected = {k: literal(v, WHERE) for k, v in (w.split("=", 1) for w in words[1:])}
+    assert inventory.hosts["h"].own == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), LITERALS, ids=[t[:20] for t, _ in LITERALS])
