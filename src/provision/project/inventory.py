@@ -51,6 +51,7 @@ class Group:
     location: Location | None = None
     own: dict[str, Any] = field(default_factory=dict)  # set in the inventory itself
     own_origins: dict[str, Location] = field(default_factory=dict)
+    priority: int = 1  # ansible_group_priority: orders groups of one depth (not a variable)
 
 
 @dataclass
@@ -107,11 +108,13 @@ class Inventory:
         return merged, origins
 
     def groups_of(self, host: str) -> list[str]:
-        """The host's groups, `all` first, then by depth and name (Ansible's merge order)."""
+        """The host's groups, `all` first, then by depth, ansible_group_priority and name
+        (Ansible's merge order)."""
         if self._groups_cache is None:
             depth = self._depths()
             by_host: dict[str, list[str]] = {}
-            for name in sorted(self.groups, key=lambda n: (depth.get(n, 0), n)):
+            groups = self.groups
+            for name in sorted(groups, key=lambda n: (depth.get(n, 0), groups[n].priority, n)):
                 for member in self._members(name):
                     by_host.setdefault(member, []).append(name)
             self._groups_cache = by_host
@@ -308,9 +311,6 @@ class Sources:
     def __str__(self) -> str:
         return ", ".join(str(p) for p in self.paths)
 
-    def __fspath__(self) -> str:  # only meaningful with one source
-        return str(self.paths[0])
-
 
 def _as_sources(source: Path | str | Sequence[Path | str] | Sources) -> Sources:
     if isinstance(source, Sources):
@@ -488,6 +488,15 @@ class _Builder:
     def set_group_var(self, group: str, key: str, value: Any, where: Location) -> None:
         _check_var_name(key, f"group {group!r}", where)
         target = self.groups[group]
+        if key == "ansible_group_priority":  # as Ansible: the group's order, not a variable
+            if isinstance(value, bool) or not re.fullmatch(r"-?\d{1,9}", str(value).strip()):
+                raise InputError(
+                    f"ansible_group_priority of group {group!r} must be a whole number,"
+                    f" found {value!r}",
+                    where,
+                )
+            target.priority = int(str(value).strip())
+            return
         target.vars[key] = target.own[key] = value
         target.var_origins[key] = target.own_origins[key] = where
 
