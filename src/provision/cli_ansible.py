@@ -85,6 +85,7 @@ def resolve(
             hint="give INVENTORY, or -i SOURCE (repeatable), or set `inventory` in ansible.cfg",
         )
     settings = ControllerSettings(config=config, ssh_config=ssh_config, jump=jump)
+    _vault_from_config(config)
     accept_new = accept_new_host_keys
     if not accept_new and (config.host_key_checking is False or config.ssh.accept_new_host_keys):
         accept_new = True
@@ -100,6 +101,22 @@ def resolve(
         accept_new_host_keys=accept_new,
         config=config,
         warnings=warnings,
+    )
+
+
+def _vault_from_config(config: Any) -> None:
+    """ansible.cfg's vault_password_file / vault_identity_list, handed to the vault module
+    (its --vault-* options win, as in Ansible: `configure` adds nothing when they were given)."""
+    if config.vault_password_file is None and not config.vault_identity_list:
+        return
+    try:
+        from provision.project import vault  # type: ignore[attr-defined]
+    except ImportError:  # the vault module is not part of this build
+        return
+    base = config.path.parent if config.path is not None else Path.cwd()
+    files = [str(config.vault_password_file)] if config.vault_password_file else []
+    vault.configure(
+        vault.VaultSettings(password_files=files, ids=list(config.vault_identity_list), base=base)
     )
 
 

@@ -298,6 +298,7 @@ class SSHConnection(ShellRunner):
             except ConnectError as exc:
                 if attempt >= self.retries or "authentication failed" in str(exc):
                     raise
+                self.close()  # the hops opened by the failed attempt
                 time.sleep(min(2**attempt, 30))
                 attempt += 1
 

@@ -12,7 +12,7 @@ expanded. An `ANSIBLE_*` environment variable beats the file, as in Ansible.
 
 Settings read (everything else in the file is left alone, as Ansible leaves unknown keys):
   [defaults] inventory, remote_user, remote_port, private_key_file, host_key_checking,
-             forks, roles_path, vault_password_file, timeout
+             forks, roles_path, vault_password_file, vault_identity_list, timeout
   [ssh_connection] ssh_args, ssh_common_args (see parse_ssh_words)
   [privilege_escalation] become, become_user, become_method
 Precedence: command-line option > environment > ansible.cfg > provision's default.
@@ -62,6 +62,12 @@ SETTINGS: dict[str, tuple[str, str, str, str]] = {
         "ANSIBLE_VAULT_PASSWORD_FILE",
         "path",
     ),
+    "vault_identity_list": (
+        "defaults",
+        "vault_identity_list",
+        "ANSIBLE_VAULT_IDENTITY_LIST",
+        "list",
+    ),
     "timeout": ("defaults", "timeout", "ANSIBLE_TIMEOUT", "int"),
     "ssh_args": ("ssh_connection", "ssh_args", "ANSIBLE_SSH_ARGS", "text"),
     "ssh_common_args": ("ssh_connection", "ssh_common_args", "ANSIBLE_SSH_COMMON_ARGS", "text"),
@@ -104,6 +110,7 @@ class AnsibleConfig:
     forks: int | None = None
     roles_path: tuple[Path, ...] = ()
     vault_password_file: Path | None = None
+    vault_identity_list: tuple[str, ...] = ()  # LABEL@SOURCE, as --vault-id
     timeout: int | None = None
     ssh: SshArgs = field(default_factory=SshArgs)
     become: bool | None = None
@@ -269,6 +276,9 @@ def _convert(name: str, text: str, where: Location, base: Path) -> Any:
             return str(_path(value, base))
         if kind == "pathlist":
             return tuple(_path(p.strip(), base) for p in value.split(",") if p.strip())
+        if kind == "list":
+            _check_one_line(value)
+            return tuple(p.strip() for p in value.split(",") if p.strip())
         if kind == "pathspec":
             return tuple(_path(p, base) for p in value.split(os.pathsep) if p)
         _check_one_line(value)

@@ -73,6 +73,11 @@ def test_settings_read_with_ansible_dialect(tmp_path: Path) -> None:
     assert any("ControlMaster" in w.lower() or "controlmaster" in w for w in config.warnings)
 
 
+def test_vault_identity_list(tmp_path: Path) -> None:
+    path = cfg(tmp_path, "[defaults]\nvault_identity_list = dev@~/.dev, prod@prompt\n")
+    assert load_config(path, environ={}).vault_identity_list == ("dev@~/.dev", "prod@prompt")
+
+
 def test_environment_beats_the_file(tmp_path: Path) -> None:
     path = cfg(tmp_path, "[defaults]\nforks = 20\nremote_user = a\n")
     config = load_config(path, environ={"ANSIBLE_FORKS": "9"}, cwd=tmp_path)
