@@ -649,6 +649,7 @@ def _compile_host_tasks(
         play.become,
         inventory.hosts[host].location,
         check_files=True,
+        settings=inventory.settings,
     )
     _become_settings(variables, config, inventory.hosts[host].location or play.location)
     secret_values += [v for v in config.masked_values() if v not in secret_values]
@@ -1869,6 +1870,7 @@ def host_settings(
                 become,
                 inventory.hosts[host].location,
                 check_files=True,
+                settings=inventory.settings,
             )
         except FactsNeeded as need:
             raise _facts_not_here(need, inventory.hosts[host].location or Location(host))
