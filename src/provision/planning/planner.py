@@ -74,14 +74,19 @@ class HandlerQueue:
 
     pending: list[str] = field(default_factory=list)
     started_since: dict[str, set[str]] = field(default_factory=dict)
+    # Whether a change that notified the handler needs more than a reload (rolling: a
+    # restart handler whose every notifying change says a reload suffices runs as a reload).
+    restart_needed: dict[str, bool] = field(default_factory=dict)
 
     def notify(self, task: CompiledTask, outcome: Outcome) -> None:
         """`task` changes the host with `outcome` (plan: planned, apply: done)."""
         if isinstance(outcome, Change):
             for units in self.started_since.values():
                 units.update(outcome.started)
+        reload_suffices = isinstance(outcome, Change) and outcome.reload_suffices
         for name in task.notify:
             self.started_since[name] = set()
+            self.restart_needed[name] = self.restart_needed.get(name, False) or not reload_suffices
             if name not in self.pending:
                 self.pending.append(name)
 
@@ -93,6 +98,9 @@ class HandlerQueue:
             if handler.name not in self.pending or handler.task is None:
                 continue
             self.pending.remove(handler.name)
+            reload = handler.task.as_reload()
+            if not self.restart_needed.pop(handler.name, True) and reload is not None:
+                handler = replace(handler, task=reload)
             unit = handler.task.restarts_unit()
             started = self.started_since.pop(handler.name, set())
             if unit is not None and unit in started:

@@ -12,7 +12,7 @@ from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
-from provision.project.playbook import Play, Role, load_playbook
+from provision.project.playbook import Play, Role, Rolling, load_playbook
 from provision.project.templating import Variables, evaluate, render_string, render_value
 from provision.project.yamlfile import YDict, load_yaml, parse_yaml, type_name, where_of
 from provision.reporting.mask import Masker, mask_error, secret_leaves
@@ -106,6 +106,7 @@ class HostPlay:
 class Compiled:
     inventory: Inventory
     plays: list[tuple[str, list[HostPlay]]]
+    rolling: list[Rolling] = field(default_factory=list)  # per play: serial, max_fail_percentage
 
     def secrets(self) -> list[str]:
         return sorted({s for _, hps in self.plays for hp in hps for s in hp.secrets})
@@ -200,7 +201,7 @@ def compile_run(
             _compile_host(inventory, play, host, extra_vars or {}, selection) for host in hosts
         ]
         compiled.append((play.name, host_plays))
-    return Compiled(inventory, compiled)
+    return Compiled(inventory, compiled, [play.rolling for play in plays])
 
 
 def _play_variables(

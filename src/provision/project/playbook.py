@@ -11,7 +11,19 @@ from provision.project.paths import check_tree, find_in, role_name
 from provision.project.yamlfile import YDict, YList, load_yaml, type_name, where_of
 from provision.shipped import roles_dir as shipped_roles
 
-PLAY_KEYS = ("name", "hosts", "become", "vars", "roles", "tasks", "handlers", "secrets", "tags")
+PLAY_KEYS = (
+    "name",
+    "hosts",
+    "become",
+    "vars",
+    "roles",
+    "tasks",
+    "handlers",
+    "secrets",
+    "tags",
+    "serial",
+    "max_fail_percentage",
+)
 ROLE_ENTRY_KEYS = ("role", "vars", "tags", "when")
 META_KEYS = ("dependencies", "secrets", "allow_duplicates", "galaxy_info", "argument_specs")
 
@@ -32,6 +44,20 @@ class Role:
     allow_duplicates: bool = False
 
 
+@dataclass(frozen=True)
+class Rolling:
+    """A play's rolling-update keys, as Ansible reads them.
+
+    `serial`: batch sizes, each a host count or a percentage (`"30%"`) of the play's hosts
+    (after `--limit`); the last one repeats until every host had its batch. Empty: one
+    batch of every host. A count of 0 takes every host still left (as in Ansible).
+    `max_fail_percentage`: a batch whose failed (or unreachable) hosts are strictly more
+    than this share of it stops the run; None: only a batch where every host failed does."""
+
+    serial: tuple[int | str, ...] = ()
+    max_fail_percentage: float | None = None
+
+
 @dataclass
 class Play:
     name: str
@@ -45,6 +71,7 @@ class Play:
     file: Path
     location: Location
     tags: list[str] = field(default_factory=list)
+    rolling: Rolling = field(default_factory=Rolling)
 
 
 def _empty_dict(file: str) -> YDict:
@@ -253,7 +280,76 @@ def _load_play(entry: YDict, path: Path, where: Location) -> Play:
         file=path,
         location=where,
         tags=_string_list(entry.get("tags"), "tags", where_of(entry, "tags", file)),
+        rolling=_rolling(entry, file),
     )
+
+
+_SERIAL_HINT = 'e.g. `serial: 2`, `serial: "25%"` or `serial: [1, 5, "50%"]`'
+
+
+def _percent(text: str) -> float | None:
+    """`"30%"` or `"12.5%"` → 30.0, 12.5; anything else None."""
+    body = text.strip()
+    if not body.endswith("%"):
+        return None
+    number = body[:-1].strip()
+    if not number or len(number) > 12 or not number.replace(".", "", 1).isdigit():
+        return None
+    return float(number)
+
+
+def _serial_item(value: Any, where: Location) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InputError(f"`serial` sizes are 0 or more, found {value}", where)
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit() and len(text) <= 9:
+            return int(text)
+        percent = _percent(text)
+        if percent is not None:
+            if not 0 < percent <= 100:
+                raise InputError(
+                    f"`serial` percentages are more than 0% and at most 100%, found {value!r}",
+                    where,
+                )
+            return f"{percent:g}%"
+    shown = repr(value) if isinstance(value, str | int | float) else type_name(value)
+    raise InputError(
+        f"`serial` must be a host count, a percentage or a list of them, found {shown[:60]}",
+        where,
+        hint=_SERIAL_HINT,
+    )
+
+
+def _rolling(entry: YDict, file: str) -> Rolling:
+    serial: tuple[int | str, ...] = ()
+    if "serial" in entry:
+        where = where_of(entry, "serial", file)
+        raw = entry["serial"]
+        items = raw if isinstance(raw, list) else [raw]
+        if not items:
+            raise InputError("`serial` is an empty list", where, hint=_SERIAL_HINT)
+        serial = tuple(_serial_item(item, where) for item in items)
+    limit: float | None = None
+    if "max_fail_percentage" in entry:
+        where = where_of(entry, "max_fail_percentage", file)
+        raw = entry["max_fail_percentage"]
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            limit = float(raw)
+        elif isinstance(raw, str) and _percent(raw) is not None:
+            limit = _percent(raw)
+        elif isinstance(raw, str) and raw.strip().replace(".", "", 1).isdigit():
+            limit = float(raw.strip())
+        shown = repr(raw)[:60] if isinstance(raw, str | int | float) else type_name(raw)
+        if limit is None or not 0 <= limit <= 100:
+            raise InputError(
+                f"`max_fail_percentage` must be a number from 0 to 100, found {shown}",
+                where,
+                hint="a batch stops the run when strictly more than this share of it fails",
+            )
+    return Rolling(serial, limit)
 
 
 def _load_role_entry(
