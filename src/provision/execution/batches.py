@@ -11,6 +11,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 # What became of a batch (BatchRecord.state).
+RUNNING = "running"
 RAN = "ran"
 STOPPED = "stopped"  # it ran, and its failures stopped the run
 NOT_STARTED = "not started"

@@ -15,6 +15,7 @@ from provision.execution.batches import (
     INTERRUPTED,
     NOT_STARTED,
     RAN,
+    RUNNING,
     STOPPED,
     BatchRecord,
     cut,
@@ -47,6 +48,7 @@ from provision.planning.model import (
     HostState,
     NoOp,
     Outcome,
+    worst,
 )
 from provision.planning.planner import (
     HandlerQueue,
@@ -237,7 +239,8 @@ class HostRun:
         """Rolling: what the plan disrupts, per task and for the host; under
         --max-disruption, a host whose plan needs more is refused before any change."""
         found = plan_disruption(plan)
-        self.disruptions, self.report.disruption = found.by_task, found.host
+        self.disruptions = found.by_task
+        self.report.disruption = worst(self.report.disruption, found.host)  # over its plays
         why = refusal(found.host, self.options.max_disruption) if self.options.apply else None
         if why:
             raise HostFailed(why)
@@ -450,10 +453,13 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
                     options.batches.append(record)
                 if stopped:
                     not_started(record, group, stopped)
+                    if shown:
+                        listener("batch", record)
                     continue
                 if index > 1 and options.batch_pause > 0 and not options.stop.is_set():
                     listener("batch-pause", (record, options.batch_pause))
                     _pause(options.batch_pause, options.stop)
+                record.state = RUNNING
                 if shown:
                     listener("batch", record)
                 before = {n for n in names if n in dead}
