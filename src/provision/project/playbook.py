@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -287,15 +288,22 @@ def _load_play(entry: YDict, path: Path, where: Location) -> Play:
 _SERIAL_HINT = 'e.g. `serial: 2`, `serial: "25%"` or `serial: [1, 5, "50%"]`'
 
 
+_COUNT = re.compile(r" *([0-9]{1,9}) *")
+_PERCENT = re.compile(r" *([0-9]{1,3}(?:\.[0-9]{1,6})?) *% *")
+
+
 def _percent(text: str) -> float | None:
-    """`"30%"` or `"12.5%"` → 30.0, 12.5; anything else None."""
-    body = text.strip()
-    if not body.endswith("%"):
-        return None
-    number = body[:-1].strip()
-    if not number or len(number) > 12 or not number.replace(".", "", 1).isdigit():
-        return None
-    return float(number)
+    """`"30%"` or `"12.5%"` → 30.0, 12.5; anything else None (ASCII digits only)."""
+    match = _PERCENT.fullmatch(text)
+    return float(match.group(1)) if match else None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return repr(value)[:60]
+    return type_name(value)
 
 
 def _serial_item(value: Any, where: Location) -> int | str:
@@ -304,10 +312,10 @@ def _serial_item(value: Any, where: Location) -> int | str:
             raise InputError(f"`serial` sizes are 0 or more, found {value}", where)
         return value
     if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit() and len(text) <= 9:
-            return int(text)
-        percent = _percent(text)
+        count = _COUNT.fullmatch(value)
+        if count:
+            return int(count.group(1))
+        percent = _percent(value)
         if percent is not None:
             if not 0 < percent <= 100:
                 raise InputError(
@@ -315,9 +323,8 @@ def _serial_item(value: Any, where: Location) -> int | str:
                     where,
                 )
             return f"{percent:g}%"
-    shown = repr(value) if isinstance(value, str | int | float) else type_name(value)
     raise InputError(
-        f"`serial` must be a host count, a percentage or a list of them, found {shown[:60]}",
+        f"`serial` must be a host count, a percentage or a list of them, found {_shown(value)}",
         where,
         hint=_SERIAL_HINT,
     )
@@ -338,14 +345,11 @@ def _rolling(entry: YDict, file: str) -> Rolling:
         raw = entry["max_fail_percentage"]
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             limit = float(raw)
-        elif isinstance(raw, str) and _percent(raw) is not None:
-            limit = _percent(raw)
-        elif isinstance(raw, str) and raw.strip().replace(".", "", 1).isdigit():
-            limit = float(raw.strip())
-        shown = repr(raw)[:60] if isinstance(raw, str | int | float) else type_name(raw)
+        elif isinstance(raw, str):
+            limit = _percent(raw) if "%" in raw else _percent(raw + "%")
         if limit is None or not 0 <= limit <= 100:
             raise InputError(
-                f"`max_fail_percentage` must be a number from 0 to 100, found {shown}",
+                f"`max_fail_percentage` must be a number from 0 to 100, found {_shown(raw)}",
                 where,
                 hint="a batch stops the run when strictly more than this share of it fails",
             )
