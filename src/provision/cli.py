@@ -211,6 +211,7 @@ def plan(**kwargs: Any) -> None:
     "--batch-pause",
     type=click.FloatRange(0, 86400),
     default=0.0,
+    callback=lambda ctx, param, value: _finite(value, param),
     help="Seconds to wait between two batches of a play with `serial` (Ctrl-C ends it).",
 )
 @click.option(
@@ -316,6 +317,13 @@ def _verify(
         )
     except InputError as exc:
         raise InputFailure(str(exc))
+
+
+def _finite(value: float, param: Any) -> float:
+    """A number option that is a number (click's FloatRange lets `nan` through)."""
+    if value != value:
+        raise click.BadParameter("must be a number of seconds, not nan", param=param)
+    return value
 
 
 def _limit(limit: str | None) -> str | None:

@@ -84,7 +84,7 @@ def reload_suffices(before: FileState, content: bytes, reload_keys: list[str]) -
     old, new = _json_object(before.content if before.exists else None), _json_object(content)
     if old is None or new is None:
         return False, ""
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k, _GONE) != new.get(k, _GONE))
+    changed = sorted(k for k in old.keys() | new.keys() if _canon(old, k) != _canon(new, k))
     if not changed:
         return True, ""
     shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
@@ -97,7 +97,10 @@ def reload_suffices(before: FileState, content: bytes, reload_keys: list[str]) -
     return True, f"keys changed: {shown}; a reload applies them"
 
 
-_GONE = object()
+def _canon(config: dict[str, Any], key: str) -> str | None:
+    """A key's value as canonical JSON (so `1` and `true` differ, as they do to dockerd);
+    None when the key is not there."""
+    return json.dumps(config[key], sort_keys=True) if key in config else None
 
 
 class WholeFile(TaskType):
