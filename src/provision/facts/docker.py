@@ -50,7 +50,7 @@ class EngineState:
 @dataclass(frozen=True)
 class DockerEngineFact(FactKind):
     kind = "docker_engine"
-    slow: bool = False
+    slow: bool = True  # `docker info` can take a while: its own job in the probe
 
     def command(self) -> str:
         return (

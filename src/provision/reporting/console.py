@@ -338,7 +338,10 @@ class Console:
                 state += f", failed: {', '.join(self.text(h) for h in record.failed)}"
             line = f"{self.text(record.play)} {record.label()} ({hosts}): {state}"
             if record.state == STOPPED and record.reason:
-                line += f": {self.text(record.reason)}; later batches not started"
+                last = record.index == record.count
+                line += f": {self.text(record.reason)}; " + (
+                    "the run stops" if last else "later batches not started"
+                )
             lines.append(self.paint(FAILED, line) if record.state == STOPPED else line)
         return lines
 
