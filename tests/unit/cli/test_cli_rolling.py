@@ -141,3 +141,56 @@ def test_help_documents_the_options() -> None:
     text = cli("apply", "--help").output
     assert "--batch-pause" in text and "--max-disruption" in text
     assert "[none|reload|restart|reboot]" in text
+
+
+REBOOTING = """\
+- hosts: all
+  tasks:
+    - name: first a file
+      copy: {dest: "{{ playbook_dir }}/out/a", content: "a\\n"}
+    - name: firmware
+      command:
+        cmd: "touch {{ playbook_dir }}/out/{{ inventory_hostname }}"
+        creates: "{{ playbook_dir }}/out/{{ inventory_hostname }}"
+        disruption: DISRUPTION
+    - name: decided at apply
+      command:
+        cmd: "true"
+        unless: "test -e {{ playbook_dir }}/out/a"
+        disruption: LATER
+"""
+
+
+@pytest.mark.parametrize(
+    ("declared", "later", "limit", "host_level", "refused"),
+    [
+        ("reboot", "none", "restart", "reboot", True),
+        ("reboot", "none", "reboot", "reboot", False),
+        ("none", "none", "none", "none", False),
+        ("none", "restart", "reload", "restart", True),  # a deferred task counts its declared level
+        ("reload", "none", "reload", "reload", False),
+    ],
+)
+def test_a_command_declares_what_it_disrupts(
+    project: Path, declared: str, later: str, limit: str, host_level: str, refused: bool
+) -> None:
+    (project / "out").mkdir()
+    text = REBOOTING.replace("DISRUPTION", declared).replace("LATER", later)
+    (project / "site.yml").write_text(text)
+    doc = json.loads(
+        cli("plan", "inventory.yml", "-p", "site.yml", "-l", "h2", "--format", "json").stdout
+    )
+    assert doc["hosts"]["h2"]["disruption"]["level"] == host_level
+    result = cli("apply", "inventory.yml", "-p", "site.yml", "-l", "h2", "--max-disruption", limit)
+    assert (result.exit_code == 1) is refused, result.output
+    assert ("refused: its plan needs " in result.output) is refused
+    assert (project / "out" / "h2").exists() is not refused
+    assert (project / "out" / "a").exists() is not refused  # nothing at all was changed
+
+
+def test_a_bad_declared_disruption_is_an_input_error(project: Path) -> None:
+    (project / "site.yml").write_text(REBOOTING.replace("DISRUPTION", "loud"))
+    result = cli("plan", "inventory.yml", "-p", "site.yml")
+    assert result.exit_code == 2
+    assert "`disruption` must be one of none, reload, restart, reboot" in result.output
+    assert "site.yml:" in result.output
