@@ -441,7 +441,8 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
 
     interrupted = False
     stopped = ""  # why the run stops starting batches
-    rolling = list(compiled.rolling) + [Rolling()] * (len(compiled.plays) - len(compiled.rolling))
+    count = len(compiled.plays)
+    rolling = (list(compiled.rolling) + [Rolling()] * count)[:count]  # per play
     try:
         for (play_name, host_plays), keys in zip(compiled.plays, rolling, strict=True):
             groups = cut(host_plays, keys.serial)
