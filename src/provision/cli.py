@@ -256,9 +256,31 @@ def plan(**kwargs: Any) -> None:
 @click.option(
     "--verify", "run_verify", is_flag=True, help="Run `provision verify` after a successful apply."
 )
-def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
+@click.option(
+    "--batch-pause",
+    type=click.FloatRange(0, 86400),
+    default=0.0,
+    callback=lambda ctx, param, value: _finite(value, param),
+    help="Seconds to wait between two batches of a play with `serial` (Ctrl-C ends it).",
+)
+@click.option(
+    "--max-disruption",
+    type=click.Choice(["none", "reload", "restart", "reboot"]),
+    default=None,
+    help="Refuse (exit 1, nothing changed there) a host whose plan disrupts more: "
+    "a service reload, restart, or a reboot. See docs/rolling.md.",
+)
+def apply(
+    check: bool,
+    diff: bool,
+    run_verify: bool,
+    batch_pause: float,
+    max_disruption: str | None,
+    **kwargs: Any,
+) -> None:
     """Converge the hosts: run the planned changes, handlers, then check convergence."""
-    code = _run("plan" if check else "apply", diff=diff or check, **kwargs)
+    rolling = {"batch_pause": batch_pause, "max_disruption": max_disruption}
+    code = _run("plan" if check else "apply", diff=diff or check, **rolling, **kwargs)
     if code == 0 and run_verify and not check:
         code = _verify(**kwargs)
     sys.exit(code)
@@ -386,6 +408,13 @@ def _verify(
         raise InputFailure(str(exc))
 
 
+def _finite(value: float, param: Any) -> float:
+    """A number option that is a number (click's FloatRange lets `nan` through)."""
+    if value != value:
+        raise click.BadParameter("must be a number of seconds, not nan", param=param)
+    return value
+
+
 def _limit(limit: str | None) -> str | None:
     if limit != "@last-failed":
         return limit
@@ -430,6 +459,8 @@ def _run(
     syntax_check: bool = False,
     start_at_task: str | None = None,
     step: bool = False,
+    batch_pause: float = 0.0,
+    max_disruption: str | None = None,
 ) -> int:
     from provision.errors import InputError
     from provision.project.compile import Selection, compile_run, parse_extra_vars
@@ -499,6 +530,8 @@ def _run(
         timeout=timeout,
         accept_new_host_keys=accept_new_host_keys,
         retries=retries,
+        batch_pause=batch_pause,
+        max_disruption=max_disruption,
     )
     listener = (lambda event, payload: None) if json_mode else console.listener
     if not json_mode:
@@ -512,7 +545,9 @@ def _run(
     if json_mode:
         from provision.reporting.jsonout import document
 
-        click.echo(document(command, str(inventory), str(playbook), reports, code, masker))
+        click.echo(
+            document(command, str(inventory), str(playbook), reports, code, masker, options.batches)
+        )
     else:
         for report in reports:
             console.host_error(report)
