@@ -27,21 +27,23 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchcore  # noqa: E402
+import relay  # noqa: E402
 
 from provision.facts.openpgp import normalise_fingerprint, valid_fingerprint  # noqa: E402
-from provision.lab.config import host_address, host_name  # noqa: E402
+from provision.lab.config import MAX_HOSTS, host_address, host_name  # noqa: E402
 from provision.lab.inventory import VARS_NAME, inventory_for, secret_dir  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -99,8 +101,29 @@ def lab_gpg_fingerprint() -> str:
 
 
 @dataclass
+class Route:
+    """How the contestants reach the hosts when not directly at their lab addresses: a
+    generated inventory (provision, ansible), pyinfra inventory and known_hosts, and the
+    (address, port) of every host, in the lab's order — the latency relay's 127.0.0.1
+    ports, or a subset of the hosts (fleets)."""
+
+    label: str
+    inventory: Path
+    pyinfra_inventory: Path
+    known_hosts: Path
+    endpoints: list[tuple[str, int]]
+
+    @property
+    def targets(self) -> list[str]:
+        """ADDRESS or ADDRESS:PORT, as bench/floor/ssh-all.sh takes them."""
+        return [a if p == 22 else f"{a}:{p}" for a, p in self.endpoints]
+
+
+@dataclass
 class Lab:
     hosts: list[tuple[str, str]] = field(default_factory=list)
+    route: Route | None = None
+    forks: int | None = None  # provision --forks (fleets)
 
     @property
     def key(self) -> Path:
@@ -301,33 +324,41 @@ class Invocation:
 def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
     env = dict(os.environ)
     env.pop("PYTHONSTARTUP", None)
-    access = [str(lab.key), str(lab.known_hosts), USER, *lab.addresses]
+    route = lab.route
+    known_hosts = route.known_hosts if route else lab.known_hosts
+    inventory = route.inventory if route else INVENTORY
+    targets = route.targets if route else lab.addresses
+    access = [str(lab.key), str(known_hosts), USER, *targets]
     if tool == "floor":
         script = BENCH / "floor" / ("cold.sh" if kind == "cold" else "warm.sh")
         argv = ["bash", str(script), lab_gpg_fingerprint(), *access]
         return Invocation(argv, ROOT, env, _floor_parse)
     if tool == "provision":
         words = ["plan"] if kind == "dry" else ["apply"]
-        argv = [str(PROVISION), *words, str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
+        argv = [str(PROVISION), *words, str(inventory), "-p", str(PLAYBOOK), "--format", "json"]
+        argv += ["--forks", str(lab.forks)] if lab.forks else []
         return Invocation(argv, ROOT, env, _provision_parse(kind))
     if tool == "pyinfra":
         argv = [str(BIN / "pyinfra"), "--sudo"]
         argv += ["--dry"] if kind == "dry" else ["-y"]
-        argv += [str(PYINFRA_INVENTORY), str(BENCH / "pyinfra" / "deploy.py")]
+        argv += [str(route.pyinfra_inventory if route else PYINFRA_INVENTORY)]
+        argv += [str(BENCH / "pyinfra" / "deploy.py")]
         return Invocation(argv, WORK, env, _pyinfra_parse(kind))
-    if tool in ("ansible", "ansible-defaults"):
+    if tool in ("ansible", "ansible-defaults", "ansible-mitogen"):
         control = Path(tempfile.mkdtemp(prefix="cp-", dir=WORK))
-        cfg = "ansible.cfg" if tool == "ansible" else "defaults.cfg"
+        cfg = "defaults.cfg" if tool == "ansible-defaults" else "ansible.cfg"
         env.update(
             ANSIBLE_CONFIG=str(BENCH / "ansible" / cfg),
             ANSIBLE_SSH_COMMON_ARGS=(
-                f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes"
+                f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes"
             ),
             ANSIBLE_SSH_CONTROL_PATH_DIR=str(control),
             ANSIBLE_HOME=str(WORK / "ansible-home"),
             ANSIBLE_NOCOLOR="1",
         )
-        argv = [str(BIN / "ansible-playbook"), "-i", str(INVENTORY)]
+        if tool == "ansible-mitogen":
+            env.update(mitogen_env())
+        argv = [str(BIN / "ansible-playbook"), "-i", str(inventory)]
         argv += ["-e", f"@{LAB_VARS}", str(BENCH / "ansible" / "docker-host.yml")]
         argv += ["--check", "--diff"] if kind == "dry" else []
 
@@ -338,33 +369,77 @@ def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
 
         # the inventory's key path is relative to it (.lab/id_ed25519 in lab.yml, id_ed25519
         # in the .lab/inventory.yml of other hosts) and ansible reads it from the cwd: run beside it
-        return Invocation(argv, INVENTORY.parent, env, _ansible_parse, close_masters)
+        return Invocation(argv, inventory.parent, env, _ansible_parse, close_masters)
     raise ValueError(f"unknown tool {tool}")
+
+
+def mitogen_env() -> dict[str, str]:
+    """ansible-core with Mitogen's strategy plugin (the tuned ansible.cfg otherwise):
+    ANSIBLE_STRATEGY_PLUGINS at the installed `ansible_mitogen`, strategy mitogen_linear."""
+    try:
+        import ansible_mitogen  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise SystemExit(f"ansible-mitogen: the mitogen package is not installed: {exc}")
+    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def run_with_rusage(
+    argv: Sequence[str], cwd: Path, env: dict[str, str]
+) -> tuple[int, str, str, resource.struct_rusage]:
+    """Run a command to its end; (exit code, stdout, stderr, its rusage from wait4: CPU of
+    the process and the descendants it waited for, ru_maxrss the largest of them in KiB)."""
+    proc = subprocess.Popen(
+        list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    chunks: dict[str, bytes] = {}
+
+    def read(name: str, stream: Any) -> None:
+        chunks[name] = stream.read()
+
+    readers = [
+        threading.Thread(target=read, args=("out", proc.stdout)),
+        threading.Thread(target=read, args=("err", proc.stderr)),
+    ]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    out = chunks.get("out", b"").decode("utf-8", errors="replace")
+    err = chunks.get("err", b"").decode("utf-8", errors="replace")
+    return proc.returncode, out, err, usage
 
 
 def measure(tool: str, kind: str, lab: Lab) -> Outcome:
     inv = invocation(tool, kind, lab)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     started = time.perf_counter()
-    proc = subprocess.run(inv.argv, cwd=inv.cwd, env=inv.env, capture_output=True, text=True)
+    rc, stdout, stderr, usage = run_with_rusage(inv.argv, inv.cwd, inv.env)
     seconds = time.perf_counter() - started
     end = time.time()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     inv.cleanup()
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = usage.ru_utime + usage.ru_stime
     # provision's JSON is on stdout; pyinfra logs its tables to stderr
-    text = proc.stdout if tool == "provision" else proc.stdout + "\n" + proc.stderr
-    ok, changes, extra = inv.parse(proc.returncode, text)
-    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-    outcome = Outcome(
-        tool, kind, seconds, cpu, proc.returncode, ok, changes, start, end, tail, extra
+    text = stdout if tool == "provision" else stdout + "\n" + stderr
+    ok, changes, extra = inv.parse(rc, text)
+    extra["maxrss_kib"] = usage.ru_maxrss
+    tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
+    outcome = Outcome(tool, kind, seconds, cpu, rc, ok, changes, start, end, tail, extra)
+    status = "ok" if ok else f"FAILED (exit {rc})"
+    where = f" [{lab.route.label}]" if lab.route else ""
+    forks = f" forks {lab.forks}" if lab.forks else ""
+    log(
+        f"  {tool:17} {kind:5} {seconds:7.2f}s  cpu {cpu:5.2f}s  rss"
+        f" {usage.ru_maxrss // 1024:4d}M  changes {changes}  {status}{where}{forks}"
     )
-    status = "ok" if ok else f"FAILED (exit {proc.returncode})"
-    log(f"  {tool:17} {kind:5} {seconds:7.2f}s  cpu {cpu:5.2f}s  changes {changes}  {status}")
     if not ok:
         log("    " + tail.replace("\n", "\n    "))
-        outcome.error = benchcore.first_error_line(proc.stdout, proc.stderr)
+        outcome.error = benchcore.first_error_line(stdout, stderr)
         raise ContestantFailed(outcome)
     return outcome
 
@@ -447,6 +522,172 @@ def profile_provision(lab: Lab, n: int) -> str | None:
     return out.name
 
 
+# ------------------------------------------------------------------ routes: relay, subsets
+
+
+def make_route(lab: Lab, label: str, endpoints: dict[str, tuple[str, int]]) -> Route:
+    """Write the inventories and known_hosts that reach the hosts named in `endpoints` at
+    (address, port) — under bench/.work/routes/LABEL/ (git-ignored)."""
+    folder = WORK / "routes" / label
+    folder.mkdir(parents=True, exist_ok=True)
+    by_address = dict(lab.hosts)
+    known = benchcore.routed_known_hosts(
+        lab.known_hosts.read_text(), {by_address[name]: to for name, to in endpoints.items()}
+    )
+    known_hosts = folder / "known_hosts"
+    known_hosts.write_text(known)
+    doc = benchcore.routed_inventory(
+        yaml.safe_load(INVENTORY.read_text()),
+        endpoints,
+        str(INVENTORY.parent),
+        str(known_hosts),
+    )
+    inventory = folder / "inventory.yml"
+    inventory.write_text(yaml.safe_dump(doc, sort_keys=False))
+    pyinfra = folder / "pyinfra_inventory.py"
+    hosts = [(name, *endpoints[name]) for name in lab.names if name in endpoints]
+    data = {"docker_gpg_fingerprint": lab_gpg_fingerprint()}
+    pyinfra.write_text(
+        benchcore.pyinfra_inventory(hosts, USER, str(lab.key), str(known_hosts), data)
+    )
+    ordered = [endpoints[name] for name in lab.names if name in endpoints]
+    return Route(label, inventory, pyinfra, known_hosts, ordered)
+
+
+def ssh_noop_seconds(lab: Lab, address: str, port: int, known_hosts: Path, runs: int) -> float:
+    """Median wall time of `ssh -p PORT rocky@ADDRESS true` (a full connection: TCP, key
+    exchange, authentication, one exec)."""
+    values = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        proc = run_quiet(
+            ["ssh", "-i", lab.key, "-o", f"UserKnownHostsFile={known_hosts}", *SSH_OPTS,
+             "-p", str(port), f"{USER}@{address}", "true"]
+        )  # fmt: skip
+        values.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            raise SystemExit(f"ssh no-op to {address}:{port} failed: {proc.stderr.strip()}")
+    return float(benchcore.summarize(values)["median"])
+
+
+def converge(lab: Lab, what: str) -> None:
+    """An unmeasured provision apply over the lab's inventory; it must succeed."""
+    started = time.monotonic()
+    proc = run_quiet([PROVISION, "apply", INVENTORY, "-p", PLAYBOOK], cwd=ROOT)
+    if proc is not None and proc.returncode != 0:
+        raise SystemExit(f"{what}: provision apply (converging the hosts) failed:\n{proc.stdout}")
+    log(f"  {what}: hosts converged in {time.monotonic() - started:.1f}s (not measured)")
+
+
+def bench_latency(
+    n: int, rtts_ms: Sequence[float], tools: Sequence[str], runs: int, slow_runs: int, lab: Lab
+) -> dict[str, Any]:
+    """The same contestants on the same N hosts through the delay relay at each RTT (0 =
+    the relay without delay, so its own cost is in every column); paired rounds as above."""
+    log(f"latency: N = {n}, RTT {', '.join(f'{r:g} ms' for r in rtts_ms)} added by the relay")
+    up = lab.fresh(n)
+    log(f"  fresh hosts in {up:.1f}s")
+    converge(lab, "latency")
+    out: dict[str, Any] = {"hosts": n, "rtts_ms": list(rtts_ms), "method": "relay", "rtt": {}}
+    direct = ssh_noop_seconds(lab, lab.addresses[0], 22, lab.known_hosts, 3)
+    for index, rtt_ms in enumerate(rtts_ms):
+        delay = relay.DelayRelay([(address, 22) for address in lab.addresses], rtt_ms / 1000)
+        ports = delay.start()
+        try:
+            label = f"rtt{rtt_ms:g}ms"
+            local = dict(zip(lab.names, ports, strict=True))
+            lab.route = make_route(lab, label, {k: ("127.0.0.1", p) for k, p in local.items()})
+            check = relay.self_check(rtt_ms / 1000)
+            relayed = ssh_noop_seconds(lab, "127.0.0.1", ports[0], lab.route.known_hosts, 3)
+            check.update(ssh_noop_direct=direct, ssh_noop_relayed=relayed)
+            log(
+                f"  relay {rtt_ms:g} ms: echo RTT added {check['added_rtt'] * 1000:.1f} ms;"
+                f" ssh no-op {direct:.3f}s direct, {relayed:.3f}s through the relay"
+            )
+            outcomes, pairs = paired_rounds(tools, runs, slow_runs, index, lab, label)
+        finally:
+            lab.route = None
+            delay.stop()
+        cells: dict[str, Any] = {}
+        for (tool, kind), measured in outcomes.items():
+            cells.setdefault(tool, {})[kind] = aggregate(measured)
+            cells[tool][kind]["paired"] = benchcore.paired_ratios(pairs, tool, kind)
+        out["rtt"][f"{rtt_ms:g}"] = {"check": check, "cells": cells}
+    return out
+
+
+def mem_available_kib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1])
+    return 0
+
+
+#: memory kept free on the machine when sizing a fleet, and what one running lab host is
+#: assumed to take before it is measured (LAB-NOTES: 3 hosts ~640 MB, plus a Docker engine)
+FLEET_RESERVE_KIB = 4 * 1024 * 1024
+FLEET_HOST_GUESS_KIB = 300 * 1024
+
+
+def bench_fleet(ns: Sequence[int], runs: int, lab: Lab) -> dict[str, Any]:
+    """Warm and dry provision (and the warm floor) against N hosts for each N, on one set
+    of max(N) converged hosts (a generated inventory lists the first N); wall time,
+    controller CPU and peak RSS per run; forks = N against forks = 4N."""
+    free_before = mem_available_kib()
+    limit, why = benchcore.fleet_limit(
+        free_before, FLEET_HOST_GUESS_KIB, FLEET_RESERVE_KIB, MAX_HOSTS
+    )
+    wanted = sorted(set(ns))
+    taken = [n for n in wanted if n <= limit]
+    if taken != wanted:
+        log(f"fleet: N above {limit} left out ({why})")
+    if not taken:
+        return {"missing": wanted, "limit": limit, "limit_why": why}
+    top = max(taken)
+    log(f"fleet: N = {', '.join(map(str, taken))} on {top} hosts")
+    up = lab.fresh(top)
+    log(f"  {top} fresh hosts in {up:.1f}s")
+    converge(lab, "fleet")
+    free_after = mem_available_kib()
+    per_host = max(0, free_before - free_after) // top
+    measured_limit, measured_why = benchcore.fleet_limit(
+        free_before, per_host, FLEET_RESERVE_KIB, MAX_HOSTS
+    )
+    log(f"  memory per running, converged host: {per_host // 1024} MiB ({measured_why})")
+    points: dict[int, dict[str, list[dict[str, float]]]] = {}
+    for n in taken:
+        names = lab.names[:n]
+        lab.route = make_route(lab, f"fleet{n}", {k: (dict(lab.hosts)[k], 22) for k in names})
+        try:
+            for round_index in range(runs):
+                for label, tool, kind, forks in rotated(benchcore.FLEET_RUNS, round_index):
+                    lab.forks = forks * n if forks else None
+                    try:
+                        o = measure(tool, kind, lab)
+                    finally:
+                        lab.forks = None
+                    points.setdefault(n, {}).setdefault(label, []).append(
+                        {
+                            "seconds": o.seconds,
+                            "cpu_seconds": o.cpu_seconds,
+                            "maxrss_kib": o.extra["maxrss_kib"],
+                        }
+                    )
+        finally:
+            lab.route = None
+    return {
+        "hosts": taken,
+        "runs": runs,
+        "missing": [n for n in wanted if n not in taken],
+        "limit": measured_limit,
+        "limit_why": measured_why,
+        "mem_per_host_mib": round(per_host / 1024),
+        "mem_available_mib_before": free_before // 1024,
+        "points": {str(n): v for n, v in points.items()},
+        "summary": benchcore.fleet_summary(points),
+    }
+
+
 # ------------------------------------------------------------------ machine and versions
 
 
@@ -505,7 +746,10 @@ def cli_help_seconds(runs: int = 5) -> dict[str, Any]:
 # ------------------------------------------------------------------ the run
 
 
-def rotated(items: Sequence[str], by: int) -> list[str]:
+T = TypeVar("T")
+
+
+def rotated(items: Sequence[T], by: int) -> list[T]:
     if not items:
         return []
     by %= len(items)
@@ -539,20 +783,47 @@ def bench_n(
         f"check-update alone max {probe['check_update_seconds_max_host']:.2f}s"
     )
     since = time.time()
-    outcomes: dict[tuple[str, str], list[Outcome]] = {}
-    for kind in ("warm", "dry"):
-        log(f"N = {n}: {runs} rounds of {kind} runs, tools alternating")
-        for round_index in range(runs):
-            for tool in rotated(tools, round_index + index):
-                if tool in SLOW_TOOLS and round_index >= slow_runs:
-                    continue
-                outcomes.setdefault((tool, kind), []).append(measure(tool, kind, lab))
+    outcomes, pairs = paired_rounds(tools, runs, slow_runs, index, lab, f"N = {n}")
     lines = lab.journal(since)
     for (tool, kind), measured in outcomes.items():
         attribute(measured, lines, lab)
         cells[tool][kind] = aggregate(measured)
+        cells[tool][kind]["paired"] = benchcore.paired_ratios(pairs, tool, kind)
     profile = profile_provision(lab, n) if "provision" in tools else None
     return {"cells": cells, "probe": probe, "profile": profile}
+
+
+def paired_rounds(
+    tools: Sequence[str], runs: int, slow_runs: int, index: int, lab: Lab, what: str
+) -> tuple[dict[tuple[str, str], list[Outcome]], list[benchcore.Pair]]:
+    """`runs` rounds of warm runs, then of dry runs: in each round every contestant next
+    to a floor run of its own (benchcore.pair_order: floor first in even rounds, second in
+    odd ones; the contestants' order rotates). The floor's dry run is its warm script."""
+    outcomes: dict[tuple[str, str], list[Outcome]] = {}
+    pairs: list[benchcore.Pair] = []
+    for kind in ("warm", "dry"):
+        log(f"{what}: {runs} rounds of {kind} runs, each contestant paired with the floor")
+        for round_index in range(runs):
+            order = rotated(tools, round_index + index)
+            for group in benchcore.pair_order(order, round_index):
+                if any(t in SLOW_TOOLS for t in group) and round_index >= slow_runs:
+                    continue
+                done = [measure(tool, kind, lab) for tool in group]
+                for outcome in done:
+                    outcomes.setdefault((outcome.tool, kind), []).append(outcome)
+                if len(done) == 2:
+                    tool_run, floor_run = done if done[1].tool == "floor" else done[::-1]
+                    pairs.append(
+                        benchcore.Pair(
+                            tool_run.tool,
+                            kind,
+                            round_index,
+                            tool_run.seconds,
+                            floor_run.seconds,
+                            done[0] is tool_run,
+                        )
+                    )
+    return outcomes, pairs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -563,6 +834,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--slow-runs", type=int, default=3, help="warm and dry runs of ansible-defaults"
     )
+    parser.add_argument(
+        "--latency",
+        default="0,20,80",
+        help="RTTs in ms added by the relay for the latency table ('' = none; default 0,20,80)",
+    )
+    parser.add_argument("--latency-hosts", type=int, default=3, help="N of the latency table")
+    parser.add_argument("--latency-runs", type=int, default=3, help="rounds per RTT")
+    parser.add_argument(
+        "--fleet",
+        default="1,5,10,20,30,40",
+        help="host counts of the fleet measurement ('' = none; default 1,5,10,20,30,40)",
+    )
+    parser.add_argument("--fleet-runs", type=int, default=3, help="rounds per fleet size")
     parser.add_argument("--quick", action="store_true", help="smoke run: N=1, 2 runs")
     parser.add_argument("--out", type=Path, help="default results/latest.json (quick.json)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end")
@@ -573,6 +857,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     hosts = [1] if args.quick else [int(x) for x in args.hosts.split(",") if x.strip()]
     runs = 2 if args.quick else args.runs
+    latency = [float(x) for x in args.latency.split(",") if x.strip()]
+    fleet = [int(x) for x in args.fleet.split(",") if x.strip()]
+    latency_hosts, latency_runs = args.latency_hosts, args.latency_runs
+    fleet_runs = args.fleet_runs
+    if args.quick:
+        latency = [0.0, 20.0] if latency else []
+        latency_hosts, latency_runs = 1, 1
+        fleet, fleet_runs = ([1, 2] if fleet else []), 1
     tools = [t for t in args.tools.split(",") if t]
     args.out = args.out or RESULTS / ("quick.json" if args.quick else "latest.json")
     for tool in tools:
@@ -594,6 +886,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cold_runs": 1,
             "slow_runs": {t: min(runs, args.slow_runs) for t in SLOW_TOOLS if t in tools},
             "playbook": str(PLAYBOOK.relative_to(ROOT)),
+            "latency_ms": latency,
+            "latency_hosts": latency_hosts,
+            "latency_runs": latency_runs,
+            "fleet": fleet,
+            "fleet_runs": fleet_runs,
         },
         "hosts": hosts,
         "tools": tools,
@@ -624,6 +921,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     lab.addresses[0], "echo dnf $(dnf --version | head -1); ssh -V"
                 )
                 results["versions"]["lab host"] = (out + err).strip().replace("\n", ", ")
+        current = None
+        if latency:
+            results["latency"] = bench_latency(
+                latency_hosts, latency, tools, latency_runs, min(latency_runs, args.slow_runs), lab
+            )
+        if fleet:
+            results["fleet"] = bench_fleet(fleet, fleet_runs, lab)
     except ContestantFailed as failed:
         print(failed.message(current, args.out), file=sys.stderr, flush=True)
         return 1

@@ -25,6 +25,7 @@ COLORS = {
     "provision": "#1f77b4",
     "pyinfra": "#ff7f0e",
     "ansible": "#2ca02c",
+    "ansible-mitogen": "#9467bd",
     "ansible-defaults": "#98df8a",
 }
 

@@ -246,6 +246,7 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def run_main(state: dict[str, Any], tools: str, hosts: str = "1") -> int:
     args = ["--hosts", hosts, "--runs", "2", "--slow-runs", "1", "--tools", tools]
+    args += ["--latency", "", "--fleet", ""]
     return harness.main([*args, "--out", str(state["out"])])
 
 
@@ -324,6 +325,7 @@ def test_a_failed_run_stops_the_benchmark_and_writes_nothing(
 def test_keep_lab_after_a_failure(bench: dict[str, Any]) -> None:
     bench["plan"][("provision", "cold", 1)] = (PROVISION_HOST_KEY, "", 3)
     args = ["--hosts", "1", "--runs", "1", "--tools", "provision", "--keep-lab"]
+    args += ["--latency", "", "--fleet", ""]
     assert harness.main([*args, "--out", str(bench["out"])]) == 1
     assert bench["downs"] == 0
     nothing_written(bench)
