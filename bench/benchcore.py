@@ -593,6 +593,30 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 f" = {_fmt(2 * o1)} ({adjusted / o1:.2f}×)",
                 adjusted <= 2 * o1,
             )
+    for kind, label in (("warm", "Warm re-run"), ("dry", "Dry run (plan)")):
+        figures, oks = [], []
+        for n in ns:
+            r = paired_median(results, "provision", n, kind)
+            limit = 1.3 if n == 1 else 1.2
+            figures.append(f"N={n}: " + ("n/a" if r is None else f"{r:.2f}× (≤ {limit:g}×)"))
+            oks.append(None if r is None else r <= limit)
+        add(
+            f"{label}, paired: ≤ 1.3× the floor at N = 1, ≤ 1.2× at larger N (issue 15)",
+            ", ".join(figures) or "n/a",
+            None if not oks or None in oks else all(oks),
+        )
+    figures, oks = [], []
+    for n in ns:
+        r = ratio(
+            median_of(results, "provision", n, "cold"), median_of(results, "floor", n, "cold")
+        )
+        figures.append(f"N={n}: " + ("n/a" if r is None else f"{r:.2f}×"))
+        oks.append(None if r is None else r <= 1.1)
+    add(
+        "Cold apply: ≤ 1.1× the cold floor at every N (issue 15)",
+        ", ".join(figures) or "n/a",
+        None if not oks or None in oks else all(oks),
+    )
     probe = results.get("probe_floor", {})
     figures = []
     for n in ns:
@@ -618,6 +642,22 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ tables
 
 
+def paired_median(results: dict[str, Any], tool: str, n: int, kind: str) -> float | None:
+    """The median of the pair-by-pair ratios tool ÷ floor (None: not measured paired)."""
+    found = cell(results, tool, n, kind)
+    paired = (found or {}).get("paired") or {}
+    return paired.get("median")
+
+
+def ratio_cell(paired: dict[str, Any] | None, fallback: float | None = None) -> str:
+    """A paired ratio as "median× (q1–q3)"; a ratio of medians (older results) as "r×"."""
+    if paired and paired.get("median") is not None:
+        if paired["n"] == 1:
+            return f"{paired['median']:.2f}×"
+        return f"{paired['median']:.2f}× ({paired['q1']:.2f}–{paired['q3']:.2f})"
+    return "—" if fallback is None else f"{fallback:.2f}×"
+
+
 def _seconds_cell(found: dict[str, Any] | None) -> str:
     if found is None or found["seconds"]["median"] is None:
         return "—"
@@ -630,9 +670,10 @@ def _seconds_cell(found: dict[str, Any] | None) -> str:
 def results_table(results: dict[str, Any]) -> str:
     """Markdown table: one row per tool and N; seconds as median (min–max), ratios to floor."""
     head = (
-        "| tool | N | cold s | warm s | dry s | warm ÷ floor | cold ÷ floor | CPU s warm | "
-        "conn/host warm | sessions/host warm | commands/host warm | changes 2nd run |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| tool | N | cold s | warm s | dry s | warm ÷ floor | dry ÷ floor | cold ÷ floor | "
+        "CPU s warm | conn/host warm | sessions/host warm | commands/host warm | "
+        "changes 2nd run |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = []
     for n in sorted(int(x) for x in results.get("hosts", [])):
@@ -642,6 +683,9 @@ def results_table(results: dict[str, Any]) -> str:
                 continue
             warm_ratio = ratio(
                 median_of(results, tool, n, "warm"), median_of(results, "floor", n, "warm")
+            )
+            dry_ratio = ratio(
+                median_of(results, tool, n, "dry"), median_of(results, "floor", n, "warm")
             )
             cold_ratio = ratio(
                 median_of(results, tool, n, "cold"), median_of(results, "floor", n, "cold")
@@ -657,7 +701,12 @@ def results_table(results: dict[str, Any]) -> str:
                         _seconds_cell(cold),
                         _seconds_cell(warm),
                         _seconds_cell(dry),
-                        "—" if warm_ratio is None else f"{warm_ratio:.2f}×",
+                        "1.00×"
+                        if tool == "floor"
+                        else ratio_cell((warm or {}).get("paired"), warm_ratio),
+                        "1.00×"
+                        if tool == "floor"
+                        else ratio_cell((dry or {}).get("paired"), dry_ratio),
                         "—" if cold_ratio is None else f"{cold_ratio:.2f}×",
                         "—" if warm is None else f"{warm['cpu_seconds']['median']:.2f}",
                         _avg(ssh.get("mean_connections_per_host")),
@@ -690,3 +739,87 @@ def replace_between(text: str, begin: str, end: str, body: str) -> str:
         _, _, tail = rest.partition(end)
         return f"{head}{begin}\n{body}{end}{tail}"
     return f"{text.rstrip()}\n\n{begin}\n{body}{end}\n"
+
+
+# ------------------------------------------------------------------ latency and fleet tables
+
+
+def latency_table(latency: dict[str, Any]) -> str:
+    """One row per tool: for each RTT its warm seconds and the paired ratios to the floor."""
+    rtts = [f"{r:g}" for r in latency.get("rtts_ms", [])]
+    head = "| tool | " + " | ".join(
+        f"{r} ms: warm s | {r} ms: warm ÷ floor | {r} ms: dry ÷ floor" for r in rtts
+    )
+    lines = [head + " |", "|---|" + "---:|---:|---:|" * len(rtts)]
+    tools: list[str] = []
+    for r in rtts:
+        for tool in latency["rtt"].get(r, {}).get("cells", {}):
+            if tool not in tools:
+                tools.append(tool)
+    for tool in sorted(tools, key=lambda t: TOOLS.index(t) if t in TOOLS else 99):
+        row = [LABELS.get(tool, tool)]
+        for r in rtts:
+            cells = latency["rtt"].get(r, {}).get("cells", {}).get(tool, {})
+            warm, dry = cells.get("warm"), cells.get("dry")
+            row.append(_seconds_cell(warm))
+            if tool == "floor":
+                row += ["1.00×", "1.00×"]
+            else:
+                row.append(ratio_cell((warm or {}).get("paired")))
+                row.append(ratio_cell((dry or {}).get("paired")))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def relay_check_table(latency: dict[str, Any]) -> str:
+    lines = [
+        "| RTT set | echo RTT through the relay (loopback) | added | ssh no-op direct | "
+        "ssh no-op through the relay | added |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r, found in latency.get("rtt", {}).items():
+        c = found.get("check") or {}
+        if not c:
+            continue
+        lines.append(
+            f"| {r} ms | {c['echo_rtt_relayed'] * 1000:.1f} ms | "
+            f"{c['added_rtt'] * 1000:.1f} ms | {c['ssh_noop_direct']:.3f} s | "
+            f"{c['ssh_noop_relayed']:.3f} s | "
+            f"{(c['ssh_noop_relayed'] - c['ssh_noop_direct']) * 1000:.0f} ms |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def fleet_table(fleet: dict[str, Any]) -> str:
+    """Per run kind: median wall, CPU and peak RSS at each N, the per-host slope of each and
+    the growth exponent (1 = linear)."""
+    summary = fleet.get("summary") or {}
+    ns = fleet.get("hosts", [])
+    head = "| run | " + " | ".join(f"N={n}" for n in ns) + " | per host | exponent |"
+    lines = [head, "|---|" + "---:|" * len(ns) + "---:|---:|"]
+    order = [label for label, *_ in FLEET_RUNS if label in summary]
+    for key, unit, scale in (
+        ("seconds", "s", 1.0),
+        ("cpu_seconds", "CPU s", 1.0),
+        ("peak_rss_mib", "MiB", 1.0),
+    ):
+        for label in order:
+            entry = summary[label]
+            by_n = dict(zip(entry["n"], entry[key], strict=True))
+            cells = ["—" if n not in by_n else _num(by_n[n] * scale, key) for n in ns]
+            slope = entry.get(f"{key}_per_host")
+            exponent = entry.get(f"{key}_exponent")
+            lines.append(
+                f"| {label}: {unit} | "
+                + " | ".join(cells)
+                + f" | {'—' if slope is None else _num(slope, key, per_host=True)} | "
+                + ("—" if exponent is None else f"{exponent:.2f}")
+                + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _num(value: float, key: str, per_host: bool = False) -> str:
+    if key == "peak_rss_mib":
+        return f"{value:.1f}" if per_host else f"{value:.0f}"
+    return f"{value:.3f}" if per_host else f"{value:.2f}"

@@ -542,6 +542,15 @@ def make_route(lab: Lab, label: str, endpoints: dict[str, tuple[str, int]]) -> R
         str(INVENTORY.parent),
         str(known_hosts),
     )
+    # provision reads provision_vars_files only relative to the inventory: copies beside it
+    variables = doc["all"]["vars"]
+    copies = []
+    for index, source in enumerate(variables.get("provision_vars_files") or []):
+        copy = folder / f"vars-{index}-{Path(source).name}"
+        shutil.copyfile(source, copy)
+        copies.append(copy.name)
+    if copies:
+        variables["provision_vars_files"] = copies
     inventory = folder / "inventory.yml"
     inventory.write_text(yaml.safe_dump(doc, sort_keys=False))
     pyinfra = folder / "pyinfra_inventory.py"
@@ -717,7 +726,8 @@ def machine() -> dict[str, Any]:
 
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for dist in ("provision", "ansible-core", "pyinfra", "paramiko", "fabric", "matplotlib"):
+    dists = ("provision", "ansible-core", "mitogen", "pyinfra", "paramiko", "fabric", "matplotlib")
+    for dist in dists:
         try:
             found[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
