@@ -505,6 +505,7 @@ def probe_floor(lab: Lab, runs: int) -> dict[str, Any]:
         result[f"{label}_cpu_seconds_per_host"] = benchcore.summarize(cpu)["median"]
         result[f"{label}_per_host"] = {k: benchcore.summarize(v) for k, v in per_host.items()}
     result["facts"] = script.count("&\n") + 1
+    result["probe_bytes"] = len(script.encode())
     return result
 
 
@@ -520,6 +521,20 @@ def profile_provision(lab: Lab, n: int) -> str | None:
         log(f"  profile failed: {proc.stderr[-400:]}")
         return None
     return out.name
+
+
+def cprofile_provision(lab: Lab, n: int) -> list[str]:
+    """bench/profile_run.py (cProfile, every thread) over one warm `provision apply`, outside
+    every measured window: the names of its phase table (.txt) and figures (.json)."""
+    prefix = WORK / f"cprofile-warm-n{n}"
+    argv = [sys.executable, str(BENCH / "profile_run.py"), str(prefix), "--"]
+    argv += ["apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
+    proc = run_quiet(argv, cwd=ROOT)
+    names = [prefix.with_suffix(".txt").name, prefix.with_suffix(".json").name]
+    if proc is None or proc.returncode != 0 or not (WORK / names[0]).exists():
+        log(f"  cProfile failed: {'' if proc is None else proc.stderr[-400:]}")
+        return []
+    return names
 
 
 # ------------------------------------------------------------------ routes: relay, subsets
@@ -800,7 +815,8 @@ def bench_n(
         cells[tool][kind] = aggregate(measured)
         cells[tool][kind]["paired"] = benchcore.paired_ratios(pairs, tool, kind)
     profile = profile_provision(lab, n) if "provision" in tools else None
-    return {"cells": cells, "probe": probe, "profile": profile}
+    cprofile = cprofile_provision(lab, n) if "provision" in tools else []
+    return {"cells": cells, "probe": probe, "profile": profile, "cprofile": cprofile}
 
 
 def paired_rounds(
@@ -926,6 +942,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log(f"  !! the engine changed while N = {n} was measured")
             if done["profile"]:
                 results["profiles"][str(n)] = done["profile"]
+            for name in done.get("cprofile") or []:
+                results["profiles"][f"{n} cprofile {Path(name).suffix[1:]}"] = name
             if n == hosts[0] and lab.hosts:
                 rc, out, err = lab.ssh(
                     lab.addresses[0], "echo dnf $(dnf --version | head -1); ssh -V"
