@@ -322,8 +322,7 @@ class Invocation:
 
 
 def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
-    env = dict(os.environ)
-    env.pop("PYTHONSTARTUP", None)
+    env = contestant_env()
     route = lab.route
     known_hosts = route.known_hosts if route else lab.known_hosts
     inventory = route.inventory if route else INVENTORY
@@ -371,6 +370,26 @@ def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
         # in the .lab/inventory.yml of other hosts) and ansible reads it from the cwd: run beside it
         return Invocation(argv, inventory.parent, env, _ansible_parse, close_masters)
     raise ValueError(f"unknown tool {tool}")
+
+
+def contestant_env() -> dict[str, str]:
+    """The environment every contestant runs in: this one without PYTHONSTARTUP and
+    without PYTHONDONTWRITEBYTECODE (set on some CI machines and sandboxes: with it and an
+    editable install, every provision run compiled its ~70 modules from source, ~0.07 s a
+    run; a user's install has bytecode — see compile_bytecode)."""
+    env = dict(os.environ)
+    env.pop("PYTHONSTARTUP", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def compile_bytecode() -> str:
+    """Byte-compile provision's sources once, before anything is measured (pip does it for
+    the peers' installed packages; the editable install of provision has none)."""
+    proc = run_quiet([sys.executable, "-m", "compileall", "-q", ROOT / "src"], env=contestant_env())
+    if proc is not None and proc.returncode != 0:
+        raise SystemExit(f"compileall src failed:\n{proc.stdout}{proc.stderr}")
+    return "src/ byte-compiled before the run (python -m compileall)"
 
 
 def mitogen_env() -> dict[str, str]:
@@ -516,7 +535,7 @@ def profile_provision(lab: Lab, n: int) -> str | None:
     out = WORK / f"profile-warm-n{n}.txt"  # moved to results/ with the results
     argv = [str(BIN / "pyinstrument"), "-r", "text", "--show-all", "-o", str(out)]
     argv += [str(PROVISION), "apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
-    proc = run_quiet(argv, cwd=ROOT)
+    proc = run_quiet(argv, cwd=ROOT, env=contestant_env())
     if proc.returncode != 0 or not out.exists():
         log(f"  profile failed: {proc.stderr[-400:]}")
         return None
@@ -529,12 +548,30 @@ def cprofile_provision(lab: Lab, n: int) -> list[str]:
     prefix = WORK / f"cprofile-warm-n{n}"
     argv = [sys.executable, str(BENCH / "profile_run.py"), str(prefix), "--"]
     argv += ["apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
-    proc = run_quiet(argv, cwd=ROOT)
+    proc = run_quiet(argv, cwd=ROOT, env=contestant_env())
     names = [prefix.with_suffix(".txt").name, prefix.with_suffix(".json").name]
     if proc is None or proc.returncode != 0 or not (WORK / names[0]).exists():
         log(f"  cProfile failed: {'' if proc is None else proc.stderr[-400:]}")
         return []
-    return names
+    # the same phases timed without a profiler: 3 runs, the one of median length kept
+    timed: list[tuple[float, Path]] = []
+    for index in range(3):
+        out = WORK / f"timers-warm-n{n}-{index}"
+        argv = [sys.executable, str(BENCH / "profile_run.py"), "--timers", str(out), "--"]
+        argv += ["apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
+        proc = run_quiet(argv, cwd=ROOT, env=contestant_env())
+        if proc is None or proc.returncode != 0 or not out.with_suffix(".json").exists():
+            return names
+        total = json.loads(out.with_suffix(".json").read_text())["in_process_seconds"]
+        timed.append((total, out))
+    timed.sort()
+    keep = WORK / f"timers-warm-n{n}"
+    for suffix in (".txt", ".json"):
+        timed[1][1].with_suffix(suffix).replace(keep.with_suffix(suffix))
+    for _, out in (timed[0], timed[2]):
+        for suffix in (".txt", ".json"):
+            out.with_suffix(suffix).unlink(missing_ok=True)
+    return [*names, keep.with_suffix(".txt").name, keep.with_suffix(".json").name]
 
 
 # ------------------------------------------------------------------ routes: relay, subsets
@@ -763,7 +800,7 @@ def cli_help_seconds(runs: int = 5) -> dict[str, Any]:
     values = []
     for _ in range(runs):
         started = time.perf_counter()
-        run_quiet([PROVISION, "--help"])
+        run_quiet([PROVISION, "--help"], env=contestant_env())
         values.append(time.perf_counter() - started)
     return benchcore.summarize(values)
 
@@ -868,6 +905,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-hosts", type=int, default=3, help="N of the latency table")
     parser.add_argument("--latency-runs", type=int, default=3, help="rounds per RTT")
     parser.add_argument(
+        "--latency-tools",
+        default="floor,provision,pyinfra,ansible,ansible-mitogen",
+        help="contestants of the latency table (those of --tools only)",
+    )
+    parser.add_argument(
         "--fleet",
         default="1,5,10,20,30,40",
         help="host counts of the fleet measurement ('' = none; default 1,5,10,20,30,40)",
@@ -926,6 +968,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "profiles": {},
         "missing": [],
     }
+    results["settings"]["bytecode"] = compile_bytecode()
     results["cli_help_seconds"] = cli_help_seconds()
     lab = Lab()
     current: int | None = None
@@ -943,7 +986,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if done["profile"]:
                 results["profiles"][str(n)] = done["profile"]
             for name in done.get("cprofile") or []:
-                results["profiles"][f"{n} cprofile {Path(name).suffix[1:]}"] = name
+                results["profiles"][
+                    f"{n} {Path(name).stem.split('-')[0]} {Path(name).suffix[1:]}"
+                ] = name
             if n == hosts[0] and lab.hosts:
                 rc, out, err = lab.ssh(
                     lab.addresses[0], "echo dnf $(dnf --version | head -1); ssh -V"
@@ -951,8 +996,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["versions"]["lab host"] = (out + err).strip().replace("\n", ", ")
         current = None
         if latency:
+            chosen = [t for t in args.latency_tools.split(",") if t in tools]
             results["latency"] = bench_latency(
-                latency_hosts, latency, tools, latency_runs, min(latency_runs, args.slow_runs), lab
+                latency_hosts, latency, chosen, latency_runs, min(latency_runs, args.slow_runs), lab
             )
         if fleet:
             results["fleet"] = bench_fleet(fleet, fleet_runs, lab)

@@ -2,6 +2,11 @@
 main thread, which waits in run_all while the hosts' work runs in the pool's threads).
 
     bench/.venv/bin/python bench/profile_run.py OUT -- apply INVENTORY -p PLAYBOOK --format json
+    bench/.venv/bin/python bench/profile_run.py --timers OUT -- apply ...
+
+--timers: no profiler (its overhead inflates the Python parts ~2×); instead the phases are
+timed by wrapping a few functions (compile_run, SSHConnection.open and _exec, the runner's
+probe, run_all), the modules imported first and timed: OUT.json and OUT.txt, a timeline.
 
 Writes OUT.prof (all threads merged, for `python -m pstats` or snakeviz), OUT.txt (the phase
 table, then the top functions by cumulative time) and OUT.json (the phase table). Phases
@@ -87,7 +92,121 @@ def phases(main: pstats.Stats, workers: list[pstats.Stats]) -> list[dict[str, An
     return rows
 
 
+def _timed(owner: Any, name: str, label: str, events: list[dict[str, Any]]) -> None:
+    original = getattr(owner, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            events.append(
+                {
+                    "what": label,
+                    "thread": threading.current_thread().name,
+                    "start": round(start - STARTED, 4),
+                    "seconds": round(time.perf_counter() - start, 4),
+                }
+            )
+
+    setattr(owner, name, wrapper)
+
+
+def timers(out: Path, args: list[str]) -> int:
+    """The phases of one run, timed without a profiler."""
+    events: list[dict[str, Any]] = []
+
+    def imported(label: str, *modules: str) -> None:
+        import importlib
+
+        start = time.perf_counter()
+        for module in modules:
+            importlib.import_module(module)
+        events.append(
+            {
+                "what": label,
+                "thread": "MainThread",
+                "start": round(start - STARTED, 4),
+                "seconds": round(time.perf_counter() - start, 4),
+            }
+        )
+
+    imported(
+        "import provision (cli, compiler, runner, reporting: click, jinja2, yaml)",
+        "provision.cli",
+        "provision.project.compile",
+        "provision.execution.runner",
+        "provision.reporting.console",
+        "provision.reporting.jsonout",
+        "provision.reporting.mask",
+        "provision.state",
+    )
+    imported(
+        "import paramiko and fabric (provision.execution.ssh)",
+        "provision.execution.ssh",
+        "paramiko",
+        "fabric",
+    )
+    from provision.execution import runner, ssh
+    from provision.project import compile as compiler
+
+    _timed(compiler, "compile_run", "compile the playbook (parse, render)", events)
+    _timed(runner, "run_all", "run_all", events)
+    _timed(ssh.SSHConnection, "open", "connect (TCP, key exchange, auth)", events)
+    _timed(ssh.SSHConnection, "_exec", "exec on the connection (send, host works, back)", events)
+    _timed(runner, "probe", "probe (exec + parse)", events)
+    from provision.cli import run
+
+    sys.argv = ["provision", *args]
+    real_stdout = sys.stdout
+    sys.stdout = io.StringIO()
+    code = 0
+    try:
+        run()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdout = real_stdout
+    total = time.perf_counter() - STARTED
+    run_all = [e for e in events if e["what"] == "run_all"]
+    if run_all:
+        end = run_all[-1]["start"] + run_all[-1]["seconds"]
+        events.append(
+            {
+                "what": "after run_all: output (JSON), run record, exit",
+                "thread": "MainThread",
+                "start": round(end, 4),
+                "seconds": round(total - end, 4),
+            }
+        )
+    events.sort(key=lambda e: e["start"])
+    summary = {
+        "command": ["provision", *args],
+        "exit_code": code,
+        "interpreter_start_seconds": INTERPRETER_START,
+        "in_process_seconds": round(total, 4),
+        "events": events,
+    }
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
+    lines = [f"provision {' '.join(args)}", f"exit {code}; timed without a profiler", ""]
+    if INTERPRETER_START is not None:
+        lines.append(
+            f"{0:7.3f} s {INTERPRETER_START:7.3f} s  interpreter start-up (before the script)"
+        )
+    for e in events:
+        lines.append(f"{e['start']:7.3f} s {e['seconds']:7.3f} s  {e['what']}  [{e['thread']}]")
+    lines.append(f"{total:7.3f} s  end (in-process)")
+    out.with_suffix(".txt").write_text("\n".join(lines) + "\n")
+    print(f"wrote {out.with_suffix('.txt')} (exit {code})", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--timers"]:
+        if "--" not in argv or argv.index("--") != 2:
+            print(__doc__, file=sys.stderr)
+            return 2
+        return timers(Path(argv[1]), argv[3:])
     if "--" not in argv or argv.index("--") != 1:
         print(__doc__, file=sys.stderr)
         return 2

@@ -329,3 +329,50 @@ def test_keep_lab_after_a_failure(bench: dict[str, Any]) -> None:
     assert harness.main([*args, "--out", str(bench["out"])]) == 1
     assert bench["downs"] == 0
     nothing_written(bench)
+
+
+# ------------------------------------------------------------------ routes and environment
+
+
+def test_contestants_run_with_bytecode_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PYTHONSTARTUP", "/x.py")
+    env = harness.contestant_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and "PYTHONSTARTUP" not in env
+    assert env["PATH"] == os.environ["PATH"]
+
+
+def test_every_contestant_goes_through_the_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "vars.yml"
+    path.write_text(f'docker_gpg_fingerprint: "{FINGERPRINT}"\n')
+    monkeypatch.setattr(harness, "LAB_VARS", path)
+    monkeypatch.setattr(harness, "WORK", tmp_path)
+    lab = harness.Lab([("rocky1", "10.200.0.11"), ("rocky2", "10.200.0.12")])
+    routed = tmp_path / "routes" / "rtt20ms"
+    lab.route = harness.Route(
+        "rtt20ms",
+        routed / "inventory.yml",
+        routed / "pyinfra_inventory.py",
+        routed / "known_hosts",
+        [("127.0.0.1", 40001), ("127.0.0.1", 40002)],
+    )
+    floor = harness.invocation("floor", "warm", lab).argv
+    assert floor[-2:] == ["127.0.0.1:40001", "127.0.0.1:40002"]
+    assert str(routed / "known_hosts") in floor
+    provision = harness.invocation("provision", "dry", lab).argv
+    assert provision[2] == str(routed / "inventory.yml") and "--forks" not in provision
+    lab.forks = 8
+    assert harness.invocation("provision", "warm", lab).argv[-2:] == ["--forks", "8"]
+    pyinfra = harness.invocation("pyinfra", "warm", lab).argv
+    assert str(routed / "pyinfra_inventory.py") in pyinfra
+    for tool in ("ansible", "ansible-mitogen", "ansible-defaults"):
+        inv = harness.invocation(tool, "warm", lab)
+        inv.cleanup()
+        assert inv.argv[inv.argv.index("-i") + 1] == str(routed / "inventory.yml")
+        assert inv.cwd == routed
+        assert f"UserKnownHostsFile={routed / 'known_hosts'}" in inv.env["ANSIBLE_SSH_COMMON_ARGS"]
+        assert ("ANSIBLE_STRATEGY" in inv.env) is (tool == "ansible-mitogen")
+    lab.route = None
+    assert harness.invocation("floor", "warm", lab).argv[-2:] == ["10.200.0.11", "10.200.0.12"]
