@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -403,11 +402,41 @@ def mitogen_env() -> dict[str, str]:
     return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
 
 
+#: GNU time, when the machine has it: the measured command is forked from it (a ~2 MiB
+#: process), not from this harness — a child's ru_maxrss counts the memory of the process
+#: it was forked from until its exec, so a command forked from the harness never shows
+#: less than the harness's own RSS (~30-70 MiB)
+GNU_TIME = Path("/usr/bin/time")
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_seconds: float  # user + system of the command and its waited-for descendants
+    maxrss_kib: int  # the peak RSS of the largest of them
+    method: str  # "GNU time" or "wait4"
+
+
+def parse_gnu_time(text: str) -> tuple[float, int] | None:
+    """`/usr/bin/time -f '%U %S %M'` output (its last line): (CPU seconds, max RSS KiB)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        user, system, rss = lines[-1].split()
+        return float(user) + float(system), int(rss)
+    except (IndexError, ValueError):
+        return None
+
+
 def run_with_rusage(
     argv: Sequence[str], cwd: Path, env: dict[str, str]
-) -> tuple[int, str, str, resource.struct_rusage]:
-    """Run a command to its end; (exit code, stdout, stderr, its rusage from wait4: CPU of
-    the process and the descendants it waited for, ru_maxrss the largest of them in KiB)."""
+) -> tuple[int, str, str, Usage]:
+    """Run a command to its end; (exit code, stdout, stderr, its CPU and peak RSS), through
+    GNU time when present, else from wait4 (then the RSS is at least the harness's)."""
+    usage_file: Path | None = None
+    if GNU_TIME.exists():
+        fd, name = tempfile.mkstemp(prefix="usage-", suffix=".txt")
+        os.close(fd)
+        usage_file = Path(name)
+        argv = [str(GNU_TIME), "--quiet", "-f", "%U %S %M", "-o", name, *argv]
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -424,13 +453,19 @@ def run_with_rusage(
         reader.start()
     for reader in readers:
         reader.join()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, rusage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
     out = chunks.get("out", b"").decode("utf-8", errors="replace")
     err = chunks.get("err", b"").decode("utf-8", errors="replace")
+    usage = Usage(rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss, "wait4")
+    if usage_file is not None:
+        parsed = parse_gnu_time(usage_file.read_text(errors="replace"))
+        usage_file.unlink(missing_ok=True)
+        if parsed is not None:
+            usage = Usage(parsed[0], parsed[1], "GNU time")
     return proc.returncode, out, err, usage
 
 
@@ -442,11 +477,12 @@ def measure(tool: str, kind: str, lab: Lab) -> Outcome:
     seconds = time.perf_counter() - started
     end = time.time()
     inv.cleanup()
-    cpu = usage.ru_utime + usage.ru_stime
+    cpu = usage.cpu_seconds
     # provision's JSON is on stdout; pyinfra logs its tables to stderr
     text = stdout if tool == "provision" else stdout + "\n" + stderr
     ok, changes, extra = inv.parse(rc, text)
-    extra["maxrss_kib"] = usage.ru_maxrss
+    extra["maxrss_kib"] = usage.maxrss_kib
+    extra["usage_method"] = usage.method
     tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
     outcome = Outcome(tool, kind, seconds, cpu, rc, ok, changes, start, end, tail, extra)
     status = "ok" if ok else f"FAILED (exit {rc})"
@@ -454,7 +490,7 @@ def measure(tool: str, kind: str, lab: Lab) -> Outcome:
     forks = f" forks {lab.forks}" if lab.forks else ""
     log(
         f"  {tool:17} {kind:5} {seconds:7.2f}s  cpu {cpu:5.2f}s  rss"
-        f" {usage.ru_maxrss // 1024:4d}M  changes {changes}  {status}{where}{forks}"
+        f" {usage.maxrss_kib // 1024:4d}M  changes {changes}  {status}{where}{forks}"
     )
     if not ok:
         log("    " + tail.replace("\n", "\n    "))
@@ -997,11 +1033,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         current = None
         if latency:
             chosen = [t for t in args.latency_tools.split(",") if t in tools]
-            results["latency"] = bench_latency(
-                latency_hosts, latency, chosen, latency_runs, min(latency_runs, args.slow_runs), lab
+            slow = min(latency_runs, args.slow_runs)
+            found = extra_part(
+                "latency",
+                lambda: bench_latency(latency_hosts, latency, chosen, latency_runs, slow, lab),
             )
+            results["missing"] += [] if found is not None else ["latency (see the log)"]
+            if found is not None:
+                results["latency"] = found
         if fleet:
-            results["fleet"] = bench_fleet(fleet, fleet_runs, lab)
+            found = extra_part("fleet", lambda: bench_fleet(fleet, fleet_runs, lab))
+            results["missing"] += [] if found is not None else ["fleet (see the log)"]
+            if found is not None:
+                results["fleet"] = found
     except ContestantFailed as failed:
         print(failed.message(current, args.out), file=sys.stderr, flush=True)
         return 1
@@ -1019,6 +1063,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_report:
         report(args.out)
     return 0
+
+
+def extra_part(name: str, part: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The latency or fleet part: a failure of the lab's own machinery there (a `lab up`
+    of many hosts, the relay, converging) is logged and leaves that part out, so the
+    results measured before it are still written. A contestant's failed run still stops
+    the whole benchmark (ContestantFailed passes through)."""
+    try:
+        return part()
+    except SystemExit as exc:
+        log(f"!! the {name} part could not be measured: {exc}")
+    except OSError as exc:
+        log(f"!! the {name} part could not be measured: {type(exc).__name__}: {exc}")
+    return None
 
 
 def publish(results: dict[str, Any], path: Path) -> None:
