@@ -168,7 +168,7 @@ def fleet_part(results: dict[str, Any], png: Path) -> list[str]:
         f"![{png.name}](../bench/results/{png.name})",
         "",
         "Wall and CPU seconds are medians; peak RSS is the largest process of the run "
-        "(`ru_maxrss` from `wait4`); *per host* is the least-squares slope over N, "
+        "(GNU time's `%M`); *per host* is the least-squares slope over N, "
         "*exponent* b of a fit a·N^b (1 = linear; above 1 grows faster than linear). "
         "provision's default is `--forks 50`.",
         "",
