@@ -458,6 +458,13 @@ def fleet_limit(
     )
 
 
+def inotify_needed(hosts: int) -> int:
+    """fs.inotify.max_user_instances for `hosts` lab containers: ~7 per host's systemd
+    (measured: the default 128 ran out at the 19th host), doubled for margin, plus 256 for
+    the rest of the machine."""
+    return 256 + 16 * max(0, hosts)
+
+
 #: the fleet runs, per N: (label, tool, kind, forks as a multiple of N or None)
 FLEET_RUNS = (
     ("floor warm", "floor", "warm", None),

@@ -726,6 +726,32 @@ FLEET_RESERVE_KIB = 4 * 1024 * 1024
 FLEET_HOST_GUESS_KIB = 300 * 1024
 
 
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+
+
+def inotify_for(hosts: int) -> tuple[int | None, str]:
+    """Make room for `hosts` systemd containers in fs.inotify.max_user_instances (each
+    lab host's systemd takes ~7 of them; the kernel's default 128 is shared with everything
+    else root runs, and `lab up --hosts 40` failed at host 19 with "Failed to create
+    control group inotify object: Too many open files"). Returns the old value to restore
+    (None: nothing changed) and what was done."""
+    try:
+        current = int(INOTIFY_INSTANCES.read_text())
+    except (OSError, ValueError):
+        return None, "fs.inotify.max_user_instances not readable"
+    wanted = benchcore.inotify_needed(hosts)
+    if current >= wanted:
+        return None, f"fs.inotify.max_user_instances {current} (enough for {hosts} hosts)"
+    try:
+        INOTIFY_INSTANCES.write_text(f"{wanted}\n")
+    except OSError as exc:
+        return None, (
+            f"fs.inotify.max_user_instances is {current}, {wanted} needed for {hosts} hosts,"
+            f" and it cannot be raised ({exc}): hosts beyond ~{(current - 32) // 7} will fail"
+        )
+    return current, f"fs.inotify.max_user_instances raised {current} → {wanted} for the fleet"
+
+
 def bench_fleet(ns: Sequence[int], runs: int, lab: Lab) -> dict[str, Any]:
     """Warm and dry provision (and the warm floor) against N hosts for each N, on one set
     of max(N) converged hosts (a generated inventory lists the first N); wall time,
@@ -742,6 +768,22 @@ def bench_fleet(ns: Sequence[int], runs: int, lab: Lab) -> dict[str, Any]:
         return {"missing": wanted, "limit": limit, "limit_why": why}
     top = max(taken)
     log(f"fleet: N = {', '.join(map(str, taken))} on {top} hosts")
+    restore, inotify = inotify_for(top)
+    log(f"  {inotify}")
+    try:
+        found = _fleet(taken, wanted, top, runs, free_before, lab)
+    finally:
+        if restore is not None:
+            lab.down()  # the containers hold their inotify instances until they stop
+            INOTIFY_INSTANCES.write_text(f"{restore}\n")
+            log(f"  fs.inotify.max_user_instances restored to {restore}")
+    found["inotify"] = inotify
+    return found
+
+
+def _fleet(
+    taken: list[int], wanted: list[int], top: int, runs: int, free_before: int, lab: Lab
+) -> dict[str, Any]:
     up = lab.fresh(top)
     log(f"  {top} fresh hosts in {up:.1f}s")
     converge(lab, "fleet")

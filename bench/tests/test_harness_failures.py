@@ -485,3 +485,61 @@ def test_run_with_rusage_peak_memory_is_the_commands(tmp_path: Path) -> None:
         _, _, _, small = harness.run_with_rusage(["true"], tmp_path, dict(os.environ))
         assert small.method == "GNU time"
         assert small.maxrss_kib < 20 * 1024
+
+
+# ------------------------------------------------------------------ inotify room for a fleet
+
+INOTIFY_CASES = [
+    ("default 128, 40 hosts: raised", "128\n", 40, 128, "896"),
+    ("already enough", "8192\n", 40, None, "8192"),
+    ("exactly enough", "896\n", 40, None, "896"),
+    ("one host", "128\n", 1, 128, "272"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "hosts", "restore", "after"),
+    [c[1:] for c in INOTIFY_CASES],
+    ids=[c[0] for c in INOTIFY_CASES],
+)
+def test_inotify_room(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    hosts: int,
+    restore: int | None,
+    after: str,
+) -> None:
+    path = tmp_path / "max_user_instances"
+    path.write_text(text)
+    monkeypatch.setattr(harness, "INOTIFY_INSTANCES", path)
+    old, said = harness.inotify_for(hosts)
+    assert old == restore
+    assert path.read_text().strip() == after
+    assert ("raised" in said) is (restore is not None)
+
+
+def test_inotify_that_cannot_be_raised_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ro"
+    path.mkdir()  # reading a directory fails: not readable
+    monkeypatch.setattr(harness, "INOTIFY_INSTANCES", path)
+    assert harness.inotify_for(40) == (None, "fs.inotify.max_user_instances not readable")
+
+    class ReadOnly(type(tmp_path)):  # type: ignore[misc]
+        def write_text(self, *args: Any, **kwargs: Any) -> int:
+            raise PermissionError("read-only file system")
+
+    ro = ReadOnly(tmp_path / "value")
+    (tmp_path / "value").write_text("128\n")
+    monkeypatch.setattr(harness, "INOTIFY_INSTANCES", ro)
+    old, said = harness.inotify_for(40)
+    assert old is None
+    assert "cannot be raised" in said and "896 needed" in said and "~13" in said
+
+
+@pytest.mark.parametrize(("hosts", "needed"), [(0, 256), (1, 272), (18, 544), (40, 896)])
+def test_inotify_needed(hosts: int, needed: int) -> None:
+    assert benchcore.inotify_needed(hosts) == needed
+    assert benchcore.inotify_needed(hosts) >= 128 + 7 * hosts
