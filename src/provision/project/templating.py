@@ -88,6 +88,9 @@ CHEAP_FILTERS = frozenset(
 )
 MAX_INT_BITS = 64 * 1024  # integers built by * and ** (about 20,000 digits)
 _CHECK_CLOCK_EVERY = 1024
+# A macro call costs about as much as this many loop iterations: weighing it so keeps a
+# runaway macro recursion within the step bound long before the clock bound.
+MACRO_CALL_STEPS = 16
 
 
 class RenderLimitError(OverflowError):
@@ -426,7 +429,7 @@ class BoundedEnvironment(SandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-        _step()
+        _step(MACRO_CALL_STEPS if isinstance(__obj, jinja2.runtime.Macro) else 1)
         if isinstance(__obj, types.BuiltinMethodType) and isinstance(
             getattr(__obj, "__self__", None), str | bytes | list | tuple
         ):
