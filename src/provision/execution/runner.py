@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from provision.errors import ConnectError, InputError
 from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
@@ -56,6 +57,14 @@ class RunOptions:
     accept_new_host_keys: bool = False
     retries: int = 0
     stop: threading.Event = field(default_factory=threading.Event)  # set by Ctrl-C
+    # Change control (provision.changecontrol): `gate.probed(play, state, facts)` reads the
+    # probe before planning, `gate.planned(report, play, seen, plan)` sees each host's plan
+    # before it is reported or applied and may refuse the host (HostFailed); `record(report)`
+    # is shell text appended to the post-apply probe (the host's last-apply record: no extra
+    # round trip); `fact_groups` are host fact groups probed besides.
+    gate: Any = None
+    record: Callable[[HostReport], str] | None = None
+    fact_groups: frozenset[str] = frozenset()
 
 
 class HostFailed(Exception):
@@ -86,11 +95,13 @@ def probe_size(facts: list[Fact]) -> tuple[int, int]:
     return len(facts), len(probe_script(facts)[0].encode()) if facts else 0
 
 
-def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
-    """ONE remote command that reads every fact."""
+def probe(conn: Connection, facts: list[Fact], become: bool, tail: str = "") -> HostState:
+    """ONE remote command that reads every fact (then runs `tail`, if any, silently)."""
     if not facts:
         return HostState({})
     script, marker = probe_script(facts)
+    if tail:
+        script += f"( {tail}\n) </dev/null >/dev/null 2>&1 || true\n"
     result = conn.run(script, become=become)
     if result.rc != 0 and marker.encode() not in result.stdout:
         tail = "\n".join(result.error_tail())
@@ -107,14 +118,14 @@ MAX_FACT_ROUNDS = 3
 
 
 def probe_bound(
-    conn: Connection, play: HostPlay, become: bool
+    conn: Connection, play: HostPlay, become: bool, extra_groups: frozenset[str] = frozenset()
 ) -> tuple[HostState, list[CompiledTask], list[CompiledTask], list[Fact]]:
     """The probe, and the play's tasks with every host-fact decision taken on it. ONE
     remote command reads the tasks' facts and the host fact groups their `when:` and
     arguments name; a task whose arguments read facts, so that its own facts are known only
     then, costs one more round (counted like any other remote command)."""
     tasks, handlers = play.tasks, play.handlers
-    groups = fact_groups_needed(tasks + handlers)
+    groups = fact_groups_needed(tasks + handlers) | extra_groups
     built = [t.pending.task for t in tasks + handlers if t.pending and t.pending.task]
     facts = _facts_of(tasks + handlers) + [f for task in built for f in task.facts()]
     read = list(dict.fromkeys(facts)) + group_facts(groups)
@@ -164,10 +175,16 @@ class HostRun:
 
     def run(self) -> None:
         started = time.monotonic()
-        state, self.tasks, self.handlers, facts = probe_bound(self.conn, self.play, self.become)
+        state, self.tasks, self.handlers, facts = probe_bound(
+            self.conn, self.play, self.become, self.options.fact_groups
+        )
         self.report.probe_seconds = time.monotonic() - started
         self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
+        gate = self.options.gate
+        seen = gate.probed(self.play, state, facts) if gate is not None else None
         plan = plan_host(self.tasks, self.handlers, state)
+        if gate is not None:
+            gate.planned(self.report, self.play, seen, plan)
         if not self.options.apply:
             self._report_plan(plan)
             return
@@ -297,7 +314,10 @@ class HostRun:
         return ran
 
     def _check_converged(self) -> None:
-        left = unconverged(self.tasks, probe(self.conn, _facts_of(self.tasks), self.become))
+        tail = self.options.record(self.report) if self.options.record else ""
+        extra = {"tail": tail} if tail else {}
+        state = probe(self.conn, _facts_of(self.tasks), self.become, **extra)
+        left = unconverged(self.tasks, state)
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)
