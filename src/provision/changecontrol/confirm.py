@@ -16,9 +16,10 @@ def interactive() -> bool:
 
 
 def ask(lines: list[str], question: str) -> bool:
-    click.echo("\n".join(lines))
+    """On stderr, so that `--format json` keeps stdout a JSON document."""
+    click.echo("\n".join(lines), err=True)
     try:
-        return click.confirm(question, default=False)
+        return click.confirm(question, default=False, err=True)
     except click.Abort:
-        click.echo("")
+        click.echo("", err=True)
         return False

@@ -196,7 +196,7 @@ class Session:
         return runner(compiled, options, listener, console)
 
     def _declined(self) -> None:
-        click.echo("declined: nothing was changed")
+        click.echo("declined: nothing was changed", err=True)
         sys.exit(EXIT_DECLINED)
 
     def _confirm_fresh_plan(
