@@ -73,7 +73,10 @@ def _reports(doc: dict[str, Any]) -> list[tuple[str, list[Any]]]:
     return plays
 
 
-@click.command("show")
+@click.command(
+    "show",
+    epilog="\b\nExit codes: 0 shown, 2 not a valid plan file or modified since it was written.",
+)
 @click.argument("plan_file", metavar="PLAN", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--format",
@@ -86,10 +89,7 @@ def _reports(doc: dict[str, Any]) -> list[tuple[str, list[Any]]]:
 @click.option("-v", "--verbose", count=True, help="-v: every task; -vv: and the commands.")
 @click.option("--color/--no-color", "color", default=None, help="Colour the output or not.")
 def show(plan_file: Path, output_format: str, verbose: int, color: bool | None) -> None:
-    """Show a saved plan file (`plan -o`) as `plan` shows a plan, or as JSON.
-
-    \b
-    Exit codes: 0 shown, 2 not a valid plan file or modified since it was written."""
+    """Show a saved plan file (`plan -o`) as `plan` shows a plan, or as JSON."""
     from provision.cli import InputFailure
     from provision.reporting.console import Console
     from provision.reporting.mask import Masker
