@@ -377,6 +377,13 @@ class Session:
             audit.to_syslog(lines)
 
 
+def _raw(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the plan file {path}: {exc.strerror or exc}")
+
+
 def _version() -> str:
     from provision import __version__
 
@@ -451,6 +458,8 @@ def for_apply(
             raise _fail(InputError(f"--expect-sha256 is for a plan file; {target} is not one"))
         return session
     try:
+        if expect_sha256 is not None:  # the approved file or nothing: checked before parsing
+            check_expected(_raw(target), expect_sha256, str(target))
         doc, data = read_plan(target)
         session.plan_sha256 = check_expected(data, expect_sha256, str(target))
         session.key = load_key(STATE_DIR, create=False)

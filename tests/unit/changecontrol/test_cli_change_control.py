@@ -249,6 +249,10 @@ def test_wrong_expected_hash_refused_before_any_host(project: Path) -> None:
     assert not (project / "host-record").exists()
     result = cli("apply", "inventory.yml", "-p", "site.yml", "--expect-sha256", sha)
     assert result.exit_code == 2 and "is for a plan file" in result.output
+    # a damaged file is refused by its hash first
+    (project / "change.plan").write_text('{"schema": "provision-plan/1", broken')
+    result = cli("apply", "change.plan", "--expect-sha256", sha)
+    assert result.exit_code == 2 and "not the approved" in result.output
 
 
 @pytest.mark.parametrize(
