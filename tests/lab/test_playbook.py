@@ -48,7 +48,7 @@ def converged(fresh: LabSession) -> dict:
     plan = provision("plan", str(fresh.inventory))
     assert plan.returncode == 4, plan.stdout + plan.stderr
     for expected in (
-        "repo /etc/yum.repos.d/docker-ce.repo: absent → added",
+        "+baseurl=http://10.200.0.1:8080/docker-ce/linux/centos/9/$basearch/stable",
         "package docker-ce: absent → present",
         "package containerd.io: absent → present",
         "package podman-docker: installed → absent",

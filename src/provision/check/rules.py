@@ -347,6 +347,20 @@ def check_time(inp: CheckInput) -> list[Result]:
     measured = f"synchronised: {'yes' if t.synced else 'no'} ({t.source}), chronyd {t.chronyd}"
     if t.synced:
         return [Result("time sync", Level.PASS, measured, "synchronised")]
+    if t.container:
+        # A container has no clock of its own: it reads the kernel's, which only the machine
+        # that runs it can set (chronyd inside would need CAP_SYS_TIME over the machine's
+        # clock, and systemd skips it in containers). Not a fault of this host: WARN.
+        return [
+            Result(
+                "time sync",
+                Level.WARN,
+                f"{measured}; a {t.container} container: its clock is the kernel's",
+                "synchronised",
+                f"this host is a container ({t.container}): time sync is the job of the "
+                "machine that runs it; check chronyd there (chronyc tracking)",
+            )
+        ]
     if t.chronyd == "active":
         return [
             Result(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 import traceback
@@ -28,15 +29,24 @@ from provision.execution.reports import (
 from provision.facts.base import Fact, FactError
 from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
+from provision.facts.readonly import env_prefix
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.planning.planner import (
+    BlockFlow,
     HandlerQueue,
     HostPlan,
+    Registry,
+    TaskStep,
     bind_facts,
+    bind_handlers,
+    bind_late,
     fact_groups_needed,
     host_facts,
+    judge,
+    outcome_result,
     plan_host,
     replan_task,
+    speculative_facts,
     unconverged,
 )
 from provision.project.compile import Compiled, CompiledTask, HostPlay
@@ -96,7 +106,17 @@ def probe_size(facts: list[Fact]) -> tuple[int, int]:
 
 
 def probe(conn: Connection, facts: list[Fact], become: bool, tail: str = "") -> HostState:
-    """ONE remote command that reads every fact (then runs `tail`, if any, silently)."""
+    """ONE remote command that reads every fact (the facts of steps delegated to
+    localhost are read on this machine, in one local command), then runs `tail`, if any,
+    silently."""
+    local = [f for f in facts if getattr(f, "local", False)]
+    if local:
+        extra = {"tail": tail} if tail else {}
+        remote_facts = [f for f in facts if not getattr(f, "local", False)]
+        remote = probe(conn, remote_facts, become, **extra)
+        for fact, value in _probe_here(local).items():
+            remote.set(fact, value)
+        return remote
     if not facts:
         return HostState({})
     script, marker = probe_script(facts)
@@ -114,6 +134,24 @@ def probe(conn: Connection, facts: list[Fact], become: bool, tail: str = "") -> 
         raise HostFailed("the probe's output could not be read")
 
 
+def _probe_here(facts: list[Fact]) -> dict[Fact, object]:
+    """The facts of steps delegated to localhost, read on this machine (as its user)."""
+    script, marker = probe_script(facts)
+    try:
+        proc = subprocess.run(
+            ["sh", "-s"], input=script.encode(), capture_output=True, timeout=LOCAL_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        raise HostFailed(f"the steps delegated to localhost took over {LOCAL_TIMEOUT} s")
+    if proc.returncode != 0 and marker.encode() not in proc.stdout:
+        raise HostFailed(f"the steps delegated to localhost failed (exit {proc.returncode})")
+    try:
+        return parse_probe(facts, marker, proc.stdout)
+    except FactError as exc:
+        raise HostFailed(f"localhost: {exc}")
+
+
+LOCAL_TIMEOUT = 300
 MAX_FACT_ROUNDS = 3
 
 
@@ -128,6 +166,7 @@ def probe_bound(
     groups = fact_groups_needed(tasks + handlers) | extra_groups
     built = [t.pending.task for t in tasks + handlers if t.pending and t.pending.task]
     facts = _facts_of(tasks + handlers) + [f for task in built for f in task.facts()]
+    facts += speculative_facts(tasks + handlers)
     read = list(dict.fromkeys(facts)) + group_facts(groups)
     state = probe(conn, read, become)
     for _ in range(MAX_FACT_ROUNDS):
@@ -168,6 +207,10 @@ class HostRun:
         self.listener = listener
         self.become = any(t.become for t in play.tasks + play.handlers)
         self.tasks, self.handlers = play.tasks, play.handlers  # bound to host facts in run()
+        self.registry = Registry({})  # at apply: host facts and the results known so far
+        self._last: Result | None = None  # the last command run (a registered result)
+        self._ran: list[CompiledTask] = []  # the tasks apply ran and did not fail
+        self._last_result: dict | None = None  # the result of the step apply ran last
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -180,6 +223,7 @@ class HostRun:
         )
         self.report.probe_seconds = time.monotonic() - started
         self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
+        self.registry = Registry(host_facts(state))
         gate = self.options.gate
         seen = gate.probed(self.play, state, facts) if gate is not None else None
         plan = plan_host(self.tasks, self.handlers, state)
@@ -191,9 +235,20 @@ class HostRun:
         self._apply(plan)
 
     def _report_plan(self, plan: HostPlan) -> None:
+        flow = BlockFlow()
         for step in plan.steps:
-            self.emit(self._plan_report(step.task, step.outcome))
-            if isinstance(step.outcome, Failed):
+            report = self._plan_report(step.task, step.outcome)
+            report.handler = step.handler
+            if step.ignored:
+                report.status, report.reason = OK, f"failure ignored: {report.message}"
+                report.message = ""
+            failed = isinstance(step.outcome, Failed) and not step.ignored
+            rescued = failed and flow.fail(step.task)
+            if rescued:
+                report.reason = "rescued: its block's `rescue` runs"
+            self.emit(report)
+            if failed and not rescued:
+                assert isinstance(step.outcome, Failed)
                 raise HostFailed(step.outcome.message)
         for handler in plan.handlers:
             report = self._plan_report(handler.handler, handler.outcome)
@@ -226,31 +281,145 @@ class HostRun:
     def _apply(self, plan: HostPlan) -> None:
         handlers = HandlerQueue()
         changed_any = False
-        for step in plan.steps:
-            compiled, outcome = step.task, step.outcome
+        flow = BlockFlow()
+        steps = [s for s in plan.steps if not s.handler]  # handlers run at their flush
+        failure = ""
+        keep: list[int] | None = None  # after an unrescued failure: the `always` steps left
+        for index, step in enumerate(steps):
+            compiled = step.task
+            if keep is not None and index not in keep:
+                continue
             if self.options.stop.is_set():
                 raise HostFailed(f"interrupted: stopped before task {compiled.name!r}")
-            if outcome is None:
-                self.emit(self._plan_report(compiled, None))
+            if compiled.flush_handlers:
+                self.emit(self._plan_report(compiled, step.outcome))
+                changed_any |= self._run_handlers(handlers)
                 continue
-            if isinstance(outcome, Deferred):
-                if step.handlers_first:
-                    self._run_handlers(handlers)
-                outcome = self._replan_live(compiled)
-            report = self._execute(compiled, outcome)
+            report = self._apply_step(step, flow, handlers)
+            rescued = report.status == FAILED and flow.fail(compiled)
+            if rescued:
+                report.reason = "rescued: its block's `rescue` runs"
+                self.registry.failed(compiled, self._last_result, report.message)
             self.emit(report)
+            if rescued:
+                continue
             if report.status == FAILED:
-                raise HostFailed(report.message)
+                failure = failure or report.message
+                keep = [
+                    i for i in flow.always_pending(compiled, [s.task for s in steps]) if i > index
+                ]
+                if not keep:
+                    raise HostFailed(failure)
+                continue
             if report.status == CHANGED:
                 changed_any = True
-                handlers.notify(compiled, outcome)
+        if failure:
+            raise HostFailed(failure)
         changed_any |= self._run_handlers(handlers)
         if changed_any:
             self._check_converged()
 
-    def _replan_live(self, compiled: CompiledTask) -> Outcome:
+    def _apply_step(self, step: TaskStep, flow: BlockFlow, handlers: HandlerQueue) -> TaskReport:
+        """Run one step of the plan, deciding at this point what the plan left to apply
+        (late conditions, read-only reads after changes, failed_when/changed_when)."""
+        compiled, outcome = step.task, step.outcome
+        self._last_result = None
+        blocked = flow.skip(compiled)
+        if blocked:
+            skipped = replace(compiled, task=None, skip_reason=blocked)
+            self.registry.record(compiled, outcome_result(skipped, None, HostState({})))
+            return self._plan_report(skipped, None)
+        planned = step.result
+        if compiled.pending is not None:
+            try:
+                bound = bind_late(compiled, self.registry.facts)
+            except InputError as exc:
+                self.registry.record(compiled, {"changed": False, "failed": True})
+                report = self._new_report(compiled)
+                report.status, report.message = FAILED, str(exc)
+                if compiled.ignore_errors:
+                    report.status, report.reason = OK, f"failure ignored: {exc}"
+                    report.message = ""
+                return report
+            if isinstance(bound, list):
+                raise HostFailed(f"{compiled.name}: {', '.join(bound)} still not known at apply")
+            compiled, outcome, planned = bound, None, None
+        if compiled.task is None:
+            self.registry.record(compiled, outcome_result(compiled, None, HostState({})))
+            return self._plan_report(compiled, None)
+        state = None
+        if outcome is None or isinstance(outcome, Deferred):
+            if step.handlers_first:
+                self._run_handlers(handlers)
+            outcome, state = self._replan_live(compiled)
+            planned = None
+        self._last = None
+        report = self._execute(compiled, outcome)
+        if planned is not None and report.status != CHANGED:
+            result, failure = planned, ("" if not planned.get("failed") else report.message)
+            if isinstance(outcome, Failed):
+                failure = outcome.message
+        else:
+            result = self._result_of(compiled, outcome, report, state)
+            try:
+                result, failure = judge(compiled, result, self.registry.facts)
+            except InputError as exc:
+                result, failure = {**result, "failed": True}, str(exc)
+        self.registry.record(compiled, result)
+        self._last_result = result
+        if failure and report.status != FAILED:
+            report.status, report.message = FAILED, failure
+        elif not failure and report.status == FAILED and compiled.failed_when is not None:
+            report.status, report.message = OK, ""
+        if compiled.changed_when is not None and report.status == CHANGED:
+            if not result.get("changed"):
+                report.status = OK
+        if report.status == FAILED and compiled.ignore_errors:
+            report.status, report.reason = OK, f"failure ignored: {report.message}"
+            report.message = ""
+        if report.status == CHANGED:
+            handlers.notify(compiled, outcome)
+        if report.status in (OK, CHANGED) and not report.reason.startswith("failure ignored"):
+            self._ran.append(compiled)  # checked for convergence after apply
+        return report
+
+    def _result_of(
+        self,
+        compiled: CompiledTask,
+        outcome: Outcome,
+        report: TaskReport,
+        state: HostState | None,
+    ) -> dict:
+        """The registered result of a task that apply has run (Ansible's shape)."""
+        if state is not None:
+            known = outcome_result(compiled, outcome, state)
+            if known is not None and report.status != CHANGED:
+                return known
+        result: dict = {
+            "changed": report.status == CHANGED,
+            "failed": report.status == FAILED,
+            "skipped": False,
+        }
+        if report.message:
+            result["msg"] = report.message
+        elif isinstance(outcome, NoOp):
+            result["msg"] = outcome.reason
+        if self._last is not None:
+            out = self._last.stdout.decode("utf-8", "replace").rstrip("\r\n")
+            err = self._last.stderr.decode("utf-8", "replace").rstrip("\r\n")
+            result.update(
+                rc=self._last.rc,
+                stdout=out,
+                stderr=err,
+                stdout_lines=out.splitlines(),
+                stderr_lines=err.splitlines(),
+            )
+        return result
+
+    def _replan_live(self, compiled: CompiledTask) -> tuple[Outcome, HostState]:
         assert compiled.task is not None
-        return replan_task(compiled, probe(self.conn, compiled.task.facts(), compiled.become))
+        state = probe(self.conn, compiled.task.facts(), compiled.become)
+        return replan_task(compiled, state), state
 
     def _execute(self, compiled: CompiledTask, outcome: Outcome) -> TaskReport:
         report = self._plan_report(compiled, outcome)
@@ -263,6 +432,7 @@ class HostRun:
                 report.message = f"interrupted before `{command.display}`"
                 break
             result = self._run_command(compiled, command)
+            self._last = result
             if result.rc != 0:
                 report.status = FAILED
                 report.message = f"`{command.display}` failed with exit code {result.rc}"
@@ -285,12 +455,16 @@ class HostRun:
             if line.startswith("waiting for"):
                 self.listener("notice", (host, task, line))
 
+        script = command.script
+        environment = getattr(compiled, "environment", ())
+        if environment:
+            script = env_prefix(environment) + script
         if not command.progress:
-            return self.conn.run(command.script, command.stdin, compiled.become, relay)
+            return self.conn.run(script, command.stdin, compiled.become, relay)
         self.listener("progress", (host, task, command.display))
         started, rc = time.monotonic(), None
         try:
-            result = self.conn.run(command.script, command.stdin, compiled.become, relay)
+            result = self.conn.run(script, command.stdin, compiled.become, relay)
             rc = result.rc
             return result
         finally:
@@ -299,13 +473,13 @@ class HostRun:
 
     def _run_handlers(self, handlers: HandlerQueue) -> bool:
         ran = False
-        for call in handlers.due(self.handlers):
+        for call in handlers.due(bind_handlers(self.handlers, self.registry.facts)):
             if call.skip:
                 report = self._new_report(call.handler)
                 report.reason, report.handler = call.skip, True
                 self.emit(report)
                 continue
-            report = self._execute(call.handler, self._replan_live(call.handler))
+            report = self._execute(call.handler, self._replan_live(call.handler)[0])
             report.handler = True
             self.emit(report)
             if report.status == FAILED:
@@ -314,10 +488,10 @@ class HostRun:
         return ran
 
     def _check_converged(self) -> None:
+        ran = self._ran
         tail = self.options.record(self.report) if self.options.record else ""
         extra = {"tail": tail} if tail else {}
-        state = probe(self.conn, _facts_of(self.tasks), self.become, **extra)
-        left = unconverged(self.tasks, state)
+        left = unconverged(ran, probe(self.conn, _facts_of(ran), self.become, **extra))
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)

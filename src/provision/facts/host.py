@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from provision.facts.base import FactError, tail, text
@@ -774,6 +774,7 @@ class TimeInfo:
     chronyd: str = "absent"  # chronyd.service's ActiveState, absent: not installed
     synced: bool = False
     source: str = "none"  # what said so: chronyc, timedatectl, none
+    container: str = ""  # systemd-detect-virt --container (systemd-nspawn, docker...); "": none
 
 
 def parse_time(show: str, tracking: str | None, timedatectl: str | None) -> TimeInfo:
@@ -804,6 +805,22 @@ def parse_time(show: str, tracking: str | None, timedatectl: str | None) -> Time
     return TimeInfo(chronyd, False, "none")
 
 
+_VIRT_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+
+def parse_container(answer: str | None) -> str:
+    """systemd-detect-virt --container's answer: the container manager, "" for none (or
+    no systemd-detect-virt on the host)."""
+    if answer is None:
+        return ""
+    value = answer.strip()
+    if value in ("", "none"):
+        return ""
+    if not _VIRT_NAME.fullmatch(value):
+        raise FactError(f"unexpected systemd-detect-virt answer: {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class TimeFact:
     group: ClassVar[str] = "time"
@@ -817,7 +834,8 @@ class TimeFact:
             'then echo @@tracking; timeout 5 chronyc -n tracking 2>/dev/null; echo "@@rc $?"; '
             "fi; if command -v timedatectl >/dev/null; then echo @@timedatectl; "
             "timeout 5 timedatectl show -p NTPSynchronized --value 2>/dev/null; "
-            'echo "@@rc $?"; fi'
+            'echo "@@rc $?"; fi; if command -v systemd-detect-virt >/dev/null; then '
+            "echo @@container; systemd-detect-virt --container 2>/dev/null; fi; true"
         )
 
     def parse(self, rc: int, stdout: bytes, stderr: bytes) -> TimeInfo:
@@ -826,9 +844,10 @@ class TimeFact:
         if rc != 0:
             raise FactError(f"systemctl show chronyd failed (exit {rc}): {tail(stderr)}")
         sections = _sections(text(stdout), "time")
-        return parse_time(
+        info = parse_time(
             sections.get("unit", ""), sections.get("tracking"), sections.get("timedatectl")
         )
+        return replace(info, container=parse_container(sections.get("container")))
 
     def describe(self) -> str:
         return "host facts: time sync"

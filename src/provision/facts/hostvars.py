@@ -135,7 +135,15 @@ FACT_KEYS: dict[str, tuple[str, Any]] = {
     "selinux": ("selinux", _selinux),
     "firewalld": ("firewalld", lambda v: {"state": v.state, "backend": v.backend}),
     "cgroup_version": ("cgroup", lambda v: v),
-    "time": ("time", lambda v: {"synced": v.synced, "chronyd": v.chronyd, "source": v.source}),
+    "time": (
+        "time",
+        lambda v: {
+            "synced": v.synced,
+            "chronyd": v.chronyd,
+            "source": v.source,
+            "container": v.container,  # systemd-detect-virt --container; "" on a VM/metal
+        },
+    ),
     "last_apply": ("last_apply", lambda v: v),
 }
 

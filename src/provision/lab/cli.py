@@ -68,19 +68,38 @@ def lab() -> None:
     default=config.DEFAULT_HOSTS,
     show_default=True,
 )
+@click.option(
+    "--os",
+    "os_values",
+    multiple=True,
+    metavar="RELEASE|HOST=RELEASE",
+    help="The release the hosts say they are: rocky8, rocky9 (default), rocky10, alma8,"
+    " alma9, alma10, rhel8, rhel9, rhel10; every host, or one (rocky2=rhel9). Repeatable."
+    " Only the identity (os-release, redhat-release) and the docker-ce paths served differ:"
+    " the userland stays the image's (docs/lab.md).",
+)
 @inventory_option
 @_handle_errors
-def up(count: int, inventory_path: Path | None) -> None:
+def up(count: int, os_values: tuple[str, ...], inventory_path: Path | None) -> None:
     """Boot rocky1..N (builds the image on first use; does nothing if already up).
 
     inventories/lab.yml lists rocky1..rocky3; for other hosts, `up` writes
     inventories/.lab/inventory.yml and names it."""
-    from .core import inventory_of, lab_paths, lab_up
+    from .core import host_release, inventory_of, lab_paths, lab_up
+    from .releases import DEFAULT, parse_os_options
 
-    hosts = lab_up(count, inventory_path)
+    try:
+        chosen = parse_os_options(os_values, count) if os_values else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--os") from None
+    hosts = (
+        lab_up(count, inventory_path) if chosen is None else lab_up(count, inventory_path, chosen)
+    )
     paths = lab_paths(inventory_path)
     for host in hosts:
-        click.echo(f"{host.name}\t{host.address}")
+        release = host_release(host.name)
+        shown = "" if release == DEFAULT else f"\t{release} (identity only, docs/lab.md)"
+        click.echo(f"{host.name}\t{host.address}{shown}")
     used = inventory_of(paths, hosts)
     click.echo(f"inventory: {used}")
     if used != paths.inventory:

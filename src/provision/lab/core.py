@@ -18,7 +18,7 @@ from pathlib import Path
 
 from provision.facts.openpgp import primary_fingerprints
 
-from . import config, image, inventory, net, spare
+from . import config, image, inventory, net, releases, server, spare
 from .cgroups import host_cgroups
 from .repos import RepoLayout
 from .util import (
@@ -224,11 +224,20 @@ def _server_pid() -> int | None:
 def _ensure_server(img: image.Image) -> None:
     pid = _server_pid()
     if pid is not None:
-        if str(img.repos) in cmdline(pid) and _port_open(config.BRIDGE_ADDR, config.REPO_PORT):
+        line = cmdline(pid)
+        current = str(img.repos) in line and server.SERVES in line
+        if current and _port_open(config.BRIDGE_ADDR, config.REPO_PORT):
             return
         terminate(pid, 5)
     config.STATE_ROOT.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "provision.lab.server", str(img.repos), str(config.STATE_ROOT)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "provision.lab.server",
+        str(img.repos),
+        str(config.STATE_ROOT),
+        server.SERVES,
+    ]
     pid = spawn_detached(cmd, config.STATE_ROOT / "server.log")
     (config.RUN_ROOT / "server.pid").write_text(f"{pid}\n")
     deadline = time.monotonic() + 10
@@ -412,8 +421,38 @@ def _put(
     os.chmod(target, mode)
 
 
+def host_release(name: str) -> str:
+    """The release a lab host was last booted as (`lab up --os`); rocky9 by default."""
+    marker = _host_dir(name) / "os"
+    key = marker.read_text().strip() if marker.is_file() else releases.DEFAULT
+    return key if key in releases.RELEASES else releases.DEFAULT
+
+
+def _forget_identity(hd: Path) -> None:
+    """Drop the identity files a release wrote into the host's upper layer (before the
+    overlay is mounted), so that the image's own show through again."""
+    for path in releases.IDENTITY_PATHS:
+        entry = hd / "upper" / path.lstrip("/")
+        if entry.is_symlink() or entry.exists():
+            entry.unlink()
+
+
+def _write_identity(root: Path, release: str) -> None:
+    for path, text in releases.identity_files(release).items():
+        target = root / path.lstrip("/")
+        if text is None:
+            if target.is_symlink() or target.exists():
+                target.unlink()
+        else:
+            _put(root, path, text)
+
+
 def _prepare_host(
-    host: LabHost, img: image.Image, client_pub: str, all_hosts: list[LabHost]
+    host: LabHost,
+    img: image.Image,
+    client_pub: str,
+    all_hosts: list[LabHost],
+    release: str = releases.DEFAULT,
 ) -> list[str]:
     """Disk (overlay over the image), identity, keys, network: ready to boot."""
     hd = _host_dir(host.name)
@@ -426,6 +465,9 @@ def _prepare_host(
             safe_rmtree(hd / sub)
             (hd / sub).mkdir()
     stamp.write_text(img.key + "\n")
+    marker = hd / "os"
+    if release != releases.DEFAULT or host_release(host.name) != releases.DEFAULT:
+        _forget_identity(hd)
     root = hd / "root"
     if not is_mounted(root):
         run(
@@ -448,6 +490,11 @@ def _prepare_host(
         machine_id.write_text(os.urandom(16).hex() + "\n")
     _put(root, "/etc/machine-id", machine_id.read_text(), 0o444)
     _put(root, "/etc/hostname", host.name + "\n")
+    _write_identity(root, release)
+    if release == releases.DEFAULT:
+        marker.unlink(missing_ok=True)
+    else:
+        marker.write_text(release + "\n")
     hosts_lines = [
         "127.0.0.1   localhost localhost.localdomain",
         "::1         localhost localhost.localdomain",
@@ -591,8 +638,15 @@ def write_lab_vars(paths: LabPaths, docker_gpg_fingerprint: str) -> None:
     inventory.write_private(path, inventory.render_lab_vars(docker_gpg_fingerprint), 0o644)
 
 
-def lab_up(hosts: int = config.DEFAULT_HOSTS, inventory_path: Path | None = None) -> list[LabHost]:
+def lab_up(
+    hosts: int = config.DEFAULT_HOSTS,
+    inventory_path: Path | None = None,
+    os_release: dict[str, str] | None = None,
+) -> list[LabHost]:
     """Boot rocky1..rocky<hosts> (building the image first if needed). Idempotent.
+
+    `os_release` (host name → release key, `releases.parse_os_options`): the release each
+    host says it is; None: rocky9 for hosts booted now, running hosts left as they are.
 
     Writes known_hosts, the key and vars.yml under .lab/ beside the inventory, never the
     inventory itself when it exists (inventories/lab.yml is tracked): hosts other than the
@@ -614,6 +668,13 @@ def lab_up(hosts: int = config.DEFAULT_HOSTS, inventory_path: Path | None = None
         wanted = [lab_host(i) for i in range(1, hosts + 1)]
         already = running_hosts()
         to_start = [h for h in wanted if h not in already]
+        chosen = os_release or {}
+        for h in wanted:
+            if h in already and h.name in chosen and host_release(h.name) != chosen[h.name]:
+                raise LabError(
+                    f"{h.name} is up as {host_release(h.name)}, not {chosen[h.name]}: run"
+                    " `provision lab down` first (a release is chosen when a host boots)"
+                )
         everyone = sorted(set(already) | set(wanted), key=lambda h: h.index)
         if not to_start:
             _write_access(paths, everyone)
@@ -624,7 +685,8 @@ def lab_up(hosts: int = config.DEFAULT_HOSTS, inventory_path: Path | None = None
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(lambda h: _host_keys(h.name), to_start))
             for host in to_start:
-                _prepare_host(host, img, client_pub, everyone)
+                release = chosen.get(host.name, releases.DEFAULT)
+                _prepare_host(host, img, client_pub, everyone, release)
             _write_access(paths, everyone)
             for host in to_start:
                 _launch(host)
@@ -704,7 +766,7 @@ def lab_reset(name: str, inventory_path: Path | None = None) -> LabHost:
             safe_rmtree(hd / sub)
         spare.forget(hd)
         everyone = sorted(set(running_hosts()) | {host}, key=lambda h: h.index)
-        _prepare_host(host, img, _ensure_client_key(paths), everyone)
+        _prepare_host(host, img, _ensure_client_key(paths), everyone, host_release(name))
         _launch(host)
         _wait_ready([host], paths)
         return host

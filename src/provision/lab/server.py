@@ -11,6 +11,7 @@ Run detached by ``provision lab up``: ``python -m provision.lab.server REPOS LOG
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import threading
 import time
@@ -21,6 +22,29 @@ from urllib.parse import urlsplit
 from . import config
 
 _log_lock = threading.Lock()
+
+#: on the server's command line: `lab up` restarts a server started without it (an older
+#: checkout's, which does not serve the paths below)
+SERVES = "serves-docker-trees-v1"
+
+#: the docker-ce repository as the image holds it (one build, el9-named packages)
+_BUILT = f"/{config.DOCKER_PATH}/9/"
+_DOCKER_TREES = re.compile(r"/docker-ce/linux/(rhel|centos)/(8|9|10)/")
+_DOCKER_TOP = re.compile(r"/docker-ce/linux/centos/(gpg|docker-ce\.repo)")
+
+
+def served_path(path: str) -> str:
+    """The path served for a request: Docker's layout has a tree per distribution family
+    and a folder per major version (linux/rhel/9, linux/centos/8, ...), which the roles
+    choose per host; the lab has built one repository (linux/rhel/9), served at each of
+    them. Everything else is served as asked."""
+    match = _DOCKER_TREES.match(path)
+    if match:
+        return _BUILT + path[match.end() :]
+    match = _DOCKER_TOP.match(path)
+    if match:
+        return f"/{config.DOCKER_PATH}/{match.group(1)}" + path[match.end() :]
+    return path
 
 
 def _log(path: Path, line: str) -> None:
@@ -40,6 +64,9 @@ def allowed_proxy_target(url: str) -> str | None:
 
 class RepoHandler(SimpleHTTPRequestHandler):
     log_path: Path
+
+    def translate_path(self, path: str) -> str:
+        return super().translate_path(served_path(path))
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass

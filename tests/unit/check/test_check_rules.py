@@ -257,10 +257,24 @@ def test_firewalld(state: str, level: Level) -> None:
         (TimeInfo("active", False, "chronyc"), Level.WARN),
         (TimeInfo("inactive", False, "none"), Level.FAIL),
         (TimeInfo("absent", False, "none"), Level.FAIL),
+        (TimeInfo("absent", False, "none", ""), Level.FAIL),
+        (TimeInfo("inactive", False, "timedatectl", "systemd-nspawn"), Level.WARN),
+        (TimeInfo("absent", False, "none", "docker"), Level.WARN),
+        (TimeInfo("active", False, "chronyc", "lxc"), Level.WARN),
+        (TimeInfo("absent", True, "timedatectl", "systemd-nspawn"), Level.PASS),
     ],
 )
 def test_time(time: TimeInfo, level: Level) -> None:
     assert levels("time sync", {"time": time})[0][0] is level
+
+
+def test_time_in_a_container_says_whose_clock_it_is() -> None:
+    time = TimeInfo("inactive", False, "timedatectl", "systemd-nspawn")
+    inp = CheckInput({**GOOD, "time": time}, SIZING, {}, REACH)
+    (result,) = [r for r in run_checks(inp) if r.check == "time sync"]
+    assert result.level is Level.WARN
+    assert "systemd-nspawn container: its clock is the kernel's" in result.measured
+    assert "the machine that runs it" in result.advice
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,271 @@
+"""Read-only facts a playbook registers: a user's read-only command (`command`/`shell`
+with `changed_when: false`) and Ansible's `stat`, both read in the one probe.
+
+A read-only command's output is bounded (MAX_OUTPUT_BYTES per stream) and passed back
+framed by length, so no byte it prints can break the probe's framing.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from provision.facts.base import CaseFacts, FactError, FactKind, text
+
+MAX_OUTPUT_BYTES = 64 * 1024  # per stream of a registered read-only command
+
+
+def env_prefix(environment: tuple[tuple[str, str], ...]) -> str:
+    """`export NAME=value; ...` for a task's `environment:` (names checked by compile,
+    values quoted here)."""
+    return "".join(f"export {name}={shlex.quote(value)}; " for name, value in environment)
+
+
+@dataclass(frozen=True)
+class CommandOutput:
+    """A read-only command's answer: exit code and its (bounded) output streams."""
+
+    rc: int
+    stdout: bytes
+    stderr: bytes
+    stdout_cut: bool = False
+    stderr_cut: bool = False
+
+
+@dataclass(frozen=True)
+class ReadCommandFact(FactKind):
+    """A registered read-only command of the user's, run in the probe; its output is
+    bounded and passed back framed by length (any byte may appear in it)."""
+
+    kind = "read_command"
+    verbatim = True
+    script: str  # shell text: run with sh (`shell`) or argv joined with quotes (`command`)
+    chdir: str = ""
+    environment: tuple[tuple[str, str], ...] = ()
+    local: bool = False  # `delegate_to: localhost`: read on the controller, not the host
+    slow: bool = True
+
+    def command(self) -> str:
+        limit = MAX_OUTPUT_BYTES + 1
+        cd = f"cd -- {shlex.quote(self.chdir)} 2>/dev/null || exit 96" if self.chdir else ":"
+        return "\n".join(
+            [
+                cd,
+                "t=$(mktemp -d) || exit 97",
+                "trap 'rm -rf \"$t\"' EXIT",
+                'mkfifo "$t/f" || exit 97',
+                f'head -c {limit} <"$t/f" >"$t/e" &',
+                f"{{ ( {env_prefix(self.environment)}{self.script}",
+                f') </dev/null 2>"$t/f"; echo $? >"$t/r"; }} | head -c {limit} >"$t/o"',
+                "wait",
+                'printf "%s %s %s\\n" "$(cat "$t/r")" "$(wc -c <"$t/o")" "$(wc -c <"$t/e")"',
+                'cat "$t/o" "$t/e"',
+            ]
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> CommandOutput:
+        if rc in (96, 97):
+            reason = "its chdir does not exist" if rc == 96 else "no temporary folder"
+            raise FactError(f"{self.describe()}: cannot run ({reason}): {text(stderr)[-200:]}")
+        head, newline, rest = stdout.partition(b"\n")
+        fields = head.split()
+        if not newline or len(fields) != 3 or not all(f.isdigit() for f in fields):
+            raise FactError(f"{self.describe()}: its answer could not be read")
+        code, out_len, err_len = (int(f) for f in fields)
+        if out_len + err_len != len(rest):
+            raise FactError(f"{self.describe()}: its answer is cut short")
+        out, err = rest[:out_len], rest[out_len:]
+        return CommandOutput(
+            code,
+            out[:MAX_OUTPUT_BYTES],
+            err[:MAX_OUTPUT_BYTES],
+            out_len > MAX_OUTPUT_BYTES,
+            err_len > MAX_OUTPUT_BYTES,
+        )
+
+    def describe(self) -> str:
+        return f"read-only command {self.script}"
+
+    def case_value(self, case: CaseFacts) -> CommandOutput:
+        """`commands: {SCRIPT: {rc, stdout, stderr}}`."""
+        spec: dict[str, Any] = case.section("commands").get(self.script) or {}
+        return CommandOutput(
+            int(spec.get("rc", 0)),
+            str(spec.get("stdout", "")).encode(),
+            str(spec.get("stderr", "")).encode(),
+        )
+
+
+@dataclass(frozen=True)
+class StatInfo:
+    exists: bool
+    kind: str = ""
+    mode: int = 0
+    uid: int = 0
+    gid: int = 0
+    owner: str = ""
+    group: str = ""
+    size: int = 0
+    mtime: int = 0
+    link_target: str = ""
+
+
+STAT_FLAGS = {
+    "regular file": "isreg",
+    "regular empty file": "isreg",
+    "directory": "isdir",
+    "symbolic link": "islnk",
+    "character special file": "ischr",
+    "block special file": "isblk",
+    "fifo": "isfifo",
+    "socket": "issock",
+}
+
+
+@dataclass(frozen=True)
+class StatFact(FactKind):
+    """`stat` of one path (lstat unless `follow`), as Ansible's stat module reads it."""
+
+    kind = "stat"
+    path: str
+    follow: bool = False
+    local: bool = False  # `delegate_to: localhost`: read on the controller, not the host
+    slow: bool = False
+
+    def command(self) -> str:
+        p = shlex.quote(self.path)
+        flag = "-L " if self.follow else ""
+        return (
+            f"if [ -e {p} ] || [ -L {p} ]; then "
+            f"stat {flag}-c '%F|%a|%u|%g|%U|%G|%s|%Y' -- {p} || exit 3; "
+            f"if [ -L {p} ]; then readlink -- {p} | head -c 4096; fi; else echo ABSENT; fi"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> StatInfo:
+        if rc != 0:
+            raise FactError(f"cannot stat {self.path}: {text(stderr)[-200:]}")
+        first, _, rest = text(stdout).partition("\n")
+        if first.strip() == "ABSENT":
+            return StatInfo(False)
+        parts = first.split("|")
+        if len(parts) != 8 or not all(parts[i].isdigit() for i in (2, 3, 6, 7)):
+            raise FactError(f"unexpected stat output for {self.path}: {first!r}")
+        try:
+            mode = int(parts[1], 8)
+        except ValueError:
+            raise FactError(f"unexpected stat mode for {self.path}: {parts[1]!r}")
+        return StatInfo(
+            True,
+            parts[0],
+            mode,
+            int(parts[2]),
+            int(parts[3]),
+            parts[4],
+            parts[5],
+            int(parts[6]),
+            int(parts[7]),
+            rest.rstrip("\n"),
+        )
+
+    def describe(self) -> str:
+        return f"stat {self.path}"
+
+    def case_value(self, case: CaseFacts) -> StatInfo:
+        spec = case.section("stats").get(self.path)
+        if not spec:
+            return StatInfo(False)
+        return StatInfo(
+            True, spec.get("kind", "regular file"), int(str(spec.get("mode", "644")), 8)
+        )
+
+
+MAX_LIST_BYTES = 4 * 1024 * 1024  # the package or service list of a host
+
+
+@dataclass(frozen=True)
+class PackageListFact(FactKind):
+    """Every installed rpm (Ansible's `package_facts`): name, epoch, version, release,
+    arch; no rpm on the host gives no package."""
+
+    kind = "package_list"
+    slow: bool = True
+
+    def command(self) -> str:
+        return (
+            "command -v rpm >/dev/null 2>&1 || exit 127; "
+            "rpm -qa --qf '%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n' "
+            f"| head -c {MAX_LIST_BYTES + 1}"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> tuple[tuple[str, ...], ...]:
+        if rc == 127:
+            return ()
+        if rc != 0:
+            raise FactError(f"cannot list the installed packages: {text(stderr)[-200:]}")
+        if len(stdout) > MAX_LIST_BYTES:
+            raise FactError(f"the package list is larger than {MAX_LIST_BYTES} bytes")
+        rows = []
+        for line in text(stdout).splitlines():
+            fields = line.split("\t")
+            if len(fields) != 5 or not fields[0]:
+                raise FactError(f"unexpected rpm output: {line[:200]!r}")
+            rows.append(tuple(fields))
+        return tuple(rows)
+
+    def describe(self) -> str:
+        return "package facts"
+
+    def case_value(self, case: CaseFacts) -> tuple[tuple[str, ...], ...]:
+        return tuple(
+            (name, "(none)", str(v), "1", "x86_64") for name, v in case.section("packages").items()
+        )
+
+
+@dataclass(frozen=True)
+class ServiceListFact(FactKind):
+    """Every systemd service with its state and enablement (Ansible's `service_facts`)."""
+
+    kind = "service_list"
+    slow: bool = True
+
+    def command(self) -> str:
+        return (
+            "command -v systemctl >/dev/null 2>&1 || exit 127; "
+            "{ echo @@units; systemctl list-units --type=service --all --no-legend "
+            "--no-pager --plain; echo @@files; systemctl list-unit-files --type=service "
+            f"--no-legend --no-pager; }} | head -c {MAX_LIST_BYTES + 1}"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> dict[str, tuple[str, str]]:
+        if rc == 127:
+            return {}
+        if len(stdout) > MAX_LIST_BYTES:
+            raise FactError(f"the service list is larger than {MAX_LIST_BYTES} bytes")
+        states: dict[str, str] = {}
+        statuses: dict[str, str] = {}
+        section = ""
+        for line in text(stdout).splitlines():
+            if line in ("@@units", "@@files"):
+                section = line
+                continue
+            fields = line.split()
+            if not fields or not fields[0].endswith(".service"):
+                continue
+            if section == "@@units" and len(fields) >= 4:
+                states[fields[0]] = "running" if fields[3] == "running" else "stopped"
+            elif section == "@@files" and len(fields) >= 2:
+                statuses[fields[0]] = fields[1]
+        if not section:
+            raise FactError(f"cannot list the services: {text(stderr)[-200:]}")
+        names = sorted(set(states) | set(statuses))
+        return {n: (states.get(n, "stopped"), statuses.get(n, "unknown")) for n in names}
+
+    def describe(self) -> str:
+        return "service facts"
+
+    def case_value(self, case: CaseFacts) -> dict[str, tuple[str, str]]:
+        return {
+            f"{name}.service" if not name.endswith(".service") else name: ("running", "enabled")
+            for name in case.section("services")
+        }
