@@ -187,6 +187,10 @@ LAZY_COMMANDS = (
         )
     }
 )
+LAZY_COMMANDS["lint"] = (
+    "provision.ansible.lint:lint",
+    "List which tasks of an Ansible role or playbook run as they are (exit 0 when all do).",
+)
 LAZY_COMMANDS["show"] = (
     "provision.changecontrol.commands:show",
     "Show a saved plan file (`plan -o`) as `plan` shows a plan, or as JSON.",

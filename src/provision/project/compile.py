@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provision.ansible.modules import ansible_types
 from provision.errors import InputError, Location
 from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
 from provision.project.factvars import HostVars, fact_groups, template_groups
@@ -203,7 +204,10 @@ def short_module(key: Any) -> str:
 
 
 def resolve_type_key(key: Any, registry: dict[str, type[TaskType]]) -> str:
-    """The registry key of a task's type key (the one place the type key is resolved)."""
+    """The registry key of a task's type key (the one place the type key is resolved): a
+    key the registry holds as it is (an Ansible module name) wins over its short form."""
+    if str(key) in registry:
+        return str(key)
     return short_module(key)
 
 
@@ -1211,7 +1215,7 @@ def _loop_items(raw: YDict, variables: Variables, where: Location) -> tuple[list
 
 
 def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[CompiledTask]:
-    registry = task_types()
+    registry = ansible_types(task_types(), raw)  # Ansible module names (provision.ansible)
     assert scope.run is not None
     type_keys = [k for k in raw if k not in TASK_KEYS]
     if not type_keys:

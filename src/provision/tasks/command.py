@@ -77,7 +77,8 @@ class RunCommand(TaskType):
         if not any(getattr(self.params, g) for g in GUARDS):
             raise self.fail(
                 "a command needs a guard so that it runs only when needed",
-                hint="add one of: creates: PATH, removes: PATH, unless: CMD, only_if: CMD",
+                hint="add one of: creates: PATH, removes: PATH, unless: CMD, only_if: CMD"
+                " (or `shell:`, a command that changes on every run)",
             )
 
     def facts(self) -> list[Fact]:

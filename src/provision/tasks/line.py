@@ -51,8 +51,31 @@ def _raw_lines(text: str) -> list[str]:
     return lines
 
 
+def insert_index(lines: list[str], insertafter: str | None, insertbefore: str | None) -> int:
+    """Where a new line goes: after the last line matching `insertafter` (`EOF` or no
+    match: the end), or before the last line matching `insertbefore` (`BOF`: the start;
+    no match: the end), as Ansible's lineinfile and blockinfile place it."""
+    if insertbefore is not None:
+        if insertbefore == "BOF":
+            return 0
+        pattern = re.compile(insertbefore)
+        found = [i for i, line in enumerate(lines) if pattern.search(line)]
+        return found[-1] if found else len(lines)
+    if insertafter is not None and insertafter != "EOF":
+        pattern = re.compile(insertafter)
+        found = [i for i, line in enumerate(lines) if pattern.search(line)]
+        return found[-1] + 1 if found else len(lines)
+    return len(lines)
+
+
 def edit_lines(
-    text: str, line: str | None, regexp: str | None, state: str, section: str | None
+    text: str,
+    line: str | None,
+    regexp: str | None,
+    state: str,
+    section: str | None,
+    insertafter: str | None = None,
+    insertbefore: str | None = None,
 ) -> str:
     """The file's text with the line made present or absent. Pure, for tests and planning.
     Lines the edit does not touch keep their bytes, `\r` included; a new line ends as most
@@ -90,6 +113,10 @@ def edit_lines(
                 return text  # the regexp does not match the wanted line itself: already there
             if found:
                 lines[found[-1]] = line
+            elif section is None and (insertafter is not None or insertbefore is not None):
+                insert_at = insert_index(lines, insertafter, insertbefore)
+                lines.insert(insert_at, line)
+                endings.insert(insert_at, ending)
             else:
                 insert_at = end
                 while insert_at > start and not lines[insert_at - 1].strip():
@@ -129,6 +156,15 @@ class Line(TaskType):
             " `[section]`; the section is created at the end of the file if missing",
         )
         state: str = arg("present", choices=("present", "absent"), doc="whether the line is there")
+        insertafter: str | None = arg(
+            None,
+            doc="where a new line goes: after the last line matching this regexp (`EOF`: at"
+            " the end); default: at the end of the file or section, before blank lines",
+        )
+        insertbefore: str | None = arg(
+            None,
+            doc="where a new line goes: before the last line matching this regexp (`BOF`: first)",
+        )
         create: bool = arg(True, doc="create the file if missing (with `mode`, `owner`, `group`)")
         mode: Mode | None = arg(
             None, doc="for a created file (default `0644`); an existing file keeps its own"
@@ -181,6 +217,26 @@ class Line(TaskType):
                     hint=f"{self.params.path} is a {fmt} file; `format: lines` writes any line",
                     arg="line",
                 )
+        if self.params.insertafter is not None or self.params.insertbefore is not None:
+            if section is not None:
+                raise self.fail("`insertafter`/`insertbefore` do not go with `section`")
+            if self.params.insertafter is not None and self.params.insertbefore is not None:
+                raise self.fail("give `insertafter` or `insertbefore`, not both")
+        for key in ("insertafter", "insertbefore"):
+            value = getattr(self.params, key)
+            if value is None or value in ("EOF", "BOF"):
+                continue
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise self.fail(f"`{key}` is not a valid regular expression: {exc}", arg=key)
+            problem = backtracking_risk(value)
+            if problem:
+                raise self.fail(
+                    f"`{key}` could take exponential time to match: {problem}",
+                    hint=SAFE_HINT,
+                    arg=key,
+                )
         if self.params.regexp is not None:
             try:
                 re.compile(self.params.regexp)
@@ -228,8 +284,9 @@ class Line(TaskType):
             if not self.params.create:
                 return Failed(f"{path} does not exist (and `create: false`)")
         before = as_text(current.content) if current.exists else ""
+        p = self.params
         after = edit_lines(
-            before, self.params.line, self.params.regexp, self.params.state, self.params.section
+            before, p.line, p.regexp, p.state, p.section, p.insertafter, p.insertbefore
         )
         if current.exists and after == before:
             what = "absent" if self.params.state == "absent" else "present"
@@ -252,6 +309,8 @@ class Line(TaskType):
             "regexp": self.params.regexp,
             "state": self.params.state,
             "section": self.params.section,
+            "insertafter": self.params.insertafter,
+            "insertbefore": self.params.insertbefore,
         }
         return [Assertion("line", self.params.path, expect, f"line in {self.params.path}")]
 
@@ -260,7 +319,15 @@ class Line(TaskType):
 def check_line(host: Any, path: str, expect: dict) -> str | None:
     file = host.file(path)
     text = file.content_string if file.exists else ""
-    wanted = edit_lines(text, expect["line"], expect["regexp"], expect["state"], expect["section"])
+    wanted = edit_lines(
+        text,
+        expect["line"],
+        expect["regexp"],
+        expect["state"],
+        expect["section"],
+        expect.get("insertafter"),
+        expect.get("insertbefore"),
+    )
     if wanted != text:
         where = f" in [{expect['section']}]" if expect["section"] else ""
         return f"{path}: line {expect['state']}{where} does not hold"

@@ -50,9 +50,9 @@ def test_source_script_defines_the_completion(shell: str) -> None:
 BASH = {
     "commands": (
         "provision ",
-        ["apply", "check", "facts", "init", "inventory", "lab", "plan", "show", "verify"],
+        ["apply", "check", "facts", "init", "inventory", "lab", "lint", "plan", "show", "verify"],
     ),
-    "command prefix": ("provision l", ["lab"]),
+    "command prefix": ("provision l", ["lab", "lint"]),
     "lab commands (imported on demand)": ("provision lab s", ["ssh", "status"]),
     "plan options": ("provision plan --fo", ["--forks", "--format"]),
     "init options": ("provision init --f", ["--force"]),

@@ -63,11 +63,16 @@ def test_lab_help_loads_the_lab() -> None:
 
 
 def test_lazy_help_text_is_the_commands_own() -> None:
+    from provision.ansible.lint import lint
     from provision.changecontrol.commands import show
     from provision.lab.cli import lab
 
-    assert set(LAZY_COMMANDS) == {"lab", "show"}
+    assert set(LAZY_COMMANDS) == {"lab", "lint", "show"}
     assert LAZY_COMMANDS["lab"] == ("provision.lab.cli:lab", inspect.cleandoc(lab.help or ""))
+    assert LAZY_COMMANDS["lint"] == (
+        "provision.ansible.lint:lint",
+        inspect.cleandoc(lint.help or ""),
+    )
     assert LAZY_COMMANDS["show"] == (
         "provision.changecontrol.commands:show",
         inspect.cleandoc(show.help or ""),

@@ -1,0 +1,304 @@
+"""`provision lint --ansible PATH`: which tasks of an Ansible role or playbook run as
+they are, and for the others the Ansible feature, its file:line and what to write
+instead. Reads files only; no inventory, no host."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provision.ansible.modules import ELSEWHERE, canonical, module_of, unsupported
+from provision.ansible.modules.spec import Call, translate_names
+from provision.errors import InputError, Location, ProvisionError
+from provision.project.yamlfile import load_yaml, where_of
+
+# Ansible task keywords with no counterpart here, and what to write instead.
+KEYWORD_HINTS = {
+    "async": "run the task synchronously (provision has no background tasks)",
+    "poll": "run the task synchronously",
+    "until": "a read-only check (assert) after the change; provision does not retry",
+    "retries": "remove it (with `until`)",
+    "delay": "remove it (with `until`)",
+    "delegate_to": "only `delegate_to: localhost` for controller-side steps",
+    "delegate_facts": "not supported",
+    "local_action": "a task with `delegate_to: localhost`",
+    "strategy": "provision runs every host in parallel; remove it",
+    "serial": "rolling batches are a command-line option of provision",
+    "throttle": "remove it",
+    "any_errors_fatal": "remove it: a failed host stops only itself",
+    "max_fail_percentage": "remove it",
+    "debugger": "remove it",
+    "connection": "set the connection in the inventory",
+    "args": "write the arguments under the module",
+    "no_log": "`secret: true` (its values are masked everywhere)",
+    "diff": "`provision plan` always shows diffs",
+    "module_defaults": "give the arguments in each task",
+    "collections": "write modules by their full name (ansible.builtin.X)",
+    "with_first_found": "name the file",
+    "with_fileglob": "list the files",
+}
+# Keywords issue 13 brings (branch ansible-keywords); flagged until this build has them.
+COMING = (
+    "register",
+    "changed_when",
+    "failed_when",
+    "check_mode",
+    "environment",
+    "ignore_errors",
+    "become_user",
+    "become_method",
+    "loop_control",
+    "with_items",
+    "with_dict",
+    "with_list",
+    "vars",
+    "listen",
+    "run_once",
+    "delegate_to",
+    "block",
+    "rescue",
+    "always",
+)
+COMING_HINT = "not in this build yet (task keywords of issue 13)"
+PLAY_SECTIONS = ("pre_tasks", "tasks", "post_tasks", "handlers")
+BLOCK_KEYS = ("block", "rescue", "always")
+
+
+@dataclass
+class Finding:
+    """One task: runs as it is (`problems` empty), or what must change."""
+
+    location: Location
+    name: str
+    module: str
+    becomes: str
+    problems: list[tuple[str, str]]  # (feature and what is wrong, what to write instead)
+
+
+def _task_keys() -> frozenset[str]:
+    """The task keywords this build of provision accepts."""
+    from provision.project import compile as compile_module
+
+    keys = set(getattr(compile_module, "COMMON_KEYS", ()))
+    keys |= set(getattr(compile_module, "TASK_KEYWORDS", ()))
+    return frozenset(keys)
+
+
+def _native_types() -> dict[str, Any]:
+    from provision.tasks.base import task_types
+
+    return task_types()
+
+
+def lint_task(task: Any, where: Location) -> Finding:
+    """What it takes for one task (not a block) to run here."""
+    if not isinstance(task, dict):
+        return Finding(where, "?", "", "", [("a task must be a mapping", "")])
+    keys = _task_keys()
+    natives = _native_types()
+    name = str(task.get("name") or "")
+    candidates = [k for k in task if isinstance(k, str) and k not in keys]
+    modules = [k for k in candidates if k in natives or canonical(k) or "." in k]
+    if not modules:
+        modules = [k for k in candidates if k not in KEYWORD_HINTS and k not in BLOCK_KEYS][:1]
+    problems: list[tuple[str, str]] = []
+    module = modules[0] if modules else ""
+    becomes = ""
+    for key in candidates:
+        if key == module or key in BLOCK_KEYS:
+            continue
+        key_where = where_of(task, key, where.file)
+        hint = KEYWORD_HINTS.get(key, "") or (COMING_HINT if key in COMING else "")
+        if key.startswith("with_") and not hint:
+            hint = "`loop:` over the same list"
+        problems.append((f"{key_where}: task keyword `{key}` is not supported", hint))
+    if not module:
+        if not any(k in task for k in BLOCK_KEYS):
+            problems.append((f"{where}: the task names no module", ""))
+        return Finding(where, name, "", "", problems)
+    module_where = where_of(task, module, where.file)
+    translated = module_of(module)
+    short = canonical(module)
+    if translated is not None and not (module in natives and _native_fits(module, task)):
+        lines = getattr(task[module], "key_lines", None) or {}
+        try:
+            call = Call(translated, module, module_where)
+            translate_names(call, task[module], lines)
+            route = translated.route
+            becomes = route(task[module], call) if route else translated.target
+        except InputError as exc:
+            problems.append((str(exc).split("\n")[0], exc.hint or ""))
+    elif module in natives:
+        becomes = module
+    elif short in ELSEWHERE:
+        if short in natives:
+            becomes = short
+        else:
+            problems.append(
+                (
+                    f"{module_where}: `{module}` is not supported by this build",
+                    "it comes with the task keywords (debug, set_fact, stat, meta, include_*)",
+                )
+            )
+    else:
+        exc = unsupported(module, module_where)
+        message = str(exc).split("\n")[0]
+        if "." not in module:
+            message = f"{module_where}: unknown module or keyword `{module}`"
+        problems.append((message, exc.hint or ""))
+    return Finding(where, name, module, becomes, problems)
+
+
+def _native_fits(key: str, task: dict[str, Any]) -> bool:
+    from provision.ansible.modules import _only_ansible_fits
+
+    return not _only_ansible_fits(_native_types()[key], key, task, _native_types())
+
+
+def walk(tasks: Any, file: str) -> Iterator[Finding]:
+    """Every task of a task list, blocks entered (the block itself is checked too)."""
+    if tasks is None:
+        return
+    if not isinstance(tasks, list):
+        yield Finding(Location(file), "?", "", "", [("a task list must be a list", "")])
+        return
+    for index, task in enumerate(tasks):
+        where = where_of(tasks, index, file)
+        if isinstance(task, dict) and any(k in task for k in BLOCK_KEYS):
+            keys = _task_keys()
+            finding = lint_task(task, where)
+            for key in BLOCK_KEYS:
+                if key in task and key not in keys:
+                    finding.problems.insert(
+                        0, (f"{where_of(task, key, file)}: `{key}` is not supported", COMING_HINT)
+                    )
+            finding.module = "block"
+            yield finding
+            for key in BLOCK_KEYS:
+                yield from walk(task.get(key), file)
+        else:
+            yield lint_task(task, where)
+
+
+def _task_files(role: Path) -> list[Path]:
+    files = []
+    for folder in ("tasks", "handlers"):
+        base = role / folder
+        if base.is_dir():
+            files += sorted(p for p in base.rglob("*") if p.suffix in (".yml", ".yaml"))
+    return files
+
+
+def lint_path(path: Path) -> list[Finding]:
+    """A role folder (its tasks/ and handlers/), a playbook, or a task file."""
+    findings: list[Finding] = []
+    if path.is_dir():
+        files = _task_files(path)
+        if not files:
+            raise InputError(f"{path} has no tasks/ or handlers/ YAML files", Location(str(path)))
+        for file in files:
+            findings += walk(load_yaml(file, "task file"), str(file))
+        return findings
+    data = load_yaml(path, "playbook")
+    if (
+        isinstance(data, list)
+        and data
+        and all(isinstance(p, dict) and ("hosts" in p or "import_playbook" in p) for p in data)
+    ):
+        for play in data:
+            findings += _lint_play(play, path)
+        return findings
+    return list(walk(data, str(path)))
+
+
+def _lint_play(play: dict[str, Any], path: Path) -> list[Finding]:
+    findings: list[Finding] = []
+    where = where_of(play, None, str(path))
+    if "import_playbook" in play:
+        return [
+            Finding(
+                where,
+                "",
+                "import_playbook",
+                "",
+                [
+                    (
+                        f"{where}: `import_playbook` is not supported",
+                        "run each playbook, or merge them",
+                    )
+                ],
+            )
+        ]
+    from provision.project.playbook import PLAY_KEYS
+
+    for key in play:
+        if key not in PLAY_KEYS and key not in PLAY_SECTIONS:
+            findings.append(
+                Finding(
+                    where_of(play, key, str(path)),
+                    f"play {play.get('name', '')}",
+                    "",
+                    "",
+                    [
+                        (
+                            f"{where_of(play, key, str(path))}: play keyword `{key}` is not"
+                            " supported",
+                            KEYWORD_HINTS.get(key, ""),
+                        )
+                    ],
+                )
+            )
+    for section in PLAY_SECTIONS:
+        findings += walk(play.get(section), str(path))
+    for entry in play.get("roles") or []:
+        name = entry.get("role") if isinstance(entry, dict) else entry
+        if isinstance(name, str) and "{" not in name:
+            for base in (path.parent / "roles", path.parent.parent / "roles", Path("roles")):
+                if (base / name).is_dir():
+                    for file in _task_files(base / name):
+                        findings += walk(load_yaml(file, "task file"), str(file))
+                    break
+    return findings
+
+
+def report(findings: list[Finding]) -> tuple[str, int]:
+    lines = []
+    ready = [f for f in findings if not f.problems]
+    for f in findings:
+        label = f.name or f.module or "task"
+        if not f.problems:
+            via = f" ({f.module} → {f.becomes})" if f.becomes and f.becomes != f.module else ""
+            lines.append(f"ok      {f.location}  {label}{via}")
+            continue
+        lines.append(f"change  {f.location}  {label}")
+        for problem, hint in f.problems:
+            lines.append(f"          {problem}")
+            if hint:
+                lines.append(f"          instead: {hint}")
+    need = len(findings) - len(ready)
+    lines.append(f"{len(findings)} tasks: {len(ready)} run as they are, {need} need a change")
+    return "\n".join(lines), (1 if need else 0)
+
+
+@click.command()
+@click.option(
+    "--ansible",
+    "path",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="An Ansible role folder, playbook or task file.",
+)
+def lint(path: Path) -> None:
+    """List which tasks of an Ansible role or playbook run as they are (exit 0 when all do)."""
+    try:
+        text, code = report(lint_path(path))
+    except ProvisionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(text)
+    sys.exit(code)

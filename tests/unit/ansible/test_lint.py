@@ -1,0 +1,126 @@
+"""`provision lint --ansible PATH`: per task, runs as it is or what to change; exit 0/1/2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from provision.cli import main
+
+ROOT = Path(__file__).parents[3]
+
+ROLE_OK = """\
+- name: packages
+  ansible.builtin.dnf: {name: "git,vim", state: installed}
+- name: a line
+  lineinfile: {dest: /etc/x.conf, regexp: '^a=', line: a=1, create: true}
+- name: kernel setting
+  ansible.posix.sysctl: {name: vm.swappiness, value: 10}
+- name: a directory
+  ansible.builtin.file: {path: /srv/app, state: directory, mode: "0750"}
+"""
+
+# (tasks/main.yml text, words the output holds)
+NEEDS_CHANGE = [
+    (
+        "- ansible.builtin.dnf: {name: x, enablerepo: epel}\n",
+        ["change", "tasks/main.yml:9", "`enablerepo`", "instead: provision installs from"],
+    ),
+    (
+        "- name: slow\n  ansible.builtin.command: sleep 100\n  async: 60\n  poll: 0\n",
+        ["tasks/main.yml:11: task keyword `async` is not supported", "synchronously"],
+    ),
+    (
+        "- ansible.builtin.command: ls\n  until: x is success\n  retries: 3\n",
+        ["`until`", "does not retry"],
+    ),
+    (
+        "- community.docker.docker_container: {name: web}\n",
+        ["Ansible module `community.docker.docker_container` is not supported"],
+    ),
+    (
+        "- ansible.builtin.unarchive: {src: a.tgz, dest: /opt}\n",
+        ["instead: ansible.builtin.get_url"],
+    ),
+    ("- ansible.builtin.command: ls | wc -l\n", ["shell syntax", "ansible.builtin.shell"]),
+    (
+        "- ansible.builtin.lineinfile: {path: /x, line: a, backrefs: true, regexp: '(a)'}\n",
+        ["`backrefs: True` is not supported"],
+    ),
+    ("- apt: {name: x}\n", ["unknown module or keyword `apt`", "ansible.builtin.dnf"]),
+    ("- ansible.builtin.copy: {dest: /x, content: a}\n  with_items: [1, 2]\n", ["`with_items`"]),
+    ("- ansible.builtin.dnf: {name: x}\n  no_log: true\n", ["`no_log`", "secret: true"]),
+]
+
+
+def _role(tmp_path: Path, tasks: str) -> Path:
+    (tmp_path / "r" / "tasks").mkdir(parents=True)
+    (tmp_path / "r" / "tasks" / "main.yml").write_text(tasks)
+    return tmp_path / "r"
+
+
+def _lint(path: Path):
+    return CliRunner().invoke(main, ["lint", "--ansible", str(path)])
+
+
+def test_a_role_that_runs_as_it_is(tmp_path: Path):
+    result = _lint(_role(tmp_path, ROLE_OK))
+    assert result.exit_code == 0, result.output
+    assert "4 tasks: 4 run as they are, 0 need a change" in result.output
+    assert "(ansible.builtin.file → file)" in result.output
+    assert "(lineinfile → line)" in result.output
+
+
+@pytest.mark.parametrize(("tasks", "words"), NEEDS_CHANGE)
+def test_tasks_that_need_a_change(tmp_path: Path, tasks: str, words: list[str]):
+    result = _lint(_role(tmp_path, ROLE_OK + tasks))
+    assert result.exit_code == 1, result.output
+    assert "need a change" in result.output and "1 need a change" in result.output
+    for word in words:
+        assert word in result.output, (word, result.output)
+    assert "Traceback" not in result.output
+
+
+def test_a_playbook_with_a_role_and_play_keywords(tmp_path: Path):
+    _role(tmp_path / "roles", ROLE_OK)
+    (tmp_path / "roles" / "r").rename(tmp_path / "roles" / "web")
+    (tmp_path / "site.yml").write_text(
+        "- hosts: all\n  strategy: free\n  roles: [web]\n  tasks:\n"
+        "    - ansible.builtin.fail: {msg: stop}\n      when: false\n"
+    )
+    result = _lint(tmp_path / "site.yml")
+    assert result.exit_code == 1, result.output
+    assert "site.yml:2: play keyword `strategy` is not supported" in result.output
+    assert "roles/web/tasks/main.yml:1" in result.output
+    assert "6 tasks: 5 run as they are, 1 need a change" in result.output
+
+
+def test_blocks_are_entered(tmp_path: Path):
+    tasks = "- block:\n    - ansible.builtin.dnf: {name: x, exclude: y}\n  rescue:\n    - fail:\n"
+    result = _lint(_role(tmp_path, tasks))
+    assert result.exit_code == 1
+    assert "tasks/main.yml:2" in result.output and "`exclude`" in result.output
+
+
+def test_the_benchmark_playbook_modules_all_translate():
+    result = _lint(ROOT / "bench" / "ansible" / "docker-host.yml")
+    module_problems = [
+        line
+        for line in result.output.splitlines()
+        if "is not an argument" in line or "not supported by provision" in line
+    ]
+    assert module_problems == [], module_problems
+
+
+def test_bad_input_exits_2(tmp_path: Path):
+    (tmp_path / "site.yml").write_text("- hosts: [\n")
+    result = _lint(tmp_path / "site.yml")
+    assert result.exit_code == 2
+    assert "site.yml" in result.output
+    result = _lint(tmp_path / "missing.yml")
+    assert result.exit_code == 2
+    empty = tmp_path / "empty_role"
+    empty.mkdir()
+    assert _lint(empty).exit_code == 2
