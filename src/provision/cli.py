@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from provision.project.vault import VAULT_OPTIONS
+
 EXIT_CODES = """\b
 Exit codes (when several apply, the first of 130, 1, 3, 4 wins):
   0  success (plan: no changes pending)
@@ -38,7 +40,34 @@ class InputFailure(click.ClickException):
 
 
 TARGET_OPTIONS = [
-    click.argument("inventory", type=click.Path(path_type=Path)),
+    click.argument("inventory", type=click.Path(path_type=Path), required=False),
+    click.option(
+        "-i",
+        "--inventory",
+        "inventory_sources",
+        multiple=True,
+        help="Inventory source: a YAML or INI file, a folder of them, or host1,host2, ."
+        " Repeatable; merged in order, as Ansible does. Default: ansible.cfg's inventory.",
+    ),
+    click.option("--list-hosts", is_flag=True, help="List each play's hosts; run nothing."),
+    click.option("--list-tasks", is_flag=True, help="List each play's tasks; run nothing."),
+    click.option(
+        "--syntax-check",
+        is_flag=True,
+        help="Check the inventory, playbook and roles (everything a plan checks before any"
+        " host is touched); connect to no host.",
+    ),
+    click.option(
+        "--start-at-task",
+        default=None,
+        metavar="NAME",
+        help="Skip every task before the first one named NAME (or `role : NAME`, or a glob).",
+    ),
+    click.option(
+        "--step",
+        is_flag=True,
+        help="Confirm each task before the run: (y)es, (n)o, (c)ontinue. Needs a terminal.",
+    ),
     click.option(
         "-p",
         "--playbook",
@@ -66,9 +95,8 @@ RUN_OPTIONS = [
         "-f",
         "--forks",
         type=click.IntRange(1, 500),
-        default=50,
-        show_default=True,
-        help="Hosts worked on at once.",
+        default=None,
+        help="Hosts worked on at once (default: ansible.cfg's forks, else 50).",
     ),
     click.option("-t", "--tags", default="", help="Only tasks with these tags (comma list)."),
     click.option("--skip-tags", default="", help="Skip tasks with these tags (comma list)."),
@@ -85,7 +113,8 @@ RUN_OPTIONS = [
         "-v",
         "--verbose",
         count=True,
-        help="-v: every task with its reason; -vv: and the commands; -vvv: and the probe.",
+        help="-v: every task with its reason; -vv: and the commands; -vvv: and the probe;"
+        " -vvvv: and connection debugging (hops, auth methods; never secrets).",
     ),
     click.option(
         "--color/--no-color",
@@ -93,14 +122,30 @@ RUN_OPTIONS = [
         default=None,
         help="Colour the output or not (default: on a terminal, unless NO_COLOR is set).",
     ),
+    *VAULT_OPTIONS,
 ]
 CONNECTION_OPTIONS = [
     click.option(
         "--timeout",
         type=click.FloatRange(0.5, 600),
-        default=10.0,
-        show_default=True,
-        help="Seconds to wait for a host's SSH connection.",
+        default=None,
+        help="Seconds to wait for a host's SSH connection (default: ansible.cfg's timeout,"
+        " else 10).",
+    ),
+    click.option(
+        "-F",
+        "--ssh-config",
+        "ssh_config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="ssh_config file to read instead of ~/.ssh/config.",
+    ),
+    click.option(
+        "-J",
+        "--jump",
+        default=None,
+        metavar="[USER@]HOST[:PORT][,...]",
+        help="Jump hosts (ProxyJump), in order, for hosts that set none themselves.",
     ),
     click.option(
         "--retries",
@@ -260,7 +305,7 @@ def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
 
 
 @main.command(epilog=EXIT_CODES)
-@_with(TARGET_OPTIONS, CONNECTION_OPTIONS)
+@_with(TARGET_OPTIONS, CONNECTION_OPTIONS, VAULT_OPTIONS)
 @click.option(
     "--junit-xml",
     type=click.Path(path_type=Path),
@@ -310,27 +355,67 @@ def init_command(directory: str, force: bool) -> None:
     )
 
 
+def _controller(
+    inventory: Path | None,
+    inventory_sources: tuple[str, ...] = (),
+    ssh_config_file: Path | None = None,
+    jump: str | None = None,
+    forks: int | None = None,
+    timeout: float | None = None,
+    accept_new_host_keys: bool = False,
+    verbose: int = 0,
+) -> Any:
+    """Inventory sources and connection settings: command line > ansible.cfg > defaults."""
+    from provision.cli_ansible import resolve
+    from provision.errors import InputError
+
+    try:
+        controller = resolve(
+            inventory,
+            inventory_sources,
+            ssh_config_file,
+            jump,
+            forks,
+            timeout,
+            accept_new_host_keys,
+            verbose,
+        )
+    except InputError as exc:
+        raise InputFailure(str(exc))
+    for warning in controller.warnings:
+        click.echo(warning, err=True)
+    return controller
+
+
 def _verify(
-    inventory: Path,
+    inventory: Path | None,
     playbook: Path | None,
     limit: str | None,
     extra_vars: tuple[str, ...],
-    timeout: float,
+    timeout: float | None,
     retries: int,
     accept_new_host_keys: bool,
     junit_xml: Path | None = None,
+    inventory_sources: tuple[str, ...] = (),
+    ssh_config_file: Path | None = None,
+    jump: str | None = None,
     **_ignored: Any,
 ) -> int:
     from provision.errors import InputError
     from provision.execution.runner import RunOptions
     from provision.verify.runner import run_verify
 
+    controller = _controller(
+        inventory, inventory_sources, ssh_config_file, jump, None, timeout, accept_new_host_keys
+    )
     options = RunOptions(
-        timeout=timeout, retries=retries, accept_new_host_keys=accept_new_host_keys
+        timeout=controller.timeout,
+        retries=retries,
+        accept_new_host_keys=controller.accept_new_host_keys,
     )
     try:
         return run_verify(
-            inventory,
+            controller.sources,
             playbook or Path(DEFAULT_PLAYBOOK),
             _limit(limit),
             list(extra_vars),
@@ -362,27 +447,47 @@ def _limit(limit: str | None) -> str | None:
 
 def _run(
     command: str,
-    inventory: Path,
+    inventory: Path | None,
     playbook: Path | None,
     limit: str | None,
     extra_vars: tuple[str, ...],
-    forks: int,
+    forks: int | None,
     tags: str,
     skip_tags: str,
     output_format: str,
-    timeout: float,
+    timeout: float | None,
     retries: int,
     accept_new_host_keys: bool,
     stats: bool,
     verbose: int,
     color: bool | None,
     diff: bool,
+    inventory_sources: tuple[str, ...] = (),
+    ssh_config_file: Path | None = None,
+    jump: str | None = None,
+    list_hosts: bool = False,
+    list_tasks: bool = False,
+    syntax_check: bool = False,
+    start_at_task: str | None = None,
+    step: bool = False,
     control: Any = None,
 ) -> int:
     from provision.errors import InputError
     from provision.project.compile import Selection, compile_run, parse_extra_vars
     from provision.reporting.mask import Masker
 
+    controller = _controller(
+        inventory,
+        inventory_sources,
+        ssh_config_file,
+        jump,
+        forks,
+        timeout,
+        accept_new_host_keys,
+        verbose,
+    )
+    inventory, forks, timeout = controller.sources, controller.forks, controller.timeout
+    accept_new_host_keys = controller.accept_new_host_keys
     playbook = playbook or Path(DEFAULT_PLAYBOOK)
     selection = Selection(
         limit=_limit(limit),
@@ -394,6 +499,28 @@ def _run(
     except InputError as exc:
         raise InputFailure(str(exc))
     masker = Masker(compiled.secrets())
+    from provision import cli_ansible
+
+    if list_hosts or list_tasks or syntax_check:
+        from provision.reporting.terminal import escape_control
+
+        lines = cli_ansible.list_hosts(compiled) if list_hosts else []
+        lines += cli_ansible.list_tasks(compiled) if list_tasks else []
+        if syntax_check:
+            lines.append(f"playbook: {playbook}: syntax and input checked; no host touched")
+        click.echo("\n".join(escape_control(masker(line)) for line in lines))
+        return 0
+    try:
+        if start_at_task is not None:
+            cli_ansible.start_at_task(compiled, start_at_task)
+        if step:
+            cli_ansible.step(
+                compiled,
+                lambda q: click.prompt(q, default="", show_default=False),
+                sys.stdin.isatty(),
+            )
+    except InputError as exc:
+        raise InputFailure(str(exc))
     from provision.execution.runner import RunOptions
     from provision.reporting.console import Console
 
@@ -525,6 +652,7 @@ FACTS_OPTIONS = [
         show_default=True,
         help="Output format.",
     ),
+    *VAULT_OPTIONS,
 ]
 
 
@@ -534,16 +662,24 @@ def _read_hosts(
     limit: str | None,
     extra_vars: tuple[str, ...],
     forks: int,
-    timeout: float,
+    timeout: float | None,
     retries: int,
     accept_new_host_keys: bool,
     check: bool,
+    ssh_config_file: Path | None = None,
+    jump: str | None = None,
 ) -> tuple[list, Any]:
     from provision.check.run import read_all
     from provision.errors import InputError
     from provision.execution.runner import RunOptions
     from provision.project.compile import host_settings, parse_extra_vars
     from provision.reporting.mask import Masker
+
+    controller = _controller(
+        inventory, (), ssh_config_file, jump, forks, timeout, accept_new_host_keys
+    )
+    inventory, timeout = controller.sources, controller.timeout
+    accept_new_host_keys = controller.accept_new_host_keys
 
     try:
         hosts = host_settings(inventory, playbook, parse_extra_vars(list(extra_vars)), limit)

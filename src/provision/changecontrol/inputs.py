@@ -41,18 +41,26 @@ def _walk(folder: Path, kind: str) -> list[InputFile]:
     return found
 
 
-def input_files(compiled: Any, inventory: Path, extra_vars: list[str]) -> list[InputFile]:
-    """The files a compiled run was made from (see the module doc)."""
-    from provision.project.playbook import load_playbook  # noqa: F401 - same loader as compile
-
-    files = [InputFile(inventory, "inventory")]
-    folder = inventory.parent
-    files += _walk(folder / "group_vars", "vars") + _walk(folder / "host_vars", "vars")
-    group = compiled.inventory.groups.get("all")
+def input_files(compiled: Any, inventory: Any, extra_vars: list[str]) -> list[InputFile]:
+    """The files a compiled run was made from (see the module doc); `inventory` is a path
+    or the run's inventory sources (`.paths`)."""
+    paths = list(getattr(inventory, "paths", None) or [inventory])
+    files: list[InputFile] = []
+    for path in paths:
+        if path.is_dir():
+            files += _walk(path, "inventory")
+        elif path.is_file():
+            files.append(InputFile(path, "inventory"))
+            folder = path.parent
+            files += _walk(folder / "group_vars", "vars") + _walk(folder / "host_vars", "vars")
+        # else a host list (`host1,host2`): recorded in the plan's `run`, nothing to hash
+    group = getattr(compiled.inventory, "groups", {}).get("all")
     listed = group.vars.get("provision_vars_files") if group is not None else None
+    folders = [p if p.is_dir() else p.parent for p in paths if p.exists()]
     for name in [listed] if isinstance(listed, str) else listed or []:
-        if isinstance(name, str) and (folder / name).is_file():
-            files.append(InputFile(folder / name, "vars"))
+        for folder in folders:
+            if isinstance(name, str) and (folder / name).is_file():
+                files.append(InputFile(folder / name, "vars"))
     for item in extra_vars:
         if item.startswith("@"):
             files.append(InputFile(Path(item[1:]), "extra-vars-file"))

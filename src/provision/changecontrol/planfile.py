@@ -133,6 +133,8 @@ def validate(doc: Any, where: str) -> None:
     for name in ("inventory", "playbook"):
         _need(isinstance(run.get(name), str) and run[name] != "", where, f"`run.{name}` missing")
     _need(run.get("limit") is None or isinstance(run["limit"], str), where, "`run.limit`")
+    sources = run.get("inventory_sources", [])
+    _need(_strings(sources), where, "`run.inventory_sources` is not a list of strings")
     for name in ("tags", "skip_tags"):
         _need(_strings(run.get(name)), where, f"`run.{name}` is not a list of strings")
     for name in ("extra_vars", "secrets"):

@@ -76,7 +76,11 @@ class Session:
             return kwargs
         given = [
             flag
-            for flag, name in (("--playbook", "playbook"), ("--limit", "limit"))
+            for flag, name in (
+                ("--playbook", "playbook"),
+                ("--limit", "limit"),
+                ("--inventory", "inventory_sources"),
+            )
             if kwargs.get(name)
         ] + [
             flag
@@ -94,6 +98,7 @@ class Session:
         return {
             **kwargs,
             "inventory": Path(run["inventory"]),
+            "inventory_sources": tuple(run.get("inventory_sources") or ()),
             "playbook": Path(run["playbook"]),
             "limit": run["limit"],
             "tags": ",".join(run["tags"]),
@@ -310,7 +315,8 @@ class Session:
             "provision_version": _version(),
             "project": self.git,
             "run": {
-                "inventory": str(self.inventory),
+                "inventory": str(_paths(self.inventory)[0]),
+                "inventory_sources": [str(p) for p in _paths(self.inventory)[1:]],
                 "playbook": str(self.playbook),
                 "limit": self.selection.limit,
                 "tags": list(self.selection.tags),
@@ -377,6 +383,11 @@ class Session:
             audit.to_syslog(lines)
 
 
+def _paths(inventory: Any) -> list[Path]:
+    """The inventory sources' paths (a run's `Sources`, or one path)."""
+    return list(getattr(inventory, "paths", None) or [inventory])
+
+
 def _raw(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -440,7 +451,7 @@ def for_plan(output: Path | None) -> Session:
 
 
 def for_apply(
-    target: Path,
+    target: Path | None,
     check: bool,
     yes: bool,
     stale: str,
@@ -453,7 +464,7 @@ def for_apply(
     session = Session("apply")
     session.check, session.yes, session.stale_mode = check, yes, stale
     session.audit_log, session.syslog = audit_log, audit_syslog
-    if not looks_like_plan(target):
+    if target is None or not looks_like_plan(target):
         if expect_sha256 is not None:
             raise _fail(InputError(f"--expect-sha256 is for a plan file; {target} is not one"))
         return session

@@ -56,24 +56,26 @@ class Become:
     user: str
     password: str | None = None
     password_needed: bool | None = None  # learnt with one `sudo -n true` when a password is set
+    target: str = "root"  # become_user: who `become` runs as (checked: no leading '-')
 
     def needs_check(self) -> bool:
         return self.password is not None and self.password_needed is None and self.user != "root"
 
     def wrap(self, script: str, stdin: bytes | None, as_root: bool) -> tuple[str, bytes | None]:
         """(command line, stdin) for `script`; the script itself is fed on stdin when possible."""
-        if not as_root or self.user == "root":
+        if not as_root or self.user == self.target or (self.user == "root" == self.target):
             if stdin is None:
                 return "sh -s", script.encode()
             return f"sh -c {shlex.quote(script)}", stdin
+        who = "" if self.target == "root" else f"-u {shlex.quote(self.target)} "
         if self.password_needed and self.password is not None:
             prefix = (self.password + "\n").encode()
             if stdin is None:
-                return "sudo -k -S -p '' -- sh -s", prefix + script.encode()
-            return f"sudo -k -S -p '' -- sh -c {shlex.quote(script)}", prefix + stdin
+                return f"sudo -k -S -p '' {who}-- sh -s", prefix + script.encode()
+            return f"sudo -k -S -p '' {who}-- sh -c {shlex.quote(script)}", prefix + stdin
         if stdin is None:
-            return "sudo -n -- sh -s", script.encode()
-        return f"sudo -n -- sh -c {shlex.quote(script)}", stdin
+            return f"sudo -n {who}-- sh -s", script.encode()
+        return f"sudo -n {who}-- sh -c {shlex.quote(script)}", stdin
 
 
 def check_become_result(host: str, user: str, result: Result) -> None:
@@ -139,7 +141,7 @@ class LocalConnection(ShellRunner):
 
     def __post_init__(self) -> None:
         user = "root" if os.geteuid() == 0 else self.config.user
-        self.become = Become(user, self.config.become_password)
+        self.become = Become(user, self.config.become_password, target=self.config.become_user)
 
     def _exec(
         self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None

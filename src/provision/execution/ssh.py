@@ -27,6 +27,8 @@ KEEPALIVE_SECONDS = 5
 DEAD_LINK_MS = 30_000
 _known_hosts_lock = threading.Lock()
 QUIET_LOGGERS = ("paramiko", "fabric", "invoke")
+#: -vvvv: connection debugging (hops, auth methods tried, host keys); never a secret
+log = logging.getLogger("provision.ssh")
 
 
 def quiet_library_loggers() -> None:
@@ -72,6 +74,12 @@ def load_known_hosts(keys: Any, path: Path, host: str) -> None:
         names = [name for name in entry.patterns if not keys.check(name, key)]
         if names:
             keys._entries.append(HostKeyEntry(names, key))
+
+
+def _host_port(where: str) -> tuple[str, int]:
+    """(host, port) of `user@host:port`."""
+    host, _, port = where.rpartition("@")[2].rpartition(":")
+    return host, int(port)
 
 
 def fingerprint(key: Any) -> str:
@@ -218,7 +226,9 @@ class SSHConnection(ShellRunner):
     _gateways: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.become = Become(self.config.user, self.config.become_password)
+        self.become = Become(
+            self.config.user, self.config.become_password, target=self.config.become_user
+        )
 
     def _record_file(self) -> Path:
         if self.config.known_hosts:
@@ -239,22 +249,42 @@ class SSHConnection(ShellRunner):
         policy = _host_key_policy(self.config, self.accept_new_host_keys, self._record_file())
         client.set_missing_host_key_policy(policy)
 
-    def _connect_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "banner_timeout": self.timeout,
-            "auth_timeout": self.timeout,
-            "look_for_keys": self.config.key_file is None,
-            "allow_agent": self.config.key_file is None and "SSH_AUTH_SOCK" in os.environ,
-        }
+    def _connect_kwargs(self, first_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+        """paramiko's arguments: the key files to try (`first_keys`, then the host's key or
+        its ssh_config IdentityFiles that exist), else the default keys and the agent."""
+        keys = [k for k in first_keys if os.path.isfile(k)]
         if self.config.key_file:
             try:
                 check_key_file(self.config.key_file)
             except ConnValueError as exc:
                 raise ConnectError(f"{self.config.name}: private key file {exc.message}")
-            kwargs["key_filename"] = self.config.key_file
+            keys.append(self.config.key_file)
+        else:
+            keys += [k for k in self.config.identity_files if os.path.isfile(k)]
+        keys = list(dict.fromkeys(keys))
+        kwargs: dict[str, Any] = {
+            "banner_timeout": self.timeout,
+            "auth_timeout": self.timeout,
+            "look_for_keys": not keys,
+            "allow_agent": "SSH_AUTH_SOCK" in os.environ
+            and not (self.config.key_file or self.config.identity_files),
+        }
+        if keys:
+            kwargs["key_filename"] = keys
         if self.config.password:
             kwargs["password"] = self.config.password
         return kwargs
+
+    def _describe_auth(self, kwargs: dict[str, Any]) -> str:
+        """The auth methods tried, for -vvvv: key file names, agent, password: never a secret."""
+        methods = [f"key {k}" for k in kwargs.get("key_filename", [])]
+        if kwargs.get("look_for_keys"):
+            methods.append("the default keys in ~/.ssh")
+        if kwargs.get("allow_agent"):
+            methods.append("the ssh agent")
+        if kwargs.get("password"):
+            methods.append("a password (not shown)")
+        return ", ".join(methods) or "none"
 
     def open(self) -> None:
         """Connect, retrying with backoff (1 s, 2 s, 4 s ...) up to `retries` more times;
@@ -268,74 +298,86 @@ class SSHConnection(ShellRunner):
             except ConnectError as exc:
                 if attempt >= self.retries or "authentication failed" in str(exc):
                     raise
+                self.close()  # the hops opened by the failed attempt
                 time.sleep(min(2**attempt, 30))
                 attempt += 1
 
     def _open_once(self) -> None:
         if self._conn is not None:
             return
-        import paramiko
         from fabric import Config, Connection
 
         fabric_config = Config(overrides={"load_ssh_configs": False})
         fabric_config.load_ssh_config = lambda: None  # type: ignore[method-assign]
         gateway: Any = None
         gateways: list[Any] = []
-        for hop in self.config.jump_hosts:  # checked at compile; each hop through the last
-            gateway = Connection(
+        self._gateways = gateways  # closed by close() even when a later hop fails
+        hops = self.config.jump_hosts
+        for index, hop in enumerate(hops):  # checked at compile; each hop through the last
+            kwargs = self._connect_kwargs(hop.identity_files)
+            user = hop.user or self.config.user
+            where = f"{user}@{hop.host}:{hop.port}"
+            alias = f" ({hop.name})" if hop.name else ""
+            label = f"jump host {index + 1} of {len(hops)}{alias} {where}"
+            via = f" through jump host {index}" if index else ""
+            log.debug(
+                "%s: connecting to %s%s; auth: %s",
+                self.config.name,
+                label,
+                via,
+                self._describe_auth(kwargs),
+            )
+            hop_conn = Connection(
                 hop.host,
-                user=hop.user or self.config.user,
+                user=user,
                 port=hop.port,
                 connect_timeout=self.timeout,
-                connect_kwargs=self._connect_kwargs(),
+                connect_kwargs=kwargs,
                 gateway=gateway,
                 config=fabric_config,
             )
-            self._client_setup(gateway, target=False)
-            gateways.append(gateway)
+            self._client_setup(hop_conn, target=False)
+            gateways.append(hop_conn)
+            if gateway is None:
+                hop_conn.connect_kwargs["sock"] = self._socket(hop.host, hop.port, label)
+            self._connect(hop_conn, label, where)
+            log.debug("%s: %s: connected", self.config.name, label)
+            gateway = hop_conn
         if gateway is None and self.config.proxy_command:
             gateway = self.config.proxy_command
+            log.debug("%s: through ProxyCommand %s", self.config.name, gateway)
+        kwargs = self._connect_kwargs()
         conn = Connection(
             self.config.address,
             user=self.config.user,
             port=self.config.port,
             connect_timeout=self.timeout,
-            connect_kwargs=self._connect_kwargs(),
+            connect_kwargs=kwargs,
             gateway=gateway,
             config=fabric_config,
         )
         self._client_setup(conn)
-        self._gateways = gateways  # closed by close() even when this connection fails
         where = f"{self.config.user}@{self.config.address}:{self.config.port}"
-        try:
-            if gateway is None:
-                # Our own socket, so TCP_NODELAY holds from the first packet: without it each
-                # small exec round trip waits on Nagle's algorithm and delayed ACKs.
-                sock = socket.create_connection(
-                    (self.config.address, self.config.port), self.timeout
-                )
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                conn.connect_kwargs["sock"] = sock
-            conn.open()
-        except HostKeyError:
-            raise
-        except paramiko.BadHostKeyException as exc:
-            raise HostKeyError(
-                f"{self.config.name}: HOST KEY CHANGED for {where}: expected "
-                f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)};"
-                " refusing to connect.\n"
-                f"  if the host was reinstalled, remove its old line from known_hosts "
-                f"(ssh-keygen -R {known_host_name(self.config.address, self.config.port)})"
-            )
-        except paramiko.AuthenticationException as exc:
-            raise ConnectError(f"{self.config.name}: authentication failed for {where}: {exc}")
-        except TimeoutError:
-            raise ConnectError(
-                f"{self.config.name}: timed out connecting to {where} after {self.timeout:g}s"
-            )
-        except (OSError, paramiko.SSHException, EOFError) as exc:
-            raise ConnectError(f"{self.config.name}: cannot connect to {where}: {_reason(exc)}")
+        via = f" through jump host {len(hops)}" if hops else ""
+        log.debug(
+            "%s: connecting to %s%s; auth: %s",
+            self.config.name,
+            where,
+            via,
+            self._describe_auth(kwargs),
+        )
+        if gateway is None:
+            # Our own socket, so TCP_NODELAY holds from the first packet: without it each
+            # small exec round trip waits on Nagle's algorithm and delayed ACKs.
+            conn.connect_kwargs["sock"] = self._socket(self.config.address, self.config.port, where)
+        self._connect(conn, where + via, where, target=True)
         transport = conn.client.get_transport()
+        log.debug(
+            "%s: connected to %s (host key %s)",
+            self.config.name,
+            where,
+            fingerprint(transport.get_remote_server_key()),
+        )
         transport.set_keepalive(KEEPALIVE_SECONDS)
         sock = transport.sock
         if isinstance(sock, socket.socket) and hasattr(socket, "TCP_USER_TIMEOUT"):
@@ -343,6 +385,48 @@ class SSHConnection(ShellRunner):
         self._conn = conn
         self._gateway = gateway
         self.connections_opened += 1
+
+    def _socket(self, host: str, port: int, label: str) -> socket.socket:
+        name = self.config.name
+        try:
+            sock = socket.create_connection((host, port), self.timeout)
+        except TimeoutError:
+            raise ConnectError(f"{name}: timed out connecting to {label} after {self.timeout:g}s")
+        except OSError as exc:
+            raise ConnectError(f"{name}: cannot connect to {label}: {_reason(exc)}")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def _connect(self, conn: Any, label: str, where: str, target: bool = False) -> None:
+        """Open one SSH connection; a failure names `label` (the target or which jump host)."""
+        import paramiko
+
+        name = self.config.name
+        try:
+            conn.open()
+        except HostKeyError as exc:
+            if target:
+                raise
+            raise HostKeyError(f"{name}: {label}: {str(exc).removeprefix(name + ': ')}")
+        except paramiko.BadHostKeyException as exc:
+            raise HostKeyError(
+                f"{name}: HOST KEY CHANGED for {label}: expected "
+                f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)};"
+                " refusing to connect.\n"
+                f"  if the host was reinstalled, remove its old line from known_hosts "
+                f"(ssh-keygen -R {known_host_name(*_host_port(where))})"
+            )
+        except paramiko.AuthenticationException as exc:
+            raise ConnectError(f"{name}: authentication failed for {label}: {exc}")
+        except paramiko.ChannelException as exc:
+            raise ConnectError(
+                f"{name}: cannot connect to {label}: the jump host before it could not open"
+                f" a connection to it ({exc.text or exc})"
+            )
+        except TimeoutError:
+            raise ConnectError(f"{name}: timed out connecting to {label} after {self.timeout:g}s")
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            raise ConnectError(f"{name}: cannot connect to {label}: {_reason(exc)}")
 
     def _exec(
         self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None

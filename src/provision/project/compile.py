@@ -26,6 +26,8 @@ from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
+from provision.project.jinjafilters import drop_omitted
+from provision.project.magicvars import magic_variables
 from provision.project.paths import contained_file
 from provision.project.playbook import Play, Role, load_playbook, load_role
 from provision.project.registered import (
@@ -563,6 +565,7 @@ def _play_variables(
     origins.update({k: Location("-e") for k in extra})
     raw["playbook_dir"] = str(play.file.parent.resolve())
     raw["inventory_dir"] = str(inventory.directory.resolve())
+    raw.update(magic_variables(inventory, play, host))  # hostvars, groups... (magicvars.py)
     return raw, origins
 
 
@@ -646,13 +649,14 @@ def _compile_host_tasks(
         play.become,
         inventory.hosts[host].location,
         check_files=True,
+        settings=inventory.settings,
     )
     _become_settings(variables, config, inventory.hosts[host].location or play.location)
     secret_values += [v for v in config.masked_values() if v not in secret_values]
     tasks: list[CompiledTask] = []
     handlers: list[CompiledTask] = []
     for role in play.roles:
-        role_vars = variables.child(role.params, role.location) if role.params else variables
+        role_vars = variables.child({**role.params, "role_path": str(role.path)}, role.location)
         skip, conditions = _role_skip(role, role_vars)
         tags = [*play.tags, *role.tags]
         scope = TaskScope(
@@ -1711,6 +1715,7 @@ class _TaskBuilder:
                 )
             else:
                 rendered[key] = render_value(value, item_vars, type_where, f"{type_key}.{key}")
+        rendered = drop_omitted(rendered)  # `default(omit)` drops the argument (jinjafilters)
         raise_if_pending(rendered)
         # A type error quotes a value only when the task file wrote it literally.
         hidden = set(args) if self.secret else {k for k, v in args.items() if _templated(v)}
@@ -1865,6 +1870,7 @@ def host_settings(
                 become,
                 inventory.hosts[host].location,
                 check_files=True,
+                settings=inventory.settings,
             )
         except FactsNeeded as need:
             raise _facts_not_here(need, inventory.hosts[host].location or Location(host))

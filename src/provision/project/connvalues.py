@@ -32,7 +32,7 @@ import re
 import stat
 import struct
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +233,9 @@ class JumpHost:
     host: str
     port: int = 22
     user: str | None = None
+    name: str | None = None  # the name as written, when ssh_config resolved it to `host`
+    identity_files: tuple[str, ...] = ()  # from ssh_config
+    port_given: bool = field(default=False, compare=False)
 
     def spec(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -301,7 +304,7 @@ def _parse_hop(hop: str, number: int, count: int) -> JumpHost:
         host = check_host(host)
     except ConnValueError as exc:
         raise ConnValueError(f"the host of {which} {exc.message}", exc.hint) from None
-    return JumpHost(host, port, user if at else None)
+    return JumpHost(host, port, user if at else None, port_given=port_text is not None)
 
 
 def check_proxy_command(value: str) -> str:

@@ -6,11 +6,13 @@ import getpass
 import os
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
+from provision.execution.sshconfig import SshConfig, SshHostEntry
+from provision.project.ansiblecfg import AnsibleConfig
 from provision.project.connvalues import (
     ConnValueError,
     JumpHost,
@@ -45,9 +47,23 @@ class HostConfig:
     # host keys checked against known_hosts only, not ~/.ssh/known_hosts (throwaway hosts)
     known_hosts_only: bool = False
     jump_hosts: tuple[JumpHost, ...] = ()  # `jump`, parsed and checked: the hops in order
+    identity_files: tuple[str, ...] = ()  # from ssh_config, tried when key_file is None
+    become_user: str = "root"
+    alias: str | None = None  # the name ssh_config resolved to `address` (HostName)
 
     def masked_values(self) -> list[str]:
         return [v for v in (self.password, self.become_password) if v]
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """What the controller adds to every host's connection: ansible.cfg, the ssh_config
+    file (~/.ssh/config or -F) and -J from the command line. Precedence for each value:
+    the host's variables > the command line > ansible.cfg > ssh_config > the default."""
+
+    config: AnsibleConfig = field(default_factory=AnsibleConfig)
+    ssh_config: SshConfig | None = None
+    jump: str | None = None  # -J on the command line, checked
 
 
 def _get(variables: Variables, name: str, where: Location | None) -> Any:
@@ -141,9 +157,13 @@ def host_config(
     play_become: bool,
     where: Location | None,
     check_files: bool = False,
+    settings: ControllerSettings | None = None,
 ) -> HostConfig:
     """A host's connection settings, every value checked (see connvalues). With
-    `check_files`, the key file and the known_hosts files are read and checked too."""
+    `check_files`, the key file and the known_hosts files are read and checked too.
+    `settings` adds ansible.cfg, ssh_config and -J (see ControllerSettings)."""
+    settings = settings or ControllerSettings()
+    cfg = settings.config
 
     def origin(key: str) -> Location | None:
         return variables.origin(key) or where
@@ -186,8 +206,25 @@ def host_config(
                 )
     elif ssh:
         address = checked("ansible_host", address, check_host)
+    common = text("ansible_ssh_common_args")
+    own_jump, own_proxy = (
+        parse_ssh_args(common, origin("ansible_ssh_common_args")) if common else (None, None)
+    )
+    entry = settings.ssh_config.lookup(address) if ssh and settings.ssh_config else None
+    alias = None
+    if entry is not None and entry.hostname:
+        alias, address = address, _from_ssh_config(entry, "HostName", entry.hostname, check_host)
     port_value = _get(variables, "ansible_port", where)
-    port = 22 if port_value is None else checked("ansible_port", port_value, check_port)
+    if port_value is not None:
+        port = checked("ansible_port", port_value, check_port)
+    elif cfg.ssh.port is not None:
+        port = cfg.ssh.port
+    elif cfg.remote_port is not None:
+        port = cfg.remote_port
+    elif entry is not None and entry.port is not None:
+        port = _from_ssh_config(entry, "Port", entry.port, check_port)
+    else:
+        port = 22
 
     def path(key: str) -> str | None:
         value = text(key)
@@ -209,27 +246,59 @@ def host_config(
         else "ansible_private_key_file"
     )
     key_file = path(key_name)
+    key_where = origin(key_name)
+    if key_file is None and (cfg.private_key_file or cfg.ssh.identity_file):
+        key_file = cfg.private_key_file or cfg.ssh.identity_file
+        key_name = "private_key_file (ansible.cfg)"
+        key_where = cfg.where("private_key_file") or cfg.where("ssh_args")
+    identity_files = entry.identity_files if entry is not None and key_file is None else ()
     become_value = _get(variables, "ansible_become", where)
     become = (
-        play_become
+        (play_become or bool(cfg.become))
         if become_value is None
         else _strict_bool(become_value, "ansible_become", origin("ansible_become"))
     )
+    become_user = text("ansible_become_user") or cfg.become_user or "root"
+    if text("ansible_become_user"):
+        become_user = checked("ansible_become_user", become_user, check_user)
+    method = text("ansible_become_method")
+    if method is not None and method != "sudo":
+        raise InputError(
+            f"ansible_become_method of host {name!r} is {shown(method)}; provision becomes"
+            " another user with sudo only",
+            origin("ansible_become_method"),
+            hint="use sudo, or remove the variable",
+        )
     known_hosts = path("provision_known_hosts")
     known_hosts_only = _known_hosts_only(variables, known_hosts, origin, where)
-    jump = proxy = None
-    common = text("ansible_ssh_common_args")
-    if common:
-        jump, proxy = parse_ssh_args(common, origin("ansible_ssh_common_args"))
+    jump, proxy = own_jump, own_proxy
+    if jump is None and proxy is None:
+        jump = settings.jump
+    if jump is None and proxy is None:
+        jump, proxy = cfg.ssh.jump, cfg.ssh.proxy_command
+    if jump is None and proxy is None and entry is not None:
+        if entry.proxy_jump:
+            jump = _from_ssh_config(entry, "ProxyJump", entry.proxy_jump, _check_jump)
+        elif entry.proxy_command:
+            proxy = _from_ssh_config(
+                entry, "ProxyCommand", entry.proxy_command, check_proxy_command
+            )
     user_key = "ansible_user" if text("ansible_user") else "ansible_ssh_user"
     user = text(user_key)
     if user is None:
-        user = _local_user(where)
+        user = cfg.ssh.user or cfg.remote_user
+        if user is None and entry is not None and entry.user:
+            user = _from_ssh_config(entry, "User", entry.user, check_user)
+        if user is None:
+            user = _local_user(where)
     elif ssh:
         user = checked(user_key, user, check_user)
     if check_files and ssh:
         if key_file is not None:
-            checked(key_name, key_file, check_key_file)
+            try:
+                check_key_file(key_file)
+            except ConnValueError as exc:
+                raise InputError(f"{key_name} of host {name!r} {exc.message}", key_where, exc.hint)
         user_file = None if known_hosts_only else Path.home() / ".ssh" / "known_hosts"
         for file in (user_file, known_hosts):  # the files read for this host's keys
             if file is not None:
@@ -248,8 +317,56 @@ def host_config(
         jump=jump,
         proxy_command=proxy,
         known_hosts_only=known_hosts_only,
-        jump_hosts=parse_jump(jump) if jump else (),
+        jump_hosts=_resolve_hops(parse_jump(jump), settings.ssh_config) if jump else (),
+        identity_files=identity_files,
+        become_user=become_user,
+        alias=alias,
     )
+
+
+def _check_jump(value: str) -> str:
+    parse_jump(value)
+    return value
+
+
+def _from_ssh_config(entry: SshHostEntry, key: str, value: Any, check: Any) -> Any:
+    """A value from ssh_config, through the same check as an inventory value."""
+    try:
+        return check(value)
+    except ConnValueError as exc:
+        raise InputError(
+            f"{key} of {entry.name!r} in ssh config {exc.message}", entry.where, exc.hint
+        )
+
+
+def _resolve_hops(hops: tuple[JumpHost, ...], config: SshConfig | None) -> tuple[JumpHost, ...]:
+    """Each jump host looked up in ssh_config as OpenSSH does (an alias gets its HostName,
+    User, Port and IdentityFile); values written in the jump spec win."""
+    if config is None:
+        return hops
+    resolved = []
+    for hop in hops:
+        entry = config.lookup(hop.host)
+        host = hop.host
+        if entry.hostname:
+            host = _from_ssh_config(entry, "HostName", entry.hostname, check_host)
+        port = hop.port
+        if not hop.port_given and entry.port is not None:
+            port = _from_ssh_config(entry, "Port", entry.port, check_port)
+        user = hop.user
+        if user is None and entry.user:
+            user = _from_ssh_config(entry, "User", entry.user, check_user)
+        resolved.append(
+            replace(
+                hop,
+                host=host,
+                port=port,
+                user=user,
+                name=hop.host if host != hop.host else None,
+                identity_files=entry.identity_files,
+            )
+        )
+    return tuple(resolved)
 
 
 def _known_hosts_only(

@@ -31,7 +31,8 @@ from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
 from provision.errors import InputError, Location
-from provision.project import fileformats, shellsafe
+from provision.project import fileformats, jinjafilters, shellsafe
+from provision.project.yamlfile import UnsafeText
 
 _SINGLE_EXPRESSION = re.compile(r"\A[ \t]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \t]*\Z", re.DOTALL)
 
@@ -65,19 +66,7 @@ class _MissingVariable(Exception):
 
 
 def _to_json(value: Any, indent: int | None = None) -> str:
-    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False)
-
-
-def _mandatory(value: Any, msg: str | None = None) -> Any:
-    if isinstance(value, jinja2.Undefined):
-        raise InputError(msg or "a mandatory variable is undefined")
-    return value
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on", "y"}
-    return bool(value)
+    return json.dumps(jinjafilters.plain(value), indent=indent, sort_keys=True, ensure_ascii=False)
 
 
 # ------------------------------------------------------------------ render bounds
@@ -480,16 +469,9 @@ def _make_environment(finalize: Any = None) -> jinja2.Environment:
         kwargs["finalize"] = finalize
     env = BoundedEnvironment(**kwargs)
     env.policies["json.dumps_kwargs"] = {"sort_keys": True}
-    env.filters.update(
-        {
-            "tojson": _to_json,
-            "to_json": _to_json,
-            "to_nice_json": lambda v, indent=2: _to_json(v, indent),
-            "quote": lambda v: shlex.quote(str(v)),
-            "mandatory": _mandatory,
-            "bool": _to_bool,
-        }
-    )
+    env.filters.update(jinjafilters.FILTERS)
+    env.filters["tojson"] = _to_json
+    env.globals.update(jinjafilters.GLOBALS)
     _guard_filters(env)
     return env
 
@@ -780,8 +762,10 @@ def _json_environment() -> jinja2.Environment:
     env.filters.update(
         {
             "tojson": lambda v, indent=None: JsonText(_to_json(v, indent)),
-            "to_json": lambda v, indent=None: JsonText(_to_json(v, indent)),
-            "to_nice_json": lambda v, indent=2: JsonText(_to_json(v, indent)),
+            "to_json": lambda v, indent=None, **kw: JsonText(jinjafilters.to_json(v, indent, **kw)),
+            "to_nice_json": lambda v, indent=4, **kw: JsonText(
+                jinjafilters.to_nice_json(v, indent, **kw)
+            ),
         }
     )
     _guard_filters(env)
@@ -932,8 +916,9 @@ def render_string(
     what: str = "a value",
     shell: bool = False,
 ) -> Any:
-    """Render one string; a lone `{{ expr }}` keeps its native type (not for shell strings)."""
-    if "{" not in source:
+    """Render one string; a lone `{{ expr }}` keeps its native type (not for shell strings).
+    A `!unsafe` string is used as written."""
+    if "{" not in source or isinstance(source, UnsafeText):
         return source
     if shell:
         with _wrap_errors(location, what):
@@ -943,6 +928,12 @@ def render_string(
         if match:
             return _evaluate(TEXT_ENV, match.group("expr"), variables)
         return _run(TEXT_ENV, source, variables)
+
+
+def render_nested(source: str, variables: Mapping[str, Any]) -> str:
+    """A template rendered inside a render (`lookup('template')`): it shares the outer
+    render's bounds."""
+    return _run(TEXT_ENV, source, variables)
 
 
 def render_value(

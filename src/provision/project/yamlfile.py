@@ -38,6 +38,10 @@ class YDict(dict):
         return Location(self.file, line)
 
 
+class UnsafeText(str):
+    """A `!unsafe` string (Ansible's tag): used as written, never rendered as a template."""
+
+
 class YList(list):
     """A sequence from a YAML file: knows its file and line, and each item's line."""
 
@@ -106,7 +110,27 @@ def _make_loader(file: str, aliases: bool = True) -> type:
             check_alias_expansion(node, file)
         return _BaseLoader.construct_document(loader, node)
 
+    def construct_vault(loader: Any, node: yaml.Node) -> str:
+        where = Location(file, node.start_mark.line + 1)
+        if not isinstance(node, yaml.ScalarNode):
+            raise InputError("a `!vault` value must be the text ansible-vault printed", where)
+        from provision.project import vault
+        from provision.reporting.mask import add_vault_value
+
+        plain = vault.decrypt(node.value, where)
+        add_vault_value(plain)
+        return plain
+
+    def construct_unsafe(loader: Any, node: yaml.Node) -> UnsafeText:
+        if not isinstance(node, yaml.ScalarNode):
+            raise InputError(
+                "`!unsafe` marks a text value", Location(file, node.start_mark.line + 1)
+            )
+        return UnsafeText(loader.construct_scalar(node))
+
+    Loader.add_constructor("!unsafe", construct_unsafe)
     Loader.construct_document = construct_document
+    Loader.add_constructor("!vault", construct_vault)
     Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
@@ -314,8 +338,17 @@ def _too_deep_line(text: str) -> int | None:
 
 
 def load_yaml(path: Path, what: str) -> Any:
-    """Read and parse one YAML file (`what` names it in errors: "inventory", "playbook")."""
-    return parse_yaml(read_text(path, what), str(path))
+    """Read and parse one YAML file (`what` names it in errors: "inventory", "playbook").
+    A file encrypted with ansible-vault is decrypted first; all its values are secrets."""
+    text = read_text(path, what)
+    if not text.startswith("$ANSIBLE_VAULT;"):
+        return parse_yaml(text, str(path))
+    from provision.project import vault
+    from provision.reporting.mask import add_vault_value
+
+    data = parse_yaml(vault.decrypt(text, Location(str(path), 1)), str(path))
+    add_vault_value(data)
+    return data
 
 
 def type_name(value: Any) -> str:

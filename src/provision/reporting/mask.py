@@ -21,6 +21,10 @@ Other transformations are NOT masked: a slice of a secret, a secret wrapped or p
 base64 of a text that merely contains it, custom filters. Mark such values `secret: true`
 (the task) or do not print them.
 
+Every value read from an ansible-vault (`add_vault_value`), and another host's connection
+password read through `hostvars` (`add_run_secret`), is a secret of every Masker made in
+this process, whoever makes it: such a value needs no `secrets:` entry.
+
 Masking repeats until no fragment is left, so one replacement cannot join the pieces of
 another. Pure functions, no I/O.
 """
@@ -152,13 +156,37 @@ def _repr_inner(text: str, quote: str) -> str:
     return "".join(out)
 
 
+_VAULT_VALUES: list[Any] = []
+
+
+def add_vault_value(value: Any) -> None:
+    """A value decrypted from an ansible-vault: masked by every Masker made from now on."""
+    if secret_leaves(value):
+        _VAULT_VALUES.append(value)
+
+
+def add_run_secret(value: Any) -> None:
+    """A secret found while compiling (another host's password read through `hostvars`):
+    masked by every Masker made from now on, as vault values are."""
+    add_vault_value(value)
+
+
+def vault_values() -> list[Any]:
+    return list(_VAULT_VALUES)
+
+
+def forget_vault_values() -> None:
+    """For tests: a fresh process's state."""
+    _VAULT_VALUES.clear()
+
+
 class Masker:
-    """Replaces every form of every secret fragment with MASK."""
+    """Replaces every form of every secret fragment (and of every vault value) with MASK."""
 
     def __init__(self, secrets: Iterable[Any] | None = None) -> None:
         self._secrets: list[str] = []
         self._known: set[str] = set()
-        for value in secrets or []:
+        for value in [*_VAULT_VALUES, *(secrets or [])]:
             self.add(value)
 
     def add(self, value: Any) -> None:

@@ -448,3 +448,17 @@ def test_audit_masks_secrets_in_errors(project: Path) -> None:
         for form in encodings(secret):
             assert form not in text
     assert any(line["result"] == "failed" for line in audit_lines(project))
+
+
+def test_plan_from_inventory_sources(project: Path) -> None:
+    """`-i` sources (here two files) are kept in the plan and used again by apply."""
+    (project / "more.yml").write_text("all:\n  hosts:\n    c: {ansible_connection: local}\n")
+    made = cli("plan", "-i", "inventory.yml", "-i", "more.yml", "-p", "site.yml", "-o", "x.plan")
+    assert made.exit_code == 4, made.output
+    run = json.loads((project / "x.plan").read_text())["run"]
+    assert (run["inventory"], run["inventory_sources"]) == ("inventory.yml", ["more.yml"])
+    applied = cli("apply", "x.plan")
+    assert applied.exit_code == 0, applied.output
+    assert (project / "out/c/greeting").exists()
+    refused = cli("apply", "x.plan", "-i", "more.yml")
+    assert refused.exit_code == 2 and "a plan file fixes" in refused.output

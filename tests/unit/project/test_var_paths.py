@@ -97,4 +97,6 @@ def test_names_with_dots_still_find_their_files(tmp_path: Path) -> None:
     (inventory.parent / "host_vars" / "web.example.com.yml").write_text("a: 1\n")
     (inventory.parent / "host_vars" / "web.example.com").mkdir()
     (inventory.parent / "host_vars" / "web.example.com" / "b.yaml").write_text("b: 2\n")
-    assert load_inventory(inventory).hosts["web.example.com"].vars == {"a": 1, "b": 2}
+    # As Ansible (ansible-inventory --list agrees): the first of NAME (file or folder),
+    # NAME.yml, NAME.yaml, NAME.json is read, the others are not.
+    assert load_inventory(inventory).hosts["web.example.com"].vars == {"b": 2}
