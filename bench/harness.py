@@ -22,26 +22,27 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchcore  # noqa: E402
+import relay  # noqa: E402
 
 from provision.facts.openpgp import normalise_fingerprint, valid_fingerprint  # noqa: E402
-from provision.lab.config import host_address, host_name  # noqa: E402
+from provision.lab.config import MAX_HOSTS, host_address, host_name  # noqa: E402
 from provision.lab.inventory import VARS_NAME, inventory_for, secret_dir  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -99,8 +100,29 @@ def lab_gpg_fingerprint() -> str:
 
 
 @dataclass
+class Route:
+    """How the contestants reach the hosts when not directly at their lab addresses: a
+    generated inventory (provision, ansible), pyinfra inventory and known_hosts, and the
+    (address, port) of every host, in the lab's order — the latency relay's 127.0.0.1
+    ports, or a subset of the hosts (fleets)."""
+
+    label: str
+    inventory: Path
+    pyinfra_inventory: Path
+    known_hosts: Path
+    endpoints: list[tuple[str, int]]
+
+    @property
+    def targets(self) -> list[str]:
+        """ADDRESS or ADDRESS:PORT, as bench/floor/ssh-all.sh takes them."""
+        return [a if p == 22 else f"{a}:{p}" for a, p in self.endpoints]
+
+
+@dataclass
 class Lab:
     hosts: list[tuple[str, str]] = field(default_factory=list)
+    route: Route | None = None
+    forks: int | None = None  # provision --forks (fleets)
 
     @property
     def key(self) -> Path:
@@ -299,35 +321,42 @@ class Invocation:
 
 
 def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
-    env = dict(os.environ)
-    env.pop("PYTHONSTARTUP", None)
-    access = [str(lab.key), str(lab.known_hosts), USER, *lab.addresses]
+    env = contestant_env()
+    route = lab.route
+    known_hosts = route.known_hosts if route else lab.known_hosts
+    inventory = route.inventory if route else INVENTORY
+    targets = route.targets if route else lab.addresses
+    access = [str(lab.key), str(known_hosts), USER, *targets]
     if tool == "floor":
         script = BENCH / "floor" / ("cold.sh" if kind == "cold" else "warm.sh")
         argv = ["bash", str(script), lab_gpg_fingerprint(), *access]
         return Invocation(argv, ROOT, env, _floor_parse)
     if tool == "provision":
         words = ["plan"] if kind == "dry" else ["apply"]
-        argv = [str(PROVISION), *words, str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
+        argv = [str(PROVISION), *words, str(inventory), "-p", str(PLAYBOOK), "--format", "json"]
+        argv += ["--forks", str(lab.forks)] if lab.forks else []
         return Invocation(argv, ROOT, env, _provision_parse(kind))
     if tool == "pyinfra":
         argv = [str(BIN / "pyinfra"), "--sudo"]
         argv += ["--dry"] if kind == "dry" else ["-y"]
-        argv += [str(PYINFRA_INVENTORY), str(BENCH / "pyinfra" / "deploy.py")]
+        argv += [str(route.pyinfra_inventory if route else PYINFRA_INVENTORY)]
+        argv += [str(BENCH / "pyinfra" / "deploy.py")]
         return Invocation(argv, WORK, env, _pyinfra_parse(kind))
-    if tool in ("ansible", "ansible-defaults"):
+    if tool in ("ansible", "ansible-defaults", "ansible-mitogen"):
         control = Path(tempfile.mkdtemp(prefix="cp-", dir=WORK))
-        cfg = "ansible.cfg" if tool == "ansible" else "defaults.cfg"
+        cfg = "defaults.cfg" if tool == "ansible-defaults" else "ansible.cfg"
         env.update(
             ANSIBLE_CONFIG=str(BENCH / "ansible" / cfg),
             ANSIBLE_SSH_COMMON_ARGS=(
-                f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes"
+                f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes"
             ),
             ANSIBLE_SSH_CONTROL_PATH_DIR=str(control),
             ANSIBLE_HOME=str(WORK / "ansible-home"),
             ANSIBLE_NOCOLOR="1",
         )
-        argv = [str(BIN / "ansible-playbook"), "-i", str(INVENTORY)]
+        if tool == "ansible-mitogen":
+            env.update(mitogen_env())
+        argv = [str(BIN / "ansible-playbook"), "-i", str(inventory)]
         argv += ["-e", f"@{LAB_VARS}", str(BENCH / "ansible" / "docker-host.yml")]
         argv += ["--check", "--diff"] if kind == "dry" else []
 
@@ -338,33 +367,134 @@ def invocation(tool: str, kind: str, lab: Lab) -> Invocation:
 
         # the inventory's key path is relative to it (.lab/id_ed25519 in lab.yml, id_ed25519
         # in the .lab/inventory.yml of other hosts) and ansible reads it from the cwd: run beside it
-        return Invocation(argv, INVENTORY.parent, env, _ansible_parse, close_masters)
+        return Invocation(argv, inventory.parent, env, _ansible_parse, close_masters)
     raise ValueError(f"unknown tool {tool}")
+
+
+def contestant_env() -> dict[str, str]:
+    """The environment every contestant runs in: this one without PYTHONSTARTUP and
+    without PYTHONDONTWRITEBYTECODE (set on some CI machines and sandboxes: with it and an
+    editable install, every provision run compiled its ~70 modules from source, ~0.07 s a
+    run; a user's install has bytecode — see compile_bytecode)."""
+    env = dict(os.environ)
+    env.pop("PYTHONSTARTUP", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def compile_bytecode() -> str:
+    """Byte-compile provision's sources once, before anything is measured (pip does it for
+    the peers' installed packages; the editable install of provision has none)."""
+    proc = run_quiet([sys.executable, "-m", "compileall", "-q", ROOT / "src"], env=contestant_env())
+    if proc is not None and proc.returncode != 0:
+        raise SystemExit(f"compileall src failed:\n{proc.stdout}{proc.stderr}")
+    return "src/ byte-compiled before the run (python -m compileall)"
+
+
+def mitogen_env() -> dict[str, str]:
+    """ansible-core with Mitogen's strategy plugin (the tuned ansible.cfg otherwise):
+    ANSIBLE_STRATEGY_PLUGINS at the installed `ansible_mitogen`, strategy mitogen_linear."""
+    try:
+        import ansible_mitogen  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise SystemExit(f"ansible-mitogen: the mitogen package is not installed: {exc}")
+    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+#: GNU time, when the machine has it: the measured command is forked from it (a ~2 MiB
+#: process), not from this harness — a child's ru_maxrss counts the memory of the process
+#: it was forked from until its exec, so a command forked from the harness never shows
+#: less than the harness's own RSS (~30-70 MiB)
+GNU_TIME = Path("/usr/bin/time")
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_seconds: float  # user + system of the command and its waited-for descendants
+    maxrss_kib: int  # the peak RSS of the largest of them
+    method: str  # "GNU time" or "wait4"
+
+
+def parse_gnu_time(text: str) -> tuple[float, int] | None:
+    """`/usr/bin/time -f '%U %S %M'` output (its last line): (CPU seconds, max RSS KiB)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        user, system, rss = lines[-1].split()
+        return float(user) + float(system), int(rss)
+    except (IndexError, ValueError):
+        return None
+
+
+def run_with_rusage(
+    argv: Sequence[str], cwd: Path, env: dict[str, str]
+) -> tuple[int, str, str, Usage]:
+    """Run a command to its end; (exit code, stdout, stderr, its CPU and peak RSS), through
+    GNU time when present, else from wait4 (then the RSS is at least the harness's)."""
+    usage_file: Path | None = None
+    if GNU_TIME.exists():
+        fd, name = tempfile.mkstemp(prefix="usage-", suffix=".txt")
+        os.close(fd)
+        usage_file = Path(name)
+        argv = [str(GNU_TIME), "--quiet", "-f", "%U %S %M", "-o", name, *argv]
+    proc = subprocess.Popen(
+        list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    chunks: dict[str, bytes] = {}
+
+    def read(name: str, stream: Any) -> None:
+        chunks[name] = stream.read()
+
+    readers = [
+        threading.Thread(target=read, args=("out", proc.stdout)),
+        threading.Thread(target=read, args=("err", proc.stderr)),
+    ]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    _, status, rusage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    out = chunks.get("out", b"").decode("utf-8", errors="replace")
+    err = chunks.get("err", b"").decode("utf-8", errors="replace")
+    usage = Usage(rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss, "wait4")
+    if usage_file is not None:
+        parsed = parse_gnu_time(usage_file.read_text(errors="replace"))
+        usage_file.unlink(missing_ok=True)
+        if parsed is not None:
+            usage = Usage(parsed[0], parsed[1], "GNU time")
+    return proc.returncode, out, err, usage
 
 
 def measure(tool: str, kind: str, lab: Lab) -> Outcome:
     inv = invocation(tool, kind, lab)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     started = time.perf_counter()
-    proc = subprocess.run(inv.argv, cwd=inv.cwd, env=inv.env, capture_output=True, text=True)
+    rc, stdout, stderr, usage = run_with_rusage(inv.argv, inv.cwd, inv.env)
     seconds = time.perf_counter() - started
     end = time.time()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     inv.cleanup()
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = usage.cpu_seconds
     # provision's JSON is on stdout; pyinfra logs its tables to stderr
-    text = proc.stdout if tool == "provision" else proc.stdout + "\n" + proc.stderr
-    ok, changes, extra = inv.parse(proc.returncode, text)
-    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-    outcome = Outcome(
-        tool, kind, seconds, cpu, proc.returncode, ok, changes, start, end, tail, extra
+    text = stdout if tool == "provision" else stdout + "\n" + stderr
+    ok, changes, extra = inv.parse(rc, text)
+    extra["maxrss_kib"] = usage.maxrss_kib
+    extra["usage_method"] = usage.method
+    tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
+    outcome = Outcome(tool, kind, seconds, cpu, rc, ok, changes, start, end, tail, extra)
+    status = "ok" if ok else f"FAILED (exit {rc})"
+    where = f" [{lab.route.label}]" if lab.route else ""
+    forks = f" forks {lab.forks}" if lab.forks else ""
+    log(
+        f"  {tool:17} {kind:5} {seconds:7.2f}s  cpu {cpu:5.2f}s  rss"
+        f" {usage.maxrss_kib // 1024:4d}M  changes {changes}  {status}{where}{forks}"
     )
-    status = "ok" if ok else f"FAILED (exit {proc.returncode})"
-    log(f"  {tool:17} {kind:5} {seconds:7.2f}s  cpu {cpu:5.2f}s  changes {changes}  {status}")
     if not ok:
         log("    " + tail.replace("\n", "\n    "))
-        outcome.error = benchcore.first_error_line(proc.stdout, proc.stderr)
+        outcome.error = benchcore.first_error_line(stdout, stderr)
         raise ContestantFailed(outcome)
     return outcome
 
@@ -430,6 +560,7 @@ def probe_floor(lab: Lab, runs: int) -> dict[str, Any]:
         result[f"{label}_cpu_seconds_per_host"] = benchcore.summarize(cpu)["median"]
         result[f"{label}_per_host"] = {k: benchcore.summarize(v) for k, v in per_host.items()}
     result["facts"] = script.count("&\n") + 1
+    result["probe_bytes"] = len(script.encode())
     return result
 
 
@@ -440,11 +571,260 @@ def profile_provision(lab: Lab, n: int) -> str | None:
     out = WORK / f"profile-warm-n{n}.txt"  # moved to results/ with the results
     argv = [str(BIN / "pyinstrument"), "-r", "text", "--show-all", "-o", str(out)]
     argv += [str(PROVISION), "apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
-    proc = run_quiet(argv, cwd=ROOT)
+    proc = run_quiet(argv, cwd=ROOT, env=contestant_env())
     if proc.returncode != 0 or not out.exists():
         log(f"  profile failed: {proc.stderr[-400:]}")
         return None
     return out.name
+
+
+def cprofile_provision(lab: Lab, n: int) -> list[str]:
+    """bench/profile_run.py (cProfile, every thread) over one warm `provision apply`, outside
+    every measured window: the names of its phase table (.txt) and figures (.json)."""
+    prefix = WORK / f"cprofile-warm-n{n}"
+    argv = [sys.executable, str(BENCH / "profile_run.py"), str(prefix), "--"]
+    argv += ["apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
+    proc = run_quiet(argv, cwd=ROOT, env=contestant_env())
+    names = [prefix.with_suffix(".txt").name, prefix.with_suffix(".json").name]
+    if proc is None or proc.returncode != 0 or not (WORK / names[0]).exists():
+        log(f"  cProfile failed: {'' if proc is None else proc.stderr[-400:]}")
+        return []
+    # the same phases timed without a profiler: 3 runs, the one of median length kept
+    timed: list[tuple[float, Path]] = []
+    for index in range(3):
+        out = WORK / f"timers-warm-n{n}-{index}"
+        argv = [sys.executable, str(BENCH / "profile_run.py"), "--timers", str(out), "--"]
+        argv += ["apply", str(INVENTORY), "-p", str(PLAYBOOK), "--format", "json"]
+        proc = run_quiet(argv, cwd=ROOT, env=contestant_env())
+        if proc is None or proc.returncode != 0 or not out.with_suffix(".json").exists():
+            return names
+        total = json.loads(out.with_suffix(".json").read_text())["in_process_seconds"]
+        timed.append((total, out))
+    timed.sort()
+    keep = WORK / f"timers-warm-n{n}"
+    for suffix in (".txt", ".json"):
+        timed[1][1].with_suffix(suffix).replace(keep.with_suffix(suffix))
+    for _, out in (timed[0], timed[2]):
+        for suffix in (".txt", ".json"):
+            out.with_suffix(suffix).unlink(missing_ok=True)
+    return [*names, keep.with_suffix(".txt").name, keep.with_suffix(".json").name]
+
+
+# ------------------------------------------------------------------ routes: relay, subsets
+
+
+def make_route(lab: Lab, label: str, endpoints: dict[str, tuple[str, int]]) -> Route:
+    """Write the inventories and known_hosts that reach the hosts named in `endpoints` at
+    (address, port) — under bench/.work/routes/LABEL/ (git-ignored)."""
+    folder = WORK / "routes" / label
+    folder.mkdir(parents=True, exist_ok=True)
+    by_address = dict(lab.hosts)
+    known = benchcore.routed_known_hosts(
+        lab.known_hosts.read_text(), {by_address[name]: to for name, to in endpoints.items()}
+    )
+    known_hosts = folder / "known_hosts"
+    known_hosts.write_text(known)
+    doc = benchcore.routed_inventory(
+        yaml.safe_load(INVENTORY.read_text()),
+        endpoints,
+        str(INVENTORY.parent),
+        str(known_hosts),
+    )
+    # provision reads provision_vars_files only relative to the inventory: copies beside it
+    variables = doc["all"]["vars"]
+    copies = []
+    for index, source in enumerate(variables.get("provision_vars_files") or []):
+        copy = folder / f"vars-{index}-{Path(source).name}"
+        shutil.copyfile(source, copy)
+        copies.append(copy.name)
+    if copies:
+        variables["provision_vars_files"] = copies
+    inventory = folder / "inventory.yml"
+    inventory.write_text(yaml.safe_dump(doc, sort_keys=False))
+    pyinfra = folder / "pyinfra_inventory.py"
+    hosts = [(name, *endpoints[name]) for name in lab.names if name in endpoints]
+    data = {"docker_gpg_fingerprint": lab_gpg_fingerprint()}
+    pyinfra.write_text(
+        benchcore.pyinfra_inventory(hosts, USER, str(lab.key), str(known_hosts), data)
+    )
+    ordered = [endpoints[name] for name in lab.names if name in endpoints]
+    return Route(label, inventory, pyinfra, known_hosts, ordered)
+
+
+def ssh_noop_seconds(lab: Lab, address: str, port: int, known_hosts: Path, runs: int) -> float:
+    """Median wall time of `ssh -p PORT rocky@ADDRESS true` (a full connection: TCP, key
+    exchange, authentication, one exec)."""
+    values = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        proc = run_quiet(
+            ["ssh", "-i", lab.key, "-o", f"UserKnownHostsFile={known_hosts}", *SSH_OPTS,
+             "-p", str(port), f"{USER}@{address}", "true"]
+        )  # fmt: skip
+        values.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            raise SystemExit(f"ssh no-op to {address}:{port} failed: {proc.stderr.strip()}")
+    return float(benchcore.summarize(values)["median"])
+
+
+def converge(lab: Lab, what: str) -> None:
+    """An unmeasured provision apply over the lab's inventory; it must succeed."""
+    started = time.monotonic()
+    proc = run_quiet([PROVISION, "apply", INVENTORY, "-p", PLAYBOOK], cwd=ROOT)
+    if proc is not None and proc.returncode != 0:
+        raise SystemExit(f"{what}: provision apply (converging the hosts) failed:\n{proc.stdout}")
+    log(f"  {what}: hosts converged in {time.monotonic() - started:.1f}s (not measured)")
+
+
+def bench_latency(
+    n: int, rtts_ms: Sequence[float], tools: Sequence[str], runs: int, slow_runs: int, lab: Lab
+) -> dict[str, Any]:
+    """The same contestants on the same N hosts through the delay relay at each RTT (0 =
+    the relay without delay, so its own cost is in every column); paired rounds as above."""
+    log(f"latency: N = {n}, RTT {', '.join(f'{r:g} ms' for r in rtts_ms)} added by the relay")
+    up = lab.fresh(n)
+    log(f"  fresh hosts in {up:.1f}s")
+    converge(lab, "latency")
+    out: dict[str, Any] = {"hosts": n, "rtts_ms": list(rtts_ms), "method": "relay", "rtt": {}}
+    direct = ssh_noop_seconds(lab, lab.addresses[0], 22, lab.known_hosts, 3)
+    for index, rtt_ms in enumerate(rtts_ms):
+        delay = relay.DelayRelay([(address, 22) for address in lab.addresses], rtt_ms / 1000)
+        ports = delay.start()
+        try:
+            label = f"rtt{rtt_ms:g}ms"
+            local = dict(zip(lab.names, ports, strict=True))
+            lab.route = make_route(lab, label, {k: ("127.0.0.1", p) for k, p in local.items()})
+            check = relay.self_check(rtt_ms / 1000)
+            relayed = ssh_noop_seconds(lab, "127.0.0.1", ports[0], lab.route.known_hosts, 3)
+            check.update(ssh_noop_direct=direct, ssh_noop_relayed=relayed)
+            log(
+                f"  relay {rtt_ms:g} ms: echo RTT added {check['added_rtt'] * 1000:.1f} ms;"
+                f" ssh no-op {direct:.3f}s direct, {relayed:.3f}s through the relay"
+            )
+            outcomes, pairs = paired_rounds(tools, runs, slow_runs, index, lab, label)
+        finally:
+            lab.route = None
+            delay.stop()
+        cells: dict[str, Any] = {}
+        for (tool, kind), measured in outcomes.items():
+            cells.setdefault(tool, {})[kind] = aggregate(measured)
+            cells[tool][kind]["paired"] = benchcore.paired_ratios(pairs, tool, kind)
+        out["rtt"][f"{rtt_ms:g}"] = {"check": check, "cells": cells}
+    return out
+
+
+def mem_available_kib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1])
+    return 0
+
+
+#: memory kept free on the machine when sizing a fleet, and what one running lab host is
+#: assumed to take before it is measured (LAB-NOTES: 3 hosts ~640 MB, plus a Docker engine)
+FLEET_RESERVE_KIB = 4 * 1024 * 1024
+FLEET_HOST_GUESS_KIB = 300 * 1024
+
+
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+
+
+def inotify_for(hosts: int) -> tuple[int | None, str]:
+    """Make room for `hosts` systemd containers in fs.inotify.max_user_instances (each
+    lab host's systemd takes ~7 of them; the kernel's default 128 is shared with everything
+    else root runs, and `lab up --hosts 40` failed at host 19 with "Failed to create
+    control group inotify object: Too many open files"). Returns the old value to restore
+    (None: nothing changed) and what was done."""
+    try:
+        current = int(INOTIFY_INSTANCES.read_text())
+    except (OSError, ValueError):
+        return None, "fs.inotify.max_user_instances not readable"
+    wanted = benchcore.inotify_needed(hosts)
+    if current >= wanted:
+        return None, f"fs.inotify.max_user_instances {current} (enough for {hosts} hosts)"
+    try:
+        INOTIFY_INSTANCES.write_text(f"{wanted}\n")
+    except OSError as exc:
+        return None, (
+            f"fs.inotify.max_user_instances is {current}, {wanted} needed for {hosts} hosts,"
+            f" and it cannot be raised ({exc}): hosts beyond ~{(current - 32) // 7} will fail"
+        )
+    return current, f"fs.inotify.max_user_instances raised {current} → {wanted} for the fleet"
+
+
+def bench_fleet(ns: Sequence[int], runs: int, lab: Lab) -> dict[str, Any]:
+    """Warm and dry provision (and the warm floor) against N hosts for each N, on one set
+    of max(N) converged hosts (a generated inventory lists the first N); wall time,
+    controller CPU and peak RSS per run; forks = N against forks = 4N."""
+    free_before = mem_available_kib()
+    limit, why = benchcore.fleet_limit(
+        free_before, FLEET_HOST_GUESS_KIB, FLEET_RESERVE_KIB, MAX_HOSTS
+    )
+    wanted = sorted(set(ns))
+    taken = [n for n in wanted if n <= limit]
+    if taken != wanted:
+        log(f"fleet: N above {limit} left out ({why})")
+    if not taken:
+        return {"missing": wanted, "limit": limit, "limit_why": why}
+    top = max(taken)
+    log(f"fleet: N = {', '.join(map(str, taken))} on {top} hosts")
+    restore, inotify = inotify_for(top)
+    log(f"  {inotify}")
+    try:
+        found = _fleet(taken, wanted, top, runs, free_before, lab)
+    finally:
+        if restore is not None:
+            lab.down()  # the containers hold their inotify instances until they stop
+            INOTIFY_INSTANCES.write_text(f"{restore}\n")
+            log(f"  fs.inotify.max_user_instances restored to {restore}")
+    found["inotify"] = inotify
+    return found
+
+
+def _fleet(
+    taken: list[int], wanted: list[int], top: int, runs: int, free_before: int, lab: Lab
+) -> dict[str, Any]:
+    up = lab.fresh(top)
+    log(f"  {top} fresh hosts in {up:.1f}s")
+    converge(lab, "fleet")
+    free_after = mem_available_kib()
+    per_host = max(0, free_before - free_after) // top
+    measured_limit, measured_why = benchcore.fleet_limit(
+        free_before, per_host, FLEET_RESERVE_KIB, MAX_HOSTS
+    )
+    log(f"  memory per running, converged host: {per_host // 1024} MiB ({measured_why})")
+    points: dict[int, dict[str, list[dict[str, float]]]] = {}
+    for n in taken:
+        names = lab.names[:n]
+        lab.route = make_route(lab, f"fleet{n}", {k: (dict(lab.hosts)[k], 22) for k in names})
+        try:
+            for round_index in range(runs):
+                for label, tool, kind, forks in rotated(benchcore.FLEET_RUNS, round_index):
+                    lab.forks = forks * n if forks else None
+                    try:
+                        o = measure(tool, kind, lab)
+                    finally:
+                        lab.forks = None
+                    points.setdefault(n, {}).setdefault(label, []).append(
+                        {
+                            "seconds": o.seconds,
+                            "cpu_seconds": o.cpu_seconds,
+                            "maxrss_kib": o.extra["maxrss_kib"],
+                        }
+                    )
+        finally:
+            lab.route = None
+    return {
+        "hosts": taken,
+        "runs": runs,
+        "missing": [n for n in wanted if n not in taken],
+        "limit": measured_limit,
+        "limit_why": measured_why,
+        "mem_per_host_mib": round(per_host / 1024),
+        "mem_available_mib_before": free_before // 1024,
+        "points": {str(n): v for n, v in points.items()},
+        "summary": benchcore.fleet_summary(points),
+    }
 
 
 # ------------------------------------------------------------------ machine and versions
@@ -476,7 +856,8 @@ def machine() -> dict[str, Any]:
 
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for dist in ("provision", "ansible-core", "pyinfra", "paramiko", "fabric", "matplotlib"):
+    dists = ("provision", "ansible-core", "mitogen", "pyinfra", "paramiko", "fabric", "matplotlib")
+    for dist in dists:
         try:
             found[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -497,7 +878,7 @@ def cli_help_seconds(runs: int = 5) -> dict[str, Any]:
     values = []
     for _ in range(runs):
         started = time.perf_counter()
-        run_quiet([PROVISION, "--help"])
+        run_quiet([PROVISION, "--help"], env=contestant_env())
         values.append(time.perf_counter() - started)
     return benchcore.summarize(values)
 
@@ -505,7 +886,10 @@ def cli_help_seconds(runs: int = 5) -> dict[str, Any]:
 # ------------------------------------------------------------------ the run
 
 
-def rotated(items: Sequence[str], by: int) -> list[str]:
+T = TypeVar("T")
+
+
+def rotated(items: Sequence[T], by: int) -> list[T]:
     if not items:
         return []
     by %= len(items)
@@ -539,20 +923,48 @@ def bench_n(
         f"check-update alone max {probe['check_update_seconds_max_host']:.2f}s"
     )
     since = time.time()
-    outcomes: dict[tuple[str, str], list[Outcome]] = {}
-    for kind in ("warm", "dry"):
-        log(f"N = {n}: {runs} rounds of {kind} runs, tools alternating")
-        for round_index in range(runs):
-            for tool in rotated(tools, round_index + index):
-                if tool in SLOW_TOOLS and round_index >= slow_runs:
-                    continue
-                outcomes.setdefault((tool, kind), []).append(measure(tool, kind, lab))
+    outcomes, pairs = paired_rounds(tools, runs, slow_runs, index, lab, f"N = {n}")
     lines = lab.journal(since)
     for (tool, kind), measured in outcomes.items():
         attribute(measured, lines, lab)
         cells[tool][kind] = aggregate(measured)
+        cells[tool][kind]["paired"] = benchcore.paired_ratios(pairs, tool, kind)
     profile = profile_provision(lab, n) if "provision" in tools else None
-    return {"cells": cells, "probe": probe, "profile": profile}
+    cprofile = cprofile_provision(lab, n) if "provision" in tools else []
+    return {"cells": cells, "probe": probe, "profile": profile, "cprofile": cprofile}
+
+
+def paired_rounds(
+    tools: Sequence[str], runs: int, slow_runs: int, index: int, lab: Lab, what: str
+) -> tuple[dict[tuple[str, str], list[Outcome]], list[benchcore.Pair]]:
+    """`runs` rounds of warm runs, then of dry runs: in each round every contestant next
+    to a floor run of its own (benchcore.pair_order: floor first in even rounds, second in
+    odd ones; the contestants' order rotates). The floor's dry run is its warm script."""
+    outcomes: dict[tuple[str, str], list[Outcome]] = {}
+    pairs: list[benchcore.Pair] = []
+    for kind in ("warm", "dry"):
+        log(f"{what}: {runs} rounds of {kind} runs, each contestant paired with the floor")
+        for round_index in range(runs):
+            order = rotated(tools, round_index + index)
+            for group in benchcore.pair_order(order, round_index):
+                if any(t in SLOW_TOOLS for t in group) and round_index >= slow_runs:
+                    continue
+                done = [measure(tool, kind, lab) for tool in group]
+                for outcome in done:
+                    outcomes.setdefault((outcome.tool, kind), []).append(outcome)
+                if len(done) == 2:
+                    tool_run, floor_run = done if done[1].tool == "floor" else done[::-1]
+                    pairs.append(
+                        benchcore.Pair(
+                            tool_run.tool,
+                            kind,
+                            round_index,
+                            tool_run.seconds,
+                            floor_run.seconds,
+                            done[0] is tool_run,
+                        )
+                    )
+    return outcomes, pairs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -563,6 +975,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--slow-runs", type=int, default=3, help="warm and dry runs of ansible-defaults"
     )
+    parser.add_argument(
+        "--latency",
+        default="0,20,80",
+        help="RTTs in ms added by the relay for the latency table ('' = none; default 0,20,80)",
+    )
+    parser.add_argument("--latency-hosts", type=int, default=3, help="N of the latency table")
+    parser.add_argument("--latency-runs", type=int, default=3, help="rounds per RTT")
+    parser.add_argument(
+        "--latency-tools",
+        default="floor,provision,pyinfra,ansible,ansible-mitogen",
+        help="contestants of the latency table (those of --tools only)",
+    )
+    parser.add_argument(
+        "--fleet",
+        default="1,5,10,20,30,40",
+        help="host counts of the fleet measurement ('' = none; default 1,5,10,20,30,40)",
+    )
+    parser.add_argument("--fleet-runs", type=int, default=3, help="rounds per fleet size")
     parser.add_argument("--quick", action="store_true", help="smoke run: N=1, 2 runs")
     parser.add_argument("--out", type=Path, help="default results/latest.json (quick.json)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab up at the end")
@@ -573,6 +1003,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     hosts = [1] if args.quick else [int(x) for x in args.hosts.split(",") if x.strip()]
     runs = 2 if args.quick else args.runs
+    latency = [float(x) for x in args.latency.split(",") if x.strip()]
+    fleet = [int(x) for x in args.fleet.split(",") if x.strip()]
+    latency_hosts, latency_runs = args.latency_hosts, args.latency_runs
+    fleet_runs = args.fleet_runs
+    if args.quick:
+        latency = [0.0, 20.0] if latency else []
+        latency_hosts, latency_runs = 1, 1
+        fleet, fleet_runs = ([1, 2] if fleet else []), 1
     tools = [t for t in args.tools.split(",") if t]
     args.out = args.out or RESULTS / ("quick.json" if args.quick else "latest.json")
     for tool in tools:
@@ -594,6 +1032,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cold_runs": 1,
             "slow_runs": {t: min(runs, args.slow_runs) for t in SLOW_TOOLS if t in tools},
             "playbook": str(PLAYBOOK.relative_to(ROOT)),
+            "latency_ms": latency,
+            "latency_hosts": latency_hosts,
+            "latency_runs": latency_runs,
+            "fleet": fleet,
+            "fleet_runs": fleet_runs,
         },
         "hosts": hosts,
         "tools": tools,
@@ -603,6 +1046,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "profiles": {},
         "missing": [],
     }
+    results["settings"]["bytecode"] = compile_bytecode()
     results["cli_help_seconds"] = cli_help_seconds()
     lab = Lab()
     current: int | None = None
@@ -619,11 +1063,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log(f"  !! the engine changed while N = {n} was measured")
             if done["profile"]:
                 results["profiles"][str(n)] = done["profile"]
+            for name in done.get("cprofile") or []:
+                results["profiles"][
+                    f"{n} {Path(name).stem.split('-')[0]} {Path(name).suffix[1:]}"
+                ] = name
             if n == hosts[0] and lab.hosts:
                 rc, out, err = lab.ssh(
                     lab.addresses[0], "echo dnf $(dnf --version | head -1); ssh -V"
                 )
                 results["versions"]["lab host"] = (out + err).strip().replace("\n", ", ")
+        current = None
+        if latency:
+            chosen = [t for t in args.latency_tools.split(",") if t in tools]
+            slow = min(latency_runs, args.slow_runs)
+            found = extra_part(
+                "latency",
+                lambda: bench_latency(latency_hosts, latency, chosen, latency_runs, slow, lab),
+            )
+            results["missing"] += [] if found is not None else ["latency (see the log)"]
+            if found is not None:
+                results["latency"] = found
+        if fleet:
+            found = extra_part("fleet", lambda: bench_fleet(fleet, fleet_runs, lab))
+            results["missing"] += [] if found is not None else ["fleet (see the log)"]
+            if found is not None:
+                results["fleet"] = found
     except ContestantFailed as failed:
         print(failed.message(current, args.out), file=sys.stderr, flush=True)
         return 1
@@ -641,6 +1105,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_report:
         report(args.out)
     return 0
+
+
+def extra_part(name: str, part: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The latency or fleet part: a failure of the lab's own machinery there (a `lab up`
+    of many hosts, the relay, converging) is logged and leaves that part out, so the
+    results measured before it are still written. A contestant's failed run still stops
+    the whole benchmark (ContestantFailed passes through)."""
+    try:
+        return part()
+    except SystemExit as exc:
+        log(f"!! the {name} part could not be measured: {exc}")
+    except OSError as exc:
+        log(f"!! the {name} part could not be measured: {type(exc).__name__}: {exc}")
+    return None
 
 
 def publish(results: dict[str, Any], path: Path) -> None:

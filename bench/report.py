@@ -25,6 +25,7 @@ COLORS = {
     "provision": "#1f77b4",
     "pyinfra": "#ff7f0e",
     "ansible": "#2ca02c",
+    "ansible-mitogen": "#9467bd",
     "ansible-defaults": "#98df8a",
 }
 
@@ -83,6 +84,99 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+FLEET_COLORS = {
+    "floor warm": "#7f7f7f",
+    "provision warm": "#1f77b4",
+    "provision dry": "#17becf",
+    "provision warm, forks = N": "#2ca02c",
+    "provision warm, forks = 4N": "#d62728",
+}
+
+
+def plot_fleet(results: dict[str, Any], path: Path) -> None:
+    """Wall time, controller CPU and peak RSS against N, one line per fleet run kind, with
+    the per-host slope in the legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = results["fleet"]["summary"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    panels = (
+        ("seconds", "wall seconds (median)", "s/host"),
+        ("cpu_seconds", "controller CPU seconds (median)", "CPU s/host"),
+        ("peak_rss_mib", "peak RSS of the largest process, MiB", "MiB/host"),
+    )
+    for ax, (key, title, unit) in zip(axes, panels, strict=True):
+        for label, *_ in benchcore.FLEET_RUNS:
+            entry = summary.get(label)
+            if not entry:
+                continue
+            slope = entry.get(f"{key}_per_host")
+            legend = label + ("" if slope is None else f" ({slope:.3g} {unit})")
+            ax.plot(entry["n"], entry[key], marker="o", label=legend, color=FLEET_COLORS.get(label))
+        ax.set_xlabel("hosts (N)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7, loc="upper left")
+    machine = results.get("machine", {})
+    fig.suptitle(
+        f"One controller against N lab hosts — {machine.get('nproc')} cores shared with the "
+        f"hosts, {machine.get('ram_gib')} GiB ({results.get('started')})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def latency_part(results: dict[str, Any]) -> list[str]:
+    latency = results.get("latency")
+    if not latency or not latency.get("rtt"):
+        return []
+    s = results["settings"]
+    return [
+        f"**Real networks** (issue 15): the same contestants on the same {latency['hosts']} "
+        f"host(s), reached through `bench/relay.py` (a delay relay on 127.0.0.1 in front of "
+        "each host's sshd: the kernel has no `sch_netem`, so `tc netem` cannot be used), "
+        f"{s.get('latency_runs')} paired round(s) per RTT. 0 ms is the relay without delay "
+        "(its own cost is in every column). Ratios are pair by pair against the floor "
+        "through the same relay: median (quartiles).",
+        "",
+        benchcore.latency_table(latency),
+        "The relay checked at each setting: an echo round trip through it on loopback, and "
+        "a full `ssh ... true` (TCP, key exchange, authentication, one exec) to the first "
+        "host, directly and through it:",
+        "",
+        benchcore.relay_check_table(latency),
+    ]
+
+
+def fleet_part(results: dict[str, Any], png: Path) -> list[str]:
+    fleet = results.get("fleet")
+    if not fleet or not fleet.get("summary"):
+        return []
+    parts = [
+        f"**Fleets** (issue 15): provision against N of {max(fleet['hosts'])} converged lab "
+        f"hosts (a generated inventory lists the first N), {fleet['runs']} round(s) per N. "
+        f"Memory per running, converged lab host: {fleet['mem_per_host_mib']} MiB; the "
+        f"machine holds {fleet['limit']} ({fleet['limit_why']})."
+        + (f" Not measured: N = {fleet['missing']}." if fleet.get("missing") else ""),
+        "",
+        f"![{png.name}](../bench/results/{png.name})",
+        "",
+        "Wall and CPU seconds are medians; peak RSS is the largest process of the run "
+        "(GNU time's `%M`); *per host* is the least-squares slope over N, "
+        "*exponent* b of a fit a·N^b (1 = linear; above 1 grows faster than linear). "
+        "provision's default is `--forks 50`.",
+        "",
+        benchcore.fleet_table(fleet),
+    ]
+    return parts
+
+
 def probe_table(results: dict[str, Any]) -> str:
     lines = [
         "| N | probe script on the host (max over hosts) | `dnf -q check-update` alone | "
@@ -104,7 +198,7 @@ def probe_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def section(results: dict[str, Any]) -> str:
+def section(results: dict[str, Any], fleet_png: Path | None = None) -> str:
     m, v, s = results["machine"], results["versions"], results["settings"]
     targets = results.get("targets") or benchcore.evaluate_targets(results)
     parts = [
@@ -137,8 +231,11 @@ def section(results: dict[str, Any]) -> str:
         "",
         "![bench/results/latest.png](../bench/results/latest.png)",
         "",
-        "Seconds are wall-clock for the whole tool process, median (min–max). Ratios are to "
-        "the floor measured in the same run. CPU s = controller CPU (user+system) of the "
+        "Seconds are wall-clock for the whole tool process, median (min–max). Warm and dry "
+        "ratios are paired: every contestant's run is next to a floor run of its own (floor "
+        "first in even rounds, second in odd ones), each pair gives a ratio, the table shows "
+        "their median (quartiles); cold is one fresh-host run each. CPU s = controller "
+        "CPU (user+system) of the "
         "tool's processes. Connections, sessions and commands are counted by sshd on each "
         "host (mean per host over the warm runs); a session is any channel (command or "
         "sftp), a command is an exec request. *changes 2nd run*: what the tool reported on "
@@ -153,6 +250,9 @@ def section(results: dict[str, Any]) -> str:
         "",
         probe_table(results),
     ]
+    parts += latency_part(results)
+    if fleet_png is not None:
+        parts += fleet_part(results, fleet_png)
     bad = [
         f"{tool} N={n} {kind}: {found['nonzero_changes']}"
         for tool, per_n in results["cells"].items()
@@ -186,13 +286,19 @@ def main(argv: list[str]) -> int:
     results = json.loads(source.read_text())
     results["targets"] = benchcore.evaluate_targets(results)
     png = source.with_suffix(".png")
-    plot(results, png)
+    if results.get("hosts"):
+        plot(results, png)
+    fleet_png: Path | None = None
+    if (results.get("fleet") or {}).get("summary"):
+        fleet_png = source.with_name(source.stem + "-fleet.png")
+        plot_fleet(results, fleet_png)
     if source.name != "latest.json":  # a smoke run (--quick) does not rewrite the docs
-        print(f"wrote {png}")
+        (source.with_suffix(".md")).write_text(section(results, fleet_png))
+        print(f"wrote {png}, {fleet_png} and {source.with_suffix('.md')}")
         return 0
     text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    DOC.write_text(benchcore.replace_between(text, BEGIN, END, section(results)))
-    print(f"wrote {png.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+    DOC.write_text(benchcore.replace_between(text, BEGIN, END, section(results, fleet_png)))
+    print(f"wrote {png.relative_to(ROOT)}, {fleet_png} and {DOC.relative_to(ROOT)}")
     return 0
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run one remote script as root on every host at once, ONE ssh session per host:
-#   ssh-all.sh SCRIPT FINGERPRINT KEY KNOWN_HOSTS USER ADDRESS...
+#   ssh-all.sh SCRIPT FINGERPRINT KEY KNOWN_HOSTS USER ADDRESS[:PORT]...
+# (a port: the benchmark's latency relay listens on 127.0.0.1, one port per host)
 # FINGERPRINT (the pinned docker-ce key, 40 or 64 hex digits) is the script's $1.
 # Each host's output goes to stdout prefixed with its address; exit 1 if any host failed.
 set -u
@@ -11,10 +12,12 @@ if ! [[ $fingerprint =~ ^[0-9A-F]{40}([0-9A-F]{24})?$ ]]; then
     exit 2
 fi
 pids=()
-for address in "$@"; do
+for target in "$@"; do
+    address=${target%:*} port=22
+    [ "$address" = "$target" ] || port=${target##*:}
     ssh -i "$key" -o UserKnownHostsFile="$known_hosts" -o StrictHostKeyChecking=yes \
         -o BatchMode=yes -o ControlMaster=no -o ControlPath=none -o ConnectTimeout=10 \
-        "$user@$address" "sudo -n sh -s $fingerprint" <"$script" 2>&1 | sed "s/^/$address: /" &
+        -p "$port" "$user@$address" "sudo -n sh -s $fingerprint" <"$script" 2>&1 | sed "s/^/$target: /" &
     pids+=($!)
 done
 status=0

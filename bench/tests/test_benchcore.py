@@ -210,7 +210,7 @@ def test_targets_with_nothing_measured() -> None:
 
 def test_tables_and_markers() -> None:
     table = benchcore.results_table(_results(3.0))
-    assert "| provision | 10 | 33.00 | 3.00 | 3.00 | 1.20× | 1.10× |" in table
+    assert "| provision | 10 | 33.00 | 3.00 | 3.00 | 1.20× | 1.20× | 1.10× |" in table
     doc = "# P\n\nintro\n<!-- b -->\nold\n<!-- e -->\nafter\n"
     assert benchcore.replace_between(doc, "<!-- b -->", "<!-- e -->", "new\n") == (
         "# P\n\nintro\n<!-- b -->\nnew\n<!-- e -->\nafter\n"

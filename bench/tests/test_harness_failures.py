@@ -246,6 +246,7 @@ def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def run_main(state: dict[str, Any], tools: str, hosts: str = "1") -> int:
     args = ["--hosts", hosts, "--runs", "2", "--slow-runs", "1", "--tools", tools]
+    args += ["--latency", "", "--fleet", ""]
     return harness.main([*args, "--out", str(state["out"])])
 
 
@@ -324,6 +325,221 @@ def test_a_failed_run_stops_the_benchmark_and_writes_nothing(
 def test_keep_lab_after_a_failure(bench: dict[str, Any]) -> None:
     bench["plan"][("provision", "cold", 1)] = (PROVISION_HOST_KEY, "", 3)
     args = ["--hosts", "1", "--runs", "1", "--tools", "provision", "--keep-lab"]
+    args += ["--latency", "", "--fleet", ""]
     assert harness.main([*args, "--out", str(bench["out"])]) == 1
     assert bench["downs"] == 0
     nothing_written(bench)
+
+
+# ------------------------------------------------------------------ routes and environment
+
+
+def test_contestants_run_with_bytecode_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PYTHONSTARTUP", "/x.py")
+    env = harness.contestant_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and "PYTHONSTARTUP" not in env
+    assert env["PATH"] == os.environ["PATH"]
+
+
+def test_every_contestant_goes_through_the_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "vars.yml"
+    path.write_text(f'docker_gpg_fingerprint: "{FINGERPRINT}"\n')
+    monkeypatch.setattr(harness, "LAB_VARS", path)
+    monkeypatch.setattr(harness, "WORK", tmp_path)
+    lab = harness.Lab([("rocky1", "10.200.0.11"), ("rocky2", "10.200.0.12")])
+    routed = tmp_path / "routes" / "rtt20ms"
+    lab.route = harness.Route(
+        "rtt20ms",
+        routed / "inventory.yml",
+        routed / "pyinfra_inventory.py",
+        routed / "known_hosts",
+        [("127.0.0.1", 40001), ("127.0.0.1", 40002)],
+    )
+    floor = harness.invocation("floor", "warm", lab).argv
+    assert floor[-2:] == ["127.0.0.1:40001", "127.0.0.1:40002"]
+    assert str(routed / "known_hosts") in floor
+    provision = harness.invocation("provision", "dry", lab).argv
+    assert provision[2] == str(routed / "inventory.yml") and "--forks" not in provision
+    lab.forks = 8
+    assert harness.invocation("provision", "warm", lab).argv[-2:] == ["--forks", "8"]
+    pyinfra = harness.invocation("pyinfra", "warm", lab).argv
+    assert str(routed / "pyinfra_inventory.py") in pyinfra
+    for tool in ("ansible", "ansible-mitogen", "ansible-defaults"):
+        inv = harness.invocation(tool, "warm", lab)
+        inv.cleanup()
+        assert inv.argv[inv.argv.index("-i") + 1] == str(routed / "inventory.yml")
+        assert inv.cwd == routed
+        assert f"UserKnownHostsFile={routed / 'known_hosts'}" in inv.env["ANSIBLE_SSH_COMMON_ARGS"]
+        assert ("ANSIBLE_STRATEGY" in inv.env) is (tool == "ansible-mitogen")
+    lab.route = None
+    assert harness.invocation("floor", "warm", lab).argv[-2:] == ["10.200.0.11", "10.200.0.12"]
+
+
+# ------------------------------------------------------------------ latency and fleet parts
+
+
+def test_a_lab_failure_in_the_fleet_part_keeps_the_results(
+    bench: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fleet(ns: list[int], runs: int, lab: harness.Lab) -> dict[str, Any]:
+        raise SystemExit("provision lab up failed:\nno room for 40 hosts")
+
+    monkeypatch.setattr(harness, "bench_fleet", fleet)
+    args = ["--hosts", "1", "--runs", "1", "--tools", "floor,provision", "--latency", ""]
+    assert harness.main([*args, "--fleet", "1,40", "--out", str(bench["out"])]) == 0
+    doc = json.loads(bench["out"].read_text())
+    assert doc["missing"] == ["fleet (see the log)"]
+    assert "fleet" not in doc and set(doc["cells"]) == {"floor", "provision"}
+    assert bench["reports"] == [bench["out"]]
+
+
+def test_a_contestant_failing_in_the_latency_part_stops_everything(
+    bench: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def latency(*args: Any) -> dict[str, Any]:
+        outcome = harness.Outcome("pyinfra", "warm", 1.0, 0.1, 1, False, None, 0, 1)
+        outcome.error = "--> [rocky1] Could not connect (timed out)"
+        raise harness.ContestantFailed(outcome)
+
+    monkeypatch.setattr(harness, "bench_latency", latency)
+    args = ["--hosts", "1", "--runs", "1", "--tools", "floor,pyinfra", "--fleet", ""]
+    assert harness.main([*args, "--latency", "0,20", "--out", str(bench["out"])]) == 1
+    nothing_written(bench)
+
+
+def test_the_parts_get_their_settings(
+    bench: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def latency(
+        n: int, rtts: list[float], tools: list[str], runs: int, slow: int, lab: Any
+    ) -> dict[str, Any]:
+        seen["latency"] = (n, rtts, tools, runs, slow)
+        return {"hosts": n, "rtts_ms": rtts, "rtt": {}}
+
+    def fleet(ns: list[int], runs: int, lab: harness.Lab) -> dict[str, Any]:
+        seen["fleet"] = (ns, runs)
+        return {"hosts": ns, "summary": {}}
+
+    monkeypatch.setattr(harness, "bench_latency", latency)
+    monkeypatch.setattr(harness, "bench_fleet", fleet)
+    args = ["--hosts", "", "--tools", "floor,provision,ansible-defaults", "--slow-runs", "2"]
+    args += ["--latency", "0,20,80", "--latency-hosts", "3", "--latency-runs", "4"]
+    args += ["--latency-tools", "floor,provision,pyinfra", "--fleet", "1,5", "--fleet-runs", "2"]
+    assert harness.main([*args, "--out", str(bench["out"])]) == 0
+    assert seen["latency"] == (3, [0.0, 20.0, 80.0], ["floor", "provision"], 4, 2)
+    assert seen["fleet"] == ([1, 5], 2)
+    doc = json.loads(bench["out"].read_text())
+    assert doc["settings"]["latency_ms"] == [0.0, 20.0, 80.0] and doc["missing"] == []
+    seen.clear()
+    quick = ["--quick", "--tools", "floor,provision", "--out", str(bench["out"])]
+    assert harness.main(quick) == 0
+    assert seen["latency"][:2] == (1, [0.0, 20.0]) and seen["fleet"] == ([1, 2], 1)
+
+
+# ------------------------------------------------------------------ CPU and peak memory
+
+GNU_TIME_CASES = [
+    ("plain", "0.41 0.07 51234\n", (0.48, 51234)),
+    ("status line first", "Command exited with non-zero status 2\n1.00 0.50 900\n", (1.5, 900)),
+    ("blank lines", "\n0.00 0.00 1500\n\n", (0.0, 1500)),
+    ("empty", "", None),
+    ("garbage", "time: cannot run foo: No such file or directory\n", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in GNU_TIME_CASES], ids=[c[0] for c in GNU_TIME_CASES]
+)
+def test_parse_gnu_time(text: str, expected: tuple[float, int] | None) -> None:
+    found = harness.parse_gnu_time(text)
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert found[0] == pytest.approx(expected[0]) and found[1] == expected[1]
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 100])
+def test_run_with_rusage_exit_code_and_output(tmp_path: Path, code: int) -> None:
+    script = f"echo out; echo err >&2; exit {code}"
+    rc, out, err, usage = harness.run_with_rusage(["sh", "-c", script], tmp_path, dict(os.environ))
+    assert (rc, out, err) == (code, "out\n", "err\n")
+    assert usage.cpu_seconds >= 0 and usage.maxrss_kib > 0
+
+
+def test_run_with_rusage_peak_memory_is_the_commands(tmp_path: Path) -> None:
+    grow = [
+        sys.executable,
+        "-c",
+        "b = bytearray(120 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])",
+    ]
+    _, _, _, big = harness.run_with_rusage(grow, tmp_path, dict(os.environ))
+    assert big.maxrss_kib >= 120 * 1024
+    if harness.GNU_TIME.exists():
+        # a small command forked from GNU time, not from this (big) pytest process
+        _, _, _, small = harness.run_with_rusage(["true"], tmp_path, dict(os.environ))
+        assert small.method == "GNU time"
+        assert small.maxrss_kib < 20 * 1024
+
+
+# ------------------------------------------------------------------ inotify room for a fleet
+
+INOTIFY_CASES = [
+    ("default 128, 40 hosts: raised", "128\n", 40, 128, "896"),
+    ("already enough", "8192\n", 40, None, "8192"),
+    ("exactly enough", "896\n", 40, None, "896"),
+    ("one host", "128\n", 1, 128, "272"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "hosts", "restore", "after"),
+    [c[1:] for c in INOTIFY_CASES],
+    ids=[c[0] for c in INOTIFY_CASES],
+)
+def test_inotify_room(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    hosts: int,
+    restore: int | None,
+    after: str,
+) -> None:
+    path = tmp_path / "max_user_instances"
+    path.write_text(text)
+    monkeypatch.setattr(harness, "INOTIFY_INSTANCES", path)
+    old, said = harness.inotify_for(hosts)
+    assert old == restore
+    assert path.read_text().strip() == after
+    assert ("raised" in said) is (restore is not None)
+
+
+def test_inotify_that_cannot_be_raised_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ro"
+    path.mkdir()  # reading a directory fails: not readable
+    monkeypatch.setattr(harness, "INOTIFY_INSTANCES", path)
+    assert harness.inotify_for(40) == (None, "fs.inotify.max_user_instances not readable")
+
+    class ReadOnly(type(tmp_path)):  # type: ignore[misc]
+        def write_text(self, *args: Any, **kwargs: Any) -> int:
+            raise PermissionError("read-only file system")
+
+    ro = ReadOnly(tmp_path / "value")
+    (tmp_path / "value").write_text("128\n")
+    monkeypatch.setattr(harness, "INOTIFY_INSTANCES", ro)
+    old, said = harness.inotify_for(40)
+    assert old is None
+    assert "cannot be raised" in said and "896 needed" in said and "~13" in said
+
+
+@pytest.mark.parametrize(("hosts", "needed"), [(0, 256), (1, 272), (18, 544), (40, 896)])
+def test_inotify_needed(hosts: int, needed: int) -> None:
+    assert benchcore.inotify_needed(hosts) == needed
+    assert benchcore.inotify_needed(hosts) >= 128 + 7 * hosts

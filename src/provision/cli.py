@@ -272,6 +272,20 @@ def plan(plan_output: Path | None, **kwargs: Any) -> None:
 @click.option(
     "--verify", "run_verify", is_flag=True, help="Run `provision verify` after a successful apply."
 )
+@click.option(
+    "--batch-pause",
+    type=click.FloatRange(0, 86400),
+    default=0.0,
+    callback=lambda ctx, param, value: _finite(value, param),
+    help="Seconds to wait between two batches of a play with `serial` (Ctrl-C ends it).",
+)
+@click.option(
+    "--max-disruption",
+    type=click.Choice(["none", "reload", "restart", "reboot"]),
+    default=None,
+    help="Refuse (exit 1, nothing changed there) a host whose plan disrupts more: "
+    "a service reload, restart, or a reboot. See docs/rolling.md.",
+)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before changing (on a terminal).")
 @click.option(
     "--stale",
@@ -289,7 +303,14 @@ def plan(plan_output: Path | None, **kwargs: Any) -> None:
     help="Audit log (JSON lines) [default: .provision/audit.jsonl; env PROVISION_AUDIT_LOG].",
 )
 @click.option("--audit-syslog", is_flag=True, help="Also send the audit lines to syslog.")
-def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
+def apply(
+    check: bool,
+    diff: bool,
+    run_verify: bool,
+    batch_pause: float,
+    max_disruption: str | None,
+    **kwargs: Any,
+) -> None:
     """Converge the hosts: run the planned changes, handlers, then check convergence.
 
     INVENTORY may be a plan file saved by `plan -o`: then exactly its changes are applied."""
@@ -298,7 +319,10 @@ def apply(check: bool, diff: bool, run_verify: bool, **kwargs: Any) -> None:
     names = ("yes", "stale", "expect_sha256", "audit_log", "audit_syslog")
     control = for_apply(kwargs["inventory"], check, *(kwargs.pop(n) for n in names))
     kwargs = control.arguments(kwargs)
-    code = _run("plan" if check else "apply", diff=diff or check, control=control, **kwargs)
+    rolling = {"batch_pause": batch_pause, "max_disruption": max_disruption}
+    code = _run(
+        "plan" if check else "apply", diff=diff or check, control=control, **rolling, **kwargs
+    )
     if code == 0 and run_verify and not check:
         code = _verify(**kwargs)
     sys.exit(code)
@@ -426,6 +450,13 @@ def _verify(
         raise InputFailure(str(exc))
 
 
+def _finite(value: float, param: Any) -> float:
+    """A number option that is a number (click's FloatRange lets `nan` through)."""
+    if value != value:
+        raise click.BadParameter("must be a number of seconds, not nan", param=param)
+    return value
+
+
 def _limit(limit: str | None) -> str | None:
     if limit != "@last-failed":
         return limit
@@ -470,6 +501,8 @@ def _run(
     syntax_check: bool = False,
     start_at_task: str | None = None,
     step: bool = False,
+    batch_pause: float = 0.0,
+    max_disruption: str | None = None,
     control: Any = None,
 ) -> int:
     from provision.errors import InputError
@@ -540,6 +573,8 @@ def _run(
         timeout=timeout,
         accept_new_host_keys=accept_new_host_keys,
         retries=retries,
+        batch_pause=batch_pause,
+        max_disruption=max_disruption,
     )
     if control is not None:
         control.prepare(compiled, options, masker, inventory, playbook, list(extra_vars), selection)
@@ -560,7 +595,9 @@ def _run(
     if json_mode:
         from provision.reporting.jsonout import document
 
-        click.echo(document(command, str(inventory), str(playbook), reports, code, masker))
+        click.echo(
+            document(command, str(inventory), str(playbook), reports, code, masker, options.batches)
+        )
     else:
         for report in reports:
             console.host_error(report)

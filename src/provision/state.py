@@ -1,4 +1,5 @@
-"""A small state file (`.provision/last-run.json`): which hosts failed last time.
+"""A small state file (`.provision/last-run.json`): which hosts failed last time (and which
+a stopped rollout never reached: `--limit @last-failed` resumes it).
 
 Written after every run (also after Ctrl-C) through a temporary file and a rename, so a
 symlink planted at its name is replaced, never followed. Read only for `--limit
@@ -30,7 +31,7 @@ class StateError(Exception):
 def record_run(directory: Path, reports: list[HostReport]) -> str | None:
     """Write the failed and unreachable hosts; a warning when it could not be written
     (a read-only working directory must not fail the run)."""
-    failed = sorted(r.name for r in reports if r.failed or r.unreachable)
+    failed = sorted(r.name for r in reports if r.failed or r.unreachable or r.not_started)
     text = json.dumps({"failed": failed}) + "\n"
     temp: str | None = None
     try:

@@ -210,7 +210,7 @@ class Session:
         """Plan, show, ask; then apply exactly what was shown (a host that moved in
         between is refused as stale)."""
         recorder = Gate(PlanKey(os.urandom(32)), compiled)
-        first = replace(options, apply=False, gate=recorder, record=None)
+        first = _trial(options, recorder)
         reports = runner(compiled, first, lambda event, payload: None, console)
         doc = {"plays": self._plays(recorder), "unplanned": _unplanned(reports)}
         if not any(h["pending"] for p in doc["plays"] for h in p["hosts"]):
@@ -227,7 +227,7 @@ class Session:
         check = Gate(self.gate.key, compiled, planned=self.gate.saved)
         reports = runner(
             compiled,
-            replace(options, apply=False, gate=check, record=None),
+            _trial(options, check),
             (lambda event, payload: None),
             console,
         )
@@ -381,6 +381,15 @@ class Session:
             click.echo(warning, err=True)
         if self.syslog or os.environ.get(audit.SYSLOG_ENV) == "1":
             audit.to_syslog(lines)
+
+
+def _trial(options: Any, gate: Gate) -> Any:
+    """Options for a run that only plans (before the question, or --stale=abort's check):
+    no record, and its own list of batches (rolling) so the real run's recap is its own."""
+    changes: dict[str, Any] = {"apply": False, "gate": gate, "record": None}
+    if hasattr(options, "batches"):
+        changes["batches"] = []
+    return replace(options, **changes)
 
 
 def _paths(inventory: Any) -> list[Path]:

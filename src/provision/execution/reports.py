@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from provision.planning.model import Diff
+from provision.planning.model import Diff, Disruption
 
 
 class Status(StrEnum):
@@ -18,6 +18,7 @@ class Status(StrEnum):
     UNREACHABLE = "unreachable"
     PENDING = "pending"  # plan: a change that apply would make
     CHECK = "check"  # plan: a check that runs when apply reaches it (after earlier changes)
+    NOT_STARTED = "not started"  # a host whose batch the run never reached (rolling batches)
 
 
 OK, CHANGED, FAILED, SKIPPED = Status.OK, Status.CHANGED, Status.FAILED, Status.SKIPPED
@@ -39,6 +40,7 @@ class TaskReport:
     duration: float = 0.0
     handler: bool = False
     location: str = ""
+    disruption: Disruption | None = None  # a change's (or its handlers'), see planning.disruption
 
 
 @dataclass
@@ -51,6 +53,8 @@ class HostReport:
     commands_run: int = 0
     connections: int = 0
     probe_seconds: float = 0.0
+    disruption: Disruption | None = None  # the most its plan disrupts (None: not planned)
+    not_started: list[str] = field(default_factory=list)  # plays a stopped rollout never ran
 
     def count(self, status: Status) -> int:
         return sum(1 for t in self.tasks if t.status == status)

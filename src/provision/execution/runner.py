@@ -13,6 +13,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from provision.errors import ConnectError, InputError
+from provision.execution.batches import (
+    INTERRUPTED,
+    NOT_STARTED,
+    RAN,
+    RUNNING,
+    STOPPED,
+    BatchRecord,
+    cut,
+    stops_run,
+    why_stopped,
+)
 from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
 from provision.execution.reports import (
     CHANGED,
@@ -30,7 +41,18 @@ from provision.facts.base import Fact, FactError
 from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
 from provision.facts.readonly import env_prefix
-from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
+from provision.planning.disruption import plan_disruption, refusal
+from provision.planning.model import (
+    Change,
+    Command,
+    Deferred,
+    Disruption,
+    Failed,
+    HostState,
+    NoOp,
+    Outcome,
+    worst,
+)
 from provision.planning.planner import (
     BlockFlow,
     HandlerQueue,
@@ -51,6 +73,7 @@ from provision.planning.planner import (
 )
 from provision.project.compile import Compiled, CompiledTask, HostPlay
 from provision.project.hostconfig import HostConfig
+from provision.project.playbook import Rolling
 
 # (event, payload): "task" (host, TaskReport); "host" HostReport; "probe" (host, facts,
 # script bytes, seconds); a long command's "progress" (host, task, display), "output" (host,
@@ -67,6 +90,9 @@ class RunOptions:
     accept_new_host_keys: bool = False
     retries: int = 0
     stop: threading.Event = field(default_factory=threading.Event)  # set by Ctrl-C
+    batch_pause: float = 0.0  # seconds between two batches of a play
+    max_disruption: str | None = None  # apply: refuse a host whose plan needs more
+    batches: list[BatchRecord] = field(default_factory=list)  # filled by run_all
     # Change control (provision.changecontrol): `gate.probed(play, state, facts)` reads the
     # probe before planning, `gate.planned(report, play, seen, plan)` sees each host's plan
     # before it is reported or applied and may refuse the host (HostFailed); `record(report)`
@@ -211,6 +237,7 @@ class HostRun:
         self._last: Result | None = None  # the last command run (a registered result)
         self._ran: list[CompiledTask] = []  # the tasks apply ran and did not fail
         self._last_result: dict | None = None  # the result of the step apply ran last
+        self.disruptions: dict[int, Disruption] = {}  # id(CompiledTask) → its disruption
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -235,6 +262,7 @@ class HostRun:
         self._apply(plan)
 
     def _report_plan(self, plan: HostPlan) -> None:
+        self._disruption(plan)
         flow = BlockFlow()
         for step in plan.steps:
             report = self._plan_report(step.task, step.outcome)
@@ -265,6 +293,7 @@ class HostRun:
             report.status = PENDING
             report.summary, report.diffs = outcome.summary, outcome.diffs
             report.commands = [c.display for c in outcome.commands]
+            report.disruption = self.disruptions.get(id(compiled), outcome.disruption)
         elif isinstance(outcome, Deferred):
             report.status = CHECK if outcome.check else PENDING
             report.summary = [outcome.summary]
@@ -278,7 +307,18 @@ class HostRun:
             compiled.name, compiled.role, type_name, OK, location=str(compiled.location)
         )
 
+    def _disruption(self, plan: HostPlan) -> None:
+        """Rolling: what the plan disrupts, per task and for the host; under
+        --max-disruption, a host whose plan needs more is refused before any change."""
+        found = plan_disruption(plan)
+        self.disruptions = found.by_task
+        self.report.disruption = worst(self.report.disruption, found.host)  # over its plays
+        why = refusal(found.host, self.options.max_disruption) if self.options.apply else None
+        if why:
+            raise HostFailed(why)
+
     def _apply(self, plan: HostPlan) -> None:
+        self._disruption(plan)
         handlers = HandlerQueue()
         changed_any = False
         flow = BlockFlow()
@@ -509,12 +549,17 @@ def internal_error(exc: BaseException) -> str:
 
 
 def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list[HostReport]:
-    """Every play in order; within a play, hosts in parallel (up to --forks).
+    """Every play in order; within a play, its hosts batch by batch (`serial`; no `serial`:
+    one batch), the hosts of a batch in parallel (up to --forks).
 
     Whatever happens on one host is that host's result: an unexpected exception fails that
-    host alone, and the others go on. A second Ctrl-C (KeyboardInterrupt) stops waiting at
-    once: hosts still being worked on, and those not reached, are reported as interrupted,
-    and the reports come back all the same, so the recap and last-run.json are written."""
+    host alone, and the others go on. A batch whose failures go beyond the play's limit
+    (`batches.stops_run`) stops the run: no later batch, and no later play, is started, and
+    their hosts are never connected to (`not started`). --batch-pause waits between two
+    batches of a play; Ctrl-C ends the wait. A second Ctrl-C (KeyboardInterrupt) stops
+    waiting at once: hosts still being worked on, and those not reached, are reported as
+    interrupted, and the reports come back all the same, so the recap and last-run.json are
+    written. What became of each batch is in `options.batches` (and a "batch" event)."""
     reports: dict[str, HostReport] = {}
     connections: dict[str, Connection] = {}
     lock = threading.Lock()
@@ -576,20 +621,71 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
         if report.status == OK and any(t.status == CHANGED for t in report.tasks):
             report.status = CHANGED
 
+    def not_started(record: BatchRecord, host_plays: list[HostPlay], reason: str) -> None:
+        """A batch the run does not reach: its hosts are never connected to for it."""
+        record.state, record.reason = NOT_STARTED, reason
+        for host_play in host_plays:
+            report = reports[host_play.host.name]
+            remaining[report.name] -= 1
+            if report.name in dead:
+                continue
+            report.not_started.append(record.play)
+            if not report.tasks and report.status == OK:
+                report.status, report.error = Status.NOT_STARTED, f"not started: {reason}"
+
     interrupted = False
+    stopped = ""  # why the run stops starting batches
+    count = len(compiled.plays)
+    rolling = (list(compiled.rolling) + [Rolling()] * count)[:count]  # per play
     try:
-        for _name, host_plays in compiled.plays:
-            workers = max(1, min(options.forks, len(host_plays)))
-            pool = ThreadPoolExecutor(max_workers=workers)
-            try:
-                for future in [pool.submit(one_host, hp) for hp in host_plays]:
-                    future.result()
-            except KeyboardInterrupt:
-                options.stop.set()
-                interrupted = True
-                pool.shutdown(wait=False, cancel_futures=True)
+        for (play_name, host_plays), keys in zip(compiled.plays, rolling, strict=True):
+            groups = cut(host_plays, keys.serial)
+            shown = bool(keys.serial) or keys.max_fail_percentage is not None
+            for index, group in enumerate(groups, 1):
+                names = [hp.host.name for hp in group]
+                record = BatchRecord(play_name, index, len(groups), names)
+                if shown:
+                    options.batches.append(record)
+                if stopped:
+                    not_started(record, group, stopped)
+                    if shown:
+                        listener("batch", record)
+                    continue
+                if index > 1 and options.batch_pause > 0 and not options.stop.is_set():
+                    listener("batch-pause", (record, options.batch_pause))
+                    _pause(options.batch_pause, options.stop)
+                record.state = RUNNING
+                if shown:
+                    listener("batch", record)
+                before = {n for n in names if n in dead}
+                workers = max(1, min(options.forks, len(group)))
+                pool = ThreadPoolExecutor(max_workers=workers)
+                try:
+                    for future in [pool.submit(one_host, hp) for hp in group]:
+                        future.result()
+                except KeyboardInterrupt:
+                    options.stop.set()
+                    interrupted = True
+                    record.state = INTERRUPTED
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    break
+                pool.shutdown(wait=True)
+                record.failed = [n for n in names if n in dead and n not in before]
+                size = len(names) - len(before)
+                if options.stop.is_set():
+                    record.state = INTERRUPTED
+                elif stops_run(len(record.failed), size, keys.max_fail_percentage):
+                    record.state = STOPPED
+                    record.reason = why_stopped(len(record.failed), size, keys.max_fail_percentage)
+                    stopped = (
+                        f"{record.label()} of play {play_name!r} stopped the run: {record.reason}"
+                    )
+                else:
+                    record.state = RAN
+                if shown:
+                    listener("batch", record)
+            if interrupted:
                 break
-            pool.shutdown(wait=True)
     finally:
         for conn in list(connections.values()):
             try:
@@ -602,6 +698,17 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
     for report in results:
         listener("host", report)
     return results
+
+
+def _pause(seconds: float, stop: threading.Event) -> None:
+    """Wait `seconds` between two batches, in short slices, so that Ctrl-C (which sets
+    `stop`) ends the wait at once."""
+    end = time.monotonic() + seconds
+    while not stop.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        stop.wait(min(left, 0.2))
 
 
 def _interrupted(

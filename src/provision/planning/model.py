@@ -117,6 +117,49 @@ class Diff:
         )
 
 
+# What a change interrupts on the host, least first (`--max-disruption` compares ranks).
+DISRUPTION_LEVELS = ("none", "reload", "restart", "reboot")
+
+
+@dataclass(frozen=True)
+class Disruption:
+    """What a change interrupts: nothing, a reload or a restart of `unit`, a reboot; and,
+    from facts, what that means there (`detail`: e.g. the containers running and whether
+    live-restore keeps them)."""
+
+    level: str = "none"
+    unit: str = ""
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.level not in DISRUPTION_LEVELS:
+            raise ValueError(f"disruption level {self.level!r} is not one of {DISRUPTION_LEVELS}")
+
+    @property
+    def rank(self) -> int:
+        return DISRUPTION_LEVELS.index(self.level)
+
+    def describe(self) -> str:
+        """`restart docker.service (2 containers running: live-restore keeps them)`."""
+        text = f"{self.level} {self.unit}" if self.unit else self.level
+        return f"{text} ({self.detail})" if self.detail else text
+
+    def as_dict(self) -> dict[str, str]:
+        return {"level": self.level, "unit": self.unit, "detail": self.detail}
+
+
+NO_DISRUPTION = Disruption()
+
+
+def worst(*disruptions: Disruption | None) -> Disruption:
+    """The most disruptive of them (the first of equal rank); none when given none."""
+    found = NO_DISRUPTION
+    for disruption in disruptions:
+        if disruption is not None and disruption.rank > found.rank:
+            found = disruption
+    return found
+
+
 @dataclass
 class NoOp:
     reason: str
@@ -128,6 +171,10 @@ class Change:
     commands: list[Command]
     diffs: list[Diff] = field(default_factory=list)
     started: list[str] = field(default_factory=list)  # units this change starts from stopped
+    disruption: Disruption = NO_DISRUPTION  # what running its commands interrupts
+    # A file change that a reload of the service reading it applies (every key it changes is
+    # one that service re-reads): a `restarted` handler it notifies may run as a reload.
+    reload_suffices: bool = False
 
 
 @dataclass

@@ -79,14 +79,19 @@ class HandlerQueue:
 
     pending: list[str] = field(default_factory=list)
     started_since: dict[str, set[str]] = field(default_factory=dict)
+    # Whether a change that notified the handler needs more than a reload (rolling: a
+    # restart handler whose every notifying change says a reload suffices runs as a reload).
+    restart_needed: dict[str, bool] = field(default_factory=dict)
 
     def notify(self, task: CompiledTask, outcome: Outcome) -> None:
         """`task` changes the host with `outcome` (plan: planned, apply: done)."""
         if isinstance(outcome, Change):
             for units in self.started_since.values():
                 units.update(outcome.started)
+        reload_suffices = isinstance(outcome, Change) and outcome.reload_suffices
         for name in task.notify:
             self.started_since[name] = set()
+            self.restart_needed[name] = self.restart_needed.get(name, False) or not reload_suffices
             if name not in self.pending:
                 self.pending.append(name)
 
@@ -100,6 +105,9 @@ class HandlerQueue:
             if not names or handler.task is None:
                 continue
             called.update(names)
+            reload = handler.task.as_reload()
+            if reload is not None and not any(self.restart_needed.get(n, True) for n in names):
+                handler = replace(handler, task=reload)
             unit = handler.task.restarts_unit()
             started = set().union(*(self.started_since.get(n, set()) for n in names))
             if unit is not None and unit in started:
@@ -111,6 +119,7 @@ class HandlerQueue:
         for name in called:
             self.pending.remove(name)
             self.started_since.pop(name, None)
+            self.restart_needed.pop(name, None)
         return calls
 
 

@@ -29,7 +29,7 @@ from provision.project.inventory import Inventory, load_inventory
 from provision.project.jinjafilters import drop_omitted
 from provision.project.magicvars import magic_variables
 from provision.project.paths import contained_file
-from provision.project.playbook import Play, Role, load_playbook, load_role
+from provision.project.playbook import Play, Role, Rolling, load_playbook, load_role
 from provision.project.registered import (
     Debug,
     ReadCommand,
@@ -407,6 +407,7 @@ class HostPlay:
 class Compiled:
     inventory: Inventory
     plays: list[tuple[str, list[HostPlay]]]
+    rolling: list[Rolling] = field(default_factory=list)  # per play: serial, max_fail_percentage
 
     def secrets(self) -> list[str]:
         return sorted({s for _, hps in self.plays for hp in hps for s in hp.secrets})
@@ -545,7 +546,7 @@ def compile_run(
                 host_plays.append(host_play)
         compiled.append((play.name, host_plays))
     errors.raise_any()
-    return Compiled(inventory, compiled)
+    return Compiled(inventory, compiled, [play.rolling for play in plays])
 
 
 def _play_variables(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,19 @@ from provision.project.paths import check_tree, find_in, role_name
 from provision.project.yamlfile import YDict, YList, load_yaml, type_name, where_of
 from provision.shipped import roles_dir as shipped_roles
 
-PLAY_KEYS = ("name", "hosts", "become", "vars", "roles", "tasks", "handlers", "secrets", "tags")
+PLAY_KEYS = (
+    "name",
+    "hosts",
+    "become",
+    "vars",
+    "roles",
+    "tasks",
+    "handlers",
+    "secrets",
+    "tags",
+    "serial",
+    "max_fail_percentage",
+)
 ROLE_ENTRY_KEYS = ("role", "vars", "tags", "when")
 META_KEYS = ("dependencies", "secrets", "allow_duplicates", "galaxy_info", "argument_specs")
 
@@ -32,6 +45,20 @@ class Role:
     allow_duplicates: bool = False
 
 
+@dataclass(frozen=True)
+class Rolling:
+    """A play's rolling-update keys, as Ansible reads them.
+
+    `serial`: batch sizes, each a host count or a percentage (`"30%"`) of the play's hosts
+    (after `--limit`); the last one repeats until every host had its batch. Empty: one
+    batch of every host. A count of 0 takes every host still left (as in Ansible).
+    `max_fail_percentage`: a batch whose failed (or unreachable) hosts are strictly more
+    than this share of it stops the run; None: only a batch where every host failed does."""
+
+    serial: tuple[int | str, ...] = ()
+    max_fail_percentage: float | None = None
+
+
 @dataclass
 class Play:
     name: str
@@ -45,6 +72,7 @@ class Play:
     file: Path
     location: Location
     tags: list[str] = field(default_factory=list)
+    rolling: Rolling = field(default_factory=Rolling)
 
 
 def _empty_dict(file: str) -> YDict:
@@ -253,7 +281,79 @@ def _load_play(entry: YDict, path: Path, where: Location) -> Play:
         file=path,
         location=where,
         tags=_string_list(entry.get("tags"), "tags", where_of(entry, "tags", file)),
+        rolling=_rolling(entry, file),
     )
+
+
+_SERIAL_HINT = 'e.g. `serial: 2`, `serial: "25%"` or `serial: [1, 5, "50%"]`'
+
+
+_COUNT = re.compile(r" *([0-9]{1,9}) *")
+_PERCENT = re.compile(r" *([0-9]{1,3}(?:\.[0-9]{1,6})?) *% *")
+
+
+def _percent(text: str) -> float | None:
+    """`"30%"` or `"12.5%"` → 30.0, 12.5; anything else None (ASCII digits only)."""
+    match = _PERCENT.fullmatch(text)
+    return float(match.group(1)) if match else None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return repr(value)[:60]
+    return type_name(value)
+
+
+def _serial_item(value: Any, where: Location) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InputError(f"`serial` sizes are 0 or more, found {value}", where)
+        return value
+    if isinstance(value, str):
+        count = _COUNT.fullmatch(value)
+        if count:
+            return int(count.group(1))
+        percent = _percent(value)
+        if percent is not None:
+            if not 0 < percent <= 100:
+                raise InputError(
+                    f"`serial` percentages are more than 0% and at most 100%, found {value!r}",
+                    where,
+                )
+            return f"{percent:g}%"
+    raise InputError(
+        f"`serial` must be a host count, a percentage or a list of them, found {_shown(value)}",
+        where,
+        hint=_SERIAL_HINT,
+    )
+
+
+def _rolling(entry: YDict, file: str) -> Rolling:
+    serial: tuple[int | str, ...] = ()
+    if "serial" in entry:
+        where = where_of(entry, "serial", file)
+        raw = entry["serial"]
+        items = raw if isinstance(raw, list) else [raw]
+        if not items:
+            raise InputError("`serial` is an empty list", where, hint=_SERIAL_HINT)
+        serial = tuple(_serial_item(item, where) for item in items)
+    limit: float | None = None
+    if "max_fail_percentage" in entry:
+        where = where_of(entry, "max_fail_percentage", file)
+        raw = entry["max_fail_percentage"]
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            limit = float(raw)
+        elif isinstance(raw, str):
+            limit = _percent(raw) if "%" in raw else _percent(raw + "%")
+        if limit is None or not 0 <= limit <= 100:
+            raise InputError(
+                f"`max_fail_percentage` must be a number from 0 to 100, found {_shown(raw)}",
+                where,
+                hint="a batch stops the run when strictly more than this share of it fails",
+            )
+    return Rolling(serial, limit)
 
 
 def _load_role_entry(

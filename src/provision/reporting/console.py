@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from provision.execution.batches import NOT_STARTED, RUNNING, STOPPED, BatchRecord
 from provision.execution.reports import (
     CHANGED,
     CHECK,
@@ -107,6 +108,7 @@ class Console:
         self.area = LiveArea()
         self._last_draw = 0.0
         self._ticker: threading.Thread | None = None
+        self.batches: dict[int, BatchRecord] = {}  # rolling batches, as run_all reports them
 
     # ---- fields and lines -------------------------------------------------------------
 
@@ -194,6 +196,20 @@ class Console:
         elif event == "notice":
             host, task, line = payload  # type: ignore[misc]
             self.write([self.head(host, "note") + f"{self.text(task)}: {self.text(line)}"])
+        elif event == "batch":
+            self.batch(payload)  # type: ignore[arg-type]
+        elif event == "batch-pause":
+            record, seconds = payload  # type: ignore[misc]
+            self.write([f"pausing {seconds:g}s before {record.label()} (Ctrl-C stops the run)"])
+
+    def batch(self, record: BatchRecord) -> None:
+        """A rolling batch starts (shown) or ends (kept for the recap)."""
+        self.batches[id(record)] = record
+        if record.state == RUNNING:
+            hosts = ", ".join(self.text(h) for h in record.hosts)
+            self.write(
+                [f"BATCH {record.index}/{record.count} of {self.text(record.play)}: {hosts}"]
+            )
 
     def shows(self, report: TaskReport) -> bool:
         return self.verbosity >= 1 or report.status in SHOWN_BY_DEFAULT
@@ -214,6 +230,9 @@ class Console:
             if self.diff:
                 for diff in report.diffs:
                     lines += [pad + line for d in diff.unified() for line in self.block(d)]
+            disruption = report.disruption
+            if disruption is not None and disruption.level != "none":
+                lines.append(pad + "disrupts: " + self.text(disruption.describe()))
             if self.verbosity >= 2:
                 lines += [pad + "$ " + line for c in report.commands for line in self.block(c)]
         if report.status == FAILED:
@@ -296,6 +315,36 @@ class Console:
 
     # ---- the end of the run --------------------------------------------------------------
 
+    def rollout_lines(self, reports: list[HostReport], width: int) -> list[str]:
+        """The DISRUPTION section (plan: each host with changes; apply: each host whose
+        changes disrupt something), one line per host; then the BATCHES section: what
+        became of each batch of a play with `serial`."""
+        lines: list[str] = []
+        for r in sorted(reports, key=lambda r: r.name):
+            found = r.disruption
+            if found is None or r.status in (FAILED, UNREACHABLE):
+                continue
+            if found.level == "none" and not (self.plan and r.pending):
+                continue
+            if not lines:
+                lines += ["", "DISRUPTION"]
+            lines.append(f"{self.text(r.name):<{width}}  {self.text(found.describe())}")
+        if self.batches:
+            lines += ["", "BATCHES"]
+        for record in self.batches.values():
+            hosts = ", ".join(self.text(h) for h in record.hosts)
+            state = record.state
+            if record.failed and state != NOT_STARTED:
+                state += f", failed: {', '.join(self.text(h) for h in record.failed)}"
+            line = f"{self.text(record.play)} {record.label()} ({hosts}): {state}"
+            if record.state == STOPPED and record.reason:
+                last = record.index == record.count
+                line += f": {self.text(record.reason)}; " + (
+                    "the run stops" if last else "later batches not started"
+                )
+            lines.append(self.paint(FAILED, line) if record.state == STOPPED else line)
+        return lines
+
     def host_error(self, report: HostReport) -> None:
         if report.error and report.status in (FAILED, UNREACHABLE):
             first, *rest = self.block(report.error.strip("\n"))
@@ -319,7 +368,8 @@ class Console:
             ]
             rows.append((r, counts))
         columns = [max(len(row[1][i]) for row in rows) for i in range(5)] if rows else []
-        lines = ["", "RECAP"]
+        lines = self.rollout_lines(reports, width)
+        lines += ["", "RECAP"]
         for r, counts in rows:
             conns = "connection" if r.connections == 1 else "connections"
             cmds = "remote command" if r.commands_run == 1 else "remote commands"

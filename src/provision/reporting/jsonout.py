@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from provision import __version__
+from provision.execution.batches import BatchRecord
 from provision.execution.reports import HostReport, TaskReport
 from provision.reporting.mask import Masker
 from provision.reporting.summary import exit_reason, outcome
@@ -29,6 +30,19 @@ def task_json(task: TaskReport) -> dict[str, Any]:
         "commands": task.commands,
         "duration": round(task.duration, 3),
         "location": task.location,
+        "disruption": task.disruption.as_dict() if task.disruption else None,
+    }
+
+
+def batch_json(record: BatchRecord) -> dict[str, Any]:
+    return {
+        "play": record.play,
+        "batch": record.index,
+        "of": record.count,
+        "hosts": record.hosts,
+        "state": record.state,
+        "failed": record.failed,
+        "reason": record.reason,
     }
 
 
@@ -39,6 +53,7 @@ def document(
     reports: list[HostReport],
     exit_code: int,
     masker: Masker,
+    batches: list[BatchRecord] | None = None,
 ) -> str:
     groups = outcome(command, reports)
     hosts = {}
@@ -52,6 +67,8 @@ def document(
             "remote_commands": r.commands_run,
             "counts": {s: r.count(s) for s in ("ok", "changed", "pending", "failed", "skipped")},
             "tasks": [task_json(t) for t in r.tasks],
+            "disruption": r.disruption.as_dict() if r.disruption else None,
+            "not_started": r.not_started,
         }
     doc = {
         "format": FORMAT_VERSION,
@@ -63,6 +80,7 @@ def document(
         "exit_reason": exit_reason(command, exit_code, groups),
         "summary": groups,
         "hosts": hosts,
+        "batches": [batch_json(b) for b in batches or []],
     }
     # Every string value is masked before it is encoded (of the keys, only host names
     # are data: masked above); the text stays valid JSON whose strings escape every

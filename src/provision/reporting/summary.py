@@ -4,13 +4,16 @@ the JSON's `summary` both come from here, so they cannot disagree."""
 
 from __future__ import annotations
 
-from provision.execution.reports import CHANGED, HostReport
+from provision.execution.reports import CHANGED, HostReport, Status
 
 # Most severe first: the first group with a host decides the exit code (see exit_reason).
-GROUPS = ("failed", "unreachable", "pending", "changed", "ok")
+# `not_started`: hosts whose batch a stopped rollout never reached (the run then has a
+# failed host, so it exits 1).
+GROUPS = ("failed", "unreachable", "not_started", "pending", "changed", "ok")
 WORDS = {
     "failed": "failed",
     "unreachable": "unreachable",
+    "not_started": "not started",
     "pending": "to change",  # not "will change": that marks a task line (tests count them)
     "changed": "changed",
     "ok": "in sync",
@@ -26,6 +29,8 @@ def outcome(command: str, reports: list[HostReport]) -> dict[str, list[str]]:
             groups["failed"].append(r.name)
         elif r.unreachable:
             groups["unreachable"].append(r.name)
+        elif r.status == Status.NOT_STARTED:
+            groups["not_started"].append(r.name)
         elif command == "plan" and r.pending:
             groups["pending"].append(r.name)
         elif r.status == CHANGED:
@@ -40,6 +45,8 @@ def exit_reason(command: str, code: int, groups: dict[str, list[str]]) -> str:
     if code == 130:
         return "interrupted"
     if code == 1:
+        if groups["not_started"]:
+            return "a batch failed beyond its limit: later batches were not started"
         return "a task failed or a host did not converge"
     if code == 3:
         if groups["pending"]:

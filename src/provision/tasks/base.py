@@ -22,7 +22,7 @@ from typing import Any, ClassVar, NewType
 from provision.errors import InputError, Location
 from provision.facts.base import Fact
 from provision.facts.kinds import parse_mode
-from provision.planning.model import HostState, Outcome
+from provision.planning.model import NO_DISRUPTION, Disruption, HostState, Outcome
 from provision.project.yamlfile import type_name
 from provision.tasks.names import owner_problem
 
@@ -348,6 +348,16 @@ class TaskType:
     def restarts_unit(self) -> str | None:
         """The unit this task restarts, if that is all it does: run as a handler, it is
         skipped when that unit was started after the change that notified it."""
+        return None
+
+    def disrupts_at_most(self) -> Disruption:
+        """The most this task may disrupt (what `plan` counts for it when it is decided only
+        at apply); a Change it plans carries what it really disrupts."""
+        return NO_DISRUPTION
+
+    def as_reload(self) -> TaskType | None:
+        """This task doing a reload instead of a restart, when it restarts a unit that can
+        reload (a `restarted` handler whose notifying changes all say a reload suffices)."""
         return None
 
     def assertions(self) -> list[Assertion]:

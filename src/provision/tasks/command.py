@@ -8,7 +8,16 @@ from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import CommandFact, FileFact, FileState
-from provision.planning.model import Change, Command, Deferred, HostState, NoOp, Outcome
+from provision.planning.model import (
+    DISRUPTION_LEVELS,
+    Change,
+    Command,
+    Deferred,
+    Disruption,
+    HostState,
+    NoOp,
+    Outcome,
+)
 from provision.tasks.argv import argv_words, script_of
 from provision.tasks.base import TaskType, arg
 
@@ -41,6 +50,12 @@ class RunCommand(TaskType):
         removes: str | None = arg(None, doc="a path: skip the command if it does not exist")
         unless: Any = arg(None, doc="a command: skip if it exits 0")
         only_if: Any = arg(None, doc="a command: run only if it exits 0")
+        disruption: str = arg(
+            "none",
+            choices=DISRUPTION_LEVELS,
+            doc="what running it interrupts (provision cannot tell): shown by `plan`, "
+            "checked by `apply --max-disruption` (docs/rolling.md)",
+        )
 
     params: Params
     # A string is shell text (each {{ }} checked and quoted); a list is argv form.
@@ -109,4 +124,11 @@ class RunCommand(TaskType):
             state.set(FileFact(self.params.creates), FileState(True, known=False))
         if self.params.removes:
             state.set(FileFact(self.params.removes), FileState(False))
-        return Change([f"run: {self.params.cmd}"], [Command(self.params.cmd, self.params.cmd)])
+        return Change(
+            [f"run: {self.params.cmd}"],
+            [Command(self.params.cmd, self.params.cmd)],
+            disruption=self.disrupts_at_most(),
+        )
+
+    def disrupts_at_most(self) -> Disruption:
+        return Disruption(self.params.disruption)

@@ -18,6 +18,7 @@ from provision.tasks.wholefile import (
     group_arg,
     mode_arg,
     owner_arg,
+    reload_keys_arg,
     validate_arg,
 )
 
@@ -45,6 +46,7 @@ class Copy(WholeFile):
         validate: str | None = validate_arg()
         backup: bool = backup_arg()
         format: str | None = format_arg()
+        reload_keys: list[str] = reload_keys_arg()
 
     params: Params
 

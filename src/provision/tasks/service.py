@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 from typing import Any
 
 from provision.facts.base import Fact
+from provision.facts.docker import DockerEngineFact, EngineState
 from provision.facts.kinds import ServiceFact, ServiceState
-from provision.planning.model import Change, Failed, HostState, NoOp, Outcome, command
+from provision.planning.model import (
+    NO_DISRUPTION,
+    Change,
+    Disruption,
+    Failed,
+    HostState,
+    NoOp,
+    Outcome,
+    command,
+)
 from provision.tasks.base import Assertion, TaskType, arg, verifies
 from provision.tasks.names import unit_problem
+
+# What each state that acts on a running unit disrupts (a stop: the unit is down until
+# something starts it: counted with restarts).
+DISRUPTS = {"restarted": "restart", "restart": "restart", "stopped": "restart", "stop": "restart"}
+DISRUPTS |= {"reloaded": "reload", "reload": "reload"}
 
 
 class Service(TaskType):
@@ -49,8 +65,42 @@ class Service(TaskType):
     def fact(self) -> ServiceFact:
         return ServiceFact(self.params.name)
 
+    @property
+    def engine_fact(self) -> DockerEngineFact | None:
+        """The Docker engine's containers and live-restore, read only when this task may
+        restart, reload or stop docker.service (what that means is part of the plan)."""
+        if self.fact.unit == "docker.service" and self.params.state in DISRUPTS:
+            return DockerEngineFact()
+        return None
+
     def facts(self) -> list[Fact]:
-        return [self.fact]
+        engine = self.engine_fact
+        return [self.fact] if engine is None else [self.fact, engine]
+
+    def _disruption(self, state: HostState, action: str) -> Disruption:
+        """What `action` (restart, reload, stop) of the unit interrupts, with the engine's
+        containers when the unit is docker.service."""
+        engine = self.engine_fact
+        detail = ""
+        if engine is not None and state.has(engine):
+            found: EngineState = state.get(engine)
+            detail = found.reload_detail() if action == "reload" else found.restart_detail()
+        if action == "stop":
+            detail = f"stop; {detail}" if detail else "stop"
+        return Disruption(DISRUPTS[action], self.fact.unit, detail)
+
+    def disrupts_at_most(self) -> Disruption:
+        if self.params.state in DISRUPTS:
+            return Disruption(DISRUPTS[self.params.state], self.fact.unit)
+        return NO_DISRUPTION
+
+    def as_reload(self) -> Service | None:
+        """This `restarted` task as `reloaded` (`systemctl reload-or-restart`)."""
+        if self.params.state != "restarted":
+            return None
+        reload = copy.copy(self)
+        reload.params = replace(self.params, state="reloaded")
+        return reload
 
     def plan(self, state: HostState) -> Outcome:
         unit = self.fact.unit
@@ -72,6 +122,7 @@ class Service(TaskType):
             words.append(["systemctl", "disable", "--quiet", "--", unit])
         active = current.active
         started = []
+        disruption = NO_DISRUPTION
         if wanted_state == "started" and not current.running:
             summary.append(f"service {unit}: {current.active} → active")
             words.append(["systemctl", "start", "--", unit])
@@ -81,14 +132,19 @@ class Service(TaskType):
             summary.append(f"service {unit}: {current.active} → stopped")
             words.append(["systemctl", "stop", "--", unit])
             active = "inactive"
+            disruption = self._disruption(state, "stop")
         elif wanted_state == "restarted":
             summary.append(f"service {unit}: restart")
             words.append(["systemctl", "restart", "--", unit])
             active = "active"
+            if current.running:
+                disruption = self._disruption(state, "restart")
         elif wanted_state == "reloaded":
             summary.append(f"service {unit}: reload")
             words.append(["systemctl", "reload-or-restart", "--", unit])
             active = "active"
+            if current.running:
+                disruption = self._disruption(state, "reload")
         if not words:
             return NoOp(f"{unit} is {current.active}, {current.enabled or 'static'}")
         if self.params.daemon_reload:
@@ -100,7 +156,7 @@ class Service(TaskType):
         # starting or restarting a unit can take long (the engine): shown as live progress
         slow = {"start", "restart", "reload-or-restart"}
         commands = [command(*w, progress=len(w) > 1 and w[1] in slow) for w in words]
-        return Change(summary, commands, started=started)
+        return Change(summary, commands, started=started, disruption=disruption)
 
     def restarts_unit(self) -> str | None:
         """The unit this task restarts (as a handler), if that is all it does."""

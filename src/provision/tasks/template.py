@@ -15,6 +15,7 @@ from provision.tasks.wholefile import (
     group_arg,
     mode_arg,
     owner_arg,
+    reload_keys_arg,
     validate_arg,
 )
 
@@ -39,6 +40,7 @@ class Template(WholeFile):
         validate: str | None = validate_arg()
         backup: bool = backup_arg()
         format: str | None = format_arg()
+        reload_keys: list[str] = reload_keys_arg()
 
     params: Params
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from provision.errors import InputError
 from provision.facts.base import Fact
-from provision.facts.kinds import FileFact
-from provision.planning.model import HostState, Outcome
+from provision.facts.kinds import FileFact, FileState
+from provision.planning.model import Change, HostState, Outcome
 from provision.project.fileformats import FORMATS, format_of
 from provision.project.paths import contained_file
 from provision.tasks.base import Assertion, TaskType, arg
@@ -47,6 +47,15 @@ def backup_arg() -> Any:
     return arg(False, doc="keep the previous content as `DEST.TIMESTAMP.bak`")
 
 
+def reload_keys_arg() -> Any:
+    return arg(
+        [],
+        doc="a JSON file's top-level keys that the service reading it applies on reload: "
+        "when a change only adds or changes such keys, a `restarted` handler it notifies "
+        "runs as a reload (see docs/rolling.md)",
+    )
+
+
 def format_arg() -> Any:
     return arg(
         None,
@@ -54,6 +63,44 @@ def format_arg() -> Any:
         doc="the file's format (default: from `dest`; see [File formats]"
         "(#file-formats-values-in-line-oriented-files))",
     )
+
+
+def _json_object(content: bytes | None) -> dict[str, Any] | None:
+    if content is None:
+        return None
+    try:
+        value = json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def reload_suffices(before: FileState, content: bytes, reload_keys: list[str]) -> tuple[bool, str]:
+    """Whether a reload of the service that reads this JSON file applies the change from
+    `before` to `content`, and a line saying which top-level keys change. Only when the file
+    existed, both are JSON objects, and every changed key is in `reload_keys` and is still
+    there: a removed key needs a restart (dockerd's reload leaves a setting that is no
+    longer in the file as it was)."""
+    old, new = _json_object(before.content if before.exists else None), _json_object(content)
+    if old is None or new is None:
+        return False, ""
+    changed = sorted(k for k in old.keys() | new.keys() if _canon(old, k) != _canon(new, k))
+    if not changed:
+        return True, ""
+    shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+    removed = [k for k in changed if k not in new]
+    restart = [k for k in changed if k not in reload_keys]
+    if removed:
+        return False, f"keys changed: {shown}; a restart applies them ({removed[0]} is removed)"
+    if restart:
+        return False, f"keys changed: {shown}; a restart applies them ({restart[0]} needs it)"
+    return True, f"keys changed: {shown}; a reload applies them"
+
+
+def _canon(config: dict[str, Any], key: str) -> str | None:
+    """A key's value as canonical JSON (so `1` and `true` differ, as they do to dockerd);
+    None when the key is not there."""
+    return json.dumps(config[key], sort_keys=True) if key in config else None
 
 
 class WholeFile(TaskType):
@@ -108,7 +155,8 @@ class WholeFile(TaskType):
         if getattr(self.params, "state", "present") == "absent":
             return plan_absent(state, self.params.dest, self.params.backup)
         assert self.content is not None
-        return plan_file(
+        before: FileState = state.get(FileFact(self.params.dest))
+        outcome = plan_file(
             state,
             self.params.dest,
             self.content,
@@ -118,6 +166,12 @@ class WholeFile(TaskType):
             self.params.backup,
             self.context.secret,
         )
+        keys = getattr(self.params, "reload_keys", None)
+        if keys and isinstance(outcome, Change):
+            outcome.reload_suffices, note = reload_suffices(before, self.content, keys)
+            if note and not self.context.secret:
+                outcome.summary.append(note)
+        return outcome
 
     def assertions(self) -> list[Assertion]:
         dest = self.params.dest

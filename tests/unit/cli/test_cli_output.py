@@ -155,6 +155,7 @@ def test_unreachable_and_pending_are_both_reported_and_exit_3_wins(half_reachabl
     assert doc["summary"] == {
         "failed": [],
         "unreachable": ["gone"],
+        "not_started": [],
         "pending": ["alpha"],
         "changed": [],
         "ok": [],

@@ -20,6 +20,7 @@ from provision.execution.connection import Result
 from provision.execution.reports import CHANGED, FAILED, OK, PENDING
 from provision.execution.runner import RunOptions, run_all
 from provision.facts.base import Fact
+from provision.facts.docker import DockerEngineFact
 from provision.facts.kinds import (
     CommandFact,
     FileFact,
@@ -78,6 +79,7 @@ class FakeHost:
         self.ran: list[str] = []
         self.probes = 0
         self.facts: dict[str, Fact] = {}
+        self.engine: tuple[int, bytes, bytes] = (127, b"", b"")  # `docker info` (rolling)
         if converged:
             self.sysctls["net.ipv4.ip_forward"] = "1"
             self.files["/etc/sysctl.d/99-docker.conf"] = b"net.ipv4.ip_forward = 1\n"
@@ -113,6 +115,8 @@ class FakeHost:
             return rc, out.encode(), b""
         if isinstance(fact, SysctlBootFact):
             return 0, sysctl_boot_output(self.files), b""
+        if isinstance(fact, DockerEngineFact):
+            return self.engine
         raise AssertionError(fact)
 
     def probe(self, script: str) -> Result:
