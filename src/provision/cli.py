@@ -19,6 +19,8 @@ Exit codes (when several apply, the first of 130, 1, 3, 4 wins):
   2  bad input or usage; nothing on any host was touched
   3  a host was unreachable (and none failed), even if others have changes pending
   4  plan: changes pending
+  5  apply: refused, the plan is stale (a host drifted or an input changed since it)
+  6  apply: declined at the confirmation question; nothing was changed
   130 interrupted (Ctrl-C)"""
 
 DEFAULT_PLAYBOOK = "playbooks/site.yml"
@@ -234,6 +236,10 @@ LAZY_COMMANDS["lint"] = (
     "provision.ansible.lint:lint",
     "List which tasks of an Ansible role or playbook run as they are (exit 0 when all do).",
 )
+LAZY_COMMANDS["show"] = (
+    "provision.changecontrol.commands:show",
+    "Show a saved plan file (`plan -o`) as `plan` shows a plan, or as JSON.",
+)
 
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, epilog=EXIT_CODES)
@@ -244,9 +250,19 @@ def main() -> None:
 
 @main.command(epilog=EXIT_CODES)
 @_common
-def plan(**kwargs: Any) -> None:
+@click.option(
+    "-o",
+    "--output",
+    "plan_output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Save the plan to this file (for review, then `apply FILE`); prints its SHA-256.",
+)
+def plan(plan_output: Path | None, **kwargs: Any) -> None:
     """Show what apply would change (a dry run: nothing on any host is touched)."""
-    sys.exit(_run("plan", diff=True, **kwargs))
+    from provision.changecontrol.session import for_plan
+
+    sys.exit(_run("plan", diff=True, control=for_plan(plan_output), **kwargs))
 
 
 @main.command(epilog=EXIT_CODES)
@@ -270,6 +286,23 @@ def plan(**kwargs: Any) -> None:
     help="Refuse (exit 1, nothing changed there) a host whose plan disrupts more: "
     "a service reload, restart, or a reboot. See docs/rolling.md.",
 )
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before changing (on a terminal).")
+@click.option(
+    "--stale",
+    type=click.Choice(["skip", "abort"]),
+    default="skip",
+    show_default=True,
+    help="apply PLAN: a host whose plan is stale is refused; skip: the others go on; "
+    "abort: no host is changed.",
+)
+@click.option("--expect-sha256", default=None, help="apply PLAN: refuse a file with another hash.")
+@click.option(
+    "--audit-log",
+    envvar="PROVISION_AUDIT_LOG",
+    default=None,
+    help="Audit log (JSON lines) [default: .provision/audit.jsonl; env PROVISION_AUDIT_LOG].",
+)
+@click.option("--audit-syslog", is_flag=True, help="Also send the audit lines to syslog.")
 def apply(
     check: bool,
     diff: bool,
@@ -278,9 +311,18 @@ def apply(
     max_disruption: str | None,
     **kwargs: Any,
 ) -> None:
-    """Converge the hosts: run the planned changes, handlers, then check convergence."""
+    """Converge the hosts: run the planned changes, handlers, then check convergence.
+
+    INVENTORY may be a plan file saved by `plan -o`: then exactly its changes are applied."""
+    from provision.changecontrol.session import for_apply
+
+    names = ("yes", "stale", "expect_sha256", "audit_log", "audit_syslog")
+    control = for_apply(kwargs["inventory"], check, *(kwargs.pop(n) for n in names))
+    kwargs = control.arguments(kwargs)
     rolling = {"batch_pause": batch_pause, "max_disruption": max_disruption}
-    code = _run("plan" if check else "apply", diff=diff or check, **rolling, **kwargs)
+    code = _run(
+        "plan" if check else "apply", diff=diff or check, control=control, **rolling, **kwargs
+    )
     if code == 0 and run_verify and not check:
         code = _verify(**kwargs)
     sys.exit(code)
@@ -461,6 +503,7 @@ def _run(
     step: bool = False,
     batch_pause: float = 0.0,
     max_disruption: str | None = None,
+    control: Any = None,
 ) -> int:
     from provision.errors import InputError
     from provision.project.compile import Selection, compile_run, parse_extra_vars
@@ -533,12 +576,19 @@ def _run(
         batch_pause=batch_pause,
         max_disruption=max_disruption,
     )
+    if control is not None:
+        control.prepare(compiled, options, masker, inventory, playbook, list(extra_vars), selection)
     listener = (lambda event, payload: None) if json_mode else console.listener
     if not json_mode:
         for name, host_plays in compiled.plays:
             console.play(name, [hp.host.name for hp in host_plays])
-    reports = _run_interruptible(compiled, options, listener, console)
+    if control is not None:
+        reports = control.run(compiled, options, listener, console, _run_interruptible)
+    else:
+        reports = _run_interruptible(compiled, options, listener, console)
     code = 130 if options.stop.is_set() else exit_code(command, reports)
+    if control is not None:
+        code = control.finish(reports, code, json_mode)
     from provision.state import record_run
 
     warning = record_run(Path(STATE_DIR), reports)  # first: written even if rendering fails

@@ -21,3 +21,12 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     server = start_sshd(tmp_path_factory.mktemp("sshd"))
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _last_apply_record_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """The hosts here are this machine: apply's last-apply record goes to a temp folder."""
+    from provision.changecontrol import audit
+
+    folder = tmp_path_factory.mktemp("host-record")
+    monkeypatch.setattr(audit, "LAST_APPLY_RECORD", str(folder / "last-apply.json"))

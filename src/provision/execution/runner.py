@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from provision.errors import ConnectError, InputError
 from provision.execution.batches import (
@@ -92,6 +93,14 @@ class RunOptions:
     batch_pause: float = 0.0  # seconds between two batches of a play
     max_disruption: str | None = None  # apply: refuse a host whose plan needs more
     batches: list[BatchRecord] = field(default_factory=list)  # filled by run_all
+    # Change control (provision.changecontrol): `gate.probed(play, state, facts)` reads the
+    # probe before planning, `gate.planned(report, play, seen, plan)` sees each host's plan
+    # before it is reported or applied and may refuse the host (HostFailed); `record(report)`
+    # is shell text appended to the post-apply probe (the host's last-apply record: no extra
+    # round trip); `fact_groups` are host fact groups probed besides.
+    gate: Any = None
+    record: Callable[[HostReport], str] | None = None
+    fact_groups: frozenset[str] = frozenset()
 
 
 class HostFailed(Exception):
@@ -122,18 +131,23 @@ def probe_size(facts: list[Fact]) -> tuple[int, int]:
     return len(facts), len(probe_script(facts)[0].encode()) if facts else 0
 
 
-def probe(conn: Connection, facts: list[Fact], become: bool) -> HostState:
+def probe(conn: Connection, facts: list[Fact], become: bool, tail: str = "") -> HostState:
     """ONE remote command that reads every fact (the facts of steps delegated to
-    localhost are read on this machine, in one local command)."""
+    localhost are read on this machine, in one local command), then runs `tail`, if any,
+    silently."""
     local = [f for f in facts if getattr(f, "local", False)]
     if local:
-        remote = probe(conn, [f for f in facts if not getattr(f, "local", False)], become)
+        extra = {"tail": tail} if tail else {}
+        remote_facts = [f for f in facts if not getattr(f, "local", False)]
+        remote = probe(conn, remote_facts, become, **extra)
         for fact, value in _probe_here(local).items():
             remote.set(fact, value)
         return remote
     if not facts:
         return HostState({})
     script, marker = probe_script(facts)
+    if tail:
+        script += f"( {tail}\n) </dev/null >/dev/null 2>&1 || true\n"
     result = conn.run(script, become=become)
     if result.rc != 0 and marker.encode() not in result.stdout:
         tail = "\n".join(result.error_tail())
@@ -168,14 +182,14 @@ MAX_FACT_ROUNDS = 3
 
 
 def probe_bound(
-    conn: Connection, play: HostPlay, become: bool
+    conn: Connection, play: HostPlay, become: bool, extra_groups: frozenset[str] = frozenset()
 ) -> tuple[HostState, list[CompiledTask], list[CompiledTask], list[Fact]]:
     """The probe, and the play's tasks with every host-fact decision taken on it. ONE
     remote command reads the tasks' facts and the host fact groups their `when:` and
     arguments name; a task whose arguments read facts, so that its own facts are known only
     then, costs one more round (counted like any other remote command)."""
     tasks, handlers = play.tasks, play.handlers
-    groups = fact_groups_needed(tasks + handlers)
+    groups = fact_groups_needed(tasks + handlers) | extra_groups
     built = [t.pending.task for t in tasks + handlers if t.pending and t.pending.task]
     facts = _facts_of(tasks + handlers) + [f for task in built for f in task.facts()]
     facts += speculative_facts(tasks + handlers)
@@ -231,11 +245,17 @@ class HostRun:
 
     def run(self) -> None:
         started = time.monotonic()
-        state, self.tasks, self.handlers, facts = probe_bound(self.conn, self.play, self.become)
+        state, self.tasks, self.handlers, facts = probe_bound(
+            self.conn, self.play, self.become, self.options.fact_groups
+        )
         self.report.probe_seconds = time.monotonic() - started
         self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
         self.registry = Registry(host_facts(state))
+        gate = self.options.gate
+        seen = gate.probed(self.play, state, facts) if gate is not None else None
         plan = plan_host(self.tasks, self.handlers, state)
+        if gate is not None:
+            gate.planned(self.report, self.play, seen, plan)
         if not self.options.apply:
             self._report_plan(plan)
             return
@@ -509,7 +529,9 @@ class HostRun:
 
     def _check_converged(self) -> None:
         ran = self._ran
-        left = unconverged(ran, probe(self.conn, _facts_of(ran), self.become))
+        tail = self.options.record(self.report) if self.options.record else ""
+        extra = {"tail": tail} if tail else {}
+        left = unconverged(ran, probe(self.conn, _facts_of(ran), self.become, **extra))
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)

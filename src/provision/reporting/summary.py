@@ -59,6 +59,8 @@ def exit_reason(command: str, code: int, groups: dict[str, list[str]]) -> str:
         return "changes pending"
     if code == 0:
         return "no changes pending" if command == "plan" else "success"
+    if code == 5:
+        return "refused: the plan is stale (nothing changed on those hosts)"
     return f"exit {code}"
 
 

@@ -64,13 +64,18 @@ def test_lab_help_loads_the_lab() -> None:
 
 def test_lazy_help_text_is_the_commands_own() -> None:
     from provision.ansible.lint import lint
+    from provision.changecontrol.commands import show
     from provision.lab.cli import lab
 
-    assert set(LAZY_COMMANDS) == {"lab", "lint"}
+    assert set(LAZY_COMMANDS) == {"lab", "lint", "show"}
     assert LAZY_COMMANDS["lab"] == ("provision.lab.cli:lab", inspect.cleandoc(lab.help or ""))
     assert LAZY_COMMANDS["lint"] == (
         "provision.ansible.lint:lint",
         inspect.cleandoc(lint.help or ""),
+    )
+    assert LAZY_COMMANDS["show"] == (
+        "provision.changecontrol.commands:show",
+        inspect.cleandoc(show.help or ""),
     )
 
 
@@ -78,7 +83,7 @@ def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     listed = result.output.split("Commands:")[1]
-    for name in ("apply", "check", "facts", "init", "inventory", "lab", "plan", "verify"):
+    for name in ("apply", "check", "facts", "init", "inventory", "lab", "plan", "show", "verify"):
         assert f"\n  {name} " in listed, name
     assert "The container lab: Rocky 9-like hosts" in listed
 
