@@ -33,7 +33,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_source_checkout_ships_its_own_folders() -> None:
     assert shipped.roles_dir() == ROOT / "roles"
     assert shipped.playbooks_dir() == ROOT / "playbooks"
-    assert len(SHIPPED_ROLES) == 9
+    assert len(SHIPPED_ROLES) == 10
 
 
 def test_packaged_folders_win_over_the_checkout(
@@ -108,6 +108,7 @@ def test_starter_playbook_loads_with_the_shipped_roles(project: Path) -> None:
     site.write_bytes(starter_text("playbooks/site.yml"))
     (play,) = load_playbook(site)
     assert [r.name for r in play.roles] == [
+        "os_support",
         "dnf_proxy",
         "os_update",
         "security_baseline",
