@@ -11,7 +11,5 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _last_apply_record_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
-    from provision.changecontrol import audit
-
     folder: Path = tmp_path_factory.mktemp("host-record")
-    monkeypatch.setattr(audit, "LAST_APPLY_RECORD", str(folder / "last-apply.json"))
+    monkeypatch.setenv("PROVISION_HOST_RECORD", str(folder / "last-apply.json"))

@@ -26,7 +26,6 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 @pytest.fixture(autouse=True)
 def _last_apply_record_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
     """The hosts here are this machine: apply's last-apply record goes to a temp folder."""
-    from provision.changecontrol import audit
-
     folder = tmp_path_factory.mktemp("host-record")
-    monkeypatch.setattr(audit, "LAST_APPLY_RECORD", str(folder / "last-apply.json"))
+    # the environment reaches `provision` subprocesses too (their applies to this machine)
+    monkeypatch.setenv("PROVISION_HOST_RECORD", str(folder / "last-apply.json"))

@@ -17,7 +17,7 @@ from typing import Any
 
 from provision import __version__
 from provision.execution.reports import CHANGED, HostReport
-from provision.facts.host import LAST_APPLY_RECORD
+from provision.facts.host import last_apply_record
 from provision.reporting.mask import Masker
 
 AUDIT_ENV = "PROVISION_AUDIT_LOG"
@@ -75,11 +75,12 @@ def host_record(info: RunInfo, report: HostReport, masker: Masker) -> dict[str, 
 
 
 def record_script(record: dict[str, Any]) -> str:
-    """Shell text that writes the record atomically (mode 0644) at LAST_APPLY_RECORD; the
+    """Shell text that writes the record atomically (mode 0644) at last_apply_record(); the
     JSON is one quoted word, placed by us."""
     text = json.dumps(record, sort_keys=True, ensure_ascii=True)
-    folder = shlex.quote(os.path.dirname(LAST_APPLY_RECORD))
-    target = shlex.quote(LAST_APPLY_RECORD)
+    path = last_apply_record()
+    folder = shlex.quote(os.path.dirname(path))
+    target = shlex.quote(path)
     return (
         f"umask 022; mkdir -p -m 0755 {folder} && "
         f"t=$(mktemp {folder}/.last-apply.XXXXXXXX) && "

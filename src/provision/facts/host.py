@@ -9,7 +9,9 @@ raises FactError. Which groups a run reads is decided by compile (only the ones 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -18,6 +20,24 @@ from provision.facts.base import FactError, tail, text
 MISSING_TOOL = 127
 MAX_RECORD_BYTES = 64 * 1024
 LAST_APPLY_RECORD = "/var/lib/provision/last-apply.json"
+# Where hosts keep that record instead (tests whose "hosts" are this machine point it at a
+# temp folder); an absolute path of printable ASCII, else the default.
+LAST_APPLY_RECORD_ENV = "PROVISION_HOST_RECORD"
+
+
+def last_apply_record() -> str:
+    """The path of the last apply's record on hosts: LAST_APPLY_RECORD, or the controller's
+    $PROVISION_HOST_RECORD when that is an absolute path of printable ASCII (no `..`)."""
+    path = os.environ.get(LAST_APPLY_RECORD_ENV, "")
+    if (
+        path.startswith("/")
+        and len(path) < 1024
+        and path.isascii()
+        and path.isprintable()
+        and "/../" not in f"{path}/"
+    ):
+        return path
+    return LAST_APPLY_RECORD
 
 
 def _sections(output: str, fact: str) -> dict[str, str]:
@@ -891,21 +911,20 @@ class LastApplyFact:
     slow: bool = False
 
     def command(self) -> str:
-        return (
-            f"[ -f {LAST_APPLY_RECORD} ] || exit 2; head -c {MAX_RECORD_BYTES + 1} "
-            f"{LAST_APPLY_RECORD}"
-        )
+        path = shlex.quote(last_apply_record())
+        return f"[ -f {path} ] || exit 2; head -c {MAX_RECORD_BYTES + 1} {path}"
 
     def parse(self, rc: int, stdout: bytes, stderr: bytes) -> dict[str, Any] | None:
+        path = last_apply_record()
         if rc == 2:
             return None
         if rc != 0:
-            raise FactError(f"cannot read {LAST_APPLY_RECORD}: {tail(stderr)}")
+            raise FactError(f"cannot read {path}: {tail(stderr)}")
         if len(stdout) > MAX_RECORD_BYTES:
-            raise FactError(f"{LAST_APPLY_RECORD} is larger than {MAX_RECORD_BYTES} bytes")
-        record = _json(text(stdout), LAST_APPLY_RECORD)
+            raise FactError(f"{path} is larger than {MAX_RECORD_BYTES} bytes")
+        record = _json(text(stdout), path)
         if not isinstance(record, dict):
-            raise FactError(f"{LAST_APPLY_RECORD} is not a JSON object")
+            raise FactError(f"{path} is not a JSON object")
         return record
 
     def describe(self) -> str:

@@ -18,7 +18,6 @@ from click.testing import CliRunner
 
 from provision.changecontrol import audit, confirm, inputs
 from provision.cli import main
-from provision.facts import host as host_facts
 
 SECRET_VAR = "s3cr3t-T0ken-value"
 SECRET_TASK = "hunter2-task-secret"
@@ -58,8 +57,7 @@ PLAYBOOK = """\
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     record = str(tmp_path / "host-record/last-apply.json")
-    monkeypatch.setattr(audit, "LAST_APPLY_RECORD", record)
-    monkeypatch.setattr(host_facts, "LAST_APPLY_RECORD", record)
+    monkeypatch.setenv("PROVISION_HOST_RECORD", str(record))
     monkeypatch.setattr(confirm, "interactive", lambda: False)
     for name in ("PROVISION_PLAN_KEY", "PROVISION_PLAN_KEY_FILE", "PROVISION_AUDIT_LOG"):
         monkeypatch.delenv(name, raising=False)
