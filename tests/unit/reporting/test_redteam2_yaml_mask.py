@@ -24,7 +24,6 @@ SECRETS = {
 }
 
 
-@pytest.mark.xfail(strict=False, reason="YAML forms of a secret not masked")
 @pytest.mark.parametrize("secret", SECRETS.values(), ids=SECRETS.keys())
 @pytest.mark.parametrize("dump", [to_yaml, to_nice_yaml], ids=["to_yaml", "to_nice_yaml"])
 @pytest.mark.parametrize("shape", ["value", "list", "nested"])
@@ -32,7 +31,7 @@ def test_a_secret_dumped_as_yaml_is_masked(secret: str, dump: object, shape: str
     data = {"value": {"pw": secret}, "list": {"l": [secret, "x"]}, "nested": {"a": {"b": secret}}}
     text = dump(data[shape])  # type: ignore[operator]
     masked = Masker([secret])(text)
-    leaves = yaml.safe_load(masked)
+    leaves = yaml.safe_load(masked.replace("********", "MASKED"))
     flat = str(leaves)
     assert secret not in flat
     for part in secret.split():
