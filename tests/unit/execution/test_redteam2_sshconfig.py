@@ -16,10 +16,6 @@ import pytest
 from provision.errors import InputError
 from provision.execution.sshconfig import load_ssh_config
 
-pytestmark = pytest.mark.xfail(
-    run=False, reason="Match !exec runs a command; Include fan-out hangs (fix follows)"
-)
-
 EXEC_FORMS = [
     'Match exec "touch {m}"',
     'Match !exec "touch {m}"',
