@@ -123,6 +123,12 @@ def _is_client_script(path: Path) -> bool:
 def _run_script(path: Path, label: str | None) -> bytes:
     """An executable password file: its standard output (line breaks around it removed).
     A `*-client` script is given `--vault-id LABEL`, as Ansible does."""
+    if path.stat().st_mode & 0o002:
+        raise InputError(
+            f"vault password script {path} is world-writable, so anyone could have written"
+            " it; it is not run",
+            hint=f"chmod o-w {path}",
+        )
     argv = [str(path)]
     if label is not None and _is_client_script(path):
         argv += ["--vault-id", label]

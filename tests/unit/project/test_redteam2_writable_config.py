@@ -17,7 +17,6 @@ from provision.project import vault
 from provision.project.ansiblecfg import find_config
 
 
-@pytest.mark.xfail(strict=True, reason="world-writable config/script used")
 def test_a_world_writable_ansible_cfg_file_is_ignored(tmp_path: Path) -> None:
     cwd, home = tmp_path / "cwd", tmp_path / "home"
     cwd.mkdir(mode=0o755)
@@ -31,7 +30,6 @@ def test_a_world_writable_ansible_cfg_file_is_ignored(tmp_path: Path) -> None:
     assert any("world-writable" in w and "ansible.cfg" in w for w in warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="world-writable config/script used")
 def test_a_world_writable_home_ansible_cfg_is_ignored(tmp_path: Path) -> None:
     cwd, home = tmp_path / "cwd", tmp_path / "home"
     cwd.mkdir()
@@ -56,7 +54,6 @@ def test_a_private_ansible_cfg_is_still_used(tmp_path: Path) -> None:
     assert find_config({}, cwd, home) == (path, [])
 
 
-@pytest.mark.xfail(strict=True, reason="world-writable config/script used")
 @pytest.mark.parametrize("mode", [0o777, 0o757])
 def test_a_world_writable_password_script_is_not_run(tmp_path: Path, mode: int) -> None:
     marker = tmp_path / "ran"
