@@ -34,7 +34,6 @@ def _fresh() -> None:
     forget_vault_values()
 
 
-@pytest.mark.xfail(strict=True, reason="hostvars secrets of other hosts not masked")
 @pytest.mark.parametrize("where", ["play", "role"])
 @pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
 def test_another_hosts_secret_read_through_hostvars_is_masked(
