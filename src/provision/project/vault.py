@@ -129,7 +129,7 @@ def _run_script(path: Path, label: str | None) -> bytes:
             " it; it is not run",
             hint=f"chmod o-w {path}",
         )
-    argv = [str(path)]
+    argv = [os.path.abspath(path)]  # a bare name would be looked up in PATH
     if label is not None and _is_client_script(path):
         argv += ["--vault-id", label]
     try:

@@ -12,7 +12,6 @@ import pytest
 from provision.project import vault
 
 
-@pytest.mark.xfail(strict=True, reason="bare script name run through PATH")
 @pytest.mark.parametrize("name", ["hostname", "true", "id", "pw-client"])
 def test_a_bare_script_name_runs_the_file_it_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
