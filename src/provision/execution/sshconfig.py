@@ -22,6 +22,7 @@ import glob
 import io
 import os
 import re
+import shlex
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 from provision.errors import InputError, Location
 
 MAX_INCLUDE_DEPTH = 16
+MAX_INCLUDED_FILES = 1000  # files read through Include, in all (each repeat counted)
 MAX_CONFIG_BYTES = 4 << 20
 _KEYWORD = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+)(.*?)\s*$")
 
@@ -111,9 +113,15 @@ def load_ssh_config(path: Path, required: bool = False) -> SshConfig | None:
     return _loaded[key]
 
 
-def expand_includes(path: Path, base: Path | None = None, depth: int = 0) -> str:
-    """The file's text with every Include replaced by the files it names (see the module)."""
+def expand_includes(
+    path: Path, base: Path | None = None, depth: int = 0, budget: list[int] | None = None
+) -> str:
+    """The file's text with every Include replaced by the files it names (see the module).
+    At most MAX_INCLUDED_FILES reads and MAX_CONFIG_BYTES of text in all: Includes that
+    fan out (a file naming the next one several times, 15 levels deep) would otherwise
+    grow exponentially."""
     ssh_dir = base or Path.home() / ".ssh"
+    budget = budget if budget is not None else [MAX_INCLUDED_FILES, MAX_CONFIG_BYTES]
     text = _read(path)
     out = io.StringIO()
     header = "Host *"
@@ -146,7 +154,18 @@ def expand_includes(path: Path, base: Path | None = None, depth: int = 0) -> str
             if not os.path.isabs(pattern):
                 pattern = str(ssh_dir / pattern)
             for name in sorted(glob.glob(pattern)):
-                included = expand_includes(Path(name), ssh_dir, depth + 1)
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise InputError(
+                        f"Include reads more than {MAX_INCLUDED_FILES} files in all", where
+                    )
+                included = expand_includes(Path(name), ssh_dir, depth + 1, budget)
+                budget[1] -= len(included)
+                if budget[1] < 0:
+                    raise InputError(
+                        f"Include makes the ssh config larger than {MAX_CONFIG_BYTES} bytes",
+                        where,
+                    )
                 has_blocks = has_blocks or bool(re.search(r"(?im)^\s*(host|match)(\s|=)", included))
                 out.write(included + "\n")
         if has_blocks:
@@ -178,7 +197,13 @@ def _check_line(line: str, where: Location) -> None:
 
 
 def _check_match(keyword: str, value: str, where: Location) -> None:
-    if keyword == "match" and re.search(r"(?i)(^|\s)exec(\s|$)", value):
+    if keyword != "match":
+        return
+    try:  # read as paramiko reads it: shlex words, `!` negates (`Match !exec "cmd"`)
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise InputError(f"ssh config Match line cannot be read: {exc}", where)
+    if any(word.lstrip("!").lower() == "exec" for word in words):
         raise InputError(
             "`Match exec` would run a command while provision reads its input; it is not supported",
             where,

@@ -147,7 +147,18 @@ def find_config(
         pass
     candidates.append((home or Path.home()) / ".ansible.cfg")
     candidates.append(SYSTEM_CFG)
-    found = next((p for p in candidates if p.is_file() and os.access(p, os.R_OK)), None)
+    found = None
+    for candidate in candidates:
+        if not (candidate.is_file() and os.access(candidate, os.R_OK)):
+            continue
+        if os.stat(candidate).st_mode & stat.S_IWOTH:  # it can name a password script
+            warnings.append(
+                f"warning: {candidate} is ignored: the file is world-writable, so anyone"
+                " could have written it (it can name a vault password script to run)"
+            )
+            continue
+        found = candidate
+        break
     if ignored_here:
         warnings.append(
             f"warning: {here / 'ansible.cfg'} is ignored: the folder {here} is"

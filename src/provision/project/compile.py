@@ -26,7 +26,7 @@ from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
-from provision.project.jinjafilters import drop_omitted
+from provision.project.jinjafilters import ProjectDir, drop_omitted
 from provision.project.magicvars import magic_variables
 from provision.project.paths import contained_file
 from provision.project.playbook import Play, Role, Rolling, load_playbook, load_role
@@ -564,7 +564,7 @@ def _play_variables(
     origins.update({k: where_of(play.vars, k, str(play.file)) for k in play.vars})
     raw.update(extra)
     origins.update({k: Location("-e") for k in extra})
-    raw["playbook_dir"] = str(play.file.parent.resolve())
+    raw["playbook_dir"] = ProjectDir(play.file.parent.resolve())  # lookups trust only it
     raw["inventory_dir"] = str(inventory.directory.resolve())
     raw.update(magic_variables(inventory, play, host))  # hostvars, groups... (magicvars.py)
     return raw, origins
@@ -657,7 +657,9 @@ def _compile_host_tasks(
     tasks: list[CompiledTask] = []
     handlers: list[CompiledTask] = []
     for role in play.roles:
-        role_vars = variables.child({**role.params, "role_path": str(role.path)}, role.location)
+        role_vars = variables.child(
+            {**role.params, "role_path": ProjectDir(role.path)}, role.location
+        )
         skip, conditions = _role_skip(role, role_vars)
         tags = [*play.tags, *role.tags]
         scope = TaskScope(

@@ -465,12 +465,27 @@ def _context_value(context: Any, name: str) -> str | None:
     return value
 
 
+class ProjectDir(str):
+    """`playbook_dir` / `role_path` as compile sets them. A template, task `vars:`,
+    `set_fact` or `loop_var` can redefine those names, but only with a plain string: the
+    lookups search only folders of this type, so an override cannot move them out of the
+    project (`{% set playbook_dir = '/' %}` read any file on the controller)."""
+
+    __slots__ = ()
+
+
 def search_folders(context: Any, subfolder: str) -> list[tuple[Path, Path]]:
     """(folder, root) pairs to look in, in order: the role's `subfolder` and the role,
     then the playbook folder's `subfolder` and the folder; each file must stay in root."""
     found: list[tuple[Path, Path]] = []
     for name in ("role_path", "playbook_dir"):
         base = _context_value(context, name)
+        if base and not isinstance(base, ProjectDir):
+            raise LookupRefused(
+                f"lookup: `{name}` was redefined ({base!r}); lookups read files only from "
+                "the role's and the playbook's own folders, so leave `role_path` and "
+                "`playbook_dir` as provision sets them"
+            )
         if base:
             root = Path(os.path.realpath(base))
             found += [(root / subfolder, root), (root, root)]

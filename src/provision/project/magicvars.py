@@ -25,11 +25,14 @@ PASSWORD_VARIABLES = frozenset(
 
 
 class OtherHostVariables(Variables):
-    """`hostvars[h]`: its connection passwords are secrets once read."""
+    """`hostvars[h]`: its connection passwords, and the variables a play or role declares
+    under `secrets:`, are secrets once read."""
+
+    secret_names: set[str] = set()  # HostVarsOfAll sets its own (shared) set
 
     def __getitem__(self, name: str) -> Any:
         value = super().__getitem__(name)
-        if name in PASSWORD_VARIABLES:
+        if name in PASSWORD_VARIABLES or name in self.secret_names:
             from provision.reporting.mask import add_run_secret
 
             add_run_secret(value)
@@ -61,6 +64,7 @@ class HostVarsOfAll(Mapping):
     def __init__(self, inventory: Any) -> None:
         self._inventory = inventory
         self._cache: dict[str, Any] = {}
+        self.secret_names: set[str] = set()  # of every play compiled so far
 
     def __getitem__(self, host: str) -> Any:
         if host not in self._cache:
@@ -69,7 +73,9 @@ class HostVarsOfAll(Mapping):
             raw, origins = self._inventory.host_variables(host)
             raw = {**raw, **_host_magic(host), "groups": groups_of_inventory(self._inventory)}
             raw["hostvars"] = self
-            self._cache[host] = OtherHostVariables(raw, origins)
+            other = OtherHostVariables(raw, origins)
+            other.secret_names = self.secret_names
+            self._cache[host] = other
         return self._cache[host]
 
     def __contains__(self, host: object) -> bool:
@@ -120,6 +126,12 @@ def magic_variables(inventory: Any, play: Any, host: str) -> dict[str, Any]:
     cache = _cached(inventory)
     if "hostvars" not in cache:
         cache["hostvars"] = HostVarsOfAll(inventory)
+    cache["hostvars"].secret_names.update(
+        [
+            *getattr(play, "secrets", ()),
+            *(n for r in getattr(play, "roles", ()) for n in getattr(r, "secrets", ())),
+        ]
+    )
     key = ("play", play.hosts)
     if key not in cache:
         cache[key] = tuple(inventory.match(play.hosts, play.location))  # not walked per host

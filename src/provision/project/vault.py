@@ -123,7 +123,13 @@ def _is_client_script(path: Path) -> bool:
 def _run_script(path: Path, label: str | None) -> bytes:
     """An executable password file: its standard output (line breaks around it removed).
     A `*-client` script is given `--vault-id LABEL`, as Ansible does."""
-    argv = [str(path)]
+    if path.stat().st_mode & 0o002:
+        raise InputError(
+            f"vault password script {path} is world-writable, so anyone could have written"
+            " it; it is not run",
+            hint=f"chmod o-w {path}",
+        )
+    argv = [os.path.abspath(path)]  # a bare name would be looked up in PATH
     if label is not None and _is_client_script(path):
         argv += ["--vault-id", label]
     try:

@@ -122,7 +122,31 @@ def forms(fragment: str) -> list[str]:
     found: list[str] = []
     for text in transforms(fragment):
         found += _escaped_forms(text)
+    found += [f for f in _yaml_forms(fragment) if is_fragment(f)]
     return list(dict.fromkeys(found))
+
+
+def _folded_pattern(text: str) -> re.Pattern[str]:
+    """`text` as YAML may fold it at any of its spaces: the space turned into a line break
+    and the next line's indent (plain and quoted scalars), or a `\\` line end (double
+    quotes)."""
+    fold = r"(?:[ ]|\n[ \t]*|\\\n[ \t]*\\?)"
+    return re.compile(fold.join(re.escape(word) for word in text.split(" ")))
+
+
+def _yaml_forms(fragment: str) -> list[str]:
+    """A text inside a YAML single-quoted (`'` doubled) or double-quoted scalar (YAML's
+    own escapes: `\\e`, `\\_`, `\\N`...), as `to_yaml` writes it."""
+    import yaml
+
+    found = []
+    for style in ("'", '"'):
+        for unicode in (True, False):
+            text = yaml.safe_dump(
+                fragment, default_style=style, allow_unicode=unicode, width=float("inf")
+            )
+            found.append(text.removesuffix("\n").removesuffix("\n...").strip()[1:-1])
+    return found
 
 
 def _escaped_forms(fragment: str) -> list[str]:
@@ -186,6 +210,7 @@ class Masker:
     def __init__(self, secrets: Iterable[Any] | None = None) -> None:
         self._secrets: list[str] = []
         self._known: set[str] = set()
+        self._folded: dict[str, re.Pattern[str]] = {}
         for value in [*_VAULT_VALUES, *(secrets or [])]:
             self.add(value)
 
@@ -201,6 +226,11 @@ class Masker:
         if new:
             self._known.update(new)
             self._secrets = sorted(self._known, key=lambda s: (-len(s), s))
+        for leaf in secret_leaves(value):
+            for fragment in fragments(leaf):
+                for text in {fragment, *_yaml_forms(fragment)}:
+                    if " " in text.strip() and text not in self._folded and is_fragment(text):
+                        self._folded[text] = _folded_pattern(text)
 
     def __bool__(self) -> bool:
         return bool(self._secrets)
@@ -215,6 +245,9 @@ class Masker:
                 if secret in text:
                     text = text.replace(secret, MASK)
                     changed = True
+        if "\n" in text:  # a secret folded over lines by YAML (to_yaml, to_nice_yaml)
+            for pattern in self._folded.values():
+                text = pattern.sub(MASK, text)
         return text
 
     def deep(self, value: Any, keys: bool = True) -> Any:
