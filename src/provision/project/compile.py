@@ -1641,12 +1641,23 @@ class _KeywordBuilder:
                 f"`{module}`: give the command (free form or `cmd:`) or `argv:`", self.where
             )
         if argv is not None:
-            if shell or not isinstance(argv, list) or not argv:
+            # a list of words, or one template that renders to one (Ansible's argv: "{{ x }}")
+            if shell or not isinstance(argv, list | str) or not argv:
                 raise InputError(
                     f"`{module}`: `argv` must be a list of words (command only)", self.where
                 )
             words = render_value(argv, variables, self.where, f"{module}.argv")
             raise_if_pending(words)
+            if (
+                not isinstance(words, list)
+                or not words
+                or any(isinstance(w, dict | list) for w in words)
+            ):
+                raise InputError(
+                    f"`{module}`: `argv` must be a list of words, found {type_name(words)}",
+                    self.where,
+                    hint="write a YAML list, or one template that renders to a list",
+                )
             script = shlex.join(str(w) for w in words)
             cmd: Any = [str(w) for w in words]
         else:
