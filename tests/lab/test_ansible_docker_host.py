@@ -50,11 +50,27 @@ def _hosts(result: subprocess.CompletedProcess) -> dict:
     return json.loads(result.stdout)["hosts"]
 
 
+def _why(result: subprocess.CompletedProcess) -> str:
+    """The failing part of a JSON report: each host's error and failed or changed steps."""
+    try:
+        hosts = json.loads(result.stdout)["hosts"]
+    except (ValueError, KeyError):
+        return result.stdout[-4000:] + result.stderr[-3000:]
+    lines = [result.stderr[-2000:]]
+    for name, report in hosts.items():
+        lines.append(f"{name}: {report.get('status')} {report.get('error') or ''}")
+        for step in report.get("tasks") or report.get("steps") or []:
+            if step.get("status") not in ("ok", "skipped"):
+                lines.append(f"  {step.get('status')}: {step.get('name')}: {step.get('changes')}")
+                lines.append(f"    {step.get('message')} {step.get('output')}"[:1500])
+    return "\n".join(lines)
+
+
 def test_the_bench_playbook_unchanged(fresh_hosts: LabSession, tmp_path: Path) -> None:
     inventory = fresh_hosts.inventory
     run = ("-p", str(PLAYBOOK), "--format", "json")
     first = provision("apply", str(inventory), *run)
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-3000:]
+    assert first.returncode == 0, _why(first)
     for name, report in _hosts(first).items():
         assert report["status"] == "changed", (name, report.get("error"))
         assert report["connections"] == 1, (name, report["connections"])
@@ -68,9 +84,9 @@ def test_the_bench_playbook_unchanged(fresh_hosts: LabSession, tmp_path: Path) -
         assert set(repo.split()) == {"gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-docker-ce"}
     for command in ("apply", "plan"):
         again = provision(command, str(inventory), *run)
-        assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-3000:]
+        assert again.returncode == 0, _why(again)
         for name, report in _hosts(again).items():
-            assert report["counts"]["changed"] == 0, (command, name, report)
+            assert report["counts"]["changed"] == 0, (command, name, _why(again))
             assert (report["connections"], report["remote_commands"]) == (1, 1), (command, name)
 
     # ansible-core on the same hosts, as bench/harness.py runs it

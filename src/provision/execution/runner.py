@@ -70,7 +70,7 @@ from provision.planning.planner import (
     speculative_facts,
     unconverged,
 )
-from provision.project.compile import Compiled, CompiledTask, HostPlay
+from provision.project.compile import REG, Compiled, CompiledTask, HostPlay
 from provision.project.hostconfig import HostConfig
 from provision.project.playbook import Rolling
 
@@ -222,6 +222,7 @@ class HostRun:
         self.registry = Registry({})  # at apply: host facts and the results known so far
         self._last: Result | None = None  # the last command run (a registered result)
         self._ran: list[CompiledTask] = []  # the tasks apply ran and did not fail
+        self._ran_planned: list[tuple[CompiledTask, CompiledTask]] = []  # (as planned, as run)
         self._last_result: dict | None = None  # the result of the step apply ran last
         self.disruptions: dict[int, Disruption] = {}  # id(CompiledTask) → its disruption
 
@@ -349,7 +350,7 @@ class HostRun:
             skipped = replace(compiled, task=None, skip_reason=blocked)
             self.registry.record(compiled, outcome_result(skipped, None, HostState({})))
             return self._plan_report(skipped, None)
-        planned = step.result
+        planned, as_planned = step.result, step.unbound or compiled
         if compiled.pending is not None:
             try:
                 bound = bind_late(compiled, self.registry.facts)
@@ -401,6 +402,7 @@ class HostRun:
             handlers.notify(compiled, outcome)
         if report.status in (OK, CHANGED) and not report.reason.startswith("failure ignored"):
             self._ran.append(compiled)  # checked for convergence after apply
+            self._ran_planned.append((as_planned, compiled))
         return report
 
     def _result_of(
@@ -509,7 +511,9 @@ class HostRun:
 
     def _check_converged(self) -> None:
         ran = self._ran
-        left = unconverged(ran, probe(self.conn, _facts_of(ran), self.become))
+        host_values = {k: v for k, v in self.registry.facts.items() if not k.startswith(REG)}
+        state = probe(self.conn, _facts_of(ran), self.become)
+        left = unconverged(self._ran_planned, state, host_values)
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)
