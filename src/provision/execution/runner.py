@@ -39,7 +39,7 @@ from provision.execution.reports import (
 from provision.facts.base import Fact, FactError
 from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
-from provision.facts.readonly import env_prefix
+from provision.facts.readonly import as_user, env_prefix
 from provision.planning.disruption import plan_disruption, refusal
 from provision.planning.model import (
     Change,
@@ -481,6 +481,9 @@ class HostRun:
         environment = getattr(compiled, "environment", ())
         if environment:
             script = env_prefix(environment) + script
+        user = getattr(compiled, "become_user", "root")
+        if compiled.become and user != "root":
+            script = as_user(user, script)
         if not command.progress:
             return self.conn.run(script, command.stdin, compiled.become, relay)
         self.listener("progress", (host, task, command.display))

@@ -371,10 +371,15 @@ def test_ansible_features_not_supported_are_named(tmp_path, key) -> None:
 @pytest.mark.parametrize(
     ("text", "host_vars", "words"),
     [
-        ("  become_user: postgres\n", "", "become_user: postgres"),
+        ("  become_user: '-postgres'\n", "", "become_user"),
         ("  become_method: su\n", "", "become_method: su"),
         ("  become_method: doas\n", "", "become_method: doas"),
-        ("", ", ansible_become_user: postgres", "ansible_become_user"),
+        ("", ", ansible_become_user: '-rf'", "ansible_become_user"),
+        (
+            "- copy: {dest: /x, content: a}\n  become: true\n",
+            ", ansible_become_user: postgres",
+            "command`/`shell",
+        ),
         ("", ", ansible_become_method: su", "ansible_become_method"),
         ("  delegate_to: db1\n", "", "delegate_to: db1"),
         ("  check_mode: true\n", "", "check_mode: true"),
@@ -466,7 +471,7 @@ def test_every_input_error_of_a_project_is_reported(tmp_path) -> None:
         "- nosuchtype: {}\n"
         "- debug: {msg: x}\n  until: done\n"
         "- include_tasks: more.yml\n"
-        "- block:\n    - debug: {msg: x}\n      become_user: bob\n"
+        "- block:\n    - debug: {msg: x}\n      become_method: su\n"
         "- debug: {msg: ok}\n"
     )
     error = input_error(tmp_path, text, files=files, hosts=("h1", "h2"))
