@@ -56,6 +56,7 @@ def resolve(
     from provision.project.connvalues import ConnValueError, parse_jump
     from provision.project.hostconfig import ControllerSettings
     from provision.project.inventory import Sources
+    from provision.project.playbook import configure_roles_path
 
     if verbose >= 4:
         enable_connection_debug()
@@ -86,6 +87,7 @@ def resolve(
         )
     settings = ControllerSettings(config=config, ssh_config=ssh_config, jump=jump)
     _vault_from_config(config)
+    configure_roles_path(config.roles_path)
     accept_new = accept_new_host_keys
     if not accept_new and (config.host_key_checking is False or config.ssh.accept_new_host_keys):
         accept_new = True

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from provision.ansible.jinjacheck import task_problems
 from provision.ansible.modules import ELSEWHERE, canonical, module_of, unsupported
 from provision.ansible.modules.spec import Call, translate_names
 from provision.errors import InputError, Location, ProvisionError
@@ -42,29 +43,6 @@ KEYWORD_HINTS = {
     "with_first_found": "name the file",
     "with_fileglob": "list the files",
 }
-# Keywords issue 13 brings (branch ansible-keywords); flagged until this build has them.
-COMING = (
-    "register",
-    "changed_when",
-    "failed_when",
-    "check_mode",
-    "environment",
-    "ignore_errors",
-    "become_user",
-    "become_method",
-    "loop_control",
-    "with_items",
-    "with_dict",
-    "with_list",
-    "vars",
-    "listen",
-    "run_once",
-    "delegate_to",
-    "block",
-    "rescue",
-    "always",
-)
-COMING_HINT = "not in this build yet (task keywords of issue 13)"
 PLAY_SECTIONS = ("pre_tasks", "tasks", "post_tasks", "handlers")
 BLOCK_KEYS = ("block", "rescue", "always")
 
@@ -84,9 +62,7 @@ def _task_keys() -> frozenset[str]:
     """The task keywords this build of provision accepts."""
     from provision.project import compile as compile_module
 
-    keys = set(getattr(compile_module, "COMMON_KEYS", ()))
-    keys |= set(getattr(compile_module, "TASK_KEYWORDS", ()))
-    return frozenset(keys)
+    return frozenset((*compile_module.TASK_KEYS, *compile_module.BLOCK_KEYS))
 
 
 def _native_types() -> dict[str, Any]:
@@ -113,10 +89,11 @@ def lint_task(task: Any, where: Location) -> Finding:
         if key == module or key in BLOCK_KEYS:
             continue
         key_where = where_of(task, key, where.file)
-        hint = KEYWORD_HINTS.get(key, "") or (COMING_HINT if key in COMING else "")
+        hint = KEYWORD_HINTS.get(key, "")
         if key.startswith("with_") and not hint:
             hint = "`loop:` over the same list"
         problems.append((f"{key_where}: task keyword `{key}` is not supported", hint))
+    problems += task_problems(task, where, skip=BLOCK_KEYS)
     if not module:
         if not any(k in task for k in BLOCK_KEYS):
             problems.append((f"{where}: the task names no module", ""))
@@ -136,13 +113,12 @@ def lint_task(task: Any, where: Location) -> Finding:
     elif module in natives:
         becomes = module
     elif short in ELSEWHERE:
-        if short in natives:
-            becomes = short
-        else:
+        becomes = short  # a keyword of the run (compile.py), or a native type
+        if short == "meta" and task[module] != "flush_handlers":
             problems.append(
                 (
-                    f"{module_where}: `{module}` is not supported by this build",
-                    "it comes with the task keywords (debug, set_fact, stat, meta, include_*)",
+                    f"{module_where}: `meta: {task[module]}` is not supported",
+                    "only `meta: flush_handlers`",
                 )
             )
     else:
@@ -175,7 +151,7 @@ def walk(tasks: Any, file: str) -> Iterator[Finding]:
             for key in BLOCK_KEYS:
                 if key in task and key not in keys:
                     finding.problems.insert(
-                        0, (f"{where_of(task, key, file)}: `{key}` is not supported", COMING_HINT)
+                        0, (f"{where_of(task, key, file)}: `{key}` is not supported", "")
                     )
             finding.module = "block"
             yield finding

@@ -141,7 +141,8 @@ class LocalConnection(ShellRunner):
 
     def __post_init__(self) -> None:
         user = "root" if os.geteuid() == 0 else self.config.user
-        self.become = Become(user, self.config.become_password, target=self.config.become_user)
+        # become is root; `become_user` (inventory, ansible.cfg, task) is per task: runuser
+        self.become = Become(user, self.config.become_password)
 
     def _exec(
         self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None

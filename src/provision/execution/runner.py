@@ -40,7 +40,7 @@ from provision.execution.reports import (
 from provision.facts.base import Fact, FactError
 from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
-from provision.facts.readonly import env_prefix
+from provision.facts.readonly import as_user, env_prefix
 from provision.planning.disruption import plan_disruption, refusal
 from provision.planning.model import (
     Change,
@@ -71,7 +71,7 @@ from provision.planning.planner import (
     speculative_facts,
     unconverged,
 )
-from provision.project.compile import Compiled, CompiledTask, HostPlay
+from provision.project.compile import REG, Compiled, CompiledTask, HostPlay
 from provision.project.hostconfig import HostConfig
 from provision.project.playbook import Rolling
 
@@ -236,6 +236,7 @@ class HostRun:
         self.registry = Registry({})  # at apply: host facts and the results known so far
         self._last: Result | None = None  # the last command run (a registered result)
         self._ran: list[CompiledTask] = []  # the tasks apply ran and did not fail
+        self._ran_planned: list[tuple[CompiledTask, CompiledTask]] = []  # (as planned, as run)
         self._last_result: dict | None = None  # the result of the step apply ran last
         self.disruptions: dict[int, Disruption] = {}  # id(CompiledTask) → its disruption
 
@@ -369,7 +370,7 @@ class HostRun:
             skipped = replace(compiled, task=None, skip_reason=blocked)
             self.registry.record(compiled, outcome_result(skipped, None, HostState({})))
             return self._plan_report(skipped, None)
-        planned = step.result
+        planned, as_planned = step.result, step.unbound or compiled
         if compiled.pending is not None:
             try:
                 bound = bind_late(compiled, self.registry.facts)
@@ -421,6 +422,7 @@ class HostRun:
             handlers.notify(compiled, outcome)
         if report.status in (OK, CHANGED) and not report.reason.startswith("failure ignored"):
             self._ran.append(compiled)  # checked for convergence after apply
+            self._ran_planned.append((as_planned, compiled))
         return report
 
     def _result_of(
@@ -499,6 +501,9 @@ class HostRun:
         environment = getattr(compiled, "environment", ())
         if environment:
             script = env_prefix(environment) + script
+        user = getattr(compiled, "become_user", "root")
+        if compiled.become and user != "root":
+            script = as_user(user, script)
         if not command.progress:
             return self.conn.run(script, command.stdin, compiled.become, relay)
         self.listener("progress", (host, task, command.display))
@@ -531,7 +536,9 @@ class HostRun:
         ran = self._ran
         tail = self.options.record(self.report) if self.options.record else ""
         extra = {"tail": tail} if tail else {}
-        left = unconverged(ran, probe(self.conn, _facts_of(ran), self.become, **extra))
+        host_values = {k: v for k, v in self.registry.facts.items() if not k.startswith(REG)}
+        state = probe(self.conn, _facts_of(ran), self.become, **extra)
+        left = unconverged(self._ran_planned, state, host_values)
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)

@@ -226,9 +226,8 @@ class SSHConnection(ShellRunner):
     _gateways: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.become = Become(
-            self.config.user, self.config.become_password, target=self.config.become_user
-        )
+        # become is root; `become_user` (inventory, ansible.cfg, task) is per task: runuser
+        self.become = Become(self.config.user, self.config.become_password)
 
     def _record_file(self) -> Path:
         if self.config.known_hosts:

@@ -16,6 +16,11 @@ from provision.facts.base import CaseFacts, FactError, FactKind, text
 MAX_OUTPUT_BYTES = 64 * 1024  # per stream of a registered read-only command
 
 
+def as_user(user: str, script: str) -> str:
+    """`script` run by `sh` as `user` (from root, which needs no password: runuser)."""
+    return shlex.join(["runuser", "-u", user, "--", "sh", "-c", script])
+
+
 def env_prefix(environment: tuple[tuple[str, str], ...]) -> str:
     """`export NAME=value; ...` for a task's `environment:` (names checked by compile,
     values quoted here)."""

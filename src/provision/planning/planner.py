@@ -36,6 +36,8 @@ class TaskStep:
     handler: bool = False  # a handler run where `meta: flush_handlers` stands
     ignored: bool = False  # a Failed outcome under `ignore_errors`: the walk goes on
     result: dict | None = None  # its registered result, where the plan knows it
+    # as compiled, when the walk decided its late conditions (for the convergence check)
+    unbound: CompiledTask | None = None
 
 
 @dataclass(frozen=True)
@@ -341,10 +343,11 @@ def plan_host(
             steps.append(TaskStep(compiled, deferred))
             registry.record(compiled, None)
             continue
+        unbound = compiled if compiled.pending is not None else None
         compiled = bound
         task = compiled.task
         if task is None:
-            steps.append(TaskStep(compiled, None))
+            steps.append(TaskStep(compiled, None, unbound=unbound))
             registry.record(compiled, outcome_result(compiled, None, state))
             continue
         if any(not state.has(f) for f in task.facts()):
@@ -374,7 +377,8 @@ def plan_host(
         first = isinstance(outcome, Deferred) and task.read_only
         if isinstance(outcome, Failed) and compiled.ignore_errors:
             ignored = True
-        steps.append(TaskStep(compiled, outcome, first, ignored=ignored, result=result))
+        step = TaskStep(compiled, outcome, first, ignored=ignored, result=result, unbound=unbound)
+        steps.append(step)
         if isinstance(outcome, Failed) and not ignored:
             if not flow.fail(compiled):
                 return HostPlan(steps, [], state)
@@ -426,14 +430,34 @@ def replan_task(task: CompiledTask, state: HostState) -> Outcome:
     return task.task.plan(state)
 
 
-def unconverged(tasks: Sequence[CompiledTask], state: HostState) -> list[str]:
+def unconverged(
+    tasks: Sequence[CompiledTask | tuple[CompiledTask, CompiledTask]],
+    state: HostState,
+    host_values: GroupValues | None = None,
+) -> list[str]:
     """After apply, on freshly probed `state`: what each task would still do, one line per
-    task (its change, deferral or failure). Empty when the host converged."""
+    task (its change, deferral or failure). Empty when the host converged.
+
+    A task is given as apply ran it, or as (the task as planned, as apply ran it) when its
+    `when:` or arguments read registered results: those are decided again over the results
+    the fresh probe gives (a read-only command's new answer), as a second run would decide
+    them; where they cannot be (a value known only at apply), apply's decision stands."""
     left = []
-    for compiled in tasks:
+    registry = Registry(host_values or {})
+    for item in tasks:
+        planned, compiled = item if isinstance(item, tuple) else (item, item)
+        if planned.pending is not None:
+            try:
+                bound = bind_late(planned, registry.facts)
+            except InputError:
+                bound = compiled
+            if not isinstance(bound, list) and (bound.task is None or _probed(bound, state)):
+                compiled = bound
         if compiled.task is None:
+            registry.record(compiled, outcome_result(compiled, None, state))
             continue
         outcome = compiled.task.plan(state)
+        registry.record(compiled, outcome_result(compiled, outcome, state))
         if isinstance(outcome, Change):
             left.append(f"{compiled.name}: {'; '.join(outcome.summary)}")
         elif isinstance(outcome, Deferred):
@@ -441,6 +465,11 @@ def unconverged(tasks: Sequence[CompiledTask], state: HostState) -> list[str]:
         elif isinstance(outcome, Failed):
             left.append(f"{compiled.name}: {outcome.message}")
     return left
+
+
+def _probed(compiled: CompiledTask, state: HostState) -> bool:
+    assert compiled.task is not None
+    return all(state.has(fact) for fact in compiled.task.facts())
 
 
 # ------------------------------------------------------------------ host facts

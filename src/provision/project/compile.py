@@ -23,6 +23,8 @@ from typing import Any
 from provision.ansible.modules import ansible_types
 from provision.errors import InputError, Location
 from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
+from provision.facts.readonly import as_user, env_prefix
+from provision.project.connvalues import ConnValueError, check_user
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
@@ -388,6 +390,7 @@ class CompiledTask:
     loop: LoopRef | None = None
     listen: list[str] = field(default_factory=list)
     environment: tuple[tuple[str, str], ...] = ()
+    become_user: str = "root"  # with `become`: its commands run as this user (runuser -u)
     flush_handlers: bool = False
     sets: tuple[str, ...] = ()  # set_fact: the names it sets (values known when it runs)
 
@@ -453,8 +456,15 @@ class TaskScope:
     secret: bool = False
     run_once: bool = False
     delegate_local: bool = False  # `delegate_to: localhost`: a read-only step on the controller
+    become_user: str = ""  # `become_user` of a task/block ("": the host's, see `user`)
     handlers: bool = False
     base_dir: Path | None = None  # the folder of the file these tasks came from
+
+    @property
+    def user(self) -> str:
+        """Who `become` runs commands as: a task's or block's `become_user`, else the
+        host's (`ansible_become_user`, ansible.cfg's become_user), else root."""
+        return self.become_user or self.config.become_user or "root"
 
     def inner(self, **changes: Any) -> TaskScope:
         values = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -613,25 +623,24 @@ def _collect_secrets(play: Play, variables: Variables, into: list[str]) -> None:
 
 
 def _become_settings(variables: Variables, config: HostConfig, where: Location) -> None:
-    """`ansible_become_user` / `ansible_become_method`: this tool becomes root with sudo;
-    any other user or method is refused, never ignored."""
-    for name, allowed in (("ansible_become_user", "root"), ("ansible_become_method", "sudo")):
-        if name not in variables.raw():
-            continue
-        try:
-            value = variables[name]
-        except FactsNeeded as need:
-            raise _facts_not_here(need, where) from None
-        if value is not None and str(value) != allowed:
-            origin = variables.origin(name) if hasattr(variables, "origin") else None
-            raise InputError(
-                f"{name}: {value!r} is not supported: this tool becomes {allowed!r} only"
-                if name.endswith("user")
-                else f"{name}: {value!r} is not supported: this tool becomes root with sudo",
-                origin or where,
-                hint="remove it (become runs `sudo` to root); to run one command as another "
-                "user, write `command: {argv: [runuser, -u, USER, --, ...]}`",
-            )
+    """`ansible_become_method`: this tool becomes root with sudo; another method is
+    refused, never ignored. (`ansible_become_user` is the host's default `become_user`:
+    see TaskScope.user.)"""
+    name = "ansible_become_method"
+    if name not in variables.raw():
+        return
+    try:
+        value = variables[name]
+    except FactsNeeded as need:
+        raise _facts_not_here(need, where) from None
+    if value is not None and str(value) != "sudo":
+        origin = variables.origin(name) if hasattr(variables, "origin") else None
+        raise InputError(
+            f"{name}: {value!r} is not supported: this tool becomes root with sudo (then"
+            " runuser to `become_user`)",
+            origin or where,
+            hint="remove it, or write sudo",
+        )
 
 
 def _compile_host_tasks(
@@ -797,17 +806,20 @@ def _keyword_scope(raw: YDict, scope: TaskScope, where: Location, task: bool) ->
     if become is not None:
         changes["become"] = become
     user = raw.get("become_user")
-    if user is not None and str(user) != "root":
-        raise InputError(
-            f"`become_user: {user}` is not supported: become runs `sudo` to root only",
-            where_of(raw, "become_user", file),
-            hint="to run one command as another user, write "
-            "`command: {argv: [runuser, -u, USER, --, ...]}`",
-        )
+    if user is not None:
+        user = render_value(user, variables, where_of(raw, "become_user", file), "become_user")
+        raise_if_pending(user)
+        try:
+            changes["become_user"] = check_user(str(user))
+        except ConnValueError as exc:
+            raise InputError(
+                f"`become_user` {exc.message}", where_of(raw, "become_user", file)
+            ) from None
     method = raw.get("become_method")
     if method is not None and str(method) != "sudo":
         raise InputError(
-            f"`become_method: {method}` is not supported: become runs `sudo`",
+            f"`become_method: {method}` is not supported: become runs `sudo` (to root, then"
+            " `runuser` to `become_user`); `su` would wait for a password on a terminal",
             where_of(raw, "become_method", file),
             hint="remove it, or write `become_method: sudo`",
         )
@@ -1297,6 +1309,19 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
             hint="a step that changes the controller belongs before the run (a script, a "
             "make target), not in a play",
         )
+    if (
+        scope.user != "root"
+        and (scope.become if scope.become is not None else scope.config.become)
+        and keyword is None
+        and not any(getattr(b, "type_name", "") in ("shell", "command") for b in cls.__mro__[:2])
+        and not any(k in raw for k in BLOCK_PARTS)
+    ):
+        raise InputError(
+            f"`become_user: {scope.user}` is supported on `command`/`shell` tasks only:"
+            f" this tool writes files and manages packages and services as root",
+            where_of(raw, "become_user") if "become_user" in raw else where,
+            hint="give `owner:`/`group:` on a file task, or run the step as a command",
+        )
     tags = [*scope.tags, *_tag_list(raw, where)]
     notify = raw.get("notify") or []
     notify = [notify] if isinstance(notify, str) else notify
@@ -1400,6 +1425,7 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 loop=loop_ref,
                 listen=list(listen),
                 environment=tuple(scope.environment.items()),
+                become_user=scope.user if become else "root",
                 flush_handlers=keyword == "flush_handlers",
                 sets=tuple(built.sets) if keyword is not None else (),
             )
@@ -1643,12 +1669,23 @@ class _KeywordBuilder:
                 f"`{module}`: give the command (free form or `cmd:`) or `argv:`", self.where
             )
         if argv is not None:
-            if shell or not isinstance(argv, list) or not argv:
+            # a list of words, or one template that renders to one (Ansible's argv: "{{ x }}")
+            if shell or not isinstance(argv, list | str) or not argv:
                 raise InputError(
                     f"`{module}`: `argv` must be a list of words (command only)", self.where
                 )
             words = render_value(argv, variables, self.where, f"{module}.argv")
             raise_if_pending(words)
+            if (
+                not isinstance(words, list)
+                or not words
+                or any(isinstance(w, dict | list) for w in words)
+            ):
+                raise InputError(
+                    f"`{module}`: `argv` must be a list of words, found {type_name(words)}",
+                    self.where,
+                    hint="write a YAML list, or one template that renders to a list",
+                )
             script = shlex.join(str(w) for w in words)
             cmd: Any = [str(w) for w in words]
         else:
@@ -1677,6 +1714,11 @@ class _KeywordBuilder:
             raise InputError(f"`{module}`: the command holds a NUL byte", self.where)
         env = tuple(self.scope.environment.items())
         local = self.scope.delegate_local
+        scope = self.scope
+        become = scope.become if scope.become is not None else scope.config.become
+        if scope.user != "root" and become and not local:
+            script = as_user(self.scope.user, env_prefix(env) + script)
+            env = ()
         return ReadCommand(context, ReadCommandFact(script, chdir, env, local=local), cmd)
 
     def late(self, item_vars: HostVars) -> Callable[[GroupValues], tuple[TaskType, str | None]]:

@@ -132,6 +132,16 @@ def regex_findall(
     return _regex(pattern, ignorecase, multiline).findall(str(value))
 
 
+def regex_escape(value: Any, re_type: str = "python") -> str:
+    """Ansible's `regex_escape`: Python `re` escaping, or POSIX basic (`posix_basic`)."""
+    text = str(value)
+    if re_type == "python":
+        return re.escape(text)
+    if re_type == "posix_basic":
+        return re.sub(r"([].[^$*\\])", r"\\\1", text)
+    raise FilterError(f"regex_escape: re_type {re_type!r} is not 'python' or 'posix_basic'")
+
+
 # ---------------------------------------------------------------- encodings and formats
 
 
@@ -385,6 +395,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "regex_replace": regex_replace,
     "regex_search": regex_search,
     "regex_findall": regex_findall,
+    "regex_escape": regex_escape,
     "b64encode": b64encode,
     "b64decode": b64decode,
     "to_json": to_json,

@@ -111,14 +111,26 @@ def _string_list(value: Any, what: str, where: Location) -> list[str]:
     raise InputError(f"{what} must be a list of names, found {type_name(value)}", where)
 
 
+# ansible.cfg's `roles_path` (or $ANSIBLE_ROLES_PATH), set once per run by the command
+# line (cli_ansible.resolve) the way the vault passwords are: see `configure_roles_path`.
+_roles_path: tuple[Path, ...] = ()
+
+
+def configure_roles_path(folders: tuple[Path, ...]) -> None:
+    """The folders of ansible.cfg's `roles_path`, searched after the project's roles/."""
+    global _roles_path
+    _roles_path = tuple(folders)
+
+
 def find_role(name: str, playbook_dir: Path, where: Location, near: Path | None = None) -> Path:
     """The folder of role `name`: `roles/NAME` beside the playbook, above it, or in the
     current folder (`near` first: the roles folder of the role that depends on it), then
-    among the roles shipped with provision."""
+    in ansible.cfg's `roles_path` folders, then among the roles shipped with provision."""
     role_name(name, where)
     folders = [playbook_dir / "roles", playbook_dir.parent / "roles", Path.cwd() / "roles"]
     if near is not None:
         folders.insert(0, near)
+    folders += _roles_path
     shipped = shipped_roles()
     if shipped is not None:
         folders.append(shipped)

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.facts.openpgp import grouped, normalise_fingerprint, valid_fingerprint
 from provision.facts.rpm_keys import InstalledKey, RpmKeys, RpmKeysFact, check_key_file, short_id
-from provision.planning.model import Change, Command, Failed, HostState, NoOp, Outcome
+from provision.planning.model import (
+    Change,
+    Command,
+    Deferred,
+    Failed,
+    HostState,
+    NoOp,
+    Outcome,
+)
 from provision.tasks.base import Assertion, TaskType, arg, verifies
 from provision.tasks.filesupport import plan_file
 
@@ -149,6 +157,15 @@ class RpmKey(TaskType):
         if imported and dest_ok:
             names = ", ".join(k.name for k in imported)
             return NoOp(f"GPG key {shown} is imported ({names})")
+        planned = self._planned_key_file(state) if not imported else None
+        if planned is not None and not planned.known:
+            return Deferred(
+                f"import GPG key {shown} from {self.params.key} (the file comes from an"
+                " earlier step: read and checked at apply)",
+                self.facts(),
+            )
+        if planned is not None and planned.content is not None:
+            keys = replace(keys, fetched=planned.content, fetch_error=None)
         if not imported or keys.fetched is not None:
             if keys.fetched is None and keys.fetch_error is None:
                 short = f"gpg-pubkey-{short_id(fingerprint)}"
@@ -197,6 +214,21 @@ class RpmKey(TaskType):
                 commands += written.commands
                 diffs += written.diffs
         return Change(summary, commands, diffs)
+
+    def _planned_key_file(self, state: HostState) -> FileState | None:
+        """`key` as an earlier task of this run leaves it (get_url, copy...), when that
+        differs from what the probe read: unknown content defers the import to apply."""
+        if not self.params.key.startswith("/"):
+            return None
+        fact = FileFact(self.params.key)
+        if not state.has(fact):
+            return None
+        current: FileState = state.get(fact)
+        if not current.exists:
+            return None
+        if current.known and current.content == state.get(self._fact()).fetched:
+            return None
+        return current
 
     def _plan_absent(self, state: HostState, keys: RpmKeys) -> Outcome:
         imported = keys.with_fingerprint(self.params.fingerprint)

@@ -6,8 +6,9 @@ check_mode, environment, meta) taken off and the registered results given as var
 compiles and plans on a fresh host's facts without any error, and its converged state
 plans to no change.
 
-`test_the_playbook_unchanged`: the file as it is. Until those keywords exist it stops
-at the first one, and the test says which (skip); once they do, it must compile and plan.
+`test_the_playbook_unchanged_*`: the file as it is, planned on a fresh host's facts with
+the read-only commands' answers given by the script the probe runs. The lab test
+(tests/lab/test_ansible_docker_host.py) runs it for real, with ansible-core after it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import pytest
 import yaml
 from tests.unit.tasks.test_cases import fact_value
 
-from provision.errors import InputError
 from provision.facts.kinds import CommandFact, CommandResult
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp
 from provision.planning.planner import plan_host
 from provision.project.compile import compile_run
+from provision.project.registered import ReadCommand
 from provision.project.templating import render_value
 
 ROOT = Path(__file__).parents[3]
@@ -158,15 +159,103 @@ def test_a_wrong_registered_result_fails_the_assert(tmp_path: Path):
     assert "selinux_allowed_modes" in plan.steps[0].outcome.message
 
 
-def test_the_playbook_unchanged(tmp_path: Path):
-    try:
-        compiled = compile_run(_inventory(tmp_path), PLAYBOOK)
-    except InputError as exc:
-        text = str(exc)
-        pending = [k for k in (*KEYWORDS, "meta", "regex_escape") if k in text]
-        if pending:
-            pytest.skip(f"needs the task keywords of branch ansible-keywords: {text}")
-        raise
+# The read-only commands' answers on a fresh Rocky 9 host, by the script the probe runs.
+RPM_Q = (
+    "rpm -q --qf '%{NAME}\n' podman podman-docker runc buildah docker docker-client"
+    " docker-client-latest docker-common docker-latest docker-latest-logrotate"
+    " docker-logrotate docker-engine"
+)
+COMMANDS = {
+    "systemctl is-active firewalld": {"stdout": "active\n"},
+    "getenforce": {"stdout": "Enforcing\n"},
+    "sysctl -n net.ipv4.ip_forward": {"stdout": "0\n"},
+    RPM_Q: {"rc": 1, "stdout": "podman\nrunc\npackage buildah is not installed\n"},
+    "docker info --format '{{.ServerVersion}} {{.Driver}}'": {"stdout": "27.3.1 overlay2\n"},
+}
+
+
+# A fresh host where the lab already wrote the dnf proxy line: nothing changes before the
+# first read-only commands, so they are read in the probe.
+PROXIED = "[main]\ngpgcheck=1\nproxy=http://10.200.0.1:3128\n"
+
+
+def _plan_unchanged(tmp_path: Path, commands: dict[str, Any], dnf_conf: str = PROXIED) -> Any:
+    compiled = compile_run(_inventory(tmp_path), PLAYBOOK)
     ((_, (host_play,)),) = compiled.plays
-    plan = plan_host(host_play.tasks, host_play.handlers, _fake_state(host_play.tasks))
-    assert not [s for s in plan.steps if isinstance(s.outcome, Failed)]
+    facts = {**FRESH, "commands": commands, "files": {"/etc/dnf/dnf.conf": {"content": dnf_conf}}}
+    folder = ROOT / "tests" / "unit" / "facts" / "openpgp"
+    values: dict[Any, Any] = {}
+    for compiled_task in [*host_play.tasks, *host_play.handlers]:
+        if compiled_task.task is not None:
+            for fact in compiled_task.task.facts():
+                values[fact] = fact_value(fact, facts, folder)
+    plan = plan_host(host_play.tasks, host_play.handlers, HostState(values))
+    return {"steps": {s.task.name: s.outcome for s in plan.steps}, "plan": plan}
+
+
+def test_the_playbook_unchanged_compiles_and_plans(tmp_path: Path):
+    """The file exactly as ansible-core runs it: every read-only command is read in the
+    probe (its argv quoted word by word), and each `when:` over their answers is decided
+    at plan time, never left for apply."""
+    compiled = compile_run(_inventory(tmp_path), PLAYBOOK)
+    ((_, (host_play,)),) = compiled.plays
+    scripts = {
+        t.name: t.task.fact.script for t in host_play.tasks if isinstance(t.task, ReadCommand)
+    }
+    assert scripts["read which conflicting packages are installed"] == RPM_Q
+    assert set(scripts.values()) == set(COMMANDS)
+    got = _plan_unchanged(tmp_path, COMMANDS)
+    steps = got["steps"]
+    assert not {n: o for n, o in steps.items() if isinstance(o, Failed)}, steps
+    # read in the probe, and the checks and `when:` over them decided at plan time
+    for name in ("read firewalld state", "read SELinux mode", "read live net.ipv4.ip_forward"):
+        assert isinstance(steps[name], NoOp) and "read in the probe" in str(steps[name])
+    assert isinstance(steps["firewalld is active and the SELinux mode is allowed"], NoOp)
+    assert isinstance(steps["IPv4 forwarding on (live)"], Change)
+    # after a change: read at apply, at its place, and `plan` says so (never a guess)
+    for name in (
+        "read which conflicting packages are installed",
+        "conflicting container packages removed",
+        "read the engine's version and storage driver",
+        "Docker engine answers with the configured storage driver",
+        "Docker's GPG key imported, its fingerprint checked",  # downloaded by the step before
+    ):
+        assert isinstance(steps[name], Deferred) and "at apply" in str(steps[name]), name
+    for name in (
+        "IPv4 forwarding persisted",
+        "Docker's GPG key downloaded",
+        "Docker CE repository added",
+        "daemon.json",
+        "engine proxy drop-in",
+        "Docker CE packages",
+        "Docker engine enabled and running",
+    ):
+        assert isinstance(steps[name], Change), (name, steps[name])
+    # flushed at `meta: flush_handlers`; skipped since docker starts after the change
+    assert "started after the change" in str(steps["restart docker"])
+
+
+def test_on_a_host_without_the_proxy_line_every_read_waits_for_apply(tmp_path: Path):
+    steps = _plan_unchanged(tmp_path, COMMANDS, dnf_conf="[main]\n")["steps"]
+    assert isinstance(steps["dnf proxy URL in dnf.conf [main]"], Change)
+    assert isinstance(steps["read SELinux mode"], Deferred)
+    assert isinstance(steps["IPv4 forwarding on (live)"], Deferred)
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "words"),
+    [
+        ("getenforce", {"stdout": "Unknown\n"}, "selinux_allowed_modes"),
+        ("systemctl is-active firewalld", {"rc": 3, "stdout": "inactive\n"}, "firewalld"),
+    ],
+)
+def test_a_wrong_answer_fails_the_playbooks_assert(tmp_path: Path, name, answer, words):
+    steps = _plan_unchanged(tmp_path, {**COMMANDS, name: answer})["steps"]
+    failed = [o for o in steps.values() if isinstance(o, Failed)]
+    assert len(failed) == 1 and words in failed[0].message, steps
+
+
+def test_forwarding_already_on_is_skipped_at_plan_time(tmp_path: Path):
+    answers = {**COMMANDS, "sysctl -n net.ipv4.ip_forward": {"stdout": "1\n"}}
+    steps = _plan_unchanged(tmp_path, answers)["steps"]
+    assert steps["IPv4 forwarding on (live)"] is None, steps  # skipped by its `when:`

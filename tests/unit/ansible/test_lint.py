@@ -50,8 +50,59 @@ NEEDS_CHANGE = [
         ["`backrefs: True` is not supported"],
     ),
     ("- apt: {name: x}\n", ["unknown module or keyword `apt`", "ansible.builtin.dnf"]),
-    ("- ansible.builtin.copy: {dest: /x, content: a}\n  with_items: [1, 2]\n", ["`with_items`"]),
-    ("- ansible.builtin.dnf: {name: x}\n  no_log: true\n", ["`no_log`", "secret: true"]),
+    ("- ansible.builtin.copy: {dest: /x, content: a}\n  with_nested: [1, 2]\n", ["`with_nested`"]),
+    ("- ansible.builtin.meta: end_play\n", ["`meta: end_play`", "flush_handlers"]),
+    # Jinja: unknown filters, tests and lookups, with the line of the node
+    (
+        '- copy: {dest: /x, content: "{{ a | to_uuid }}"}\n',
+        ["tasks/main.yml:9: Jinja filter `to_uuid` is not supported"],
+    ),
+    (
+        "- copy:\n    dest: /x\n    content: |\n      a\n      {{ b | regex_replace('x', 'y') }}\n"
+        "      {{ c | to_nice_jsn }}\n",
+        ["tasks/main.yml:14: Jinja filter `to_nice_jsn`", "did you mean `to_nice_json`?"],
+    ),
+    (
+        "- debug: {msg: x}\n  when: a is match('b')\n",
+        ["tasks/main.yml:10: Jinja test `match` is not supported"],
+    ),
+    (
+        "- debug: {msg: x}\n  when: a is superset(b)\n",
+        ["tasks/main.yml:10: Jinja test `superset` is not supported"],
+    ),
+    (
+        "- debug: {msg: x}\n  when:\n    - a is defined\n    - b | ipaddr\n",
+        ["tasks/main.yml:12: Jinja filter `ipaddr`"],
+    ),
+    (
+        "- debug: {msg: \"{{ lookup('pipe', 'date') }}\"}\n",
+        ["lookup `pipe` is refused", "instead: compute the value before the run"],
+    ),
+    (
+        "- debug: {msg: \"{{ query('ansible.builtin.dig', 'x') }}\"}\n",
+        ["lookup `ansible.builtin.dig` is not supported", "lookups: env, file, template"],
+    ),
+    (
+        '- copy: {dest: /x, content: "{{ a | ansible.builtin.to_json }}"}\n',
+        ["filter `ansible.builtin.to_json`", "write `to_json` (the short name)"],
+    ),
+    ('- copy: {dest: /x, content: "{{ a | }}"}\n', ["tasks/main.yml:9: template syntax"]),
+    ("- debug: {msg: x}\n  changed_when: a ==\n", ["tasks/main.yml:10: template syntax"]),
+    (
+        "- ansible.builtin.shell: echo {{ x | urlsplit('hostname') }}\n  args: {chdir: /}\n",
+        ["filter `urlsplit`"],
+    ),
+]
+
+# Jinja that runs as it is: known filters, tests, lookups, raw blocks, no templates at all
+JINJA_OK = [
+    '- copy: {dest: /x, content: "{{ a | regex_escape | b64encode | to_nice_json(indent=2) }}"}\n',
+    "- debug: {msg: x}\n  when: a is defined and b | bool and c is not none\n",
+    "- debug: {msg: \"{{ lookup('env', 'HOME') }} {{ query('file', 'a') }}\"}\n",
+    "- command: docker info --format '{% raw %}{{.Driver | nothere}}{% endraw %}'\n",
+    "- debug: {msg: 'a | to_uuid and {x}'}\n",
+    '- assert: {that: ["x | default(omit) == 1", "y is success and z is not changed"]}\n',
+    '- copy: {dest: /x, content: "{{ d | dict2items | items2dict | combine({}) }}"}\n',
 ]
 
 
@@ -81,6 +132,12 @@ def test_tasks_that_need_a_change(tmp_path: Path, tasks: str, words: list[str]):
     for word in words:
         assert word in result.output, (word, result.output)
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("tasks", JINJA_OK)
+def test_jinja_that_runs_as_it_is(tmp_path: Path, tasks: str):
+    result = _lint(_role(tmp_path, ROLE_OK + tasks))
+    assert result.exit_code == 0, result.output
 
 
 def test_a_playbook_with_a_role_and_play_keywords(tmp_path: Path):

@@ -3,6 +3,7 @@ venv) on a table of hostile inputs, plus the bounds each one keeps."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -44,6 +45,21 @@ def render(source: str, **variables: Any) -> Any:
 def test_regex_replace_matches_ansible(text: str, pattern: str, replacement: str) -> None:
     got = render("{{ t | regex_replace(p, r) }}", t=text, p=pattern, r=replacement)
     assert got == core.regex_replace(text, pattern, replacement)
+
+
+@pytest.mark.parametrize("text", [*TEXTS, "/etc/pki/rpm-gpg/RPM-GPG-KEY-docker-ce", "a.b*c[d]^$\\"])
+@pytest.mark.parametrize("re_type", ["python", "posix_basic"])
+def test_regex_escape_matches_ansible(text: str, re_type: str) -> None:
+    got = render("{{ t | regex_escape(k) }}", t=text, k=re_type)
+    assert got == core.regex_escape(text, re_type)
+    if re_type == "python":
+        assert re.fullmatch(got, text)
+
+
+@pytest.mark.parametrize("re_type", ["posix_extended", "perl", ""])
+def test_regex_escape_other_types_refused(re_type: str) -> None:
+    with pytest.raises(InputError, match="re_type"):
+        render("{{ 'a.b' | regex_escape(k) }}", k=re_type)
 
 
 @pytest.mark.parametrize("text", TEXTS, ids=IDS)

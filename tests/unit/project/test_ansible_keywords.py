@@ -143,6 +143,16 @@ def test_a_read_only_command_is_a_fact(tmp_path, text) -> None:
             "- command: {argv: [printf, '%s\\n', 'a b']}\n  changed_when: false\n",
             "printf '%s\\n' 'a b'",
         ),
+        (  # one template that renders to the list (Ansible's argv: "{{ ... }}")
+            "- command: {argv: \"{{ ['rpm', '-q'] + pkgs }}\"}\n  changed_when: false\n"
+            "  vars: {pkgs: [a, 'b c', '$(id)', '-x', \"it's\", \"l1\\nl2\"]}\n",
+            "rpm -q a 'b c' '$(id)' -x 'it'\"'\"'s' 'l1\nl2'",
+        ),
+        (
+            "- command: {argv: '{{ words }}'}\n  changed_when: false\n"
+            "  vars: {words: [echo, 1, true]}\n",
+            "echo 1 True",
+        ),
     ],
 )
 def test_a_read_only_command_quotes_values(tmp_path, text, script) -> None:
@@ -361,10 +371,15 @@ def test_ansible_features_not_supported_are_named(tmp_path, key) -> None:
 @pytest.mark.parametrize(
     ("text", "host_vars", "words"),
     [
-        ("  become_user: postgres\n", "", "become_user: postgres"),
+        ("  become_user: '-postgres'\n", "", "become_user"),
         ("  become_method: su\n", "", "become_method: su"),
         ("  become_method: doas\n", "", "become_method: doas"),
-        ("", ", ansible_become_user: postgres", "ansible_become_user"),
+        ("", ", ansible_become_user: '-rf'", "ansible_become_user"),
+        (
+            "- copy: {dest: /x, content: a}\n  become: true\n",
+            ", ansible_become_user: postgres",
+            "command`/`shell",
+        ),
         ("", ", ansible_become_method: su", "ansible_become_method"),
         ("  delegate_to: db1\n", "", "delegate_to: db1"),
         ("  check_mode: true\n", "", "check_mode: true"),
@@ -402,6 +417,27 @@ def test_become_to_root_with_sudo_is_accepted(tmp_path, host_vars) -> None:
         ("- command: ''\n  changed_when: false\n  register: r\n", "empty"),
         ('- command: "echo \'x"\n  changed_when: false\n  register: r\n', "split"),
         ("- shell: {argv: [a]}\n  changed_when: false\n  register: r\n", "argv"),
+        ("- command: {argv: []}\n  changed_when: false\n  register: r\n", "argv"),
+        ("- command: {argv: {a: 1}}\n  changed_when: false\n  register: r\n", "argv"),
+        (
+            "- command: {argv: '{{ w }}'}\n  vars: {w: 'a b'}\n  changed_when: false\n"
+            "  register: r\n",
+            "found a string",
+        ),
+        (
+            "- command: {argv: '{{ w }}'}\n  vars: {w: []}\n  changed_when: false\n  register: r\n",
+            "argv",
+        ),
+        (
+            "- command: {argv: '{{ w }}'}\n  vars: {w: [a, [b]]}\n  changed_when: false\n"
+            "  register: r\n",
+            "argv",
+        ),
+        (
+            "- command: {argv: '{{ w }}'}\n  vars: {w: [a, {b: 1}]}\n  changed_when: false\n"
+            "  register: r\n",
+            "argv",
+        ),
         ("- command: x\n  args: {chdir: rel}\n  changed_when: false\n  register: r\n", "chdir"),
         ("- command: x\n  args: {stdin: y}\n  changed_when: false\n  register: r\n", "stdin"),
         ("- include_vars: nothere.yml\n", "not found"),
@@ -435,7 +471,7 @@ def test_every_input_error_of_a_project_is_reported(tmp_path) -> None:
         "- nosuchtype: {}\n"
         "- debug: {msg: x}\n  until: done\n"
         "- include_tasks: more.yml\n"
-        "- block:\n    - debug: {msg: x}\n      become_user: bob\n"
+        "- block:\n    - debug: {msg: x}\n      become_method: su\n"
         "- debug: {msg: ok}\n"
     )
     error = input_error(tmp_path, text, files=files, hosts=("h1", "h2"))
