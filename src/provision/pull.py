@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from provision.cli import EXIT_CODES
 from provision.errors import InputError
 
 DEFAULT_CACHE = Path("/var/lib/provision/pull")
@@ -175,7 +176,7 @@ def local_session(audit_log: str) -> Any:
     return session
 
 
-@click.command("pull")
+@click.command("pull", epilog=EXIT_CODES)
 @click.argument("source")
 @click.option("--ref", default=None, help="Branch, tag or commit to check out [default: HEAD].")
 @click.option("-p", "--playbook", default="playbooks/site.yml", show_default=True)
@@ -253,7 +254,9 @@ def _pull(
 ) -> int:
     from provision.cli import InputFailure, _run
 
-    audit_path = audit_log or str(cache_dir.resolve() / "audit.jsonl")
+    audit_path = (
+        str(Path(audit_log).resolve()) if audit_log else str(cache_dir.resolve() / "audit.jsonl")
+    )
     try:
         project, commit = fetch(source, kind, ref, cache_dir)
         os.chdir(project)

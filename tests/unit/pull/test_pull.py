@@ -246,3 +246,24 @@ def test_protocol_allow_list_is_passed_to_git(monkeypatch: pytest.MonkeyPatch) -
     pull_mod._git(["fetch", "--", "https://h/r.git", "main"])
     assert seen["env"]["GIT_ALLOW_PROTOCOL"] == "file:git:http:https:ssh"
     assert seen["argv"][0] == "git" and isinstance(seen["argv"], list)
+
+
+def test_a_second_pull_waits_for_none_and_exits_2(env: dict[str, Path]) -> None:
+    import fcntl
+
+    commit(env["repo"], env["out"], "x")
+    env["cache"].mkdir()
+    with open(env["cache"] / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run_pull(env, f"file://{env['repo']}")
+    assert result.exit_code == 2
+    assert "another provision pull holds" in result.output
+    assert not env["out"].exists()
+
+
+def test_relative_audit_log_is_taken_from_where_pull_was_started(env: dict[str, Path]) -> None:
+    commit(env["repo"], env["out"], "x")
+    result = run_pull(env, "--audit-log", "my-audit.jsonl", f"file://{env['repo']}")
+    assert result.exit_code == 0, result.output
+    line = json.loads((env["tmp"] / "my-audit.jsonl").read_text())
+    assert line["host"] == "web1"
