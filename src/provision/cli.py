@@ -240,6 +240,10 @@ LAZY_COMMANDS["show"] = (
     "provision.changecontrol.commands:show",
     "Show a saved plan file (`plan -o`) as `plan` shows a plan, or as JSON.",
 )
+LAZY_COMMANDS["pull"] = (
+    "provision.pull:pull",
+    "Fetch the project and apply it to this machine, with the local connection.",
+)
 
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, epilog=EXIT_CODES)

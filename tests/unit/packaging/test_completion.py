@@ -50,7 +50,19 @@ def test_source_script_defines_the_completion(shell: str) -> None:
 BASH = {
     "commands": (
         "provision ",
-        ["apply", "check", "facts", "init", "inventory", "lab", "lint", "plan", "show", "verify"],
+        [
+            "apply",
+            "check",
+            "facts",
+            "init",
+            "inventory",
+            "lab",
+            "lint",
+            "plan",
+            "pull",
+            "show",
+            "verify",
+        ],
     ),
     "command prefix": ("provision l", ["lab", "lint"]),
     "lab commands (imported on demand)": ("provision lab s", ["ssh", "status"]),

@@ -67,7 +67,7 @@ def test_lazy_help_text_is_the_commands_own() -> None:
     from provision.changecontrol.commands import show
     from provision.lab.cli import lab
 
-    assert set(LAZY_COMMANDS) == {"lab", "lint", "show"}
+    assert set(LAZY_COMMANDS) == {"lab", "lint", "show", "pull"}
     assert LAZY_COMMANDS["lab"] == ("provision.lab.cli:lab", inspect.cleandoc(lab.help or ""))
     assert LAZY_COMMANDS["lint"] == (
         "provision.ansible.lint:lint",
@@ -77,6 +77,9 @@ def test_lazy_help_text_is_the_commands_own() -> None:
         "provision.changecontrol.commands:show",
         inspect.cleandoc(show.help or ""),
     )
+    from provision.pull import pull
+
+    assert LAZY_COMMANDS["pull"] == ("provision.pull:pull", inspect.cleandoc(pull.help or ""))
 
 
 def test_help_lists_every_command() -> None:
