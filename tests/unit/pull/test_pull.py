@@ -11,9 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from provision import pull as pull_mod
-from provision.changecontrol import audit
 from provision.cli import main
-from provision.facts import host as host_facts
 
 INVENTORY = """\
 all:
@@ -66,8 +64,7 @@ def commit(repo: Path, out: Path, greeting: str) -> str:
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     record = str(tmp_path / "host-record/last-apply.json")
-    monkeypatch.setattr(audit, "LAST_APPLY_RECORD", record)
-    monkeypatch.setattr(host_facts, "LAST_APPLY_RECORD", record)
+    monkeypatch.setenv("PROVISION_HOST_RECORD", record)
     monkeypatch.setattr(pull_mod, "this_machine", lambda: {"web1"})
     monkeypatch.delenv("PROVISION_AUDIT_LOG", raising=False)
     monkeypatch.chdir(tmp_path)
