@@ -23,6 +23,14 @@ from provision.execution.batches import (
     stops_run,
     why_stopped,
 )
+from provision.execution.batchscript import (
+    BatchError,
+    Item,
+    batch_script,
+    batch_steps,
+    new_marker,
+    parse_batch,
+)
 from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
 from provision.execution.reports import (
     CHANGED,
@@ -224,6 +232,8 @@ class HostRun:
         self._ran: list[CompiledTask] = []  # the tasks apply ran and did not fail
         self._last_result: dict | None = None  # the result of the step apply ran last
         self.disruptions: dict[int, Disruption] = {}  # id(CompiledTask) → its disruption
+        # Results of commands already run in one batch script, not yet taken by their step.
+        self._queue: list[tuple[int, Command, Result]] = []
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -315,6 +325,8 @@ class HostRun:
                 self.emit(self._plan_report(compiled, step.outcome))
                 changed_any |= self._run_handlers(handlers)
                 continue
+            if not self._queue and keep is None:
+                self._run_batch(steps[index:], flow)
             report = self._apply_step(step, flow, handlers)
             rescued = report.status == FAILED and flow.fail(compiled)
             if rescued:
@@ -338,6 +350,82 @@ class HostRun:
         changed_any |= self._run_handlers(handlers)
         if changed_any:
             self._check_converged()
+
+    def _run_batch(self, steps: list[TaskStep], flow: BlockFlow) -> None:
+        """Run the commands of the next steps that need no decision between them as ONE
+        remote script; their results wait in `_queue` for `_run_command`, so that each step
+        is reported exactly as when its commands run one by one. Nothing to gain (fewer than
+        two commands): nothing happens here."""
+        count, _why = batch_steps(steps, flow)
+        pairs = [
+            (step.task, command)
+            for step in steps[:count]
+            if isinstance(step.outcome, Change) and not flow.skip(step.task)
+            for command in step.outcome.commands
+        ]
+        if len(pairs) < 2:
+            return
+        become = pairs[0][0].become
+        items = []
+        for compiled, command in pairs:
+            script = command.script
+            if compiled.environment:
+                script = env_prefix(compiled.environment) + script
+            whole = compiled.register is not None
+            items.append(Item(script, command.stdin, command.progress, whole))
+        marker = new_marker()
+        host = self.report.name
+        live: dict[str, float] = {}
+
+        def relay(line: str) -> None:
+            if not line.startswith(marker):
+                return
+            rest = line[len(marker) :]
+            if rest[:1] == ">":
+                compiled = pairs[int(live.get("index", 0))][0]
+                self.listener("output", (host, compiled.name, rest[1:]))
+                if rest[1:].startswith("waiting for"):
+                    self.listener("notice", (host, compiled.name, rest[1:]))
+            elif rest[:1] == "+" and rest[1:].isdigit():
+                live["index"], live["started"] = int(rest[1:]), time.monotonic()
+                compiled, command = pairs[int(rest[1:])]
+                self.listener("progress", (host, compiled.name, command.display))
+            elif rest[:1] == "-":
+                index, _, rc = rest[1:].partition(" ")
+                if index.isdigit() and int(index) < len(pairs):
+                    compiled, command = pairs[int(index)]
+                    seconds = time.monotonic() - live.get("started", time.monotonic())
+                    code = int(rc) if rc.lstrip("-").isdigit() else None
+                    self.listener(
+                        "progress-end", (host, compiled.name, command.display, seconds, code)
+                    )
+
+        result = self.conn.run(batch_script(items, marker), None, become, relay)
+        try:
+            results = parse_batch(marker, result.stdout)
+        except BatchError as exc:
+            raise HostFailed(f"{exc} (exit {result.rc})")
+        if len(results) < len(pairs) and (not results or results[-1].rc == 0):
+            # The script itself ended before the next command's frame (killed, out of
+            # space): that command is the one that failed.
+            err = b"\n".join(
+                line for line in result.stderr.split(b"\n") if not line.startswith(marker.encode())
+            )
+            results.append(Result(result.rc or 1, b"", err))
+        self._queue = [
+            (id(compiled), command, res)
+            for (compiled, command), res in zip(pairs, results, strict=False)
+        ]
+
+    def _queued(self, compiled: CompiledTask, command: Command) -> Result | None:
+        """The batch's result for this command, when it is the next one the batch ran."""
+        if self._queue:
+            key, queued, result = self._queue[0]
+            if key == id(compiled) and queued == command:
+                self._queue.pop(0)
+                return result
+            self._queue.clear()
+        return None
 
     def _apply_step(self, step: TaskStep, flow: BlockFlow, handlers: HandlerQueue) -> TaskReport:
         """Run one step of the plan, deciding at this point what the plan left to apply
@@ -447,11 +535,12 @@ class HostRun:
             return report
         started = time.monotonic()
         for index, command in enumerate(outcome.commands):
-            if index and self.options.stop.is_set():
+            ran = self._queued(compiled, command)
+            if ran is None and index and self.options.stop.is_set():
                 report.status = FAILED
                 report.message = f"interrupted before `{command.display}`"
                 break
-            result = self._run_command(compiled, command)
+            result = ran if ran is not None else self._run_command(compiled, command)
             self._last = result
             if result.rc != 0:
                 report.status = FAILED
