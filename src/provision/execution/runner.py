@@ -234,6 +234,9 @@ class HostRun:
         self.disruptions: dict[int, Disruption] = {}  # id(CompiledTask) → its disruption
         # Results of commands already run in one batch script, not yet taken by their step.
         self._queue: list[tuple[int, Command, Result]] = []
+        # Facts re-read at the end of the last batch (for the read-only steps after it):
+        # valid while no other command has run on the host since.
+        self._reread: HostState | None = None
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -363,9 +366,10 @@ class HostRun:
             if isinstance(step.outcome, Change) and not flow.skip(step.task)
             for command in step.outcome.commands
         ]
-        if len(pairs) < 2:
+        become = pairs[0][0].become if pairs else False
+        reread = self._rereads(steps[count:], flow, become) if pairs else []
+        if len(pairs) + bool(reread) < 2:
             return
-        become = pairs[0][0].become
         items = []
         for compiled, command in pairs:
             script = command.script
@@ -373,6 +377,10 @@ class HostRun:
                 script = env_prefix(compiled.environment) + script
             whole = compiled.register is not None
             items.append(Item(script, command.stdin, command.progress, whole))
+        probe_marker = ""
+        if reread:
+            script, probe_marker = probe_script(reread)
+            items.append(Item(script, whole=True))
         marker = new_marker()
         host = self.report.name
         live: dict[str, float] = {}
@@ -400,6 +408,7 @@ class HostRun:
                         "progress-end", (host, compiled.name, command.display, seconds, code)
                     )
 
+        self._reread = None  # this batch changes the host: facts read before are stale
         result = self.conn.run(batch_script(items, marker), None, become, relay)
         try:
             results = parse_batch(marker, result.stdout)
@@ -412,10 +421,38 @@ class HostRun:
                 line for line in result.stderr.split(b"\n") if not line.startswith(marker.encode())
             )
             results.append(Result(result.rc or 1, b"", err))
+        if reread and len(results) > len(pairs):
+            read = results.pop()
+            if probe_marker.encode() in read.stdout:
+                try:
+                    self._reread = HostState(parse_probe(reread, probe_marker, read.stdout))
+                except (FactError, ValueError, IndexError):
+                    self._reread = None  # read again when its step comes
         self._queue = [
             (id(compiled), command, res)
             for (compiled, command), res in zip(pairs, results, strict=False)
         ]
+
+    def _rereads(self, steps: list[TaskStep], flow: BlockFlow, become: bool) -> list[Fact]:
+        """The facts of the read-only re-reads right after a batch (steps decided at apply
+        on facts only), read at the batch's end instead of in one probe each."""
+        facts: dict[Fact, None] = {}
+        for step in steps:
+            compiled = step.task
+            if flow.skip(compiled) or (compiled.task is None and compiled.pending is None):
+                continue
+            deferred = step.outcome is None or isinstance(step.outcome, Deferred)
+            if not deferred or compiled.pending is not None or compiled.flush_handlers:
+                break
+            if step.handlers_first or compiled.become != become or compiled.task is None:
+                break
+            own = compiled.task.facts()
+            if any(getattr(f, "local", False) for f in own):
+                break
+            facts.update(dict.fromkeys(own))
+            if not (isinstance(step.outcome, Deferred) and step.outcome.check):
+                break  # a step that may change the host: facts after it are not known
+        return list(facts)
 
     def _queued(self, compiled: CompiledTask, command: Command) -> Result | None:
         """The batch's result for this command, when it is the next one the batch ran."""
@@ -526,7 +563,12 @@ class HostRun:
 
     def _replan_live(self, compiled: CompiledTask) -> tuple[Outcome, HostState]:
         assert compiled.task is not None
-        state = probe(self.conn, compiled.task.facts(), compiled.become)
+        facts = compiled.task.facts()
+        known = self._reread
+        if known is not None and all(known.has(f) for f in facts):
+            state = HostState({f: known.get(f) for f in facts})
+        else:
+            state = probe(self.conn, facts, compiled.become)
         return replan_task(compiled, state), state
 
     def _execute(self, compiled: CompiledTask, outcome: Outcome) -> TaskReport:
@@ -564,6 +606,7 @@ class HostRun:
             if line.startswith("waiting for"):
                 self.listener("notice", (host, task, line))
 
+        self._reread = None  # the host changes: facts read before are stale
         script = command.script
         environment = getattr(compiled, "environment", ())
         if environment:
