@@ -167,7 +167,7 @@ def split_batch(script: str) -> tuple[str, list[tuple[str, bytes | None]]] | Non
             encoded = body.split("\n", 1)[1].split("\n" + end + "\n", 1)[0] + "\n"
             stdin = base64.decodebytes(encoded.encode("ascii")) if encoded.strip() else b""
         start = body.index("(\n") + 2
-        stop = body.index("\n) <", start)
+        stop = body.rindex("\n) <")
         commands.append((body[start:stop], stdin))
     return f"@@provision-batch-{marker}", commands
 

@@ -237,6 +237,7 @@ class HostRun:
         # Facts re-read at the end of the last batch (for the read-only steps after it):
         # valid while no other command has run on the host since.
         self._reread: HostState | None = None
+        self._final: list[Fact] = []  # what the convergence re-probe may read (set by _apply)
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -312,6 +313,8 @@ class HostRun:
 
     def _apply(self, plan: HostPlan) -> None:
         self._disruption(plan)
+        final = _facts_of([s.task for s in plan.steps])
+        self._final = [] if any(getattr(f, "local", False) for f in final) else final
         handlers = HandlerQueue()
         changed_any = False
         flow = BlockFlow()
@@ -368,6 +371,8 @@ class HostRun:
         ]
         become = pairs[0][0].become if pairs else False
         reread = self._rereads(steps[count:], flow, become) if pairs else []
+        if pairs and not reread and count == len(steps) and become == self.become:
+            reread = self._final  # the convergence re-probe rides on the last batch
         if len(pairs) + bool(reread) < 2:
             return
         items = []
@@ -641,7 +646,12 @@ class HostRun:
 
     def _check_converged(self) -> None:
         ran = self._ran
-        left = unconverged(ran, probe(self.conn, _facts_of(ran), self.become))
+        facts, known = _facts_of(ran), self._reread
+        if known is not None and all(known.has(f) for f in facts):
+            state = HostState({f: known.get(f) for f in facts})  # read at the last batch's end
+        else:
+            state = probe(self.conn, facts, self.become)
+        left = unconverged(ran, state)
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)
