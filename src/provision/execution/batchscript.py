@@ -40,12 +40,19 @@ def new_marker() -> str:
     return f"@@provision-batch-{secrets.token_hex(8)}"
 
 
+def stop_path(marker: str) -> str:
+    """The file whose existence stops a batch before its next command (Ctrl-C: the
+    controller creates it with another command while the batch runs)."""
+    return f"/tmp/{marker}.stop"
+
+
 def batch_script(items: list[Item], marker: str, bound: int = OUTPUT_BOUND) -> str:
     m = shlex.quote(marker)
+    stop = shlex.quote(stop_path(marker))
     lines = [
         "umask 077",
         'd=$(mktemp -d) || { echo "provision: mktemp -d failed" >&2; exit 70; }',
-        "trap 'rm -rf -- \"$d\"' EXIT",
+        f"trap 'rm -rf -- \"$d\" {stop}' EXIT",
         'cut_() { if [ "$(wc -c <"$1")" -gt "$2" ]; then '
         'tail -c "$2" "$1" >"$d/t" && mv -f -- "$d/t" "$1"; fi; }',
         "emit_() { "
@@ -53,6 +60,8 @@ def batch_script(items: list[Item], marker: str, bound: int = OUTPUT_BOUND) -> s
         'cat -- "$d/o" "$d/e"; }',
     ]
     for index, item in enumerate(items):
+        if index:
+            lines.append(f"[ -e {stop} ] && exit 0")
         lines.append(f"# provision-item {index}")
         source = "/dev/null"
         if item.stdin is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import threading
 import time
@@ -30,6 +31,7 @@ from provision.execution.batchscript import (
     batch_steps,
     new_marker,
     parse_batch,
+    stop_path,
 )
 from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
 from provision.execution.reports import (
@@ -414,12 +416,31 @@ class HostRun:
                     )
 
         self._reread = None  # this batch changes the host: facts read before are stale
-        result = self.conn.run(batch_script(items, marker), None, become, relay)
+        done = threading.Event()
+
+        def watch() -> None:
+            """Ctrl-C while the batch runs: the running command finishes, no next one."""
+            while not done.wait(0.1):
+                if self.options.stop.is_set():
+                    try:
+                        self.conn.run(f"touch -- {shlex.quote(stop_path(marker))}")
+                    except Exception:  # noqa: BLE001 - the batch ends on its own anyway
+                        pass
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            result = self.conn.run(batch_script(items, marker), None, become, relay)
+        finally:
+            done.set()
+            watcher.join()
         try:
             results = parse_batch(marker, result.stdout)
         except BatchError as exc:
             raise HostFailed(f"{exc} (exit {result.rc})")
-        if len(results) < len(pairs) and (not results or results[-1].rc == 0):
+        stopped = self.options.stop.is_set()
+        if len(results) < len(pairs) and (not results or results[-1].rc == 0) and not stopped:
             # The script itself ended before the next command's frame (killed, out of
             # space): that command is the one that failed.
             err = b"\n".join(

@@ -19,6 +19,7 @@ from provision.execution.batchscript import (
     new_marker,
     parse_batch,
     split_batch,
+    stop_path,
 )
 from provision.execution.reports import CHANGED, FAILED, OK, SKIPPED
 from provision.planning.model import Change, Deferred, Failed, NoOp, command
@@ -251,3 +252,16 @@ def test_an_ignored_failure_lets_the_next_steps_run_in_a_new_batch(setup) -> Non
     assert h1.tasks[0].reason.startswith("failure ignored")
     assert len(connections["h1"].batches) == 2
     assert hosts["h1"].files["/etc/provisioned"] == b""
+
+
+def test_the_stop_file_ends_the_batch_after_the_running_command(tmp_path) -> None:
+    marker = new_marker()
+    stop = stop_path(marker)
+    items = [Item(f"touch {stop}; echo one"), Item(f"touch {tmp_path}/two")]
+    proc = subprocess.run(
+        ["sh", "-s"], input=batch_script(items, marker).encode(), capture_output=True, timeout=60
+    )
+    results = parse_batch(marker, proc.stdout)
+    assert [(r.rc, r.stdout) for r in results] == [(0, b"one\n")]
+    assert not (tmp_path / "two").exists()
+    assert not os.path.exists(stop)  # removed on the way out
