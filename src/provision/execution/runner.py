@@ -372,9 +372,11 @@ class HostRun:
             for command in step.outcome.commands
         ]
         become = pairs[0][0].become if pairs else False
-        reread = self._rereads(steps[count:], flow, become) if pairs else []
-        if pairs and not reread and count == len(steps) and become == self.become:
-            reread = self._final  # the convergence re-probe rides on the last batch
+        reread, to_end = self._rereads(steps[count:], flow, become) if pairs else ([], False)
+        if pairs and to_end and become == self.become:
+            # the convergence re-probe rides on the last batch (read-only checks after it
+            # change nothing)
+            reread = list(dict.fromkeys(reread + self._final))
         if len(pairs) + bool(reread) < 2:
             return
         items = []
@@ -459,9 +461,12 @@ class HostRun:
             for (compiled, command), res in zip(pairs, results, strict=False)
         ]
 
-    def _rereads(self, steps: list[TaskStep], flow: BlockFlow, become: bool) -> list[Fact]:
+    def _rereads(
+        self, steps: list[TaskStep], flow: BlockFlow, become: bool
+    ) -> tuple[list[Fact], bool]:
         """The facts of the read-only re-reads right after a batch (steps decided at apply
-        on facts only), read at the batch's end instead of in one probe each."""
+        on facts only), read at the batch's end instead of in one probe each; and whether
+        only read-only checks (or skips) follow the batch to the end of the tasks."""
         facts: dict[Fact, None] = {}
         for step in steps:
             compiled = step.task
@@ -478,7 +483,9 @@ class HostRun:
             facts.update(dict.fromkeys(own))
             if not (isinstance(step.outcome, Deferred) and step.outcome.check):
                 break  # a step that may change the host: facts after it are not known
-        return list(facts)
+        else:
+            return list(facts), True
+        return list(facts), False
 
     def _queued(self, compiled: CompiledTask, command: Command) -> Result | None:
         """The batch's result for this command, when it is the next one the batch ran."""
