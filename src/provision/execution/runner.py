@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shlex
 import subprocess
@@ -334,7 +335,7 @@ class HostRun:
                 changed_any |= self._run_handlers(handlers)
                 continue
             if not self._queue and keep is None:
-                self._run_batch(steps[index:], flow)
+                self._run_batch(steps[index:], flow, handlers)
             report = self._apply_step(step, flow, handlers)
             rescued = report.status == FAILED and flow.fail(compiled)
             if rescued:
@@ -359,7 +360,7 @@ class HostRun:
         if changed_any:
             self._check_converged()
 
-    def _run_batch(self, steps: list[TaskStep], flow: BlockFlow) -> None:
+    def _run_batch(self, steps: list[TaskStep], flow: BlockFlow, handlers: HandlerQueue) -> None:
         """Run the commands of the next steps that need no decision between them as ONE
         remote script; their results wait in `_queue` for `_run_command`, so that each step
         is reported exactly as when its commands run one by one. Nothing to gain (fewer than
@@ -372,7 +373,8 @@ class HostRun:
             for command in step.outcome.commands
         ]
         become = pairs[0][0].become if pairs else False
-        reread, to_end = self._rereads(steps[count:], flow, become) if pairs else ([], False)
+        quiet = self._handlers_quiet(steps[:count], flow, handlers)
+        reread, to_end = self._rereads(steps[count:], flow, become, quiet) if pairs else ([], False)
         if pairs and to_end and become == self.become:
             # the convergence re-probe rides on the last batch (read-only checks after it
             # change nothing)
@@ -461,8 +463,25 @@ class HostRun:
             for (compiled, command), res in zip(pairs, results, strict=False)
         ]
 
+    def _handlers_quiet(
+        self, steps: list[TaskStep], flow: BlockFlow, handlers: HandlerQueue
+    ) -> bool:
+        """Whether the handlers due after these steps (all succeeding as planned) run no
+        command (none notified, or each made redundant), decided on a copy of the queue."""
+        queue = copy.deepcopy(handlers)
+        for step in steps:
+            if isinstance(step.outcome, Change) and not flow.skip(step.task):
+                queue.notify(step.task, step.outcome)
+        if not queue.pending:
+            return True
+        try:
+            calls = queue.due(bind_handlers(self.handlers, self.registry.facts))
+        except Exception:  # noqa: BLE001 - not sure: the re-read waits for the handlers
+            return False
+        return all(call.skip for call in calls)
+
     def _rereads(
-        self, steps: list[TaskStep], flow: BlockFlow, become: bool
+        self, steps: list[TaskStep], flow: BlockFlow, become: bool, quiet: bool = False
     ) -> tuple[list[Fact], bool]:
         """The facts of the read-only re-reads right after a batch (steps decided at apply
         on facts only), read at the batch's end instead of in one probe each; and whether
@@ -475,7 +494,9 @@ class HostRun:
             deferred = step.outcome is None or isinstance(step.outcome, Deferred)
             if not deferred or compiled.pending is not None or compiled.flush_handlers:
                 break
-            if step.handlers_first or compiled.become != become or compiled.task is None:
+            if step.handlers_first and not quiet:
+                break
+            if compiled.become != become or compiled.task is None:
                 break
             own = compiled.task.facts()
             if any(getattr(f, "local", False) for f in own):
