@@ -5,31 +5,22 @@ A wrong password is exit 2 naming file:line, and the host is not touched."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.integration.sshd import Sshd
 from tests.integration.test_ssh_engine import provision
+from tests.tools.ansible_cli import ANSIBLE_VAULT, run_ansible_vault
 
 pytestmark = pytest.mark.integration
 
-ANSIBLE_VAULT = shutil.which("ansible-vault", path=str(Path(sys.executable).parent))
 SECRET = "db-Pass'word\"with$(quotes)"
 WHOLE = "whole-file-token-991"
 
 
 def ansible_vault(project: Path, *args: str) -> str:
-    assert ANSIBLE_VAULT is not None
-    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
-    done = subprocess.run(
-        [ANSIBLE_VAULT, *args], cwd=project, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout
+    return run_ansible_vault(*args, cwd=project)
 
 
 @pytest.mark.skipif(ANSIBLE_VAULT is None, reason="ansible-core not installed")

@@ -6,20 +6,16 @@ before any host is touched."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.tools.ansible_cli import ANSIBLE_VAULT, run_ansible_vault
 
 from provision.cli import main
 from provision.project import vault
 from provision.reporting.mask import forget_vault_values
 
-ANSIBLE_VAULT = shutil.which("ansible-vault", path=str(Path(sys.executable).parent))
 pytestmark = pytest.mark.skipif(ANSIBLE_VAULT is None, reason="ansible-core not installed")
 
 INLINE = "inline-Vault-Secret-1"
@@ -28,12 +24,7 @@ EXTRA = "extra-Vars-Secret-3"
 
 
 def ansible_vault(*args: str, cwd: Path) -> str:
-    assert ANSIBLE_VAULT is not None
-    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
-    done = subprocess.run(
-        [ANSIBLE_VAULT, *args], capture_output=True, text=True, cwd=cwd, env=env, check=True
-    )
-    return done.stdout
+    return run_ansible_vault(*args, cwd=cwd)
 
 
 @pytest.fixture

@@ -4,20 +4,17 @@ and scripts, wrong passwords and changed data."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.tools.ansible_cli import ANSIBLE_VAULT, run_ansible_vault
 
 from provision.errors import InputError, Location
 from provision.project import vault
 from provision.project.yamlfile import load_yaml
 from provision.reporting.mask import Masker, forget_vault_values, vault_values
 
-ANSIBLE_VAULT = shutil.which("ansible-vault", path=str(Path(sys.executable).parent))
 needs_ansible = pytest.mark.skipif(ANSIBLE_VAULT is None, reason="ansible-core not installed")
 
 HOSTILE = [
@@ -50,18 +47,7 @@ def password_file(tmp_path: Path, text: str, name: str = "pw") -> Path:
 
 
 def ansible_vault(*args: str, stdin: str | None = None, cwd: Path | None = None) -> str:
-    assert ANSIBLE_VAULT is not None
-    done = subprocess.run(
-        [ANSIBLE_VAULT, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd or "/",
-        env={k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
-        | {"ANSIBLE_NOCOLOR": "1"},
-        check=True,
-    )
-    return done.stdout
+    return run_ansible_vault(*args, stdin=stdin, cwd=cwd or "/")
 
 
 def keyring(*secrets: tuple[str, bytes]) -> vault.Keyring:
