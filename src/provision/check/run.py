@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
-from provision.check.reach import ReachFact
+from provision.check.reach import ReachFact, docker_trees
 from provision.check.rules import CheckInput, Level, Result, run_checks
 from provision.check.sizing import sizing_of
 from provision.errors import ConnectError, ProvisionError
@@ -47,7 +47,15 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
             sizing = sizing_of(settings.variables, settings.variables.origin)
             extra = [
                 Tolerant(PackagesFact(), True),
-                Tolerant(ReachFact(sizing.proxy, sizing.docker_repo_url), True),
+                Tolerant(
+                    ReachFact(
+                        sizing.proxy,
+                        sizing.docker_repo_url,
+                        docker_trees(settings.variables),
+                        _pinned(settings.variables.get("docker_repo_pin_major", True)),
+                    ),
+                    True,
+                ),
             ]
         state = probe(conn, facts + extra, settings.config.become)
         result.groups = {f.fact.group: state.get(f) for f in facts}
@@ -67,6 +75,13 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
             except Exception:  # noqa: BLE001 - closing must not hide the result
                 pass
     return result
+
+
+def _pinned(value: Any) -> bool:
+    """docker_repo_pin_major as the role reads it (`| bool`)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)
 
 
 def read_all(
