@@ -404,11 +404,10 @@ class HostRun:
             return
         items = []
         for compiled, command in pairs:
-            script = command.script
-            if compiled.environment:
-                script = env_prefix(compiled.environment) + script
             whole = compiled.register is not None
-            items.append(Item(script, command.stdin, command.progress, whole))
+            items.append(
+                Item(_task_script(compiled, command), command.stdin, command.progress, whole)
+            )
         probe_marker = ""
         if reread:
             script, probe_marker = probe_script(reread)
@@ -683,13 +682,7 @@ class HostRun:
                 self.listener("notice", (host, task, line))
 
         self._reread = None  # the host changes: facts read before are stale
-        script = command.script
-        environment = getattr(compiled, "environment", ())
-        if environment:
-            script = env_prefix(environment) + script
-        user = getattr(compiled, "become_user", "root")
-        if compiled.become and user != "root":
-            script = as_user(user, script)
+        script = _task_script(compiled, command)
         if not command.progress:
             return self.conn.run(script, command.stdin, compiled.become, relay)
         self.listener("progress", (host, task, command.display))
@@ -734,6 +727,19 @@ class HostRun:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)
             )
+
+
+def _task_script(compiled: CompiledTask, command: Command) -> str:
+    """A task's command as the host runs it, alone or in a batch: its `environment` first,
+    then, with become, as its `become_user` (runuser)."""
+    script = command.script
+    environment = getattr(compiled, "environment", ())
+    if environment:
+        script = env_prefix(environment) + script
+    user = getattr(compiled, "become_user", "root")
+    if compiled.become and user != "root":
+        script = as_user(user, script)
+    return script
 
 
 def internal_error(exc: BaseException) -> str:
