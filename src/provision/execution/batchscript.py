@@ -1,8 +1,9 @@
 """Several commands sent to a host as ONE remote script (cold runs in few round trips).
 
 The script runs the commands in order, each in a subshell with its own stdin (the bytes it
-would have been fed, decoded from base64 into a private temporary directory) and its stdout
-and stderr captured to files. After each command it prints one frame on stdout:
+would have been fed, decoded from base64 held in the script's own memory and piped in:
+never written to a file) and its stdout and stderr captured to files in a private
+directory. After each command it prints one frame on stdout:
 
     <marker> <index> <exit code> <stdout length> <stderr length>\\n<stdout bytes><stderr bytes>
 
@@ -10,6 +11,12 @@ and stderr captured to files. After each command it prints one frame on stdout:
 the first command that exits non-zero. A command marked `progress` (dnf) also has each line
 it prints relayed live on the script's stderr as `<marker>><line>`, between
 `<marker>+<index>` and `<marker>-<index> <exit code>`, so live progress works as today.
+
+The private directory (mode 0700, `/tmp/provision-batch.<shell pid>.XXXXXXXX`) holds the
+captured outputs only while the script runs: it is removed on every ending the shell sees
+(the end, a failure, a hang-up, Ctrl-C, SIGTERM, a broken pipe when the connection is cut,
+which also stops the script before its next command). A SIGKILL leaves it: each batch
+first removes the directories of this user's earlier batches whose shell is gone.
 """
 
 from __future__ import annotations
@@ -46,12 +53,45 @@ def stop_path(marker: str) -> str:
     return f"/tmp/{marker}.stop"
 
 
+TEMP_PREFIX = "/tmp/provision-batch."
+
+# Signals that end the script: the EXIT trap (which removes the private directory) runs on
+# each (a shell that dies of an untrapped signal runs no trap). A trapped signal is reset to
+# its default in the commands the script starts.
+ENDINGS = (("HUP", 129), ("INT", 130), ("PIPE", 141), ("TERM", 143))
+
+
+def stale_cleanup() -> str:
+    """Shell lines removing the private directories of this user's earlier batches whose
+    shell (its pid is in the name) no longer runs: a SIGKILLed batch's outputs."""
+    return (
+        f"for x in {TEMP_PREFIX}*; do "
+        '[ -d "$x" ] && [ ! -L "$x" ] && [ -O "$x" ] || continue; '
+        f"p=${{x#{TEMP_PREFIX}}}; p=${{p%%.*}}; "
+        'case $p in ""|*[!0-9]*) continue ;; esac; '
+        '[ -d "/proc/$p" ] || rm -rf -- "$x"; '
+        "done"
+    )
+
+
+def feed(stdin: bytes | None) -> str:
+    """The start of a pipeline giving a command its stdin: base64 inside the script itself,
+    printed by the shell's builtin printf (no process argument, no file) and decoded."""
+    if stdin is None:
+        return ""
+    encoded = base64.b64encode(stdin).decode("ascii")
+    return f"printf '%s' '{encoded}' | base64 -d | "
+
+
 def batch_script(items: list[Item], marker: str, bound: int = OUTPUT_BOUND) -> str:
     m = shlex.quote(marker)
     stop = shlex.quote(stop_path(marker))
-    lines = [
-        "umask 077",
-        'd=$(mktemp -d) || { echo "provision: mktemp -d failed" >&2; exit 70; }',
+    lines = ["umask 077"]
+    lines += [f"trap 'exit {code}' {name}" for name, code in ENDINGS]
+    lines += [
+        stale_cleanup(),
+        f'd=$(mktemp -d "{TEMP_PREFIX}$$.XXXXXXXX") || '
+        '{ echo "provision: mktemp -d failed" >&2; exit 70; }',
         f"trap 'rm -rf -- \"$d\" {stop}' EXIT",
         'cut_() { if [ "$(wc -c <"$1")" -gt "$2" ]; then '
         'tail -c "$2" "$1" >"$d/t" && mv -f -- "$d/t" "$1"; fi; }',
@@ -63,26 +103,21 @@ def batch_script(items: list[Item], marker: str, bound: int = OUTPUT_BOUND) -> s
         if index:
             lines.append(f"[ -e {stop} ] && exit 0")
         lines.append(f"# provision-item {index}")
-        source = "/dev/null"
-        if item.stdin is not None:
-            end = f"{marker}-in-{index}"
-            encoded = base64.encodebytes(item.stdin).decode("ascii")
-            lines.append(f"base64 -d >\"$d/i\" <<'{end}'\n{encoded}{end}")
-            source = '"$d/i"'
-        body = f"(\n{item.script}\n)"
+        source = "" if item.stdin is not None else " </dev/null"
+        body = f"{feed(item.stdin)}(\n{item.script}\n){source}"
         if item.progress:
             lines += [
                 f"printf '%s+%s\\n' {m} {index} >&2",
                 'rm -f -- "$d/fo" "$d/fe"; mkfifo "$d/fo" "$d/fe"',
                 f'tee "$d/o" <"$d/fo" | sed -u "s/^/{marker}>/" >&2 &',
                 f'tee "$d/e" <"$d/fe" | sed -u "s/^/{marker}>/" >&2 &',
-                f'{body} <{source} >"$d/fo" 2>"$d/fe"',
+                f'{body} >"$d/fo" 2>"$d/fe"',
                 "rc=$?",
                 "wait",
                 f"printf '%s-%s %s\\n' {m} {index} \"$rc\" >&2",
             ]
         else:
-            lines += [f'{body} <{source} >"$d/o" 2>"$d/e"', "rc=$?"]
+            lines += [f'{body} >"$d/o" 2>"$d/e"', "rc=$?"]
         if not item.whole:
             lines.append(f'cut_ "$d/o" {bound}; cut_ "$d/e" {bound}')
         lines += [f'emit_ {index} "$rc"', '[ "$rc" -eq 0 ] || exit 0']
@@ -94,17 +129,22 @@ class BatchError(Exception):
     """The batch's output could not be read."""
 
 
-def parse_batch(marker: str, stdout: bytes) -> list[Result]:
-    """The results of the commands that ran, in order (the last may have failed)."""
+def parse_batch(marker: str, stdout: bytes, partial: bool = False) -> list[Result]:
+    """The results of the commands that ran, in order (the last may have failed).
+    `partial`: the output of a batch cut short (the connection was lost), whose last frame
+    may be incomplete: the complete frames only."""
     results: list[Result] = []
     position = 0
     head = marker.encode() + b" "
     while position < len(stdout):
         end = stdout.find(b"\n", position)
+        if partial and (end < 0 or not stdout.startswith(head, position)):
+            if head.startswith(stdout[position : position + len(head)]) or end < 0:
+                break  # the head of the next frame only
         if end < 0 or not stdout.startswith(head, position):
             raise BatchError("the batch's output is not framed as expected")
         fields = stdout[position + len(head) : end].split(b" ")
-        if len(fields) != 4:
+        if len(fields) != 4 or not all(f.lstrip(b"-").isdigit() for f in fields):
             raise BatchError("the batch's output is not framed as expected")
         index, rc, out_len, err_len = (int(f) for f in fields)
         if index != len(results):
@@ -113,6 +153,8 @@ def parse_batch(marker: str, stdout: bytes) -> list[Result]:
         out = stdout[start : start + out_len]
         err = stdout[start + out_len : start + out_len + err_len]
         if len(out) != out_len or len(err) != err_len:
+            if partial:
+                break
             raise BatchError("the batch's output was cut short")
         results.append(Result(rc, out, err))
         position = start + out_len + err_len
@@ -171,12 +213,14 @@ def split_batch(script: str) -> tuple[str, list[tuple[str, bytes | None]]] | Non
     for chunk in chunks:
         body = chunk.split("\n", 1)[1]
         stdin = None
-        if body.startswith("base64 -d"):
-            end = body.split("<<'", 1)[1].split("'", 1)[0]
-            encoded = body.split("\n", 1)[1].split("\n" + end + "\n", 1)[0] + "\n"
-            stdin = base64.decodebytes(encoded.encode("ascii")) if encoded.strip() else b""
+        if body.startswith("printf '%s' '"):
+            encoded = body[len("printf '%s' '") :].split("'", 1)[0]
+            stdin = base64.b64decode(encoded)
+        elif "\nprintf '%s' '" in body.split("(\n", 1)[0]:  # a `progress` command's
+            encoded = body.split("\nprintf '%s' '", 1)[1].split("'", 1)[0]
+            stdin = base64.b64decode(encoded)
         start = body.index("(\n") + 2
-        stop = body.rindex("\n) <")
+        stop = body.rindex("\n)")
         commands.append((body[start:stop], stdin))
     return f"@@provision-batch-{marker}", commands
 

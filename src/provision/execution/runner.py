@@ -35,7 +35,13 @@ from provision.execution.batchscript import (
     parse_batch,
     stop_path,
 )
-from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
+from provision.execution.connection import (
+    BecomeError,
+    Connection,
+    ConnectionLost,
+    LocalConnection,
+    Result,
+)
 from provision.execution.reports import (
     CHANGED,
     CHECK,
@@ -255,6 +261,9 @@ class HostRun:
         # Facts re-read at the end of the last batch (for the read-only steps after it):
         # valid while no other command has run on the host since.
         self._reread: HostState | None = None
+        # The connection was lost while a batch ran: raised at the first command the batch
+        # did not finish, so the steps before it are reported as they ended.
+        self._lost: ConnectionLost | None = None
         self._final: list[Fact] = []  # what the convergence re-probe may read (set by _apply)
 
     def emit(self, task_report: TaskReport) -> None:
@@ -385,7 +394,9 @@ class HostRun:
         """Run the commands of the next steps that need no decision between them as ONE
         remote script; their results wait in `_queue` for `_run_command`, so that each step
         is reported exactly as when its commands run one by one. Nothing to gain (fewer than
-        two commands): nothing happens here."""
+        two commands): nothing happens here, nor after the connection was lost."""
+        if self._lost is not None:
+            return
         count, _why = batch_steps(steps, flow)
         pairs = [
             (step.task, command)
@@ -438,6 +449,7 @@ class HostRun:
                     self.listener(
                         "progress-end", (host, compiled.name, command.display, seconds, code)
                     )
+                    live.pop("index", None)
 
         self._reread = None  # this batch changes the host: facts read before are stale
         done = threading.Event()
@@ -456,15 +468,26 @@ class HostRun:
         watcher.start()
         try:
             result = self.conn.run(batch_script(items, marker), None, become, relay)
+        except ConnectionLost as exc:
+            # Cut mid-batch: the commands whose frame came ended; the host fails at the
+            # one that was running, as when each command runs alone.
+            self._lost = exc
+            result = Result(-1, exc.stdout, exc.stderr)
+            if "index" in live:
+                compiled, command = pairs[int(live["index"])]
+                seconds = time.monotonic() - live["started"]
+                self.listener("progress-end", (host, compiled.name, command.display, seconds, None))
         finally:
             done.set()
             watcher.join()
         try:
-            results = parse_batch(marker, result.stdout)
+            results = parse_batch(marker, result.stdout, partial=self._lost is not None)
         except BatchError as exc:
             raise HostFailed(f"{exc} (exit {result.rc})")
         stopped = self.options.stop.is_set()
-        if len(results) < len(pairs) and (not results or results[-1].rc == 0) and not stopped:
+        if self._lost is not None:
+            results = results[: len(pairs)]
+        elif len(results) < len(pairs) and (not results or results[-1].rc == 0) and not stopped:
             # The script itself ended before the next command's frame (killed, out of
             # space): that command is the one that failed.
             err = b"\n".join(
@@ -657,6 +680,8 @@ class HostRun:
                 report.status = FAILED
                 report.message = f"interrupted before `{command.display}`"
                 break
+            if ran is None and self._lost is not None:
+                raise self._lost  # the connection was lost while the batch ran this command
             result = ran if ran is not None else self._run_command(compiled, command)
             self._last = result
             if result.rc != 0:
