@@ -1,7 +1,8 @@
 """Cold runs in few round trips: the shipped playbook (playbooks/site.yml) on fresh lab hosts
 costs at most 5 remote commands per host (the probe and a few batch scripts), and the
-converged re-run stays one connection and one remote command per host. Counts only: no
-timing is asserted."""
+converged re-run stays one connection and one remote command per host; the docker_engine
+role's consecutive package installs are one dnf transaction. Counts only: no timing is
+asserted."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.conftest import LabSession
+from tests.lab.conftest import LabSession, run_on
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,14 @@ def test_fresh_host_costs_few_remote_commands_and_rerun_costs_one(
         assert host["status"] == "changed", (name, host["error"])
         assert host["connections"] == 1
         assert host["remote_commands"] <= COLD_LIMIT, (name, host["remote_commands"])
+    # the docker_engine role's two installs (OS packages, Docker CE) were ONE dnf transaction
+    for lab_host in fresh_hosts.hosts:
+        tids = run_on(
+            lab_host, "rpm -q --qf '%{INSTALLTID}\\n' container-selinux docker-ce"
+        ).stdout.split()
+        transactions = run_on(lab_host, "dnf -q history list | grep -c '^ *[0-9]'").stdout
+        print(f"{lab_host.name}: dnf transactions after the cold run: {transactions.strip()}")
+        assert len(tids) == 2 and tids[0] == tids[1], (lab_host.name, tids)
     warm = provision("apply", str(fresh_hosts.inventory), "-p", site, "--format", "json")
     assert warm.returncode == 0, warm.stdout + warm.stderr
     for name, host in json.loads(warm.stdout)["hosts"].items():

@@ -25,8 +25,12 @@ import base64
 import secrets
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from provision.execution.connection import Result
+
+if TYPE_CHECKING:
+    from provision.planning.model import Command
 
 # Output kept per stream of a command whose output nothing reads later (its tail).
 OUTPUT_BOUND = 1 << 20
@@ -229,3 +233,49 @@ def frame(marker: str, index: int, result: Result) -> bytes:
     """One command's frame, as the batch script prints it (for fakes)."""
     head = f"{marker} {index} {result.rc} {len(result.stdout)} {len(result.stderr)}\n"
     return head.encode() + result.stdout + result.stderr
+
+
+# --- dnf transactions merged ------------------------------------------------------------
+
+DNF_INSTALL = ["dnf", "-y", "install", "--"]
+
+
+def dnf_installs(command: object) -> list[str] | None:
+    """The packages of a plain `dnf -y install -- NAMES` command (as the package task builds
+    it, lock wait included, no stdin); None for any other command."""
+    from provision.planning.model import dnf
+
+    display, script = getattr(command, "display", ""), getattr(command, "script", "")
+    try:
+        words = shlex.split(display)
+    except ValueError:
+        return None
+    if words[:4] != DNF_INSTALL or len(words) < 5 or getattr(command, "stdin", None) is not None:
+        return None
+    if script != dnf(*words[1:]).script:
+        return None
+    return words[4:]
+
+
+def merged_dnf(names: list[str]) -> Command:
+    """One `dnf -y install` transaction for the packages of several install commands."""
+    from provision.planning.model import dnf
+
+    return dnf(*DNF_INSTALL[1:], *dict.fromkeys(names))
+
+
+def merged_first(index: int, merged: str, alone: str) -> str:
+    """The first command of a merged group: the one transaction for all; when it fails,
+    this command alone (so each task's failure is its own, as without merging)."""
+    return (
+        f'if (\n{merged}\n); then : >"$d/dnf-merged-{index}"; else\n'
+        "echo 'provision: the merged dnf transaction failed; each task installs its own "
+        "packages' >&2\n"
+        f"(\n{alone}\n); fi"
+    )
+
+
+def merged_rest(index: int, alone: str) -> str:
+    """A later command of a merged group: nothing when the merged transaction (started by
+    item `index`) installed its packages, else this command alone."""
+    return f'if [ ! -e "$d/dnf-merged-{index}" ]; then (\n{alone}\n); fi'

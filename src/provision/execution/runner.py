@@ -31,6 +31,10 @@ from provision.execution.batchscript import (
     Item,
     batch_script,
     batch_steps,
+    dnf_installs,
+    merged_dnf,
+    merged_first,
+    merged_rest,
     new_marker,
     parse_batch,
     stop_path,
@@ -419,6 +423,7 @@ class HostRun:
             items.append(
                 Item(_task_script(compiled, command), command.stdin, command.progress, whole)
             )
+        _merge_dnf(pairs, items)
         probe_marker = ""
         if reread:
             script, probe_marker = probe_script(reread)
@@ -752,6 +757,43 @@ class HostRun:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)
             )
+
+
+def _merge_key(compiled: CompiledTask, command: Command) -> tuple | None:
+    """What two consecutive dnf installs must share to be one transaction: a plain install
+    (no registered result), the role, become, become_user and environment."""
+    if dnf_installs(command) is None or compiled.register is not None:
+        return None
+    environment = tuple(getattr(compiled, "environment", ()) or ())
+    return (compiled.role, compiled.become, getattr(compiled, "become_user", "root"), environment)
+
+
+def _merge_dnf(pairs: list[tuple[CompiledTask, Command]], items: list[Item]) -> None:
+    """Consecutive `dnf -y install` commands of one role in a batch become ONE dnf
+    transaction, run by the first of them; each task is still reported on its own (and
+    when the transaction fails, each command runs alone: the failure is its task's own)."""
+    start = 0
+    while start < len(pairs):
+        key = _merge_key(*pairs[start])
+        end = start + 1
+        while key is not None and end < len(pairs) and _merge_key(*pairs[end]) == key:
+            end += 1
+        if end - start >= 2:
+            names = [n for _, command in pairs[start:end] for n in dnf_installs(command) or []]
+            first, command = pairs[start]
+            merged = merged_dnf(names)
+            items[start] = replace(
+                items[start],
+                script=merged_first(
+                    start, _task_script(first, merged), _task_script(first, command)
+                ),
+            )
+            for index in range(start + 1, end):
+                compiled, command = pairs[index]
+                items[index] = replace(
+                    items[index], script=merged_rest(start, _task_script(compiled, command))
+                )
+        start = end
 
 
 def _task_script(compiled: CompiledTask, command: Command) -> str:
