@@ -11,6 +11,7 @@ changed: the host refuses it naming that RPM, before anything is installed."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,13 +36,21 @@ BLOCKED = "http://10.200.0.1:8080/rocky/9/BaseOS/x86_64/os/repodata/repomd.xml"
 
 
 def provision(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "provision", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
+    transcript = os.environ.get("PROVISION_AIRGAP_TRANSCRIPT")  # for docs/airgap.md
+    if transcript:
+        with open(transcript, "a") as handle:
+            handle.write(
+                f"$ provision {' '.join(args)}\n{done.stdout}{done.stderr}"
+                f"[rc {done.returncode}]\n\n"
+            )
+    return done
 
 
 def make_lab_bundle(work: Path) -> Path:
@@ -103,7 +112,7 @@ def airgapped(fresh_hosts: LabSession, tmp_path_factory: pytest.TempPathFactory)
     bundle = make_lab_bundle(work)
     verified = provision("lab", "up", "--hosts", str(len(fresh_hosts.hosts)), "--airgap")
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert "air-gapped: rocky1, rocky2, rocky3" in verified.stdout
+    assert "air-gapped: rocky1, rocky2, rocky3" in verified.stderr, verified.stderr
     paths = lab_paths()
     marks = {p: log_size(p) for p in (paths.proxy_log, paths.repo_log)}
     inventory = offline_inventory(fresh_hosts, work / "inv.yml", bundle)

@@ -58,8 +58,21 @@ def bundle_members(
         "images": [],
         "files": entries,
     }
+    # as `provision bundle create` writes it: a comment line first (sha256sum -c skips it),
+    # and the manifest lists SHA256SUMS's own hash
+    sums = (
+        "# made by tests/tools/offline_bundle.py\n"
+        + "".join(f"{e['sha256']}  {e['path']}\n" for e in entries)
+    ).encode()
+    manifest["files"].append(
+        {
+            "path": "SHA256SUMS",
+            "sha256": hashlib.sha256(sums).hexdigest(),
+            "size": len(sums),
+            "kind": "sums",
+        }
+    )
     manifest_bytes = json.dumps(manifest, indent=2).encode() + b"\n"
-    sums = "".join(f"{e['sha256']}  {e['path']}\n" for e in entries).encode()
     return manifest_bytes, sums, members
 
 

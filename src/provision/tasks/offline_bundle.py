@@ -73,7 +73,9 @@ def safe_member(name: str) -> str | None:
 
 
 def parse_sums(data: bytes) -> dict[str, str]:
-    """`SHA256SUMS` (`HEX  PATH` lines, `sha256sum` text or binary mode) → {path: hex}."""
+    """`SHA256SUMS` (`HEX  PATH` lines, `sha256sum` text or binary mode) → {path: hex}.
+    A line starting with `#` is a comment, as `sha256sum -c` takes it (`provision bundle
+    create` writes the manifest's core digest there)."""
     sums: dict[str, str] = {}
     try:
         content = data.decode("utf-8")
@@ -82,7 +84,7 @@ def parse_sums(data: bytes) -> dict[str, str]:
     if "\r" in content:
         raise BundleError(f"{SUMS} has a carriage return (lines end with \\n only)")
     for number, line in enumerate(content.split("\n"), 1):
-        if not line:
+        if not line or line.startswith("#"):
             continue
         digest, sep, name = line[:64], line[64:66], line[66:]
         if not _HEX64.fullmatch(digest) or sep not in ("  ", " *") or not name:
@@ -172,6 +174,8 @@ def _read_bundle(path: str, size: int, mtime_ns: int) -> Bundle:
             detail = f"not listed: {', '.join(extra)}" if extra else f"absent: {', '.join(missing)}"
             raise BundleError(f"{SUMS} does not list exactly the bundle's files ({detail})")
         listed = {e["path"]: e["sha256"] for e in _entries(manifest, "files", ("path", "sha256"))}
+        if SUMS in listed and listed[SUMS] != hashlib.sha256(sums_bytes).hexdigest():
+            raise BundleError(f"{SUMS}: its SHA-256 is not the one {MANIFEST} lists")
         for name, digest in sums.items():
             if listed.get(name) != digest:
                 raise BundleError(f"{name}: {SUMS} and {MANIFEST} disagree on its SHA-256")

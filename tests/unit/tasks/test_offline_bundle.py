@@ -224,12 +224,32 @@ def test_listed_member_absent_refused(tmp_path: Path) -> None:
     _refused(path, f"absent: {RPM}")
 
 
+def without_sums_entry(manifest: bytes) -> bytes:
+    """The manifest without its SHA256SUMS entry (which the reader checks first)."""
+    data = json.loads(manifest)
+    data["files"] = [e for e in data["files"] if e["path"] != "SHA256SUMS"]
+    return json.dumps(data).encode()
+
+
 def test_sums_and_manifest_disagree(tmp_path: Path) -> None:
     files = {RPM: b"x", "rpms/el9/x86_64/repodata/repomd.xml": b"r"}
     _, sums, _ = bundle_members(files, keys={})
     other_manifest, _, _ = bundle_members({**files, RPM: b"y"}, keys={})
-    path = write_bundle(tmp_path / "b.tar", files, keys={}, manifest=other_manifest, sums=sums)
+    path = write_bundle(
+        tmp_path / "b.tar", files, keys={}, manifest=without_sums_entry(other_manifest), sums=sums
+    )
     _refused(path, f"{RPM}: SHA256SUMS and manifest.json disagree")
+
+
+def test_sums_not_the_one_the_manifest_lists(tmp_path: Path) -> None:
+    files = {RPM: b"x", "rpms/el9/x86_64/repodata/repomd.xml": b"r"}
+    _, sums, _ = bundle_members(files, keys={})
+    path = write_bundle(tmp_path / "b.tar", files, keys={}, sums=sums + b"# another comment\n")
+    _refused(path, "SHA256SUMS: its SHA-256 is not the one manifest.json lists")
+
+
+def test_comment_lines_in_sums_are_skipped() -> None:
+    assert parse_sums(f"# manifest-core-sha256 {HEX}\n{HEX}  a.rpm\n".encode()) == {"a.rpm": HEX}
 
 
 @pytest.mark.parametrize(
@@ -258,7 +278,7 @@ def test_key_not_the_pinned_one(tmp_path: Path) -> None:
     good, _, _ = bundle_members(files, keys={"keys/docker.asc": LAB_KEY.read_bytes()})
     _, sums, _ = bundle_members(files, keys={"keys/docker.asc": OTHER_KEY.read_bytes()})
     # the manifest pins the lab key; the file holds another key (digests made to agree)
-    data = json.loads(good)
+    data = json.loads(without_sums_entry(good))
     for entry in data["files"]:
         if entry["path"] == "keys/docker.asc":
             entry["sha256"] = hashlib.sha256(OTHER_KEY.read_bytes()).hexdigest()
