@@ -174,7 +174,7 @@ def test_docker_installs_from_the_bundle_with_no_request_out(
     ran = run_on(
         host,
         "docker image inspect busybox:offline >/dev/null 2>&1 ||"
-        " docker import -q /opt/lab/busybox-rootfs.tar busybox:offline >/dev/null;"
+        " docker import /opt/lab/busybox-rootfs.tar busybox:offline >/dev/null;"
         " docker run --rm busybox:offline echo hello from inside",
     )
     assert ran.stdout.strip() == "hello from inside"
