@@ -32,6 +32,7 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "docker-host.yml"
 OFFLINE = "/var/lib/provision/offline"
+DOCKER_RPM = f"{OFFLINE}/current/rpms/el9/x86_64/Packages/docker-ce-[0-9]*.rpm"
 BLOCKED = "http://10.200.0.1:8080/rocky/9/BaseOS/x86_64/os/repodata/repomd.xml"
 
 
@@ -196,7 +197,7 @@ def test_reapply_changes_nothing_and_sends_nothing(airgapped: dict, applied: dic
     report = json.loads(again.stdout)["hosts"][host.name]
     assert report["counts"]["changed"] == 0
     assert report["remote_commands"] <= 2, report["remote_commands"]
-    assert run_on(host, "ls -A /var/tmp").stdout.strip() == ""
+    assert ".provision-bundle" not in run_on(host, "ls -A /var/tmp").stdout
     kept = run_on(host, f"ls {OFFLINE}").stdout.split()
     assert kept == sorted([bundle_id(airgapped["bundle"]), "current"])
 
@@ -206,16 +207,14 @@ def test_check_reports_the_bundle_current_and_whole(airgapped: dict, applied: di
     checked = provision("check", str(airgapped["inventory"]), "--limit", host.name)
     line = next(x for x in checked.stdout.splitlines() if "offline bundle" in x)
     assert line.split()[0] == "PASS", checked.stdout
-    run_on(host, f"cp {OFFLINE}/current/rpms/el9/x86_64/Packages/docker-ce-*.rpm /root/keep.rpm")
-    run_on(host, f"truncate -s -1 {OFFLINE}/current/rpms/el9/x86_64/Packages/docker-ce-*.rpm")
+    run_on(host, f"cp {DOCKER_RPM} /root/keep.rpm")
+    run_on(host, f"truncate -s -1 {DOCKER_RPM}")
     try:
         broken = provision("check", str(airgapped["inventory"]), "--limit", host.name)
         line = next(x for x in broken.stdout.splitlines() if "offline bundle" in x)
         assert line.split()[0] == "FAIL" and "docker-ce-" in line, broken.stdout
     finally:
-        run_on(
-            host, f"cp /root/keep.rpm {OFFLINE}/current/rpms/el9/x86_64/Packages/docker-ce-*.rpm"
-        )
+        run_on(host, f"cp /root/keep.rpm {DOCKER_RPM}")
 
 
 def test_a_corrupted_bundle_is_refused_before_anything_is_installed(airgapped: dict) -> None:
