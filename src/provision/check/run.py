@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
+from provision.check.offline import check_offline, offline_facts
 from provision.check.reach import ReachFact, docker_trees
 from provision.check.rules import CheckInput, Level, Result, run_checks
 from provision.check.sizing import sizing_of
@@ -28,6 +29,7 @@ class HostFacts:
     groups: dict[str, Any] = field(default_factory=dict)  # group → value or FactFailure
     packages: Any = None
     reach: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)  # check/offline.py's facts, by name
     error: str = ""
     unreachable: bool = False
     commands_run: int = 0
@@ -43,6 +45,7 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
         conn = connect(settings.config, options)
         facts: list[Any] = tolerant_facts()
         extra: list[Any] = []
+        more = offline_facts(settings.variables) if check else {}
         if check:
             sizing = sizing_of(settings.variables, settings.variables.origin)
             extra = [
@@ -50,17 +53,19 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
                 Tolerant(
                     ReachFact(
                         sizing.proxy,
-                        sizing.docker_repo_url,
+                        # an air-gapped host installs from the bundle, never from docker_repo_url
+                        "" if settings.variables.get("offline_bundle") else sizing.docker_repo_url,
                         docker_trees(settings.variables),
                         _pinned(settings.variables.get("docker_repo_pin_major", True)),
                     ),
                     True,
                 ),
             ]
-        state = probe(conn, facts + extra, settings.config.become)
+        state = probe(conn, facts + extra + list(more.values()), settings.config.become)
         result.groups = {f.fact.group: state.get(f) for f in facts}
         if check:
             result.packages, result.reach = state.get(extra[0]), state.get(extra[1])
+            result.extra = {name: state.get(fact) for name, fact in more.items()}
     except ConnectError as exc:
         result.error, result.unreachable = str(exc), True
     except (HostFailed, BecomeError, ProvisionError) as exc:
@@ -216,7 +221,8 @@ def judge(results: list[tuple[HostSettings, HostFacts]]) -> list[HostCheck]:
         sizing = sizing_of(settings.variables, settings.variables.origin)
         facts = {g: found.groups.get(g, FactFailure("not read")) for g in GROUPS}
         inp = CheckInput(facts, sizing, found.packages, found.reach)
-        checks.append(HostCheck(found.name, run_checks(inp)))
+        more = check_offline(settings.variables, found.extra)
+        checks.append(HostCheck(found.name, run_checks(inp) + more))
     return checks
 
 

@@ -718,6 +718,11 @@ class HostRun:
         self.listener("progress", (host, task, command.display))
         started, rc = time.monotonic(), None
         try:
+            if command.upload is not None:  # a large file streams first (offline bundle)
+                result = command.upload.send(self.conn, relay)
+                if result.rc != 0:
+                    rc = result.rc
+                    return result
             result = self.conn.run(script, command.stdin, compiled.become, relay)
             rc = result.rc
             return result
