@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
+from provision.check.bundle import bundle_checks
 from provision.check.reach import ReachFact
 from provision.check.rules import CheckInput, Level, Result, run_checks
 from provision.check.sizing import sizing_of
@@ -201,7 +202,7 @@ def judge(results: list[tuple[HostSettings, HostFacts]]) -> list[HostCheck]:
         sizing = sizing_of(settings.variables, settings.variables.origin)
         facts = {g: found.groups.get(g, FactFailure("not read")) for g in GROUPS}
         inp = CheckInput(facts, sizing, found.packages, found.reach)
-        checks.append(HostCheck(found.name, run_checks(inp)))
+        checks.append(HostCheck(found.name, run_checks(inp) + bundle_checks(settings.variables)))
     return checks
 
 
