@@ -158,8 +158,11 @@ def plan_request(request: Request, variables: Any = None) -> Plan:
             return ""
         return value if isinstance(value, str) else ""
 
-    if not request.releases:
-        raise InputError("--release: give at least one release (el8, el9, el10)")
+    if not request.releases and not (request.images or request.image_tars):
+        raise InputError(
+            "--release: give at least one release (el8, el9, el10), or images only"
+            " (--image, --image-tar)"
+        )
     for name in request.releases:
         if not valid_release(name):
             raise InputError(f"--release: expected el8, el9 or el10, found {shown(name)}")
@@ -179,8 +182,13 @@ def plan_request(request: Request, variables: Any = None) -> Plan:
     proxy = request.proxy if request.proxy is not None else var("dnf_proxy")
     if proxy:
         check_url(proxy, "--proxy (or dnf_proxy)")
-    urls = request.gpg_key_urls or (var("docker_gpg_key_url") or f"{docker_base}/gpg",)
-    prints = request.gpg_fingerprints or (var("docker_gpg_fingerprint") or DOCKER_FINGERPRINT,)
+    default_keys = bool(request.releases)  # an images-only bundle needs no key
+    urls = request.gpg_key_urls or (
+        (var("docker_gpg_key_url") or f"{docker_base}/gpg",) if default_keys else ()
+    )
+    prints = request.gpg_fingerprints or (
+        (var("docker_gpg_fingerprint") or DOCKER_FINGERPRINT,) if default_keys else ()
+    )
     if len(urls) != len(prints):
         raise InputError("--gpg-key-url and --gpg-fingerprint: give them in pairs")
     keys = []
@@ -439,7 +447,9 @@ def create_bundle(
                 host_major, _, host_arch = rest.partition(" ")
             elif kind == "TOOL":
                 tools.add(rest)
-        missing = [t for t in ("dnf", "createrepo_c", "rpm", "curl") if t not in tools]
+        needed = ("dnf", "createrepo_c", "rpm") if plan.releases else ()
+        needed += ("curl",) if plan.keys else ()
+        missing = [t for t in needed if t not in tools]
         if plan.images:
             missing += [] if "docker" in tools else ["docker"]
         if missing:
@@ -500,7 +510,7 @@ def create_bundle(
             raise BundleError(
                 f"reference host {config.name}: the build failed (exit {result.rc}):\n  {tail}"
             )
-        return _fetch_and_write(conn, config, request, plan, built, progress)
+        return _fetch_and_write(conn, config, request, plan, built, progress, warn)
     finally:
         try:
             if work:
@@ -522,7 +532,13 @@ def _open_sftp(conn: Any) -> Any:
 
 
 def _fetch_and_write(
-    conn: Any, config: Any, request: Request, plan: Plan, built: BuildOutput, progress: Progress
+    conn: Any,
+    config: Any,
+    request: Request,
+    plan: Plan,
+    built: BuildOutput,
+    progress: Progress,
+    warn: Callable[[str], None],
 ) -> tuple[Manifest, bytes]:
     for path in built.files:
         problem = path_problem(path)
@@ -535,7 +551,10 @@ def _fetch_and_write(
             f" ({', '.join(grouped(k.fingerprint) for k in plan.keys)}): {', '.join(bad)}"
         )
     if any(s == "unchecked" for s in built.signatures.values()):
-        progress.phase("warning: rpm could not check the Docker packages' signatures there")
+        warn(
+            f"warning: rpm on {config.name} could not check the Docker packages' signatures"
+            " (a key database of its own failed); the targets' dnf still checks them"
+        )
     local_dir = Path(
         tempfile.mkdtemp(prefix=f".{request.output.name}.", dir=request.output.parent or ".")
     )

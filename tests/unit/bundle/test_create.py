@@ -235,7 +235,12 @@ for f; do :; done
 b=$(basename "$f" .x86_64.rpm); rel=${b##*-}; b=${b%-*}; ver=${b##*-}; name=${b%-*}
 printf '%s\t%s\t%s\t%s' "$name" "$ver" "$rel" x86_64
 """,
-    "rpmkeys": "#!/bin/sh\nexit 0\n",
+    "rpmkeys": r"""#!/bin/sh
+case "$*" in
+  *--checksig*) exit "${STUB_SIG_RC:-0}";;
+  *--import*) exit "${STUB_IMPORT_RC:-0}";;
+esac
+""",
     "createrepo_c": r"""#!/bin/sh
 for d; do :; done
 mkdir -p "$d/repodata" && echo '<repomd/>' > "$d/repodata/repomd.xml"
@@ -300,6 +305,36 @@ def test_create_refuses_a_wrong_key(stub_host: Path, monkeypatch: pytest.MonkeyP
     assert "GPG KEY MISMATCH" in str(caught.value)
     assert not req.output.exists()
     assert not list(stub_host.glob(".out.tar.*")), "download folder left behind"
+
+
+def test_create_refuses_unsigned_docker_packages(
+    stub_host: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUB_SIG_RC", "1")
+    req = request(stub_host, alldeps=True)
+    with pytest.raises(BundleError) as caught:
+        create_bundle(req, Progress(enabled=False), lambda _t: None)
+    text = str(caught.value)
+    assert "not signed by the pinned key (EA9C A9B3" in text
+    assert "rpms/el9/x86_64/docker-ce-1.0-1.el9.x86_64.rpm" in text
+    assert not req.output.exists()
+
+
+def test_create_warns_when_signatures_cannot_be_checked(
+    stub_host: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUB_IMPORT_RC", "1")
+    warnings: list[str] = []
+    req = request(stub_host, alldeps=True)
+    create_bundle(req, Progress(enabled=False), warnings.append)
+    assert any("could not check the Docker packages' signatures" in w for w in warnings)
+    assert verify_bundle(req.output).manifest.gpg_keys
+
+
+def test_images_only_request_needs_no_release_and_no_key(tmp_path: Path) -> None:
+    plan = plan_request(request(tmp_path, releases=(), images=("registry:2",)))
+    assert plan.releases == [] and plan.keys == []
+    assert plan.images == [("registry:2", "images/registry_2.tar")]
 
 
 def test_create_fails_on_a_missing_required_package(stub_host: Path) -> None:
