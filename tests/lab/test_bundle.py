@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from provision.lab import lab_paths
-from tests.lab.conftest import LabSession
+from tests.lab.conftest import LabSession, run_on
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +100,7 @@ def built(fresh_hosts: LabSession, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_create_writes_the_bundle(built: dict) -> None:
     result = built["result"]
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "could not check" not in result.stderr  # the Docker packages' signatures were
     assert built["output"].is_file()
     assert "bundle id (sha256 of manifest.json): " in result.stdout
     print(f"bundle create: {built['seconds']:.1f}s, {built['output'].stat().st_size} bytes")
@@ -128,7 +129,7 @@ def test_list_shows_the_docker_packages_key_and_image(built: dict) -> None:
     for name in ("docker-ce", "docker-ce-cli", "containerd.io", "container-selinux"):
         assert name in names, sorted(names)
     assert names["docker-ce"]["source"].startswith("http://10.200.0.1:8080/docker-ce/")
-    vars_file = Path(built["hosts"][0].name and lab_paths().inventory).parent / ".lab/vars.yml"
+    vars_file = lab_paths().inventory.parent / ".lab/vars.yml"
     pinned = vars_file.read_text().split('docker_gpg_fingerprint: "')[1].split('"')[0]
     assert [k["fingerprint"] for k in doc["gpg_keys"]] == [pinned]
     assert doc["images"] == [
@@ -165,3 +166,31 @@ def test_one_byte_corruption_is_named(built: dict, tmp_path: Path) -> None:
     result = provision("bundle", "verify", str(corrupt))
     assert result.returncode == 1
     assert f"bundle {corrupt}: member {member.name}: sha256 mismatch" in result.stderr
+
+
+def test_docker_save_on_the_reference_host(built: dict, tmp_path: Path) -> None:
+    """An images-only bundle: `docker save` of an image on rocky2 (docker-ce installed
+    from the lab repository first, the image made with `docker import`)."""
+    host = built["hosts"][1]
+    run_on(
+        host,
+        "dnf -q -y config-manager --add-repo"
+        " http://10.200.0.1:8080/docker-ce/linux/rhel/docker-ce.repo"
+        " && dnf -q -y --setopt=proxy=http://10.200.0.1:3128 --allowerasing install docker-ce"
+        " && systemctl start docker"
+        " && docker import -q /opt/lab/busybox-rootfs.tar lab/busybox:1 >/dev/null",
+        timeout=300,
+    )
+    image_id = run_on(host, "docker image inspect --format '{{.Id}}' lab/busybox:1").stdout.strip()
+    output = tmp_path / "images.bundle.tar"
+    result = provision(
+        "bundle", "create", str(lab_paths().inventory), "--reference", host.name,
+        "--image", "lab/busybox:1", "-o", str(output),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert provision("bundle", "verify", str(output)).returncode == 0
+    doc = json.loads(provision("bundle", "list", str(output), "--format", "json").stdout)
+    assert doc["releases"] == [] and doc["gpg_keys"] == []
+    assert [(i["ref"], i["id"]) for i in doc["images"]] == [("lab/busybox:1", image_id)]
+    left = run_on(host, "ls -d /var/tmp/provision-bundle.* 2>/dev/null || true").stdout
+    assert left == ""

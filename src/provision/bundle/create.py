@@ -122,8 +122,16 @@ class Plan:
         return f"{self.docker_base}/{release.removeprefix('el')}/{arch}/stable"
 
 
+def _no_userinfo(value: object) -> object:
+    """A URL for an error message: user and password (a proxy's credentials) hidden."""
+    if isinstance(value, str):
+        return re.sub(r"^([A-Za-z0-9+.-]*://)[^/@]*@", r"\1***@", value)
+    return value
+
+
 def check_url(value: str, what: str) -> str:
     if not isinstance(value, str) or not _HTTP_URL.fullmatch(value):
+        value = _no_userinfo(value)  # type: ignore[assignment]
         raise InputError(
             f"{what}: expected an http(s) URL without spaces or quotes, found {shown(value)}"
         )

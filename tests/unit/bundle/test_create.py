@@ -99,6 +99,13 @@ def test_bad_request_refused(tmp_path: Path, changes: dict, expected: str) -> No
         assert c not in str(caught.value).split(": ", 1)[0]
 
 
+def test_proxy_password_never_shown(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        plan_request(request(tmp_path, proxy="http://user:s3cret@proxy:3128/ x"))
+    assert "s3cret" not in str(caught.value)
+    assert "http://***@proxy:3128" in str(caught.value)
+
+
 def test_not_a_docker_save_archive(tmp_path: Path) -> None:
     junk = tmp_path / "junk.tar"
     junk.write_bytes(b"x" * 100)
