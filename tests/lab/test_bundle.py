@@ -174,7 +174,8 @@ def test_docker_save_on_the_reference_host(built: dict, tmp_path: Path) -> None:
     host = built["hosts"][1]
     run_on(
         host,
-        "dnf -q -y config-manager --add-repo"
+        "dnf -q -y remove podman-docker"  # owns /usr/bin/docker, as on a real host
+        " && dnf -q -y config-manager --add-repo"
         " http://10.200.0.1:8080/docker-ce/linux/rhel/docker-ce.repo"
         " && dnf -q -y --setopt=proxy=http://10.200.0.1:3128 --allowerasing install docker-ce"
         " && systemctl start docker"
