@@ -234,6 +234,8 @@ def plan_request(request: Request, variables: Any = None) -> Plan:
         raise InputError("--image/--image-tar: the same image twice")
     if request.output.exists() and not request.output.is_file():
         raise InputError(f"-o: {request.output} exists and is not a file")
+    if not request.output.absolute().parent.is_dir():
+        raise InputError(f"-o: {request.output}: its folder does not exist")
     releases = [Release(r, request.arch, f"rpms/{r}/{request.arch}") for r in request.releases]
     return Plan(releases, packages, keys, images, tars, docker_base, proxy or "", request.alldeps)
 

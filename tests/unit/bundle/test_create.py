@@ -82,6 +82,8 @@ BAD_REQUESTS = [
     ({"proxy": "http://p/'x'"}, "--proxy"),
     ({"proxy": "http://p/;reboot"}, "--proxy"),
     ({"images": ("registry:2", "registry:2")}, "the same image twice"),
+    ({"output": Path("/nonexistent-folder/b.tar")}, "its folder does not exist"),
+    ({"output": Path("/")}, "is not a file"),
 ]
 BAD_REQUESTS += [({"packages": (f"a{c}b",)}, "--package") for c in LINE_BREAKS]
 BAD_REQUESTS += [({"images": (f"a{c}b",)}, "--image") for c in LINE_BREAKS]
