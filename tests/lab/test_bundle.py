@@ -179,7 +179,7 @@ def test_docker_save_on_the_reference_host(built: dict, tmp_path: Path) -> None:
         " http://10.200.0.1:8080/docker-ce/linux/rhel/docker-ce.repo"
         " && dnf -q -y --setopt=proxy=http://10.200.0.1:3128 --allowerasing install docker-ce"
         " && systemctl start docker"
-        " && docker import -q /opt/lab/busybox-rootfs.tar lab/busybox:1 >/dev/null",
+        " && docker import /opt/lab/busybox-rootfs.tar lab/busybox:1 >/dev/null",
         timeout=300,
     )
     image_id = run_on(host, "docker image inspect --format '{{.Id}}' lab/busybox:1").stdout.strip()
