@@ -45,9 +45,8 @@ def bundle() -> None:
     "--release",
     "releases",
     multiple=True,
-    required=True,
     metavar="elN",
-    help="Target release: el8, el9, el10. Repeatable.",
+    help="Target release: el8, el9, el10. Repeatable. None: a bundle of images only.",
 )
 @click.option("--arch", default="x86_64", show_default=True, help="Target architecture.")
 @click.option(

@@ -107,6 +107,16 @@ def test_create_bad_input_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "b.tar").exists()
 
 
+def test_create_without_release_or_image_exit_2(tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text("all:\n  hosts:\n    ref:\n      ansible_connection: local\n")
+    code, _, err = run(
+        "bundle", "create", str(inventory), "--reference", "ref", "-o", str(tmp_path / "b.tar")
+    )
+    assert code == 2
+    assert "--release: give at least one release (el8, el9, el10), or images only" in err
+
+
 def test_create_unknown_reference_exit_2(tmp_path: Path) -> None:
     inventory = tmp_path / "inv.yml"
     inventory.write_text("all:\n  hosts:\n    ref:\n      ansible_connection: local\n")
