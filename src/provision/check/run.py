@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
+from provision.check.bundle import bundle_checks
 from provision.check.offline import check_offline, offline_facts
 from provision.check.reach import ReachFact, docker_trees
 from provision.check.rules import CheckInput, Level, Result, run_checks
@@ -221,7 +222,7 @@ def judge(results: list[tuple[HostSettings, HostFacts]]) -> list[HostCheck]:
         sizing = sizing_of(settings.variables, settings.variables.origin)
         facts = {g: found.groups.get(g, FactFailure("not read")) for g in GROUPS}
         inp = CheckInput(facts, sizing, found.packages, found.reach)
-        more = check_offline(settings.variables, found.extra)
+        more = bundle_checks(settings.variables) + check_offline(settings.variables, found.extra)
         checks.append(HostCheck(found.name, run_checks(inp) + more))
     return checks
 

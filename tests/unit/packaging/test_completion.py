@@ -52,6 +52,7 @@ BASH = {
         "provision ",
         [
             "apply",
+            "bundle",
             "check",
             "facts",
             "init",

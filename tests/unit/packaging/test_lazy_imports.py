@@ -67,7 +67,7 @@ def test_lazy_help_text_is_the_commands_own() -> None:
     from provision.changecontrol.commands import show
     from provision.lab.cli import lab
 
-    assert set(LAZY_COMMANDS) == {"lab", "lint", "show", "pull"}
+    assert set(LAZY_COMMANDS) == {"lab", "lint", "show", "pull", "bundle"}
     assert LAZY_COMMANDS["lab"] == ("provision.lab.cli:lab", inspect.cleandoc(lab.help or ""))
     assert LAZY_COMMANDS["lint"] == (
         "provision.ansible.lint:lint",
@@ -80,6 +80,9 @@ def test_lazy_help_text_is_the_commands_own() -> None:
     from provision.pull import pull
 
     assert LAZY_COMMANDS["pull"] == ("provision.pull:pull", inspect.cleandoc(pull.help or ""))
+    from provision.bundle.cli import bundle
+
+    assert LAZY_COMMANDS["bundle"] == ("provision.bundle.cli:bundle", inspect.cleandoc(bundle.help))
 
 
 def test_help_lists_every_command() -> None:
