@@ -10,6 +10,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from provision.check.reach import ReachFact
+from provision.check.registry import registry_fact_of, registry_results
 from provision.check.rules import CheckInput, Level, Result, run_checks
 from provision.check.sizing import sizing_of
 from provision.errors import ConnectError, ProvisionError
@@ -28,6 +29,7 @@ class HostFacts:
     groups: dict[str, Any] = field(default_factory=dict)  # group → value or FactFailure
     packages: Any = None
     reach: Any = None
+    registry: Any = None  # the registry check's answer (check/registry.py)
     error: str = ""
     unreachable: bool = False
     commands_run: int = 0
@@ -49,10 +51,13 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
                 Tolerant(PackagesFact(), True),
                 Tolerant(ReachFact(sizing.proxy, sizing.docker_repo_url), True),
             ]
+            registry = registry_fact_of(settings.variables)
+            extra += [Tolerant(registry, True)] if registry else []
         state = probe(conn, facts + extra, settings.config.become)
         result.groups = {f.fact.group: state.get(f) for f in facts}
         if check:
             result.packages, result.reach = state.get(extra[0]), state.get(extra[1])
+            result.registry = state.get(extra[2]) if len(extra) > 2 else None
     except ConnectError as exc:
         result.error, result.unreachable = str(exc), True
     except (HostFailed, BecomeError, ProvisionError) as exc:
@@ -201,7 +206,8 @@ def judge(results: list[tuple[HostSettings, HostFacts]]) -> list[HostCheck]:
         sizing = sizing_of(settings.variables, settings.variables.origin)
         facts = {g: found.groups.get(g, FactFailure("not read")) for g in GROUPS}
         inp = CheckInput(facts, sizing, found.packages, found.reach)
-        checks.append(HostCheck(found.name, run_checks(inp)))
+        registry = registry_results(registry_fact_of(settings.variables), found.registry)
+        checks.append(HostCheck(found.name, run_checks(inp) + registry))
     return checks
 
 

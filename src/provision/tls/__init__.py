@@ -1,0 +1,1 @@
+"""TLS for the private registry: a site CA on the controller, server certificates."""
