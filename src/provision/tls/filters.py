@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from provision.tls.bundleimages import bundle_images
 from provision.tls.siteca import (
     DEFAULT_DAYS,
     DEFAULT_RENEW_DAYS,
@@ -146,4 +147,5 @@ TLS_FILTERS: dict[str, Callable[..., Any]] = {
     "registry_tls": registry_tls,
     "site_ca": site_ca,
     "registry_htpasswd": registry_htpasswd,
+    "bundle_images": bundle_images,
 }

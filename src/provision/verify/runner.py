@@ -13,6 +13,7 @@ import pytest
 
 from provision.errors import InputError
 from provision.execution.runner import RunOptions
+from provision.facts.hostvars import FactsNeeded
 from provision.project.compile import Compiled, Selection, compile_run, parse_extra_vars
 from provision.project.hostconfig import HostConfig
 from provision.tasks.base import Assertion
@@ -61,7 +62,7 @@ def targets_of(compiled: Compiled) -> dict[str, Target]:
                         if key not in target.role_vars:
                             try:
                                 target.role_vars[key] = variables[key]
-                            except InputError:
+                            except (InputError, FactsNeeded):  # a default over host facts
                                 continue
     return targets
 

@@ -172,3 +172,52 @@ def test_client_role_trusts_the_site_ca(tmp_path: Path) -> None:
 def test_client_role_off_without_registry(tmp_path: Path) -> None:
     tasks = compiled(tmp_path, "", ("docker_registry_client",))
     assert tasks == []
+
+
+def test_offline_bundle_images_loaded_and_pushed(tmp_path: Path) -> None:
+    import io
+    import json
+    import tarfile
+
+    image_id = "sha256:" + "cd" * 32
+    manifest = {
+        "images": [
+            {"ref": "registry:2", "path": "images/registry_2.tar", "id": image_id},
+            {"ref": "docker.io/library/app:1.0", "path": "images/app.tar", "id": image_id},
+        ]
+    }
+    data = json.dumps(manifest).encode()
+    with tarfile.open(tmp_path / "bundle.tar", "w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    tasks = compiled(
+        tmp_path,
+        f"      docker_registry_users: [{{name: alice, password: '{PASSWORD}'}}]\n"
+        f"      offline_bundle: {tmp_path / 'bundle.tar'}\n",
+        ("docker_registry",),
+    )
+    load = by_name(
+        tasks, "registry image loaded from its tarball (skipped when that image ID is present)"
+    )
+    assert load.params.argv[-1] == "/var/lib/provision/offline/current/images/registry_2.tar"
+    loads = [t.task for t in tasks if t.name.startswith("bundle images loaded")]
+    assert [t.params.argv[-1] for t in loads] == [
+        "/var/lib/provision/offline/current/images/registry_2.tar",
+        "/var/lib/provision/offline/current/images/app.tar",
+    ]
+    pushes = [t.task for t in tasks if t.name == "images pushed into the registry"]
+    assert [t.params.argv[5] for t in pushes] == ["registry:2", "docker.io/library/app:1.0"]
+    assert [t.params.argv[6] for t in pushes] == ["registry:2", "library/app:1.0"]
+
+
+def test_verify_skips_role_defaults_that_read_host_facts(tmp_path: Path) -> None:
+    """verify gives the role's tests its variables; those that read host facts (the TLS
+    names) are taken from a task that has the facts, or left out: never an internal error
+    (FactsNeeded)."""
+    from provision.verify.runner import targets_of
+
+    compiled(tmp_path, REGISTRY_VARS, ("docker_registry",))
+    targets = targets_of(compile_run(tmp_path / "inv.yml", tmp_path / "play.yml"))
+    role_vars = targets["reg1"].role_vars
+    assert role_vars["docker_registry_address"] == "10.0.0.5:5000"
