@@ -221,3 +221,39 @@ def test_verify_skips_role_defaults_that_read_host_facts(tmp_path: Path) -> None
     targets = targets_of(compile_run(tmp_path / "inv.yml", tmp_path / "play.yml"))
     role_vars = targets["reg1"].role_vars
     assert role_vars["docker_registry_address"] == "10.0.0.5:5000"
+
+
+def test_passwords_are_secrets_and_names_are_not(tmp_path: Path) -> None:
+    compiled(tmp_path, REGISTRY_VARS, ("docker_registry",))
+    secrets = compile_run(tmp_path / "inv.yml", tmp_path / "play.yml").secrets()
+    assert PASSWORD in secrets
+    assert "alice" not in secrets
+
+
+def test_client_password_is_a_secret(tmp_path: Path) -> None:
+    compiled(
+        tmp_path,
+        "      docker_registry_client_registry: 10.0.0.5:5000\n"
+        "      docker_registry_client_user: alice\n"
+        f"      docker_registry_client_password: {CLIENT_PW}\n",
+        ("docker_registry_client",),
+    )
+    secrets = compile_run(tmp_path / "inv.yml", tmp_path / "play.yml").secrets()
+    assert CLIENT_PW in secrets and "alice" not in secrets
+
+
+def test_client_finds_the_registry_by_group(tmp_path: Path) -> None:
+    (tmp_path / "inv.yml").write_text(
+        "all:\n  children:\n    docker_registry:\n      hosts:\n"
+        "        reg1: {ansible_connection: local, ansible_host: 10.0.0.5}\n"
+        "    docker_hosts:\n      hosts:\n"
+        "        app1: {ansible_connection: local, ansible_host: 10.0.0.6}\n"
+    )
+    (tmp_path / "play.yml").write_text(
+        "- hosts: docker_hosts\n  become: true\n  roles: [docker_registry_client]\n"
+    )
+    (tmp_path / "roles").symlink_to(REPO / "roles")
+    result = compile_run(tmp_path / "inv.yml", tmp_path / "play.yml")
+    tasks = bind_facts(result.plays[0][1][0].tasks, [], FACTS).tasks
+    trust = [t.task for t in tasks if t.name == "the engine trusts the registry's CA"][0]
+    assert trust.params.dest == "/etc/docker/certs.d/10.0.0.5:5000/ca.crt"
