@@ -121,23 +121,36 @@ def _line(user: str, password: str, seed: str) -> str:
     return htpasswd_line(user, password, seed.encode())
 
 
+def _users(users: Any) -> list[tuple[str, str]]:
+    if not isinstance(users, list | tuple):
+        raise TlsError("docker_registry_users must be a list of {name, password}")
+    checked: list[tuple[str, str]] = []
+    for i, entry in enumerate(users):
+        where = f"docker_registry_users[{i}]"
+        if not isinstance(entry, dict) or set(entry) - {"name", "password"}:
+            raise TlsError(f"{where}: expected a mapping with keys name and password")
+        name, password = check_user(entry.get("name"), entry.get("password"), where)
+        if name in (n for n, _ in checked):
+            raise TlsError(f"{where}: user {name} is listed twice")
+        checked.append((name, password))
+    return checked
+
+
+def registry_users_valid(users: Any) -> bool:
+    """True, or an input error saying which entry is wrong (never showing a password):
+    for an `assert` that runs before any host is touched."""
+    try:
+        _users(users)
+    except TlsError as exc:
+        raise _error(exc) from None
+    return True
+
+
 def registry_htpasswd(users: Any, seed: Any) -> str:
     try:
-        if not isinstance(users, list | tuple):
-            raise TlsError("docker_registry_users must be a list of {name, password}")
         if not isinstance(seed, str) or len(seed) < 16:
             raise TlsError("registry_htpasswd: the seed must be a secret text (the server key)")
-        lines = []
-        seen: set[str] = set()
-        for i, entry in enumerate(users):
-            where = f"docker_registry_users[{i}]"
-            if not isinstance(entry, dict) or set(entry) - {"name", "password"}:
-                raise TlsError(f"{where}: expected a mapping with keys name and password")
-            name, password = check_user(entry.get("name"), entry.get("password"), where)
-            if name in seen:
-                raise TlsError(f"{where}: user {name} is listed twice")
-            seen.add(name)
-            lines.append(_line(name, password, seed))
+        lines = [_line(name, password, seed) for name, password in _users(users)]
         return "".join(line + "\n" for line in lines)
     except TlsError as exc:
         raise _error(exc) from None
@@ -147,5 +160,6 @@ TLS_FILTERS: dict[str, Callable[..., Any]] = {
     "registry_tls": registry_tls,
     "site_ca": site_ca,
     "registry_htpasswd": registry_htpasswd,
+    "registry_users_valid": registry_users_valid,
     "bundle_images": bundle_images,
 }

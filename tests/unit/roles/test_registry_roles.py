@@ -257,3 +257,22 @@ def test_client_finds_the_registry_by_group(tmp_path: Path) -> None:
     tasks = bind_facts(result.plays[0][1][0].tasks, [], FACTS).tasks
     trust = [t.task for t in tasks if t.name == "the engine trusts the registry's CA"][0]
     assert trust.params.dest == "/etc/docker/certs.d/10.0.0.5:5000/ca.crt"
+
+
+@pytest.mark.parametrize(
+    "users",
+    ["[{name: 'a b', password: x1234}]", "[{name: alice, password: x1234, extra: 1}]"],
+)
+def test_bad_users_refused_before_any_host_is_probed(tmp_path: Path, users: str) -> None:
+    """At compile time (no facts yet), by the role's first assert."""
+    (tmp_path / "inv.yml").write_text(
+        "all:\n  hosts:\n    reg1:\n      ansible_connection: local\n"
+        f"      docker_registry_users: {users}\n"
+    )
+    (tmp_path / "play.yml").write_text("- hosts: all\n  roles: [docker_registry]\n")
+    (tmp_path / "roles").symlink_to(REPO / "roles")
+    with pytest.raises(InputError) as err:
+        compile_run(tmp_path / "inv.yml", tmp_path / "play.yml")
+    assert "docker_registry_users[0]" in str(err.value)
+    assert "roles/docker_registry/tasks/main.yml" in str(err.value)
+    assert "x1234" not in str(err.value)
