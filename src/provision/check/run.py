@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 from provision.check.bundle import bundle_checks
 from provision.check.offline import check_offline, offline_facts
 from provision.check.reach import ReachFact, docker_trees
+from provision.check.registry import registry_fact_of, registry_results
 from provision.check.rules import CheckInput, Level, Result, run_checks
 from provision.check.sizing import sizing_of
 from provision.errors import ConnectError, ProvisionError
@@ -31,6 +32,7 @@ class HostFacts:
     packages: Any = None
     reach: Any = None
     extra: dict[str, Any] = field(default_factory=dict)  # check/offline.py's facts, by name
+    registry: Any = None  # the registry check's answer (check/registry.py)
     error: str = ""
     unreachable: bool = False
     commands_run: int = 0
@@ -62,10 +64,13 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
                     True,
                 ),
             ]
+            registry = registry_fact_of(settings.variables)
+            extra += [Tolerant(registry, True)] if registry else []
         state = probe(conn, facts + extra + list(more.values()), settings.config.become)
         result.groups = {f.fact.group: state.get(f) for f in facts}
         if check:
             result.packages, result.reach = state.get(extra[0]), state.get(extra[1])
+            result.registry = state.get(extra[2]) if len(extra) > 2 else None
             result.extra = {name: state.get(fact) for name, fact in more.items()}
     except ConnectError as exc:
         result.error, result.unreachable = str(exc), True
@@ -223,6 +228,7 @@ def judge(results: list[tuple[HostSettings, HostFacts]]) -> list[HostCheck]:
         facts = {g: found.groups.get(g, FactFailure("not read")) for g in GROUPS}
         inp = CheckInput(facts, sizing, found.packages, found.reach)
         more = bundle_checks(settings.variables) + check_offline(settings.variables, found.extra)
+        more += registry_results(registry_fact_of(settings.variables), found.registry)
         checks.append(HostCheck(found.name, run_checks(inp) + more))
     return checks
 

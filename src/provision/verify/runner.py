@@ -16,6 +16,7 @@ from provision.errors import InputError, ProvisionError
 from provision.execution.connection import BecomeError
 from provision.execution.runner import HostFailed, RunOptions, connect, probe
 from provision.facts.host import group_facts
+from provision.facts.hostvars import FactsNeeded
 from provision.planning.planner import bind_facts, fact_groups_needed, host_facts
 from provision.project.compile import (
     Compiled,
@@ -77,7 +78,7 @@ def targets_of(
                         if key not in target.role_vars:
                             try:
                                 target.role_vars[key] = variables[key]
-                            except InputError:
+                            except (InputError, FactsNeeded):  # a default over host facts
                                 continue
     return targets
 
