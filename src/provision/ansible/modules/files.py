@@ -281,7 +281,9 @@ GET_URL = Module(
         *_common_refused(),
     ),
     "a native type: fetched on the host with curl; an existing `dest` is kept unless"
-    " `checksum` says it differs; `dest` must be a file path (not a directory)",
+    " `checksum` says it differs; `checksum: ALG:https://.../SHA256SUMS` takes the digest"
+    " listed for the URL's file name (the list is fetched on the host by the probe);"
+    " `dest` must be a file path (not a directory)",
 )
 
 MODULES = (COPY, TEMPLATE, FILE, LINEINFILE, BLOCKINFILE, REPLACE, GET_URL)
