@@ -29,6 +29,7 @@ def test_slice_unit(host: Host, role_vars: dict[str, Any]) -> None:
     assert unit.is_file
     assert unit.mode == 0o644
     assert host.service(name).is_running
+    assert host.service(name).is_enabled
 
 
 def test_memory_max_in_cgroup(host: Host, role_vars: dict[str, Any]) -> None:

@@ -320,6 +320,11 @@ def test_forwarding_off_removes_the_file(inventory: Path) -> None:
 # ------------------------------------------------------------------ resources
 
 
+def slice_settings(text: str) -> str:
+    """The lines of the [Slice] section."""
+    return text.split("[Slice]\n", 1)[1].split("\n[Install]\n", 1)[0]
+
+
 def test_slice_file(inventory: Path) -> None:
     host_play = compiled(
         inventory,
@@ -332,14 +337,15 @@ def test_slice_file(inventory: Path) -> None:
     )
     assert refusals(host_play) == []
     text = content(host_play, SLICE) or ""
-    assert text.split("[Slice]\n")[1] == (
+    assert slice_settings(text) == (
         "MemoryMax=256M\nMemoryHigh=200M\nCPUQuota=150%\nCPUWeight=20\nTasksMax=infinity\n"
     )
 
 
 def test_slice_defaults(inventory: Path) -> None:
     text = content(compiled(inventory), SLICE) or ""
-    assert text.split("[Slice]\n")[1] == "MemoryMax=80%\nCPUWeight=50\nTasksMax=4096\n"
+    assert slice_settings(text) == "MemoryMax=80%\nCPUWeight=50\nTasksMax=4096\n"
+    assert text.endswith("\n[Install]\nWantedBy=multi-user.target\n")
 
 
 def test_slice_all_empty(inventory: Path) -> None:
@@ -348,7 +354,7 @@ def test_slice_all_empty(inventory: Path) -> None:
         for k in ("memory_max", "memory_high", "cpu_quota", "cpu_weight", "tasks_max", "io_weight")
     }
     text = content(compiled(inventory, **empty), SLICE) or ""
-    assert text.endswith("[Slice]\n")
+    assert slice_settings(text) == ""
 
 
 @pytest.mark.parametrize("name", ["containers.slice", "docker-containers.slice", "a_b-c.slice"])
