@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -291,7 +292,19 @@ def test_a_backup_restores_on_another_host(fresh_hosts: LabSession, converged: d
     assert out.strip() == marker
 
 
-def test_verify_passes(fresh_hosts: LabSession, converged: dict, inventory: Path) -> None:
-    result = provision("verify", str(inventory), "-p", str(OPERATIONS), "-l", LIMIT)
+def test_verify_passes(
+    fresh_hosts: LabSession, converged: dict, inventory: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "verify.xml"
+    result = provision(
+        "verify", str(inventory), "-p", str(OPERATIONS), "-l", LIMIT, "--junit-xml", str(report)
+    )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    assert "test_container_line_arrives" in result.stdout or "passed" in result.stdout
+    outcome = {
+        case.get("name", ""): {child.tag for child in case} & {"skipped", "failure", "error"}
+        for case in ElementTree.parse(report).iter("testcase")
+    }
+    for host in ("rocky1", "rocky2"):  # ran and passed (not skipped)
+        for test in ("test_container_line_arrives", "test_slice_unit", "test_forwarding"):
+            found = [name for name in outcome if name.endswith(f"{test}[{host}]")]
+            assert found and outcome[found[0]] == set(), (test, host, outcome)
