@@ -186,6 +186,8 @@ GOOD_DRIVERS = [
     ("syslog", {"syslog-address": "unixgram:///dev/log", "syslog-format": "rfc5424"}),
     ("syslog", {"syslog-address": "unix:///run/rsyslog/docker.sock"}),
     ("none", {}),
+    ("syslog", {"mode": "non-blocking", "max-buffer-size": "4m"}),
+    ("journald", {"mode": "blocking"}),
 ]
 
 
@@ -220,6 +222,9 @@ BAD_DRIVERS = [
     ("json-file", {"max-size": "-1"}),
     ("json-file", {"max-file": "0"}),
     ("json-file", {"compress": "yes"}),
+    ("json-file", {"mode": "async"}),
+    ("local", {"max-buffer-size": "4 MB"}),
+    ("none", {"mode": "blocking"}),
     ("json-file", {"unknown-opt": "1"}),
     ("syslog", {"syslog-address": "10.0.0.5:514"}),
     ("syslog", {"syslog-address": "tcp://10.0.0.5"}),
