@@ -11,6 +11,8 @@ written.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -519,3 +521,34 @@ def test_backup_calendar_accepted(inventory: Path, calendar: str) -> None:
     host_play = compiled(inventory, docker_image_backup_on_calendar=calendar)
     assert refusals(host_play) == []
     assert f"OnCalendar={calendar}\n" in (content(host_play, TIMER) or "")
+
+
+# ------------------------------------------------------------------ the command line
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r", "\u2028", "\x85"], ids=repr)
+def test_plan_refuses_a_line_break_before_any_host(tmp_path: Path, brk: str) -> None:
+    """`provision plan` stops with exit 2 and the template's file:line before connecting
+    (the inventory's only host is a closed loopback port), without echoing the value."""
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(
+        "all:\n  children:\n    docker_hosts:\n      hosts:\n"
+        "        h1: {ansible_host: 127.0.0.1, ansible_port: 1}\n"
+    )
+    extra = tmp_path / "extra.yml"
+    extra.write_text(
+        yaml.safe_dump({"docker_logging_forward_host": f"logs.example{brk}secretword"})
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "provision", "plan", str(inventory), "-p", str(OPERATIONS)]
+        + ["-e", f"@{extra}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "roles/docker_logging/templates/forward.conf.j2:6:" in output
+    assert "docker_logging_forward_host" in output
+    assert "secretword" not in output and "Traceback" not in output
