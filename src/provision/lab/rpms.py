@@ -137,6 +137,12 @@ GROUP_DOCKER = "getent group docker >/dev/null || groupadd -r docker\n"
 DOCKER_VERSION = "20.10.24"
 CONTAINERD_VERSION = "1.6.20"
 RUNC_VERSION = "1.1.5"
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+RSYSLOG_LIBS = (("libestr0", "libestr.so.0"), ("libfastjson4", "libfastjson.so.4"))
+RSYSLOG_MODULES = (
+    "imuxsock imjournal imtcp imudp imfile lmnet lmnetstrms lmnsd_ptcp lmtcpclt lmtcpsrv"
+    " lmregexp lmzlibw omjournal mmjsonparse"
+).split()
 CONTAINERD_BINS = (
     "containerd",
     "containerd-shim",
@@ -258,6 +264,26 @@ def lab_packages() -> list[Package]:
             served=True,
         ),
         Package("tzdata", "2024b", files={"/usr/share/lab-tzdata/VERSION": "text:2024b\n"}),
+        # rsyslog: Debian's rsyslogd and the modules a Rocky config loads, Rocky's unit/config
+        Package(
+            "rsyslog",
+            "8.2302.0",
+            "1.el9",
+            arch="x86_64",
+            summary="Enhanced system logging and kernel message trapping daemon",
+            files={
+                "/usr/sbin/rsyslogd": "deb:rsyslog:/usr/sbin/rsyslogd",
+                **{f"{LIBDIR}/{lib}": f"deb:{deb}:{LIBDIR}/{lib}" for deb, lib in RSYSLOG_LIBS},
+                **{
+                    f"{LIBDIR}/rsyslog/{m}.so": f"deb:rsyslog:{LIBDIR}/rsyslog/{m}.so"
+                    for m in RSYSLOG_MODULES
+                },
+                "/usr/lib/systemd/system/rsyslog.service": "data:rsyslog.service",
+                "/etc/rsyslog.conf!config": "data:rsyslog.conf.txt",
+            },
+            dirs=("/etc/rsyslog.d", "/var/lib/rsyslog", f"{LIBDIR}/rsyslog"),
+            post="ldconfig || :\n",
+        ),
         # ---- docker-ce repo (the real names, versions from Debian's payload) ----
         Package(
             "containerd.io",
