@@ -20,6 +20,7 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -441,6 +442,23 @@ def parse_record(lines: list[str], what: str) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- the task type
 
 
+def role_template(task: TaskType, src: str, argument: str) -> Path:
+    """The template `src` under the role's `templates/` (a play's own task: beside the
+    playbook); it must stay inside that folder and exist."""
+    if task.context.role_dir is None:
+        root = Path(task.context.location.file).parent
+        root_what = f"the playbook's folder {root}"
+    else:
+        root = task.context.role_dir
+        root_what = f"the role folder {root}"
+    where = task.context.location
+    what = f"{task.type_name}: `{argument}`"
+    candidate = contained_file(root / "templates", src, root, what, where, root_what)
+    if not candidate.is_file():
+        raise task.fail(f"template not found: {candidate}", arg=argument)
+    return candidate
+
+
 class Compose(TaskType):
     """`compose`: a Docker Compose project, `docker compose up -d` only when it changed
 
@@ -533,7 +551,7 @@ class Compose(TaskType):
                 )
         self.rendered: dict[str, bytes] = {}
         for name, src in p.templates.items():
-            path = self._template(str(src))
+            path = role_template(self, str(src), "templates")
             text_ = render_template_file(
                 read_text(path, "template"), self.context.variables, str(path)
             )
@@ -553,22 +571,6 @@ class Compose(TaskType):
                     f"scale names service {unknown[0]!r}, which no compose file declares",
                     arg="scale",
                 )
-
-    def _template(self, src: str) -> Any:
-        if self.context.role_dir is None:
-            from pathlib import Path
-
-            root = Path(self.context.location.file).parent
-            root_what = f"the playbook's folder {root}"
-        else:
-            root = self.context.role_dir
-            root_what = f"the role folder {root}"
-        candidate = contained_file(
-            root / "templates", src, root, "compose: `templates`", self.context.location, root_what
-        )
-        if not candidate.is_file():
-            raise self.fail(f"template not found: {candidate}", arg="templates")
-        return candidate
 
     def _checked(self, name: str, text_: str) -> bytes:
         try:
