@@ -115,7 +115,7 @@ def _groups(data: dict[str, Any]) -> None:
     hosts["rocky2"]["docker_swarm_node_labels"] = {"zone": "b", "tier": "front end"}
     children["swarm_managers"] = {"hosts": {"rocky1": {}}}
     children["swarm_workers"] = {"hosts": {"rocky2": {}, "rocky3": {}}}
-    data["all"]["vars"]["docker_swarm_worker_token"] = "{{ env.SWARM_WORKER_TOKEN | default('') }}"
+    data["all"]["vars"]["docker_swarm_worker_token"] = "{{ env.SWARM_WORKER_TOKEN }}"
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +206,7 @@ def test_compose_converges_answers_and_recreates_only_what_changed(
 def _swarm(
     lab: dict[str, Path], command: str, token: str = "", *extra: str
 ) -> subprocess.CompletedProcess:
-    env = {"SWARM_WORKER_TOKEN": token} if token else {}
+    env = {"SWARM_WORKER_TOKEN": token}  # empty in step 1: `env.` needs it set
     return provision(command, str(lab["inventory"]), "-p", "playbooks/swarm.yml", *extra, env=env)
 
 
