@@ -64,7 +64,7 @@ def commands_only(block: str) -> list[str]:
 
 def test_every_exercise_in_both_languages_with_the_same_commands():
     english, japanese = exercises("en"), exercises("ja")
-    assert list(english) == [f"{n:02d}" for n in range(1, 10)], sorted(english)
+    assert set(english) >= {f"{n:02d}" for n in range(1, 10)}, sorted(english)
     assert {k: p.name for k, p in english.items()} == {k: p.name for k, p in japanese.items()}
     for number, en_file in english.items():
         en_blocks = [commands_only(b) for b in sh_blocks(en_file)]
