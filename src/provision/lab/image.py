@@ -312,6 +312,10 @@ def _fetch_pypi(dest: Path, log: Path) -> None:
 
 def _build_rpms(work: Path, debs: Path, log: Path) -> dict[Package, Path]:
     topdir = work / "rpmbuild"
+    for sub in ("BUILD", "BUILDROOT", "RPMS", "SOURCES", "SPECS", "SRPMS"):
+        # made before the parallel rpmbuilds: each would mkdir them, and two racing
+        # fail with "failed to create directory %{_topdir}: File exists"
+        (topdir / sub).mkdir(parents=True, exist_ok=True)
     outdir = work / "rpms"
     outdir.mkdir(parents=True)
     specs = work / "specs"
