@@ -33,7 +33,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_source_checkout_ships_its_own_folders() -> None:
     assert shipped.roles_dir() == ROOT / "roles"
     assert shipped.playbooks_dir() == ROOT / "playbooks"
-    assert {"os_support", "docker_engine", "offline_repo", "docker_registry", "docker_swarm"} <= set(SHIPPED_ROLES)
+    assert {
+        "os_support",
+        "docker_engine",
+        "offline_repo",
+        "docker_registry",
+        "docker_swarm",
+    } <= set(SHIPPED_ROLES)
     assert len(SHIPPED_ROLES) >= 13
 
 
