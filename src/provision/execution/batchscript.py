@@ -194,6 +194,9 @@ def batch_steps(steps: list, flow: object) -> tuple[int, str]:
         if isinstance(outcome, Failed):
             return count, "fails at plan time"
         if isinstance(outcome, Change):
+            if any(command.upload is not None for command in outcome.commands):
+                # its file streams over SFTP before its script: it runs alone, unbatched
+                return count, "a file is sent first"
             if become is not None and compiled.become != become:
                 return count, "become differs"
             become = compiled.become

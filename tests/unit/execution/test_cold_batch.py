@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from tests.unit.execution.test_runner import FakeHost, setup  # noqa: F401 - fixture
@@ -150,6 +150,7 @@ class Flow:
 
 
 CHANGE = Change(["x"], [command("true")])
+SENDS = Change(["x"], [replace(command("true"), upload=object())])  # offline bundle
 GROUPING = [
     # (steps after the first Change, skipped names, expected count, reason)
     ([], set(), 1, "end of the play's tasks"),
@@ -165,6 +166,7 @@ GROUPING = [
     ([Step(Task("b", failed_when=1), CHANGE), Step(Task("c"), CHANGE)], set(), 2, "failed_when"),
     ([Step(Task("b", changed_when=1), CHANGE), Step(Task("c"), CHANGE)], set(), 2, "changed_when"),
     ([Step(Task("r"), Deferred("x", [])), Step(Task("c"), CHANGE)], {"r"}, 3, "end of the play"),
+    ([Step(Task("b"), SENDS), Step(Task("c"), CHANGE)], set(), 1, "a file is sent first"),
 ]
 
 
