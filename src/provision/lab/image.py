@@ -55,7 +55,7 @@ DPKG_EXCLUDES = (
     "path-exclude=/usr/share/locale/*",
     "path-exclude=/usr/share/info/*",
 )
-DEBS = ("docker.io", "containerd", "runc", "tini", "busybox-static")
+DEBS = ("docker.io", "containerd", "runc", "tini", "busybox-static", "auditd", "libauparse0")
 BUILD_STEPS = 7
 
 

@@ -33,7 +33,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_source_checkout_ships_its_own_folders() -> None:
     assert shipped.roles_dir() == ROOT / "roles"
     assert shipped.playbooks_dir() == ROOT / "playbooks"
-    assert len(SHIPPED_ROLES) == 11
+    assert len(SHIPPED_ROLES) == 13  # + docker_audit_rules, docker_file_modes
 
 
 def test_packaged_folders_win_over_the_checkout(
