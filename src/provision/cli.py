@@ -248,6 +248,10 @@ LAZY_COMMANDS["audit"] = (
     "provision.audit.cli:audit",
     "Security audit: the CIS Docker Benchmark's host and daemon checks, a score per host.",
 )
+LAZY_COMMANDS["bundle"] = (
+    "provision.bundle.cli:bundle",
+    "Offline bundles for air-gapped sites: create (on a reference host), verify, list.",
+)
 
 
 @click.group(cls=LazyGroup, lazy=LAZY_COMMANDS, epilog=EXIT_CODES)

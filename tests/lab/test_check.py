@@ -97,7 +97,7 @@ def test_repositories_are_asked_through_the_lab_proxy(
         for repo in repos:
             assert repo["threshold"].startswith("HEAD through http://10.200.0.1:3128"), repo
             assert repo["level"] == "PASS", repo
-        assert any(r["check"] == "repo docker-ce (docker_repo_url)" for r in repos)
+        assert any(r["check"] == "repo docker-ce (pinned baseurl)" for r in repos), repos
     log = first_check["proxy_log"]
     for host in fresh_hosts.hosts:
         assert host.address in log, f"no HEAD from {host.name} in the proxy's log"

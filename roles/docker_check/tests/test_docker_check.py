@@ -32,3 +32,14 @@ def test_imported_image_runs(host: Host, role_vars: dict[str, Any]) -> None:
     host.check_output(f"docker import {tarball} provision/check:latest")
     out = host.check_output("docker run --rm provision/check:latest sh -c 'echo engine runs'")
     assert out.strip() == "engine runs"
+
+
+def test_registry_image_pulls_and_runs(host: Host, role_vars: dict[str, Any]) -> None:
+    image = role_vars.get("docker_check_registry_image") or ""
+    if not image:
+        pytest.skip("docker_check_registry_image is empty: no private registry image to pull")
+    pulled = host.run("docker pull %s", image)
+    assert pulled.rc == 0, f"docker pull {image} failed: {pulled.stderr.strip()[-500:]}"
+    args = [str(a) for a in role_vars.get("docker_check_registry_args") or []]
+    ran = host.run("docker run --rm " + " ".join(["%s"] * (1 + len(args))), image, *args)
+    assert ran.rc == 0, f"docker run {image} failed: {ran.stderr.strip()[-500:]}"

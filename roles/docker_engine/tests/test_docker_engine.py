@@ -12,8 +12,10 @@ DROP_IN = "/etc/systemd/system/docker.service.d/http-proxy.conf"
 def expected_daemon_json(role_vars: dict[str, Any]) -> dict[str, Any]:
     """daemon.json as the role's template builds it from the variables."""
     options = {
+        "cgroup-parent": role_vars.get("docker_cgroup_parent", ""),
         "data-root": role_vars["docker_data_root"],
         "default-ulimits": role_vars["docker_default_ulimits"],
+        "default-shm-size": role_vars.get("docker_default_shm_size", ""),
         "insecure-registries": role_vars["docker_insecure_registries"],
         "live-restore": role_vars["docker_live_restore"] or None,
         "log-driver": role_vars["docker_log_driver"],

@@ -1,7 +1,8 @@
 """Every input of a run, hashed: the inventory and its variable files, the playbook(s),
 every role used (its whole folder: tasks, handlers, templates, files, defaults, meta),
-the playbook's own templates/ and files/, `-e @file` files, the extra variables, the
-secrets, and the tool itself. Also the project's git commit for the audit trail."""
+the playbook's own templates/ and files/, `-e @file` files, the ansible.cfg the run read
+(forks, roles_path, become and remote_user change what a run does), the extra variables,
+the secrets, and the tool itself. Also the project's git commit for the audit trail."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def input_files(compiled: Any, inventory: Any, extra_vars: list[str]) -> list[In
     for item in extra_vars:
         if item.startswith("@"):
             files.append(InputFile(Path(item[1:]), "extra-vars-file"))
+    config = getattr(getattr(inventory, "settings", None), "config", None)
+    if getattr(config, "path", None) is not None:
+        files.append(InputFile(config.path, "ansible.cfg"))
     return files
 
 

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from provision.facts.base import FactError, tail, text
+from provision.facts.host import DISTRIBUTION_OF_ID
 
 MISSING_TOOL = 127
 TIMEOUT_SECONDS = 10
 
+# role docker_repo's defaults: which tree of download.docker.com each distribution uses
+DEFAULT_TREES = {"RedHat": "rhel", "Rocky": "centos", "AlmaLinux": "centos"}
+# a docker_repo_url of this form is pinned by the role to linux/TREE/MAJOR/ARCH/stable
+PINNABLE = ("/linux/rhel/docker-ce.repo", "/linux/centos/docker-ce.repo")
+_TREE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+
 # The enabled repositories of /etc/yum.repos.d: id, kind (baseurl or mirrorlist) and URL,
-# with $releasever (the major version) and $basearch filled in as dnf would.
+# with $releasever (the major version, $rel) and $basearch ($arch) filled in as dnf would.
 _LIST_REPOS = r"""
-rel=$(. /etc/os-release 2>/dev/null; printf '%s' "${VERSION_ID%%.*}")
-arch=$(uname -m)
 for f in /etc/yum.repos.d/*.repo; do [ -r "$f" ] && cat "$f" && echo; done |
 awk -v rel="$rel" -v arch="$arch" '
 function flush() { if (id != "" && en !~ /^(0|false|no|False|No)$/ && url != "") {
@@ -55,13 +63,45 @@ class ReachFact:
 
     proxy: str
     docker_repo_url: str
+    # (ansible_distribution, tree) pairs, as the variable docker_repo_trees
+    docker_trees: tuple[tuple[str, str], ...] = tuple(DEFAULT_TREES.items())
+    pin_major: bool = True
     slow: bool = True
+    os_release: str = "/etc/os-release"
+
+    def _docker_line(self) -> str:
+        """HEAD what dnf will fetch: with the role's pinned baseurl, that tree's
+        repomd.xml for this host's distribution, major version and architecture;
+        otherwise the .repo file itself."""
+        url = shlex.quote(self.docker_repo_url)
+        whole = f"check 'docker-ce (docker_repo_url)' file {url}"
+        if not (self.pin_major and self.docker_repo_url.endswith(PINNABLE)):
+            return whole
+        base = self.docker_repo_url[: self.docker_repo_url.rfind("/linux/")]
+        arms = [
+            f"{shlex.quote(os_id)}) tree={shlex.quote(tree)};;"
+            for distribution, tree in self.docker_trees
+            if _TREE.match(tree)
+            for os_id, name in DISTRIBUTION_OF_ID.items()
+            if name == distribution
+        ]
+        return (
+            f"base={shlex.quote(base)}; tree=''\n"
+            f'case "$id" in {" ".join(arms)} *) ;; esac\n'
+            'if [ -n "$tree" ] && [ -n "$rel" ]; then check \'docker-ce (pinned baseurl)\' baseurl'
+            ' "$base/linux/$tree/$rel/$arch/stable/repodata/repomd.xml"; '
+            f"else {whole}; fi"
+        )
 
     def command(self) -> str:
         via = f"-x {shlex.quote(self.proxy)}" if self.proxy else "--noproxy '*'"
         head = f"curl -sS -o /dev/null -I --max-time {TIMEOUT_SECONDS} -w '%{{http_code}}' {via}"
         lines = [
             "command -v curl >/dev/null || exit 127",
+            f"osr={shlex.quote(self.os_release)}",
+            """rel=$(. "$osr" 2>/dev/null; printf '%s' "${VERSION_ID%%.*}")""",
+            """id=$(. "$osr" 2>/dev/null; printf '%s' "$ID")""",
+            "arch=$(uname -m)",
             "list() {" + _LIST_REPOS + "}",
             'check() { case "$3" in *\'$\'*) printf \'%s\\t%s\\t000\\tvar\\n\' "$1" "$3";'
             " return;; http://*|https://*) ;; *) printf '%s\\t%s\\t000\\tscheme\\n' \"$1\""
@@ -74,8 +114,7 @@ class ReachFact:
             'else check "$id" "$kind" "$url"; fi; done',
         ]
         if self.docker_repo_url:
-            url = shlex.quote(self.docker_repo_url)
-            lines.append(f"check 'docker-ce (docker_repo_url)' file {url}")
+            lines.append(self._docker_line())
         return "\n".join(lines)
 
     def parse(self, rc: int, stdout: bytes, stderr: bytes) -> tuple[Reach, ...] | None:
@@ -100,3 +139,11 @@ class ReachFact:
 
     def describe(self) -> str:
         return "repositories reachable"
+
+
+def docker_trees(variables: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """docker_repo_trees from the host's variables (the role's default when unset)."""
+    trees = variables.get("docker_repo_trees", DEFAULT_TREES)
+    if not isinstance(trees, Mapping):
+        return tuple(DEFAULT_TREES.items())
+    return tuple((str(k), str(v)) for k, v in trees.items())

@@ -9,7 +9,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
-from provision.check.reach import ReachFact
+from provision.check.bundle import bundle_checks
+from provision.check.offline import check_offline, offline_facts
+from provision.check.reach import ReachFact, docker_trees
+from provision.check.registry import registry_fact_of, registry_results
 from provision.check.rules import CheckInput, Level, Result, run_checks
 from provision.check.sizing import sizing_of
 from provision.errors import ConnectError, ProvisionError
@@ -28,6 +31,8 @@ class HostFacts:
     groups: dict[str, Any] = field(default_factory=dict)  # group → value or FactFailure
     packages: Any = None
     reach: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)  # check/offline.py's facts, by name
+    registry: Any = None  # the registry check's answer (check/registry.py)
     error: str = ""
     unreachable: bool = False
     commands_run: int = 0
@@ -43,16 +48,30 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
         conn = connect(settings.config, options)
         facts: list[Any] = tolerant_facts()
         extra: list[Any] = []
+        more = offline_facts(settings.variables) if check else {}
         if check:
             sizing = sizing_of(settings.variables, settings.variables.origin)
             extra = [
                 Tolerant(PackagesFact(), True),
-                Tolerant(ReachFact(sizing.proxy, sizing.docker_repo_url), True),
+                Tolerant(
+                    ReachFact(
+                        sizing.proxy,
+                        # an air-gapped host installs from the bundle, never from docker_repo_url
+                        "" if settings.variables.get("offline_bundle") else sizing.docker_repo_url,
+                        docker_trees(settings.variables),
+                        _pinned(settings.variables.get("docker_repo_pin_major", True)),
+                    ),
+                    True,
+                ),
             ]
-        state = probe(conn, facts + extra, settings.config.become)
+            registry = registry_fact_of(settings.variables)
+            extra += [Tolerant(registry, True)] if registry else []
+        state = probe(conn, facts + extra + list(more.values()), settings.config.become)
         result.groups = {f.fact.group: state.get(f) for f in facts}
         if check:
             result.packages, result.reach = state.get(extra[0]), state.get(extra[1])
+            result.registry = state.get(extra[2]) if len(extra) > 2 else None
+            result.extra = {name: state.get(fact) for name, fact in more.items()}
     except ConnectError as exc:
         result.error, result.unreachable = str(exc), True
     except (HostFailed, BecomeError, ProvisionError) as exc:
@@ -67,6 +86,13 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
             except Exception:  # noqa: BLE001 - closing must not hide the result
                 pass
     return result
+
+
+def _pinned(value: Any) -> bool:
+    """docker_repo_pin_major as the role reads it (`| bool`)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)
 
 
 def read_all(
@@ -201,7 +227,9 @@ def judge(results: list[tuple[HostSettings, HostFacts]]) -> list[HostCheck]:
         sizing = sizing_of(settings.variables, settings.variables.origin)
         facts = {g: found.groups.get(g, FactFailure("not read")) for g in GROUPS}
         inp = CheckInput(facts, sizing, found.packages, found.reach)
-        checks.append(HostCheck(found.name, run_checks(inp)))
+        more = bundle_checks(settings.variables) + check_offline(settings.variables, found.extra)
+        more += registry_results(registry_fact_of(settings.variables), found.registry)
+        checks.append(HostCheck(found.name, run_checks(inp) + more))
     return checks
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from provision.errors import ProvisionError
+from provision.errors import ConnectError, ProvisionError
 from provision.project.hostconfig import HostConfig
 
 SUDO_PASSWORD_REQUIRED = ("a password is required", "a terminal is required")
@@ -24,6 +24,16 @@ class Result:
     def error_tail(self, lines: int = 12) -> list[str]:
         raw = (self.stderr or self.stdout).decode("utf-8", errors="replace").strip()
         return raw.splitlines()[-lines:]
+
+
+class ConnectionLost(ConnectError):
+    """The connection ended while a command ran: what the command had printed until then
+    (a batch script's complete frames tell which of its commands had ended)."""
+
+    def __init__(self, message: str, stdout: bytes = b"", stderr: bytes = b"") -> None:
+        super().__init__(message)
+        self.stdout = stdout
+        self.stderr = stderr
 
 
 class Connection(Protocol):

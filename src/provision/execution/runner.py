@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import shlex
 import subprocess
 import threading
 import time
@@ -24,7 +26,26 @@ from provision.execution.batches import (
     stops_run,
     why_stopped,
 )
-from provision.execution.connection import BecomeError, Connection, LocalConnection, Result
+from provision.execution.batchscript import (
+    BatchError,
+    Item,
+    batch_script,
+    batch_steps,
+    dnf_installs,
+    merged_dnf,
+    merged_first,
+    merged_rest,
+    new_marker,
+    parse_batch,
+    stop_path,
+)
+from provision.execution.connection import (
+    BecomeError,
+    Connection,
+    ConnectionLost,
+    LocalConnection,
+    Result,
+)
 from provision.execution.reports import (
     CHANGED,
     CHECK,
@@ -239,6 +260,15 @@ class HostRun:
         self._ran_planned: list[tuple[CompiledTask, CompiledTask]] = []  # (as planned, as run)
         self._last_result: dict | None = None  # the result of the step apply ran last
         self.disruptions: dict[int, Disruption] = {}  # id(CompiledTask) → its disruption
+        # Results of commands already run in one batch script, not yet taken by their step.
+        self._queue: list[tuple[int, Command, Result]] = []
+        # Facts re-read at the end of the last batch (for the read-only steps after it):
+        # valid while no other command has run on the host since.
+        self._reread: HostState | None = None
+        # The connection was lost while a batch ran: raised at the first command the batch
+        # did not finish, so the steps before it are reported as they ended.
+        self._lost: ConnectionLost | None = None
+        self._final: list[Fact] = []  # what the convergence re-probe may read (set by _apply)
 
     def emit(self, task_report: TaskReport) -> None:
         self.report.tasks.append(task_report)
@@ -320,6 +350,8 @@ class HostRun:
 
     def _apply(self, plan: HostPlan) -> None:
         self._disruption(plan)
+        final = _facts_of([s.task for s in plan.steps])
+        self._final = [] if any(getattr(f, "local", False) for f in final) else final
         handlers = HandlerQueue()
         changed_any = False
         flow = BlockFlow()
@@ -336,6 +368,8 @@ class HostRun:
                 self.emit(self._plan_report(compiled, step.outcome))
                 changed_any |= self._run_handlers(handlers)
                 continue
+            if not self._queue and keep is None:
+                self._run_batch(steps[index:], flow, handlers)
             report = self._apply_step(step, flow, handlers)
             rescued = report.status == FAILED and flow.fail(compiled)
             if rescued:
@@ -359,6 +393,178 @@ class HostRun:
         changed_any |= self._run_handlers(handlers)
         if changed_any:
             self._check_converged()
+
+    def _run_batch(self, steps: list[TaskStep], flow: BlockFlow, handlers: HandlerQueue) -> None:
+        """Run the commands of the next steps that need no decision between them as ONE
+        remote script; their results wait in `_queue` for `_run_command`, so that each step
+        is reported exactly as when its commands run one by one. Nothing to gain (fewer than
+        two commands): nothing happens here, nor after the connection was lost."""
+        if self._lost is not None:
+            return
+        count, _why = batch_steps(steps, flow)
+        pairs = [
+            (step.task, command)
+            for step in steps[:count]
+            if isinstance(step.outcome, Change) and not flow.skip(step.task)
+            for command in step.outcome.commands
+        ]
+        become = pairs[0][0].become if pairs else False
+        quiet = self._handlers_quiet(steps[:count], flow, handlers)
+        reread, to_end = self._rereads(steps[count:], flow, become, quiet) if pairs else ([], False)
+        if pairs and to_end and become == self.become:
+            # the convergence re-probe rides on the last batch (read-only checks after it
+            # change nothing)
+            reread = list(dict.fromkeys(reread + self._final))
+        if len(pairs) + bool(reread) < 2:
+            return
+        items = []
+        for compiled, command in pairs:
+            whole = compiled.register is not None
+            items.append(
+                Item(_task_script(compiled, command), command.stdin, command.progress, whole)
+            )
+        _merge_dnf(pairs, items)
+        probe_marker = ""
+        if reread:
+            script, probe_marker = probe_script(reread)
+            items.append(Item(script, whole=True))
+        marker = new_marker()
+        host = self.report.name
+        live: dict[str, float] = {}
+
+        def relay(line: str) -> None:
+            if not line.startswith(marker):
+                return
+            rest = line[len(marker) :]
+            if rest[:1] == ">":
+                compiled = pairs[int(live.get("index", 0))][0]
+                self.listener("output", (host, compiled.name, rest[1:]))
+                if rest[1:].startswith("waiting for"):
+                    self.listener("notice", (host, compiled.name, rest[1:]))
+            elif rest[:1] == "+" and rest[1:].isdigit():
+                live["index"], live["started"] = int(rest[1:]), time.monotonic()
+                compiled, command = pairs[int(rest[1:])]
+                self.listener("progress", (host, compiled.name, command.display))
+            elif rest[:1] == "-":
+                index, _, rc = rest[1:].partition(" ")
+                if index.isdigit() and int(index) < len(pairs):
+                    compiled, command = pairs[int(index)]
+                    seconds = time.monotonic() - live.get("started", time.monotonic())
+                    code = int(rc) if rc.lstrip("-").isdigit() else None
+                    self.listener(
+                        "progress-end", (host, compiled.name, command.display, seconds, code)
+                    )
+                    live.pop("index", None)
+
+        self._reread = None  # this batch changes the host: facts read before are stale
+        done = threading.Event()
+
+        def watch() -> None:
+            """Ctrl-C while the batch runs: the running command finishes, no next one."""
+            while not done.wait(0.1):
+                if self.options.stop.is_set():
+                    try:
+                        self.conn.run(f"touch -- {shlex.quote(stop_path(marker))}")
+                    except Exception:  # noqa: BLE001 - the batch ends on its own anyway
+                        pass
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            result = self.conn.run(batch_script(items, marker), None, become, relay)
+        except ConnectionLost as exc:
+            # Cut mid-batch: the commands whose frame came ended; the host fails at the
+            # one that was running, as when each command runs alone.
+            self._lost = exc
+            result = Result(-1, exc.stdout, exc.stderr)
+            if "index" in live:
+                compiled, command = pairs[int(live["index"])]
+                seconds = time.monotonic() - live["started"]
+                self.listener("progress-end", (host, compiled.name, command.display, seconds, None))
+        finally:
+            done.set()
+            watcher.join()
+        try:
+            results = parse_batch(marker, result.stdout, partial=self._lost is not None)
+        except BatchError as exc:
+            raise HostFailed(f"{exc} (exit {result.rc})")
+        stopped = self.options.stop.is_set()
+        if self._lost is not None:
+            results = results[: len(pairs)]
+        elif len(results) < len(pairs) and (not results or results[-1].rc == 0) and not stopped:
+            # The script itself ended before the next command's frame (killed, out of
+            # space): that command is the one that failed.
+            err = b"\n".join(
+                line for line in result.stderr.split(b"\n") if not line.startswith(marker.encode())
+            )
+            results.append(Result(result.rc or 1, b"", err))
+        if reread and len(results) > len(pairs):
+            read = results.pop()
+            if probe_marker.encode() in read.stdout:
+                try:
+                    self._reread = HostState(parse_probe(reread, probe_marker, read.stdout))
+                except (FactError, ValueError, IndexError):
+                    self._reread = None  # read again when its step comes
+        self._queue = [
+            (id(compiled), command, res)
+            for (compiled, command), res in zip(pairs, results, strict=False)
+        ]
+
+    def _handlers_quiet(
+        self, steps: list[TaskStep], flow: BlockFlow, handlers: HandlerQueue
+    ) -> bool:
+        """Whether the handlers due after these steps (all succeeding as planned) run no
+        command (none notified, or each made redundant), decided on a copy of the queue."""
+        queue = copy.deepcopy(handlers)
+        for step in steps:
+            if isinstance(step.outcome, Change) and not flow.skip(step.task):
+                queue.notify(step.task, step.outcome)
+        if not queue.pending:
+            return True
+        try:
+            calls = queue.due(bind_handlers(self.handlers, self.registry.facts))
+        except Exception:  # noqa: BLE001 - not sure: the re-read waits for the handlers
+            return False
+        return all(call.skip for call in calls)
+
+    def _rereads(
+        self, steps: list[TaskStep], flow: BlockFlow, become: bool, quiet: bool = False
+    ) -> tuple[list[Fact], bool]:
+        """The facts of the read-only re-reads right after a batch (steps decided at apply
+        on facts only), read at the batch's end instead of in one probe each; and whether
+        only read-only checks (or skips) follow the batch to the end of the tasks."""
+        facts: dict[Fact, None] = {}
+        for step in steps:
+            compiled = step.task
+            if flow.skip(compiled) or (compiled.task is None and compiled.pending is None):
+                continue
+            deferred = step.outcome is None or isinstance(step.outcome, Deferred)
+            if not deferred or compiled.pending is not None or compiled.flush_handlers:
+                break
+            if step.handlers_first and not quiet:
+                break
+            if compiled.become != become or compiled.task is None:
+                break
+            own = compiled.task.facts()
+            if any(getattr(f, "local", False) for f in own):
+                break
+            facts.update(dict.fromkeys(own))
+            if not (isinstance(step.outcome, Deferred) and step.outcome.check):
+                break  # a step that may change the host: facts after it are not known
+        else:
+            return list(facts), True
+        return list(facts), False
+
+    def _queued(self, compiled: CompiledTask, command: Command) -> Result | None:
+        """The batch's result for this command, when it is the next one the batch ran."""
+        if self._queue:
+            key, queued, result = self._queue[0]
+            if key == id(compiled) and queued == command:
+                self._queue.pop(0)
+                return result
+            self._queue.clear()
+        return None
 
     def _apply_step(self, step: TaskStep, flow: BlockFlow, handlers: HandlerQueue) -> TaskReport:
         """Run one step of the plan, deciding at this point what the plan left to apply
@@ -460,7 +666,12 @@ class HostRun:
 
     def _replan_live(self, compiled: CompiledTask) -> tuple[Outcome, HostState]:
         assert compiled.task is not None
-        state = probe(self.conn, compiled.task.facts(), compiled.become)
+        facts = compiled.task.facts()
+        known = self._reread
+        if known is not None and all(known.has(f) for f in facts):
+            state = HostState({f: known.get(f) for f in facts})
+        else:
+            state = probe(self.conn, facts, compiled.become)
         return replan_task(compiled, state), state
 
     def _execute(self, compiled: CompiledTask, outcome: Outcome) -> TaskReport:
@@ -469,11 +680,14 @@ class HostRun:
             return report
         started = time.monotonic()
         for index, command in enumerate(outcome.commands):
-            if index and self.options.stop.is_set():
+            ran = self._queued(compiled, command)
+            if ran is None and index and self.options.stop.is_set():
                 report.status = FAILED
                 report.message = f"interrupted before `{command.display}`"
                 break
-            result = self._run_command(compiled, command)
+            if ran is None and self._lost is not None:
+                raise self._lost  # the connection was lost while the batch ran this command
+            result = ran if ran is not None else self._run_command(compiled, command)
             self._last = result
             if result.rc != 0:
                 report.status = FAILED
@@ -497,18 +711,18 @@ class HostRun:
             if line.startswith("waiting for"):
                 self.listener("notice", (host, task, line))
 
-        script = command.script
-        environment = getattr(compiled, "environment", ())
-        if environment:
-            script = env_prefix(environment) + script
-        user = getattr(compiled, "become_user", "root")
-        if compiled.become and user != "root":
-            script = as_user(user, script)
+        self._reread = None  # the host changes: facts read before are stale
+        script = _task_script(compiled, command)
         if not command.progress:
             return self.conn.run(script, command.stdin, compiled.become, relay)
         self.listener("progress", (host, task, command.display))
         started, rc = time.monotonic(), None
         try:
+            if command.upload is not None:  # a large file streams first (offline bundle)
+                result = command.upload.send(self.conn, relay)
+                if result.rc != 0:
+                    rc = result.rc
+                    return result
             result = self.conn.run(script, command.stdin, compiled.become, relay)
             rc = result.rc
             return result
@@ -537,12 +751,67 @@ class HostRun:
         tail = self.options.record(self.report) if self.options.record else ""
         extra = {"tail": tail} if tail else {}
         host_values = {k: v for k, v in self.registry.facts.items() if not k.startswith(REG)}
-        state = probe(self.conn, _facts_of(ran), self.become, **extra)
+        facts, known = _facts_of(ran), self._reread
+        # A record to write rides on the re-probe, so the re-probe cannot be skipped then.
+        if not tail and known is not None and all(known.has(f) for f in facts):
+            state = HostState({f: known.get(f) for f in facts})  # read at the last batch's end
+        else:
+            state = probe(self.conn, facts, self.become, **extra)
         left = unconverged(self._ran_planned, state, host_values)
         if left:
             raise HostFailed(
                 "did not converge: a fresh probe still plans changes:\n  " + "\n  ".join(left)
             )
+
+
+def _merge_key(compiled: CompiledTask, command: Command) -> tuple | None:
+    """What two consecutive dnf installs must share to be one transaction: a plain install
+    (no registered result), the role, become, become_user and environment."""
+    if dnf_installs(command) is None or compiled.register is not None:
+        return None
+    environment = tuple(getattr(compiled, "environment", ()) or ())
+    return (compiled.role, compiled.become, getattr(compiled, "become_user", "root"), environment)
+
+
+def _merge_dnf(pairs: list[tuple[CompiledTask, Command]], items: list[Item]) -> None:
+    """Consecutive `dnf -y install` commands of one role in a batch become ONE dnf
+    transaction, run by the first of them; each task is still reported on its own (and
+    when the transaction fails, each command runs alone: the failure is its task's own)."""
+    start = 0
+    while start < len(pairs):
+        key = _merge_key(*pairs[start])
+        end = start + 1
+        while key is not None and end < len(pairs) and _merge_key(*pairs[end]) == key:
+            end += 1
+        if end - start >= 2:
+            names = [n for _, command in pairs[start:end] for n in dnf_installs(command) or []]
+            first, command = pairs[start]
+            merged = merged_dnf(names)
+            items[start] = replace(
+                items[start],
+                script=merged_first(
+                    start, _task_script(first, merged), _task_script(first, command)
+                ),
+            )
+            for index in range(start + 1, end):
+                compiled, command = pairs[index]
+                items[index] = replace(
+                    items[index], script=merged_rest(start, _task_script(compiled, command))
+                )
+        start = end
+
+
+def _task_script(compiled: CompiledTask, command: Command) -> str:
+    """A task's command as the host runs it, alone or in a batch: its `environment` first,
+    then, with become, as its `become_user` (runuser)."""
+    script = command.script
+    environment = getattr(compiled, "environment", ())
+    if environment:
+        script = env_prefix(environment) + script
+    user = getattr(compiled, "become_user", "root")
+    if compiled.become and user != "root":
+        script = as_user(user, script)
+    return script
 
 
 def internal_error(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import ConnectError, HostKeyError, InputError
-from provision.execution.connection import Become, Result, ShellRunner
+from provision.execution.connection import Become, ConnectionLost, Result, ShellRunner
 from provision.project.connvalues import ConnValueError, check_key_file, read_known_hosts
 from provision.project.hostconfig import HostConfig
 
@@ -434,13 +434,13 @@ class SSHConnection(ShellRunner):
 
         self.commands_run += 1
         transport = self._conn.client.get_transport()
+        out, err = bytearray(), bytearray()
         try:
             channel = transport.open_session(timeout=self.timeout)
             channel.exec_command(line)
             if stdin:
                 channel.sendall(stdin)
             channel.shutdown_write()
-            out, err = bytearray(), bytearray()
             lines = LineRelay(on_line)
             while True:
                 select.select([channel], [], [], 1.0)
@@ -457,16 +457,26 @@ class SSHConnection(ShellRunner):
                 ):
                     break
                 if not transport.is_active():
-                    raise ConnectError(f"{self.config.name}: connection lost while a command ran")
+                    raise ConnectionLost(
+                        f"{self.config.name}: connection lost while a command ran",
+                        bytes(out),
+                        bytes(err),
+                    )
             lines.flush()
             rc = channel.recv_exit_status()
             channel.close()
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            raise ConnectError(f"{self.config.name}: connection lost: {exc or type(exc).__name__}")
+            raise ConnectionLost(
+                f"{self.config.name}: connection lost: {exc or type(exc).__name__}",
+                bytes(out),
+                bytes(err),
+            )
         if rc == -1:
-            raise ConnectError(
+            raise ConnectionLost(
                 f"{self.config.name}: the command ended without an exit status "
-                "(connection dropped or killed)"
+                "(connection dropped or killed)",
+                bytes(out),
+                bytes(err),
             )
         return Result(rc, bytes(out), bytes(err))
 

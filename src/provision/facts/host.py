@@ -104,7 +104,7 @@ _FAMILY_OF_ID = {
     "ubuntu": "Debian",
 }
 # ansible_distribution, as Ansible names each ID
-_DISTRIBUTION_OF_ID = {
+DISTRIBUTION_OF_ID = {
     "rhel": "RedHat",
     "rocky": "Rocky",
     "almalinux": "AlmaLinux",
@@ -129,8 +129,8 @@ class OsInfo:
     @property
     def distribution(self) -> str:
         """Ansible's `ansible_distribution` (Rocky, RedHat, AlmaLinux...)."""
-        if self.id in _DISTRIBUTION_OF_ID:
-            return _DISTRIBUTION_OF_ID[self.id]
+        if self.id in DISTRIBUTION_OF_ID:
+            return DISTRIBUTION_OF_ID[self.id]
         return self.name.split()[0] if self.name else self.id.capitalize()
 
 

@@ -7,6 +7,7 @@ framed by length, so no byte it prints can break the probe's framing.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -274,3 +275,233 @@ class ServiceListFact(FactKind):
             f"{name}.service" if not name.endswith(".service") else name: ("running", "enabled")
             for name in case.section("services")
         }
+
+
+# -- commands proven read-only ---------------------------------------------------------
+#
+# Ansible's check mode runs a command only when it says `check_mode: false`; a registered
+# command with only `changed_when: false` is read during `plan` when its words prove it
+# changes nothing: its program is one of these, with arguments that only read. Anything
+# else (a program not listed, a shell feature that could write or run more) is left for
+# apply, where it runs at its place.
+
+_ANY_ARGS = frozenset(
+    (
+        "cat head wc grep egrep fgrep test [ echo printf true false id whoami groups "
+        "uname getenforce sestatus stat ls readlink realpath basename dirname pwd nproc "
+        "free df lsblk findmnt uptime getent netstat sha1sum sha224sum sha256sum "
+        "sha384sum sha512sum md5sum cksum cmp diff which lsmod modinfo lscpu arch "
+        "systemd-detect-virt ps pgrep pidof lvs vgs pvs lvdisplay vgdisplay pvdisplay "
+        "xfs_info tail cut tr column jq yes seq exit printenv "
+    ).split()
+)
+_SYSTEMCTL_READS = frozenset(
+    (
+        "is-active is-enabled is-failed is-system-running show status cat list-units "
+        "list-unit-files list-timers list-dependencies get-default "
+    ).split()
+)
+_RPM_WRITES = frozenset(
+    (
+        "-e -i -U -F --erase --install --upgrade --freshen --reinstall --import "
+        "--setperms --setugids --setcaps --restore --rebuilddb --initdb --delsign "
+        "--addsign --resign --delete "
+    ).split()
+)
+_CONTAINER_READS = frozenset({"info", "version", "ps", "images", "inspect"})
+_CONTAINER_OBJECT_READS = frozenset({"ls", "list", "inspect"})
+_DNF_READS = frozenset({"list", "info", "repolist", "repoquery", "repoinfo"})
+_JOURNAL_WRITES = ("--vacuum", "--rotate", "--flush", "--sync", "--setup-keys", "--update")
+_FIND_WRITES = frozenset(
+    {"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"}
+)
+
+
+def _words_after_options(argv: list[str]) -> list[str]:
+    return [w for w in argv[1:] if not w.startswith("-")]
+
+
+TEMPLATED = "PROVISIONTEMPLATEDVALUE"  # stands for a `{{ value }}` while a command is checked
+_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
+_RAW = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}", re.S)
+
+
+def argv_reads_only(argv: list[str]) -> bool:
+    """Whether running `argv` (no shell) is proven to change nothing on the host. A
+    templated word (TEMPLATED) is allowed only as an argument of a program that reads
+    whatever its arguments are."""
+    if not argv or TEMPLATED in argv[0]:
+        return False
+    if any(TEMPLATED in word for word in argv[1:]) and argv[0].rpartition("/")[2] not in _ANY_ARGS:
+        return False
+    folder, _, name = argv[0].rpartition("/")
+    if folder not in ("", "/usr/bin", "/usr/sbin", "/bin", "/sbin"):
+        return False
+    program = name
+    args = argv[1:]
+    words = _words_after_options(argv)
+    if program in _ANY_ARGS:
+        return True
+    if program == "systemctl":
+        return bool(words) and words[0] in _SYSTEMCTL_READS
+    if program == "rpm":
+        return (
+            bool(args)
+            and (args[0].startswith("-q") or args[0] == "--query")
+            and not any(a in _RPM_WRITES or a.split("=", 1)[0] in _RPM_WRITES for a in args)
+        )
+    if program == "sysctl":
+        return not any(
+            "=" in a or a in ("-w", "--write", "-p", "--load", "--system") or a.startswith("-p")
+            for a in args
+        )
+    if program in ("docker", "podman"):
+        if not words:
+            return False
+        if words[0] in _CONTAINER_READS:
+            return True
+        return (
+            words[0] in ("network", "volume", "image", "container", "system")
+            and len(words) > 1
+            and (words[1] in _CONTAINER_OBJECT_READS or (words[0], words[1]) == ("system", "info"))
+        )
+    if program == "firewall-cmd":
+        return bool(args) and all(
+            a == "--state"
+            or a == "--permanent"
+            or a.startswith(("--get-", "--list-", "--query-", "--info-", "--zone="))
+            for a in args
+        )
+    if program in ("dnf", "yum"):
+        return (
+            bool(words)
+            and words[0] in _DNF_READS
+            and not any(a in ("-y", "--assumeyes") for a in args)
+        )
+    if program == "journalctl":
+        return not any(a.startswith(_JOURNAL_WRITES) for a in args)
+    if program == "find":
+        return not any(a in _FIND_WRITES for a in args)
+    if program == "date":
+        return not any(a in ("-s", "--set") or a.startswith("--set=") for a in args)
+    if program in ("hostnamectl", "timedatectl", "localectl"):
+        return not words or words[0] in ("status", "show")
+    if program == "hostname":
+        return not words
+    if program == "ip":
+        return bool(words) and (len(words) == 1 or words[1] in ("show", "list", "ls", "get"))
+    return False
+
+
+_SHELL_SEPARATORS = frozenset({"|", "||", "&&", ";"})
+_SHELL_SAFE_REDIRECTS = (
+    ("2>", "/dev/null"),
+    (">", "/dev/null"),
+    ("2>&1",),
+    (">&2",),
+    ("2>>", "/dev/null"),
+)
+
+
+def command_reads_only(text: str, shell: bool) -> bool:
+    """Whether a `command` (words, no shell) or `shell` (a script) text, as written (its
+    `{{ }}` not rendered yet: each lands as one word), is proven to change nothing."""
+    parts = _RAW.split(text)  # `{% raw %}...{% endraw %}`: literal text between
+    for index in range(0, len(parts), 2):
+        part = _EXPRESSION.sub(TEMPLATED, parts[index])
+        if "{%" in part or "{#" in part or "{{" in part:
+            return False
+        parts[index] = part
+    text = "".join(parts)
+    if shell:
+        return shell_reads_only(text)
+    try:
+        return argv_reads_only(shlex.split(text))
+    except ValueError:
+        return False
+
+
+def _plain_shell(script: str) -> str | None:
+    """The script with its line breaks outside quotes made `;`, when it has no command
+    substitution anywhere and, outside quotes, no subshell, group, here-document or `&>`
+    (`$NAME` and `${NAME...}` are allowed: checked as templated words). None otherwise."""
+    out: list[str] = []
+    quote = ""
+    index = 0
+    while index < len(script):
+        c = script[index]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif c == "\\":
+            if quote == "" and script[index + 1 : index + 2] in ("\n", "\r", ""):
+                return None
+            out.append(script[index : index + 2])
+            index += 2
+            continue
+        elif c == "`" or script.startswith("$(", index):
+            return None
+        elif script.startswith("${", index):
+            close = script.find("}", index)
+            inner = script[index + 2 : close]
+            if close < 0 or any(x in inner for x in ("`", "$(", "${", quote or "'", '"')):
+                return None
+            out.append("$" + inner.replace(" ", "_"))
+            index = close + 1
+            continue
+        elif quote == '"':
+            quote = "" if c == '"' else quote
+        elif c in "'\"":
+            quote = c
+        elif c in "\n\r":
+            c = ";"
+        elif c in "(){}" or script.startswith(("&>", "<<"), index):
+            return None
+        out.append(c)
+        index += 1
+    return "".join(out) if quote == "" else None
+
+
+def shell_reads_only(script: str) -> bool:
+    """Whether a `shell` script is proven to change nothing: simple commands that each
+    read only (`argv_reads_only`), joined by `|`, `||`, `&&`, `;`, with output sent
+    nowhere but the terminal or /dev/null. No substitution, variable, subshell, group,
+    background job, here-document or assignment."""
+    plain = _plain_shell(script)
+    if plain is None:
+        return False
+    script = plain
+    try:
+        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|<>")
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError:
+        return False
+    commands: list[list[str]] = [[]]
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token in _SHELL_SEPARATORS:
+            commands.append([])
+        elif token in (">", ">>", "2>", "2>>", ">|", "&", "<", "<&", ">&"):
+            if token == "&":
+                return False  # a background job
+            target = tokens[index + 1] if index + 1 < len(tokens) else ""
+            if token in ("<",):
+                index += 2
+                continue  # reading a file
+            if token == ">&" and target in ("1", "2"):
+                index += 2
+                continue
+            if target != "/dev/null":
+                return False
+            index += 2
+            continue
+        elif token == "2" and index + 1 < len(tokens) and tokens[index + 1].startswith(">"):
+            pass  # the `2` of `2>`: shlex splits it off
+        elif "=" in token.split("/", 1)[0] and not commands[-1]:
+            return False  # NAME=value before a command
+        else:
+            commands[-1].append(token.replace("$", TEMPLATED))
+        index += 1
+    commands = [argv for argv in commands if argv]  # `a;` and a final line break
+    return bool(commands) and all(argv_reads_only(argv) for argv in commands)

@@ -78,9 +78,22 @@ def lab() -> None:
     " Only the identity (os-release, redhat-release) and the docker-ce paths served differ:"
     " the userland stays the image's (docs/lab.md).",
 )
+@click.option(
+    "--airgap/--no-airgap",
+    "airgap_hosts",
+    default=None,
+    help="Cut the hosts off the lab's package server and proxy (firewall rules on this"
+    " machine; only an offline bundle can install anything, docs/airgap.md);"
+    " --no-airgap gives the route back. Neither: left as it is.",
+)
 @inventory_option
 @_handle_errors
-def up(count: int, os_values: tuple[str, ...], inventory_path: Path | None) -> None:
+def up(
+    count: int,
+    os_values: tuple[str, ...],
+    airgap_hosts: bool | None,
+    inventory_path: Path | None,
+) -> None:
     """Boot rocky1..N (builds the image on first use; does nothing if already up).
 
     inventories/lab.yml lists rocky1..rocky3; for other hosts, `up` writes
@@ -92,9 +105,14 @@ def up(count: int, os_values: tuple[str, ...], inventory_path: Path | None) -> N
         chosen = parse_os_options(os_values, count) if os_values else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--os") from None
-    hosts = (
-        lab_up(count, inventory_path) if chosen is None else lab_up(count, inventory_path, chosen)
-    )
+    if airgap_hosts is not None:
+        hosts = lab_up(count, inventory_path, chosen, airgap_hosts=airgap_hosts)
+    else:
+        hosts = (
+            lab_up(count, inventory_path)
+            if chosen is None
+            else lab_up(count, inventory_path, chosen)
+        )
     paths = lab_paths(inventory_path)
     for host in hosts:
         release = host_release(host.name)
@@ -153,6 +171,10 @@ def status(inventory_path: Path | None) -> None:
             )
     click.echo(f"repo server: {p.repo_base} ({'running' if st.server else 'stopped'})")
     click.echo(f"proxy:       {p.proxy_url} ({'running' if st.server else 'stopped'})")
+    from .airgap import airgapped
+
+    gapped = airgapped()
+    click.echo(f"air gap:     {', '.join(gapped) if gapped else 'none'} (`lab up --airgap`)")
     click.echo(f"proxy log:   {p.proxy_log}")
     click.echo(f"repo log:    {p.repo_log}")
     click.echo(f"inventory:   {st.inventory}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from provision.facts.openpgp import primary_fingerprints
 
-from . import config, image, inventory, net, releases, server, spare
+from . import airgap, config, image, inventory, net, releases, server, spare
 from .cgroups import host_cgroups
 from .repos import RepoLayout
 from .util import (
@@ -642,6 +642,7 @@ def lab_up(
     hosts: int = config.DEFAULT_HOSTS,
     inventory_path: Path | None = None,
     os_release: dict[str, str] | None = None,
+    airgap_hosts: bool | None = None,
 ) -> list[LabHost]:
     """Boot rocky1..rocky<hosts> (building the image first if needed). Idempotent.
 
@@ -650,7 +651,10 @@ def lab_up(
 
     Writes known_hosts, the key and vars.yml under .lab/ beside the inventory, never the
     inventory itself when it exists (inventories/lab.yml is tracked): hosts other than the
-    default ones get .lab/inventory.yml (``inventory_of`` says which to use)."""
+    default ones get .lab/inventory.yml (``inventory_of`` says which to use).
+
+    `airgap_hosts`: True cuts every host up from the lab's package server and proxy
+    (airgap.py), False gives them back, None leaves it as it is."""
     if not 1 <= hosts <= config.MAX_HOSTS:
         raise PrerequisiteError(f"--hosts must be between 1 and {config.MAX_HOSTS}")
     check_prerequisites(build=image.current_image() is None)
@@ -678,7 +682,9 @@ def lab_up(
         everyone = sorted(set(already) | set(wanted), key=lambda h: h.index)
         if not to_start:
             _write_access(paths, everyone)
-            echo(f"the lab is already up: {', '.join(h.name for h in already)} (nothing to do)")
+            _set_airgap(everyone, img, airgap_hosts)
+            if airgap_hosts is None:
+                echo(f"the lab is already up: {', '.join(h.name for h in already)} (nothing to do)")
             return everyone
         started = time.monotonic()
         try:
@@ -707,7 +713,19 @@ def lab_up(
         )
         for line in host_key_lines(to_start, paths):
             echo(line)
+        _set_airgap(everyone, img, airgap_hosts)
         return everyone
+
+
+def _set_airgap(hosts: list[LabHost], img: image.Image, wanted: bool | None) -> None:
+    if wanted is True:
+        airgap.enable([h.address for h in hosts], img.rootfs)
+        echo(
+            f"air-gapped: {', '.join(h.name for h in hosts)} (no route to {config.REPO_BASE}"
+            f" nor {config.PROXY_URL}; docs/airgap.md)"
+        )
+    elif wanted is False and airgap.disable(img.rootfs):
+        echo("air gap removed: the hosts reach the lab's repos and proxy again")
 
 
 def lab_down(wipe: bool = False, inventory_path: Path | None = None) -> list[str]:
@@ -724,6 +742,8 @@ def lab_down(wipe: bool = False, inventory_path: Path | None = None) -> list[str
             if left and name not in up:
                 stale.append(f"{name}: {', '.join(left)}")
         server = _stop_server()
+        current = image.current_image()
+        airgap.disable(current.rootfs if current else None)
         bridge = net.remove_bridge()
         net.ensure_safety_route()
         if up:

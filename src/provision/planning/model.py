@@ -18,6 +18,9 @@ class Command:
     display: str
     stdin: bytes | None = None
     progress: bool = False  # long-running (dnf): the console shows a progress indication
+    # A file sent to the host before the script runs (`execution.upload.Upload`: streamed
+    # over the run's connection, chunked); None: nothing to send.
+    upload: Any = None
 
 
 def shell_words(*words: str) -> str:

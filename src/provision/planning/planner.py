@@ -161,22 +161,30 @@ def bind_late(compiled: CompiledTask, facts: GroupValues) -> CompiledTask | list
     if pending is None:
         return compiled
     try:
-        for condition in pending.conditions:
-            if not condition.holds(facts):
-                return replace(
-                    compiled,
-                    task=None,
-                    pending=None,
-                    skip_reason=f"condition false on this host: {condition.describe()}",
-                )
-        if pending.task is not None:
-            return replace(compiled, task=pending.task, pending=None)
-        assert pending.build is not None
-        task, name = pending.build(facts)
-        return replace(compiled, task=task, pending=None, name=name or compiled.name)
+        return decide_pending(compiled, facts)
     except FactsNeeded as need:
         names = late_names(need.groups)
         return names or [f"host facts {', '.join(sorted(need.groups))}"]
+
+
+def decide_pending(compiled: CompiledTask, facts: GroupValues) -> CompiledTask:
+    """Decide a pending task's conditions over `facts` and build it (FactsNeeded when it
+    reads a group `facts` lacks)."""
+    pending = compiled.pending
+    assert pending is not None
+    for condition in pending.conditions:
+        if not condition.holds(facts):
+            return replace(
+                compiled,
+                task=None,
+                pending=None,
+                skip_reason=f"condition false on this host: {condition.describe()}",
+            )
+    if pending.task is not None:
+        return replace(compiled, task=pending.task, pending=None)
+    assert pending.build is not None
+    task, name = pending.build(facts)
+    return replace(compiled, task=task, pending=None, name=name or compiled.name)
 
 
 def outcome_result(task: CompiledTask, outcome: Outcome | None, state: HostState) -> dict | None:
@@ -509,23 +517,10 @@ def bind_facts(
     missing: set[str] = set()
 
     def bind(compiled: CompiledTask) -> CompiledTask:
-        pending = compiled.pending
-        if pending is None:
+        if compiled.pending is None:
             return compiled
         try:
-            for condition in pending.conditions:
-                if not condition.holds(facts):
-                    return replace(
-                        compiled,
-                        task=None,
-                        pending=None,
-                        skip_reason=f"condition false on this host: {condition.describe()}",
-                    )
-            if pending.task is not None:
-                return replace(compiled, task=pending.task, pending=None)
-            assert pending.build is not None
-            task, name = pending.build(facts)
-            return replace(compiled, task=task, pending=None, name=name or compiled.name)
+            return decide_pending(compiled, facts)
         except FactsNeeded as need:
             missing.update(g for g in need.groups if not is_late(g))
             return compiled

@@ -23,7 +23,7 @@ from typing import Any
 from provision.ansible.modules import ansible_types
 from provision.errors import InputError, Location
 from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
-from provision.facts.readonly import as_user, env_prefix
+from provision.facts.readonly import argv_reads_only, as_user, command_reads_only, env_prefix
 from provision.project.connvalues import ConnValueError, check_user
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
@@ -1303,8 +1303,9 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
         "set_fact",
     ):
         raise InputError(
-            "`delegate_to: localhost` is supported on read-only steps only (a `command`/"
-            "`shell` with `changed_when: false`, `stat`, `debug`, `set_fact`)",
+            "`delegate_to: localhost` is supported on read-only steps only (a registered "
+            "`command`/`shell` with `check_mode: false`, or with `changed_when: false` when "
+            "its words prove it only reads; `stat`, `debug`, `set_fact`)",
             where_of(raw, "delegate_to") if "delegate_to" in raw else where,
             hint="a step that changes the controller belongs before the run (a script, a "
             "make target), not in a play",
@@ -1469,7 +1470,7 @@ def _keyword_kind(raw: YDict, short: str, key: Any, where: Location) -> str | No
                 hint="end_play/end_host: use `when:` on the tasks; refresh_inventory: run again",
             )
         return "flush_handlers"
-    if short in READ_COMMANDS and "register" in raw and _read_only(raw):
+    if short in READ_COMMANDS and "register" in raw and _read_only(raw, short, key):
         return "read_" + short
     if short in ("package_facts", "service_facts"):
         value = raw[key] or {}
@@ -1485,16 +1486,34 @@ def _keyword_kind(raw: YDict, short: str, key: Any, where: Location) -> str | No
     return None
 
 
-def _read_only(raw: YDict) -> bool:
-    """A command that changes nothing, by Ansible's own marks: `changed_when: false` or
-    `check_mode: false`. Taken at its word: with `register`, it runs in the probe, during
-    `plan` too."""
+def _read_only(raw: YDict, short: str, key: Any) -> bool:
+    """A command that changes nothing, by Ansible's convention: `check_mode: false` (Ansible's
+    check mode runs only such a command), or `changed_when: false` on a command whose words
+    prove it only reads (`readonly.command_reads_only`). Such a command, registered, runs in
+    the probe, during `plan` too; any other runs at apply, at its place."""
+    if raw.get("check_mode") is False:
+        return True
     changed = raw.get("changed_when")
-    return (
+    if not (
         changed is False
         or (isinstance(changed, str) and changed.strip().lower() in ("false", "no"))
-        or raw.get("check_mode") is False
-    )
+    ):
+        return False
+    spec = raw[key]
+    extra = raw.get("args") if isinstance(raw.get("args"), dict) else {}
+    if isinstance(spec, dict):
+        extra = {**extra, **spec}
+        spec = extra.get("cmd", extra.get("_raw_params"))
+    elif spec is None:
+        spec = extra.get("cmd")
+    argv = extra.get("argv")
+    if argv is not None:
+        return (
+            isinstance(argv, list)
+            and all(isinstance(w, str) and "{" not in w for w in argv)
+            and argv_reads_only(list(argv))
+        )
+    return isinstance(spec, str) and command_reads_only(spec, shell=short == "shell")
 
 
 def _include_vars(raw: YDict, key: Any, scope: TaskScope, where: Location) -> None:

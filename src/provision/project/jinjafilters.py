@@ -651,3 +651,9 @@ def drop_omitted(value: Any) -> Any:
 
 def _is_omit(value: Any) -> bool:
     return isinstance(value, str) and value == OMIT
+
+
+# the private registry's TLS and htpasswd filters (roles docker_registry*, docs/registry.md)
+from provision.tls.filters import TLS_FILTERS  # noqa: E402
+
+FILTERS.update(TLS_FILTERS)

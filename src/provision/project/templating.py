@@ -10,6 +10,7 @@ only where the shell reads it as (part of) a plain word (see `shellsafe`).
 from __future__ import annotations
 
 import contextvars
+import difflib
 import functools
 import json
 import os
@@ -31,7 +32,7 @@ from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
 from provision.errors import InputError, Location
-from provision.project import fileformats, jinjafilters, shellsafe
+from provision.project import fileformats, jinjafilters, jinjatests, shellsafe
 from provision.project.yamlfile import UnsafeText
 
 _SINGLE_EXPRESSION = re.compile(r"\A[ \t]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \t]*\Z", re.DOTALL)
@@ -474,6 +475,7 @@ def _make_environment(finalize: Any = None) -> jinja2.Environment:
     env.policies["json.dumps_kwargs"] = {"sort_keys": True}
     env.filters.update(jinjafilters.FILTERS)
     env.filters["tojson"] = _to_json
+    env.tests.update(jinjatests.TESTS)
     env.globals.update(jinjafilters.GLOBALS)
     _guard_filters(env)
     return env
@@ -882,6 +884,26 @@ def _evaluate(env: jinja2.Environment, expression: str, variables: Mapping[str, 
         return _check_weight(result, "the value")
 
 
+_UNKNOWN_NAME = re.compile(r"No (?P<kind>test|filter) named '(?P<name>[^']*)'")
+
+
+def _unknown_name_error(message: str, location: Location | None, what: str) -> InputError:
+    """`x is frob` / `x | frob`: name the test or filter, and the closest known one."""
+    found = _UNKNOWN_NAME.match(message)
+    assert found is not None
+    kind, name = found.group("kind"), found.group("name")
+    known = sorted(TEXT_ENV.tests if kind == "test" else TEXT_ENV.filters)
+    known = [k for k in known if k.isidentifier()]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    listed = "tests: " + ", ".join(known) if kind == "test" else "filters: see docs/ansible.md"
+    return InputError(
+        f"unknown Jinja {kind} `{name}` (in {what}): provision does not have it",
+        location,
+        hint=hint + listed,
+    )
+
+
 def _wrap_errors(location: Location | None, what: str) -> Any:
     class _Wrapper:
         def __enter__(self) -> None:
@@ -896,6 +918,8 @@ def _wrap_errors(location: Location | None, what: str) -> Any:
                 raise InputError(
                     f"undefined variable: {_undefined_name(exc)} (in {what})", location
                 ) from None
+            if isinstance(exc, jinja2.TemplateError) and _UNKNOWN_NAME.match(exc.message or ""):
+                raise _unknown_name_error(exc.message or "", location, what) from None
             if isinstance(exc, jinja2.TemplateSyntaxError):
                 line = location.line if location else None
                 raise InputError(

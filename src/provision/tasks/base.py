@@ -105,10 +105,13 @@ def _kind_of(hint: Any) -> str:
 
 
 def args_of(params: type) -> tuple[Arg, ...]:
-    """The arguments a `Params` dataclass declares, in field order."""
+    """The arguments a `Params` dataclass declares, in field order: its own fields first,
+    then those of a shared base (wholefile.FileParams)."""
     hints = typing.get_type_hints(params)
     result = []
-    for f in fields(params):
+    own = params.__dict__.get("__annotations__", {})
+    ordered = sorted(fields(params), key=lambda f: f.name not in own)
+    for f in ordered:
         meta: _ArgMeta | None = f.metadata.get(_META)
         if meta is None:
             raise TypeError(f"{params.__qualname__}.{f.name}: declare it with arg(doc=...)")

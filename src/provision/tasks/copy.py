@@ -8,19 +8,8 @@ from typing import Any
 from provision.project.fileformats import is_single_expression
 from provision.project.templating import render_template_file
 from provision.project.yamlfile import read_bytes, type_name
-from provision.tasks.base import Mode, arg
-from provision.tasks.wholefile import (
-    MAX_COPY_BYTES,
-    WholeFile,
-    backup_arg,
-    dest_arg,
-    format_arg,
-    group_arg,
-    mode_arg,
-    owner_arg,
-    reload_keys_arg,
-    validate_arg,
-)
+from provision.tasks.base import arg
+from provision.tasks.wholefile import MAX_COPY_BYTES, FileParams, WholeFile, dest_arg
 
 
 class Copy(WholeFile):
@@ -35,18 +24,11 @@ class Copy(WholeFile):
     type_name = "copy"
 
     @dataclass(kw_only=True)
-    class Params:
+    class Params(FileParams):
         dest: str = dest_arg()
         content: Any = arg(None, doc="the file's text (or bytes from YAML's `!!binary`)")
         src: str | None = arg(None, doc="a file under the role's `files/`, copied byte for byte")
         state: str = arg("present", choices=("present", "absent"), doc="whether the file exists")
-        mode: Mode | None = mode_arg()
-        owner: str | None = owner_arg()
-        group: str | None = group_arg()
-        validate: str | None = validate_arg()
-        backup: bool = backup_arg()
-        format: str | None = format_arg()
-        reload_keys: list[str] = reload_keys_arg()
 
     params: Params
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from provision.facts.base import Fact
+from provision.facts.base import CaseFacts, Fact, FactError, FactKind, tail, text
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.tasks.base import Assertion, Mode, TaskType, arg
@@ -17,18 +20,96 @@ ALGORITHMS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "
 _URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+")
 
 
+MAX_CHECKSUM_FILE_BYTES = 1024 * 1024
+_BSD_LINE = re.compile(r"^(\w+) ?\((?P<path>.+)\) ?= (?P<digest>[\w.]+)$")
+_GNU_LINE = re.compile(r"^(?P<digest>[\w.]+)\s+(\*|\.\/|\.)?(?P<path>.+)$")
+
+
 def parse_checksum(value: str) -> tuple[str, str] | str:
-    """`sha256:HEX` → (algorithm, lower-case hex); a message when it is not one."""
+    """`sha256:HEX` → (algorithm, lower-case hex); `sha256:https://.../SHA256SUMS` →
+    (algorithm, the URL); a message when it is neither."""
     algorithm, sep, digest = value.partition(":")
     algorithm = algorithm.strip().lower()
-    digest = digest.strip().lower()
+    digest = digest.strip()
     if not sep or algorithm not in ALGORITHMS:
         return f"`checksum` must be ALGORITHM:HEX with one of {', '.join(ALGORITHMS)}"
+    if digest.startswith(("http:", "https:")):
+        if not _URL.fullmatch(digest):
+            return "`checksum` URL must be http(s):// without spaces or control characters"
+        return algorithm, digest
+    digest = digest.lower()
     if not re.fullmatch(f"[0-9a-f]{{{ALGORITHMS[algorithm]}}}", digest):
-        if digest.startswith(("http:", "https:", "file:")):
-            return "`checksum` from a URL is not supported: give the digest itself"
+        if digest.startswith(("file:", "ftp:")):
+            return "`checksum` from a file:// or ftp:// URL is not supported: use http(s)"
         return f"`checksum` must hold {ALGORITHMS[algorithm]} hex digits for {algorithm}"
     return algorithm, digest
+
+
+def url_filename(url: str) -> str:
+    """The name a checksum file lists the download under (Ansible's url_filename)."""
+    return posixpath.basename(urlsplit(url).path) or "index.html"
+
+
+def digest_for(filename: str, content: str) -> str | None:
+    """The digest a checksum file (`SHA256SUMS`: GNU `HEX  NAME` or BSD `ALG (NAME) = HEX`
+    lines, or one lone digest) gives for `filename`, read as Ansible's get_url reads it."""
+    lines = [line.rstrip("\n") for line in io.StringIO(content, newline=None)]
+    if len(lines) == 1 and len(lines[0].split()) == 1:
+        return lines[0]
+    for line in lines:
+        match = _BSD_LINE.match(line)
+        if match:
+            path = match.group("path")
+        else:
+            match = _GNU_LINE.match(line)
+            if not match:
+                continue
+            path = match.group("path").lstrip("./")
+        if path == filename:
+            return match.group("digest")
+    return None
+
+
+@dataclass(frozen=True)
+class ChecksumFileFact(FactKind):
+    """A checksum file (`SHA256SUMS`) fetched on the host with curl, as get_url fetches
+    it on every run; at most MAX_CHECKSUM_FILE_BYTES."""
+
+    kind = "checksum_file"
+    url: str
+    timeout: int = 10
+    use_proxy: bool = True
+    slow: bool = True
+
+    def command(self) -> str:
+        proxy = "" if self.use_proxy else " --noproxy '*'"
+        return (
+            f"{{ curl -fsSL --retry 2 --connect-timeout {self.timeout}"
+            f" --max-time {self.timeout * 30} --proto =http,https --proto-redir =https{proxy}"
+            f' {shlex.quote(self.url)}; echo "@@curl-rc=$?" >&2; }}'
+            f" | head -c {MAX_CHECKSUM_FILE_BYTES + 1}"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> str:
+        found = re.findall(rb"@@curl-rc=(\d+)", stderr)
+        if not found:
+            raise FactError(f"cannot fetch checksum file {self.url}: {tail(stderr)}")
+        curl_rc = int(found[-1])
+        if len(stdout) > MAX_CHECKSUM_FILE_BYTES:
+            raise FactError(
+                f"checksum file {self.url} is larger than {MAX_CHECKSUM_FILE_BYTES} bytes"
+            )
+        if curl_rc != 0:
+            message = tail(re.sub(rb"@@curl-rc=\d+\n?", b"", stderr)) or "no answer"
+            raise FactError(f"cannot fetch checksum file {self.url}: curl {curl_rc}: {message}")
+        return text(stdout)
+
+    def describe(self) -> str:
+        return f"checksum file {self.url}"
+
+    def case_value(self, case: CaseFacts) -> str:
+        """`checksum_files: {URL: TEXT}`."""
+        return str(case.section("checksum_files").get(self.url, ""))
 
 
 class GetUrl(TaskType):
@@ -50,7 +131,10 @@ class GetUrl(TaskType):
         url: str = arg(doc="the `http(s)://` URL")
         dest: str = arg(doc="the file on the host (an absolute path)")
         checksum: str | None = arg(
-            None, doc="`sha256:HEX` (also md5, sha1, sha224, sha384, sha512)"
+            None,
+            doc="`sha256:HEX` (also md5, sha1, sha224, sha384, sha512), or"
+            " `sha256:https://.../SHA256SUMS`: the digest listed there for the URL's file name"
+            " (the checksum file is fetched on the host when the plan is made)",
         )
         mode: Mode | None = arg(None, doc="its mode (default: an existing file's own, else `0644`)")
         owner: str | None = arg(
@@ -84,16 +168,43 @@ class GetUrl(TaskType):
         if not 1 <= p.timeout <= 3600:
             raise self.fail("`timeout` must be 1..3600 seconds", arg="timeout")
 
-    def facts(self) -> list[Fact]:
-        return [FileFact(self.params.dest)]
-
-    def _holds(self, current: FileState) -> bool | None:
-        """Whether the existing file has the wanted checksum (None: cannot tell)."""
+    def _checksum_file(self) -> ChecksumFileFact | None:
         if self.params.checksum is None:
-            return True
+            return None
         parsed = parse_checksum(self.params.checksum)
         assert not isinstance(parsed, str)
-        algorithm, digest = parsed
+        if not parsed[1].startswith(("http:", "https:")):
+            return None
+        return ChecksumFileFact(parsed[1], self.params.timeout, self.params.use_proxy)
+
+    def facts(self) -> list[Fact]:
+        listed = self._checksum_file()
+        return [FileFact(self.params.dest)] + ([listed] if listed else [])
+
+    def _wanted(self, state: HostState) -> tuple[str, str] | str | None:
+        """(algorithm, hex digest) wanted, None without `checksum`, or why it is unknown."""
+        if self.params.checksum is None:
+            return None
+        parsed = parse_checksum(self.params.checksum)
+        assert not isinstance(parsed, str)
+        listed = self._checksum_file()
+        if listed is None:
+            return parsed
+        algorithm = parsed[0]
+        name = url_filename(self.params.url)
+        digest = digest_for(name, state.get(listed))
+        if digest is None:
+            return f"no checksum for file {name!r} in {listed.url}"
+        digest = digest.lower()
+        if not re.fullmatch(f"[0-9a-f]{{{ALGORITHMS[algorithm]}}}", digest):
+            return f"{listed.url} lists for {name!r} a value that is not a {algorithm} digest"
+        return algorithm, digest
+
+    def _holds(self, current: FileState, wanted: tuple[str, str] | None) -> bool | None:
+        """Whether the existing file has the wanted checksum (None: cannot tell)."""
+        if wanted is None:
+            return True
+        algorithm, digest = wanted
         if current.content is not None:
             return hashlib.new(algorithm, current.content).hexdigest() == digest
         if current.sha256 is not None and algorithm == "sha256":
@@ -110,8 +221,11 @@ class GetUrl(TaskType):
             return Deferred(f"download {p.dest} (it comes from an earlier step)", self.facts())
         if current.exists and not current.kind.startswith("regular"):
             return Failed(f"{p.dest} exists and is a {current.kind}, not a regular file")
+        wanted = self._wanted(state)
+        if isinstance(wanted, str):
+            return Failed(wanted)
         if current.exists:
-            holds = self._holds(current)
+            holds = self._holds(current, wanted)
             if holds is None:
                 return Failed(f"{p.dest} is too large to check its {p.checksum} here")
             if holds:
@@ -127,7 +241,7 @@ class GetUrl(TaskType):
         why = "missing" if not current.exists else "its checksum differs"
         return Change(
             [f"download {p.url} → {p.dest} ({why})"],
-            [Command(self._script(mode, owner, group), f"download {p.url} to {p.dest}")],
+            [Command(self._script(mode, owner, group, wanted), f"download {p.url} to {p.dest}")],
         )
 
     def _attributes(self, state: HostState, current: FileState) -> Outcome:
@@ -146,7 +260,7 @@ class GetUrl(TaskType):
             commands.append(Command(f"chmod -- {mode:04o} {q}", f"chmod {p.dest}"))
             notes.append(f"mode {p.dest}: {current.mode:04o} → {mode:04o}")
         if not commands:
-            kept = f" ({p.checksum.partition(':')[0]} checksum holds)" if p.checksum else ""
+            kept = f" ({p.checksum.partition(':')[0].lower()} checksum holds)" if p.checksum else ""
             return NoOp(f"{p.dest} is there{kept}")
         state.set(
             FileFact(p.dest),
@@ -163,7 +277,7 @@ class GetUrl(TaskType):
         )
         return Change(notes, commands)
 
-    def _script(self, mode: int, owner: str, group: str) -> str:
+    def _script(self, mode: int, owner: str, group: str, wanted: tuple[str, str] | None) -> str:
         p = self.params
         dest = shlex.quote(p.dest)
         proxy = "" if p.use_proxy else " --noproxy '*'"
@@ -177,10 +291,8 @@ class GetUrl(TaskType):
             f"curl -fsSL --retry 2 --connect-timeout {p.timeout} --max-time {p.timeout * 30}"
             f' --proto =http,https --proto-redir =https{proxy} -o "$t" {shlex.quote(p.url)}',
         ]
-        if p.checksum is not None:
-            parsed = parse_checksum(p.checksum)
-            assert not isinstance(parsed, str)
-            algorithm, digest = parsed
+        if wanted is not None:
+            algorithm, digest = wanted
             steps.append(
                 f"printf '%s  %s\\n' {digest} \"$t\" | {algorithm}sum -c --status -"
                 f" || {{ echo {shlex.quote(f'{p.url}: {algorithm} checksum differs')} >&2;"

@@ -68,6 +68,43 @@ def insert_index(lines: list[str], insertafter: str | None, insertbefore: str | 
     return len(lines)
 
 
+# In a `backrefs` line: `\N`, `\NN`, `\g<name>`, `\g<N>` and `\\` (a backslash).
+_BACKREF = re.compile(
+    r"\\(?:(?P<num>[1-9][0-9]?)(?P<digit>[0-9]?)|g<(?P<name>[^>]*)>|(?P<slash>\\)|(?P<other>.?))",
+    re.S,
+)
+
+
+def backref_problem(line: str, regexp: str) -> str | None:
+    r"""Why `line` cannot be expanded with `regexp`'s groups (None: it can). Only group
+    references and `\\` are allowed: Python's other escapes (`\n`, `\t`, octal `\0`)
+    would put a line break or a control character in the line."""
+    pattern = re.compile(regexp)
+    for found in _BACKREF.finditer(line):
+        if found.group("num") is not None:
+            if found.group("digit"):  # Python would read `\123` as an octal escape
+                return (
+                    f"`{found.group(0)}` is ambiguous after a backslash (a group or an octal"
+                    " escape); write `\\g<N>` for group N"
+                )
+            number = int(found.group("num"))
+            if number > pattern.groups:
+                return f"`\\{number}` refers to group {number}, but `regexp` has {pattern.groups}"
+        elif found.group("name") is not None:
+            name = found.group("name")
+            if name.isdigit():
+                if int(name) > pattern.groups:
+                    return f"`\\g<{name}>` refers to a group `regexp` does not have"
+            elif name not in pattern.groupindex:
+                return f"`\\g<{name}>` names a group `regexp` does not have"
+        elif found.group("slash") is None:
+            return (
+                f"`\\{found.group('other')}` is not a group reference; only `\\1`..`\\99`,"
+                " `\\g<name>` and `\\\\` (a backslash) may follow a backslash"
+            )
+    return None
+
+
 def edit_lines(
     text: str,
     line: str | None,
@@ -76,15 +113,20 @@ def edit_lines(
     section: str | None,
     insertafter: str | None = None,
     insertbefore: str | None = None,
+    backrefs: bool = False,
 ) -> str:
-    """The file's text with the line made present or absent. Pure, for tests and planning.
+    r"""The file's text with the line made present or absent. Pure, for tests and planning.
     Lines the edit does not touch keep their bytes, `\r` included; a new line ends as most
-    of the file's lines do (CRLF in a CRLF file)."""
+    of the file's lines do (CRLF in a CRLF file). With `backrefs` (Ansible's), the last
+    line `regexp` matches is replaced by `line` with `\1`/`\g<name>` expanded from that
+    match, and a file where `regexp` matches nothing is left as it is."""
     raw = _raw_lines(text)
     lines = split_lines(text)
     crlf = sum(r.endswith("\r") for r in raw) * 2 > len(raw)
     ending = "\r" if crlf else ""
-    endings = [r[len(c) :] for r, c in zip(raw, lines, strict=True)]
+    endings: list[str | None] = [r[len(c) :] for r, c in zip(raw, lines, strict=True)]
+    if text and not text.endswith("\n"):
+        endings[-1] = None  # the last line has no line break: kept so while it stays last
     pattern = re.compile(regexp) if regexp else None
 
     def matches(candidate: str) -> bool:
@@ -106,6 +148,16 @@ def edit_lines(
                 endings.append(ending)
             lines += [f"[{section}]", line]
             endings += [ending, ending]
+        elif backrefs:
+            assert pattern is not None
+            start, end = bounds
+            found = [i for i in range(start, end) if pattern.search(lines[i])]
+            if not found:
+                return text  # Ansible: nothing is safe to write without a match
+            match = pattern.search(lines[found[-1]])
+            assert match is not None
+            lines[found[-1]] = match.expand(line)
+            endings[found[-1]] = endings[found[-1]] or ""  # a written line ends with a break
         else:
             start, end = bounds
             found = [i for i in range(start, end) if matches(lines[i])]
@@ -113,6 +165,7 @@ def edit_lines(
                 return text  # the regexp does not match the wanted line itself: already there
             if found:
                 lines[found[-1]] = line
+                endings[found[-1]] = endings[found[-1]] or ""
             elif section is None and (insertafter is not None or insertbefore is not None):
                 insert_at = insert_index(lines, insertafter, insertbefore)
                 lines.insert(insert_at, line)
@@ -125,7 +178,11 @@ def edit_lines(
                 endings.insert(insert_at, ending)
     if not lines:
         return ""
-    return "\n".join(c + e for c, e in zip(lines, endings, strict=True)) + "\n"
+    last = len(lines) - 1
+    return "".join(
+        c + (e or "") + ("" if e is None and i == last else "\n")
+        for i, (c, e) in enumerate(zip(lines, endings, strict=True))
+    )
 
 
 class Line(TaskType):
@@ -164,6 +221,12 @@ class Line(TaskType):
         insertbefore: str | None = arg(
             None,
             doc="where a new line goes: before the last line matching this regexp (`BOF`: first)",
+        )
+        backrefs: bool = arg(
+            False,
+            doc="`line` may hold `\\1` or `\\g<name>`, filled from the last line `regexp`"
+            " matches, which it replaces; when `regexp` matches no line the file is left as"
+            " it is (Ansible's `backrefs`)",
         )
         create: bool = arg(True, doc="create the file if missing (with `mode`, `owner`, `group`)")
         mode: Mode | None = arg(
@@ -209,7 +272,12 @@ class Line(TaskType):
                     "`_`, `.`, `:` and `-`)",
                     arg="section",
                 )
-        if self.params.line is not None and fmt in LINE_FORMATS and fmt != "lines":
+        if (
+            self.params.line is not None
+            and fmt in LINE_FORMATS
+            and fmt != "lines"
+            and not (self.params.backrefs and self.params.state == "present")  # at plan time
+        ):
             problem = ini_line_problem(self.params.line, fmt)
             if problem:
                 raise self.fail(
@@ -249,6 +317,26 @@ class Line(TaskType):
                     hint=SAFE_HINT,
                     arg="regexp",
                 )
+        if self.params.backrefs:
+            self._validate_backrefs()
+
+    def _validate_backrefs(self) -> None:
+        p = self.params
+        if p.state == "absent":
+            return  # Ansible ignores `backrefs` when removing lines
+        if p.regexp is None:
+            raise self.fail("`backrefs` needs `regexp` (its groups fill `line`)", arg="backrefs")
+        if p.section is not None:
+            raise self.fail("`backrefs` does not go with `section`", arg="backrefs")
+        if p.insertafter is not None or p.insertbefore is not None:
+            raise self.fail(
+                "`insertafter`/`insertbefore` do not go with `backrefs` (with `backrefs` a"
+                " line is only ever replaced, never inserted)",
+                arg="backrefs",
+            )
+        problem = backref_problem(p.line or "", p.regexp)
+        if problem:
+            raise self.fail(f"`line` {self._origin('line')}{problem}", arg="line")
 
     def _origin(self, arg: str) -> str:
         return origin_note(self.context.raw_args.get(arg))
@@ -286,8 +374,12 @@ class Line(TaskType):
         before = as_text(current.content) if current.exists else ""
         p = self.params
         after = edit_lines(
-            before, p.line, p.regexp, p.state, p.section, p.insertafter, p.insertbefore
+            before, p.line, p.regexp, p.state, p.section, p.insertafter, p.insertbefore, p.backrefs
         )
+        if p.backrefs and after != before:
+            problem = self._expanded_problem(before, after)
+            if problem:
+                return Failed(problem)
         if current.exists and after == before:
             what = "absent" if self.params.state == "absent" else "present"
             return NoOp(f"line {what} in {path}")
@@ -303,6 +395,19 @@ class Line(TaskType):
             summary=f"{'edit' if current.exists else 'create'} {path}",
         )
 
+    def _expanded_problem(self, before: str, after: str) -> str | None:
+        """A `backrefs` line, once expanded, must still fit the file (one line; a key=value
+        line in an INI-like file)."""
+        new = [x for x in split_lines(after) if x not in set(split_lines(before))]
+        fmt = format_of(self.params.format, self.params.path)
+        for line in new:
+            problem = line_problem(line)
+            if problem is None and fmt in LINE_FORMATS and fmt != "lines":
+                problem = ini_line_problem(line, fmt)
+            if problem:
+                return f"{self.params.path}: the line `backrefs` makes {problem}"
+        return None
+
     def assertions(self) -> list[Assertion]:
         expect = {
             "line": self.params.line,
@@ -311,6 +416,7 @@ class Line(TaskType):
             "section": self.params.section,
             "insertafter": self.params.insertafter,
             "insertbefore": self.params.insertbefore,
+            "backrefs": self.params.backrefs,
         }
         return [Assertion("line", self.params.path, expect, f"line in {self.params.path}")]
 
@@ -327,6 +433,7 @@ def check_line(host: Any, path: str, expect: dict) -> str | None:
         expect["section"],
         expect.get("insertafter"),
         expect.get("insertbefore"),
+        bool(expect.get("backrefs")),
     )
     if wanted != text:
         where = f" in [{expect['section']}]" if expect["section"] else ""

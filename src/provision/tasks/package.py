@@ -12,6 +12,7 @@ from provision.facts.kinds import PackagesFact, Update, UpdatesFact
 from provision.planning.model import Change, HostState, NoOp, Outcome, dnf
 from provision.tasks.base import Assertion, TaskType, arg, verifies
 
+_REPO_PATTERN = re.compile(r"[A-Za-z0-9_.:*?\[\]-]+")  # a repo id, or a dnf glob of them
 _PIN = re.compile(r"^(?P<name>.+?)-(?P<version>(?:\d+:)?\d+\.[\w.+~^]*(?:-[\w.+~^]+)?)$")
 SHOWN_UPDATES = 8
 
@@ -54,6 +55,16 @@ class Package(TaskType):
             "present", choices=("present", "absent", "latest"), doc="installed, removed, updated"
         )
         security: bool = arg(False, doc='with `name: "*"`, `state: latest`: security updates only')
+        enablerepo: list[str] = arg(
+            [],
+            doc="repository ids (or globs) enabled for this install only (dnf `--enablerepo`);"
+            " a list or a comma-separated string. Not with `state: latest`",
+        )
+        disablerepo: list[str] = arg(
+            [],
+            doc="repository ids (or globs) disabled for this install only (dnf"
+            " `--disablerepo`). Not with `state: latest`",
+        )
 
     params: Params
 
@@ -75,6 +86,22 @@ class Package(TaskType):
             raise self.fail('`security: true` goes with `name: "*"`')
         if self.params.state == "absent" and any(split_pin(n)[1] for n in names):
             raise self.fail("`state: absent` takes plain names, without versions")
+        for key in ("enablerepo", "disablerepo"):
+            repos = getattr(self.params, key)
+            for repo in repos:
+                if not _REPO_PATTERN.fullmatch(repo) or repo.startswith("-"):
+                    raise self.fail(
+                        f"`{key}`: {repo!r} is not a repository id (letters, digits, `_`, `.`,"
+                        " `:`, `-`, and the globs `*`, `?`, `[...]`)",
+                        arg=key,
+                    )
+            if repos and self.params.state == "latest":
+                raise self.fail(
+                    f"`{key}` does not go with `state: latest`: the plan reads pending updates"
+                    " from the repositories enabled on the host",
+                    hint="enable the repository with ansible.builtin.yum_repository (`enabled:`)",
+                    arg=key,
+                )
 
     def facts(self) -> list[Fact]:
         if self.params.name == ["*"]:
@@ -116,7 +143,9 @@ class Package(TaskType):
             summary.append(f"package {name}: {before} → {version or 'present'}")
             installed[name] = (version or "(to be installed)",)
         if missing:
-            commands.append(dnf("-y", "install", "--", *[m[0] for m in missing]))
+            repos = [f"--enablerepo={r}" for r in self.params.enablerepo]
+            repos += [f"--disablerepo={r}" for r in self.params.disablerepo]
+            commands.append(dnf("-y", *repos, "install", "--", *[m[0] for m in missing]))
         if outdated:
             summary += [f"package {u.name}: update to {u.version}" for u in outdated]
             commands.append(dnf("-y", "upgrade", "--", *[u.name for u in outdated]))

@@ -6,18 +6,8 @@ from dataclasses import dataclass
 
 from provision.project.templating import render_template_file
 from provision.project.yamlfile import read_text
-from provision.tasks.base import Mode, arg
-from provision.tasks.wholefile import (
-    WholeFile,
-    backup_arg,
-    dest_arg,
-    format_arg,
-    group_arg,
-    mode_arg,
-    owner_arg,
-    reload_keys_arg,
-    validate_arg,
-)
+from provision.tasks.base import arg
+from provision.tasks.wholefile import FileParams, WholeFile, dest_arg
 
 
 class Template(WholeFile):
@@ -31,16 +21,9 @@ class Template(WholeFile):
     type_name = "template"
 
     @dataclass(kw_only=True)
-    class Params:
+    class Params(FileParams):
         src: str = arg(doc="the template, under the role's `templates/`")
         dest: str = dest_arg()
-        mode: Mode | None = mode_arg()
-        owner: str | None = owner_arg()
-        group: str | None = group_arg()
-        validate: str | None = validate_arg()
-        backup: bool = backup_arg()
-        format: str | None = format_arg()
-        reload_keys: list[str] = reload_keys_arg()
 
     params: Params
 

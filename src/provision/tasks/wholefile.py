@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,56 +13,40 @@ from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Change, HostState, Outcome
 from provision.project.fileformats import FORMATS, format_of
 from provision.project.paths import contained_file
-from provision.tasks.base import Assertion, TaskType, arg
+from provision.tasks.base import Assertion, Mode, TaskType, arg
 from provision.tasks.filesupport import plan_absent, plan_file
 
 MAX_COPY_BYTES = 64 * 1024 * 1024  # a files/ source is read whole into memory
 
 
-# The arguments template and copy share, each a fresh field for each Params.
 def dest_arg() -> Any:
     return arg(doc="the file on the host")
 
 
-def mode_arg() -> Any:
-    return arg(None, doc="its mode (default: an existing file's own, else `0644`)")
+@dataclass(kw_only=True)
+class FileParams:
+    """The arguments template and copy share, after their own (`dest` and the source)."""
 
-
-def owner_arg() -> Any:
-    return arg(None, doc="its owner (default: an existing file's own, else `root`)")
-
-
-def group_arg() -> Any:
-    return arg(None, doc="its group (default: an existing file's own, else `root`)")
-
-
-def validate_arg() -> Any:
-    return arg(
+    mode: Mode | None = arg(None, doc="its mode (default: an existing file's own, else `0644`)")
+    owner: str | None = arg(None, doc="its owner (default: an existing file's own, else `root`)")
+    group: str | None = arg(None, doc="its group (default: an existing file's own, else `root`)")
+    validate: str | None = arg(
         None,
         choices=("json",),
         doc="`json`: the content must parse as JSON, checked before any host is touched",
     )
-
-
-def backup_arg() -> Any:
-    return arg(False, doc="keep the previous content as `DEST.TIMESTAMP.bak`")
-
-
-def reload_keys_arg() -> Any:
-    return arg(
-        [],
-        doc="a JSON file's top-level keys that the service reading it applies on reload: "
-        "when a change only adds or changes such keys, a `restarted` handler it notifies "
-        "runs as a reload (see docs/rolling.md)",
-    )
-
-
-def format_arg() -> Any:
-    return arg(
+    backup: bool = arg(False, doc="keep the previous content as `DEST.TIMESTAMP.bak`")
+    format: str | None = arg(
         None,
         choices=FORMATS,
         doc="the file's format (default: from `dest`; see [File formats]"
         "(#file-formats-values-in-line-oriented-files))",
+    )
+    reload_keys: list[str] = arg(
+        [],
+        doc="a JSON file's top-level keys that the service reading it applies on reload: "
+        "when a change only adds or changes such keys, a `restarted` handler it notifies "
+        "runs as a reload (see docs/rolling.md)",
     )
 
 

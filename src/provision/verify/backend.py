@@ -25,8 +25,11 @@ class ProvisionBackend(ParamikoBackend):
         return self._provision._conn.client
 
 
-def testinfra_host(config: HostConfig, options: RunOptions) -> tuple[Host, Any]:
-    """A testinfra Host for one inventory host, and the connection to close afterwards."""
+def testinfra_host(
+    config: HostConfig, options: RunOptions, connection: Any = None
+) -> tuple[Host, Any]:
+    """A testinfra Host for one inventory host (on `connection` when one is open already),
+    and the connection to close afterwards."""
     if config.connection == "local":
         import os
 
@@ -34,6 +37,6 @@ def testinfra_host(config: HostConfig, options: RunOptions) -> tuple[Host, Any]:
 
         sudo = config.become and os.geteuid() != 0
         return testinfra.get_host("local://", sudo=sudo), None
-    connection = connect(config, options)
+    connection = connection or connect(config, options)
     sudo = config.become and config.user != "root"
     return Host(ProvisionBackend(connection, sudo)), connection

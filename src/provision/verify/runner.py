@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,20 @@ from typing import Any
 import click
 import pytest
 
-from provision.errors import InputError
-from provision.execution.runner import RunOptions
-from provision.project.compile import Compiled, Selection, compile_run, parse_extra_vars
+from provision.errors import InputError, ProvisionError
+from provision.execution.connection import BecomeError
+from provision.execution.runner import HostFailed, RunOptions, connect, probe
+from provision.facts.host import group_facts
+from provision.facts.hostvars import FactsNeeded
+from provision.planning.planner import bind_facts, fact_groups_needed, host_facts
+from provision.project.compile import (
+    Compiled,
+    CompiledTask,
+    HostPlay,
+    Selection,
+    compile_run,
+    parse_extra_vars,
+)
 from provision.project.hostconfig import HostConfig
 from provision.tasks.base import Assertion
 
@@ -45,12 +57,17 @@ class Tally:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def targets_of(compiled: Compiled) -> dict[str, Target]:
+def targets_of(
+    compiled: Compiled, bind: Callable[[HostPlay], list[CompiledTask]] | None = None
+) -> dict[str, Target]:
+    """Each host's assertions. `bind` decides the tasks whose `when:` or arguments read host
+    facts (without it they are not checked)."""
     targets: dict[str, Target] = {}
     for _name, host_plays in compiled.plays:
         for host_play in host_plays:
             target = targets.setdefault(host_play.host.name, Target(host_play.host))
-            for compiled_task in host_play.tasks:
+            tasks = bind(host_play) if bind is not None else host_play.tasks
+            for compiled_task in tasks:
                 if compiled_task.task is None:
                     continue
                 target.assertions += compiled_task.task.assertions()
@@ -61,20 +78,48 @@ def targets_of(compiled: Compiled) -> dict[str, Target]:
                         if key not in target.role_vars:
                             try:
                                 target.role_vars[key] = variables[key]
-                            except InputError:
+                            except (InputError, FactsNeeded):  # a default over host facts
                                 continue
     return targets
 
 
+class FactBinder:
+    """Reads, per host, the fact groups its tasks' `when:` and arguments name (one remote
+    command on the connection the checks then use) and decides those tasks on them."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.connections: dict[str, Any] = {}
+
+    def __call__(self, host_play: HostPlay) -> list[CompiledTask]:
+        needed = fact_groups_needed(host_play.tasks)
+        if not needed:
+            return host_play.tasks
+        config = host_play.host
+        try:
+            conn = self.connections.get(config.name)
+            if conn is None:
+                conn = self.connections[config.name] = connect(config, self.options)
+            state = probe(conn, group_facts(needed), config.become)
+        except (ProvisionError, BecomeError, HostFailed):
+            return host_play.tasks  # the host's checks fail on the same cause, shown there
+        return bind_facts(host_play.tasks, [], host_facts(state)).tasks
+
+
 class VerifyPlugin:
     def __init__(
-        self, targets: dict[str, Target], role_tests: dict[str, str], options: RunOptions
+        self,
+        targets: dict[str, Target],
+        role_tests: dict[str, str],
+        options: RunOptions,
+        opened: dict[str, Any] | None = None,
     ) -> None:
         self.targets = targets
         self.role_tests = role_tests  # test file path -> role name
         self.options = options
         self.hosts: dict[str, Any] = {}
-        self.connections: list[Any] = []
+        self.opened = dict(opened or {})  # connections the fact binder opened, reused
+        self.connections: list[Any] = list(self.opened.values())
         self.tally: dict[str, Tally] = {name: Tally() for name in targets}
 
     def pytest_generate_tests(self, metafunc: Any) -> None:
@@ -96,9 +141,11 @@ class VerifyPlugin:
 
         name = request.param
         if name not in self.hosts:
-            host, connection = testinfra_host(self.targets[name].config, self.options)
+            host, connection = testinfra_host(
+                self.targets[name].config, self.options, self.opened.pop(name, None)
+            )
             self.hosts[name] = host
-            if connection is not None:
+            if connection is not None and connection not in self.connections:
                 self.connections.append(connection)
         return self.hosts[name]
 
@@ -146,7 +193,14 @@ def run_verify(
     options: RunOptions | None = None,
 ) -> int:
     compiled = compile_run(inventory, playbook, parse_extra_vars(extra_vars), Selection(limit))
-    targets = targets_of(compiled)
+    options = options or RunOptions()
+    binder = FactBinder(options)
+    try:
+        targets = targets_of(compiled, binder)
+    except BaseException:
+        for connection in binder.connections.values():
+            connection.close()
+        raise
     role_tests: dict[str, str] = {}
     role_dirs = {
         compiled_task.task.context.role_dir
@@ -158,8 +212,7 @@ def run_verify(
     for role_dir in sorted(d for d in role_dirs if d is not None):
         for test_file in sorted((role_dir / "tests").glob("test_*.py")):
             role_tests[str(test_file.resolve())] = role_dir.name
-    options = options or RunOptions()
-    plugin = VerifyPlugin(targets, role_tests, options)
+    plugin = VerifyPlugin(targets, role_tests, options, binder.connections)
     with tempfile.TemporaryDirectory(prefix="provision-verify-") as tmp:
         declared = Path(tmp) / "test_declared.py"
         declared.write_text(DECLARED_TESTS)
@@ -174,6 +227,9 @@ def run_verify(
             "no:pytest11.testinfra",
             "-o",
             "console_output_style=classic",
+            # a second verify in one process must not find the first one's modules
+            "--import-mode",
+            "importlib",
             "--rootdir",
             tmp,
             "-W",

@@ -403,6 +403,84 @@ def test_reach_parse_refuses_garbage(stdout: str) -> None:
         ReachFact("", "").parse(0, stdout.encode(), b"")
 
 
+PINNED = "http://10.200.0.1:8080/linux/centos/docker-ce.repo"
+HOSTILE_TREES = (("Rocky", "x'; touch /tmp/owned; '"), ("RedHat", "$(reboot)"))
+
+
+@pytest.mark.parametrize(
+    ("os_id", "version", "url", "trees", "pin", "asked"),
+    [
+        ("rocky", "9.5", PINNED, None, True, "/linux/centos/9/ARCH/stable/repodata/repomd.xml"),
+        ("rhel", "9.4", PINNED, None, True, "/linux/rhel/9/ARCH/stable/repodata/repomd.xml"),
+        (
+            "almalinux",
+            "8.10",
+            PINNED,
+            None,
+            True,
+            "/linux/centos/8/ARCH/stable/repodata/repomd.xml",
+        ),
+        ("rocky", "10.0", PINNED, None, True, "/linux/centos/10/ARCH/stable/repodata/repomd.xml"),
+        (
+            "rocky",
+            "9.5",
+            PINNED,
+            (("Rocky", "rhel"),),
+            True,
+            "/linux/rhel/9/ARCH/stable/repodata/repomd.xml",
+        ),
+        ("rocky", "9.5", PINNED, None, False, "/linux/centos/docker-ce.repo"),
+        ("centos", "9", PINNED, None, True, "/linux/centos/docker-ce.repo"),
+        ("rocky", "9.5", "http://m/own/docker.repo", None, True, "/own/docker.repo"),
+        ("rocky", "9.5", PINNED, HOSTILE_TREES, True, "/linux/centos/docker-ce.repo"),
+        ("rhel", "", PINNED, None, True, "/linux/centos/docker-ce.repo"),
+    ],
+)
+def test_reach_asks_what_dnf_will_fetch(
+    tmp_path: Path, os_id: str, version: str, url: str, trees, pin: bool, asked: str
+) -> None:
+    """The command runs for real here, with a curl that records what it was asked."""
+    import platform
+    import subprocess
+
+    os_release = tmp_path / "os-release"
+    os_release.write_text(f'ID="{os_id}"\nVERSION_ID="{version}"\n')
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "asked"
+    curl = bin_dir / "curl"
+    curl.write_text(
+        f'#!/bin/sh\nfor a; do last="$a"; done\nprintf "%s\\n" "$last" >> {log}\nprintf 200\n'
+    )
+    curl.chmod(0o755)
+    fact = ReachFact("", url, os_release=str(os_release), pin_major=pin)
+    if trees is not None:
+        fact = ReachFact("", url, docker_trees=trees, os_release=str(os_release), pin_major=pin)
+    done = subprocess.run(
+        ["sh", "-c", fact.command()],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    found = [r for r in fact.parse(0, done.stdout, b"") if r.repo.startswith("docker-ce")]
+    expected = (
+        url[: url.rfind("/linux/")] + asked if "/linux/" in asked and "/linux/" in url else url
+    )
+    expected = expected.replace("ARCH", platform.machine())
+    assert [r.url for r in found] == [expected]
+    assert log.read_text().splitlines() == [expected]
+    assert not Path("/tmp/owned").exists()
+
+
+def test_reach_trees_from_variables() -> None:
+    from provision.check.reach import DEFAULT_TREES, docker_trees
+
+    assert docker_trees({}) == tuple(DEFAULT_TREES.items())
+    assert docker_trees({"docker_repo_trees": "rhel"}) == tuple(DEFAULT_TREES.items())
+    assert docker_trees({"docker_repo_trees": {"Rocky": "rhel"}}) == (("Rocky", "rhel"),)
+
+
 def test_reach_without_curl_is_none() -> None:
     assert ReachFact("", "").parse(127, b"", b"") is None
 

@@ -236,8 +236,10 @@ def test_apply_runs_probe_commands_handlers_then_reprobe(setup):
     ]
     assert "/etc/sysctl.d/99-docker.conf" in hosts["h1"].ran[1]
     assert "/etc/docker/daemon.json" in hosts["h1"].ran[2]
-    # probe + 7 commands + one live re-plan for the handler that runs + the re-probe
-    assert h1.commands_run == 1 + 7 + 1 + 1
+    # probe + ONE batch of the 6 task commands + one live re-plan for the handler that runs
+    # + the handler's command + the re-probe
+    assert h1.commands_run == 1 + 1 + 1 + 1 + 1
+    assert connections["h1"].batches[0][:6] == hosts["h1"].ran[:6]
     assert h1.connections == 1
     assert hosts["h1"].files["/etc/docker/daemon.json"] == b"{}\n"
     assert reports["h2"].status == OK and hosts["h2"].ran == []

@@ -53,6 +53,7 @@ BASH = {
         [
             "apply",
             "audit",
+            "bundle",
             "check",
             "facts",
             "init",

@@ -33,7 +33,16 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_source_checkout_ships_its_own_folders() -> None:
     assert shipped.roles_dir() == ROOT / "roles"
     assert shipped.playbooks_dir() == ROOT / "playbooks"
-    assert len(SHIPPED_ROLES) == 13  # + docker_audit_rules, docker_file_modes
+    assert {
+        "os_support",
+        "docker_engine",
+        "offline_repo",
+        "docker_registry",
+        "docker_swarm",
+        "docker_audit_rules",
+        "docker_file_modes",
+    } <= set(SHIPPED_ROLES)
+    assert len(SHIPPED_ROLES) >= 13
 
 
 def test_packaged_folders_win_over_the_checkout(
@@ -110,6 +119,7 @@ def test_starter_playbook_loads_with_the_shipped_roles(project: Path) -> None:
     assert [r.name for r in play.roles] == [
         "os_support",
         "dnf_proxy",
+        "offline_repo",
         "os_update",
         "security_baseline",
         "ip_forward",

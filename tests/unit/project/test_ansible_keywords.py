@@ -144,12 +144,12 @@ def test_a_read_only_command_is_a_fact(tmp_path, text) -> None:
             "printf '%s\\n' 'a b'",
         ),
         (  # one template that renders to the list (Ansible's argv: "{{ ... }}")
-            "- command: {argv: \"{{ ['rpm', '-q'] + pkgs }}\"}\n  changed_when: false\n"
+            "- command: {argv: \"{{ ['rpm', '-q'] + pkgs }}\"}\n  check_mode: false\n"
             "  vars: {pkgs: [a, 'b c', '$(id)', '-x', \"it's\", \"l1\\nl2\"]}\n",
             "rpm -q a 'b c' '$(id)' -x 'it'\"'\"'s' 'l1\nl2'",
         ),
         (
-            "- command: {argv: '{{ words }}'}\n  changed_when: false\n"
+            "- command: {argv: '{{ words }}'}\n  check_mode: false\n"
             "  vars: {words: [echo, 1, true]}\n",
             "echo 1 True",
         ),
@@ -414,9 +414,9 @@ def test_become_to_root_with_sudo_is_accepted(tmp_path, host_vars) -> None:
         ("- debug: {text: x}\n", "debug"),
         ("- stat: {}\n", "stat"),
         ("- stat: {path: rel}\n  register: s\n", "absolute path"),
-        ("- command: ''\n  changed_when: false\n  register: r\n", "empty"),
-        ('- command: "echo \'x"\n  changed_when: false\n  register: r\n', "split"),
-        ("- shell: {argv: [a]}\n  changed_when: false\n  register: r\n", "argv"),
+        ("- command: ''\n  check_mode: false\n  register: r\n", "empty"),
+        ('- command: "echo \'x"\n  check_mode: false\n  register: r\n', "split"),
+        ("- shell: {argv: [a]}\n  check_mode: false\n  register: r\n", "argv"),
         ("- command: {argv: []}\n  changed_when: false\n  register: r\n", "argv"),
         ("- command: {argv: {a: 1}}\n  changed_when: false\n  register: r\n", "argv"),
         (
@@ -438,8 +438,8 @@ def test_become_to_root_with_sudo_is_accepted(tmp_path, host_vars) -> None:
             "  register: r\n",
             "argv",
         ),
-        ("- command: x\n  args: {chdir: rel}\n  changed_when: false\n  register: r\n", "chdir"),
-        ("- command: x\n  args: {stdin: y}\n  changed_when: false\n  register: r\n", "stdin"),
+        ("- command: x\n  args: {chdir: rel}\n  check_mode: false\n  register: r\n", "chdir"),
+        ("- command: x\n  args: {stdin: y}\n  check_mode: false\n  register: r\n", "stdin"),
         ("- include_vars: nothere.yml\n", "not found"),
         ("- include_vars: {file: a.yml, depth: 1}\n", "depth"),
     ],
@@ -859,7 +859,7 @@ def test_include_apply_keywords(tmp_path, text, check) -> None:
             "- shell: {cmd: x, executable: /bin/zsh}\n  changed_when: false\n  register: r\n",
             "executable",
         ),
-        ("- command: x\n  args: {warn: false}\n  changed_when: false\n  register: r\n", "warn"),
+        ("- command: x\n  args: {warn: false}\n  check_mode: false\n  register: r\n", "warn"),
     ],
 )
 def test_include_apply_and_command_arg_errors(tmp_path, text, words) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
 
-from provision.ansible.modules import commands, files, packages, repos, system
+from provision.ansible.modules import commands, docker, files, packages, repos, system
 from provision.ansible.modules.spec import (
     Call,
     Module,
@@ -31,9 +31,17 @@ from provision.errors import InputError, Location
 from provision.project.yamlfile import where_of
 from provision.tasks.base import TaskType
 
-COLLECTIONS = ("ansible.builtin", "ansible.legacy", "ansible.posix", "community.general")
+COLLECTIONS = (
+    "ansible.builtin",
+    "ansible.legacy",
+    "ansible.posix",
+    "community.general",
+    "community.docker",
+)
 MODULES: dict[str, Module] = {
-    m.name: m for family in (packages, files, system, repos, commands) for m in family.MODULES
+    m.name: m
+    for family in (packages, files, system, repos, commands, docker)
+    for m in family.MODULES
 }
 # Modules other helpers' code provides (task keywords, facts): named here so that their
 # FQCN finds their short name, never translated by this package.

@@ -184,19 +184,15 @@ LINEINFILE = Module(
             only=False,
             refuse="the last match is replaced, as Ansible's default",
         ),
-        A(
-            "backrefs",
-            to="",
-            only=False,
-            refuse="write the whole line in `line` (no \\1 from `regexp`)",
-        ),
+        A("backrefs"),
         A("search_string", refuse="write a `regexp` (escape it: `{{ text | regex_escape }}`)"),
         A("validate", refuse=_VALIDATE),
         *_common_refused(),
     ),
     "the `line` type with Ansible's `create: false` default; `insertafter`/`insertbefore`"
-    " take a regexp, `EOF` or `BOF`; a line is checked for the file's format (an INI-like"
-    " file gets a key=value line)",
+    " take a regexp, `EOF` or `BOF`; `backrefs` takes `\\1`..`\\99`, `\\g<name>` and"
+    " `\\\\` only; a line is checked for the file's format (an INI-like file gets a"
+    " key=value line)",
     fixed={"create": False},
     prepare=_lineinfile,
 )
@@ -285,7 +281,9 @@ GET_URL = Module(
         *_common_refused(),
     ),
     "a native type: fetched on the host with curl; an existing `dest` is kept unless"
-    " `checksum` says it differs; `dest` must be a file path (not a directory)",
+    " `checksum` says it differs; `checksum: ALG:https://.../SHA256SUMS` takes the digest"
+    " listed for the URL's file name (the list is fetched on the host by the probe);"
+    " `dest` must be a file path (not a directory)",
 )
 
 MODULES = (COPY, TEMPLATE, FILE, LINEINFILE, BLOCKINFILE, REPLACE, GET_URL)

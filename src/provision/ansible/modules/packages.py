@@ -7,28 +7,24 @@ from typing import Any
 from provision.ansible.modules.spec import A, Call, Module
 
 STATES = {"installed": "present", "removed": "absent"}
-_REPOS = (
-    "provision installs from the repositories enabled on the host: enable or disable a"
-    " repository with ansible.builtin.yum_repository (`enabled:`)"
-)
 
 
 def _names(args: dict[str, Any], call: Call) -> dict[str, Any]:
-    """`name: "a,b"` and `name: [a, "b,c"]` are the names a, b, c (as in Ansible)."""
-    name = args.get("name")
-    if isinstance(name, str):
-        name = [name]
-    if isinstance(name, list) and all(isinstance(n, str) for n in name):
-        templated = any("{{" in n or "{%" in n for n in name)
-        if not templated:  # after rendering, or written literally
-            args["name"] = [part.strip() for n in name for part in n.split(",") if part.strip()]
+    """`name: "a,b"` and `name: [a, "b,c"]` are the names a, b, c (as in Ansible); the same
+    for `enablerepo` and `disablerepo`."""
+    for key in ("name", "enablerepo", "disablerepo"):
+        name = args.get(key)
+        if isinstance(name, str):
+            name = [name]
+        if isinstance(name, list) and all(isinstance(n, str) for n in name):
+            templated = any("{{" in n or "{%" in n for n in name)
+            if not templated:  # after rendering, or written literally
+                args[key] = [part.strip() for n in name for part in n.split(",") if part.strip()]
     return args
 
 
 def _dnf_args() -> tuple[A, ...]:
     refused = {
-        "enablerepo": _REPOS,
-        "disablerepo": _REPOS,
         "exclude": "pin the versions you want in `name` (NAME-VERSION), or set excludepkgs in"
         " the repository",
         "disable_gpg_check": "provision never installs unsigned packages: import the key with"
@@ -61,6 +57,8 @@ def _dnf_args() -> tuple[A, ...]:
         A("state", values=STATES),
         A("update_cache", to="", aliases=("expire-cache",)),
         A("security"),
+        A("enablerepo"),
+        A("disablerepo"),
         A("validate_certs", to="", only=True),
         A("sslverify", to="", only=True),
         *(A(k, refuse=v) for k, v in refused.items()),
@@ -70,7 +68,10 @@ def _dnf_args() -> tuple[A, ...]:
 _DOC = (
     "`name` is a list or a comma-separated string; `state` installed/removed are present/"
     'absent; `name: "*"` with `state: latest` is the OS update. `update_cache` is accepted:'
-    " dnf refreshes metadata older than its `metadata_expire` itself."
+    " dnf refreshes metadata older than its `metadata_expire` itself. `enablerepo`/"
+    "`disablerepo` (a list or a comma-separated string) go on the install command as"
+    " `--enablerepo=ID` words; not with `state: latest` (the plan reads pending updates"
+    " from the repositories enabled on the host)."
 )
 MODULES = (
     Module("dnf", "ansible.builtin", "package", _dnf_args(), _DOC, prepare=_names, finish=_names),

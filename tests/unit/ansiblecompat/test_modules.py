@@ -53,6 +53,27 @@ ACCEPTED: list[tuple[str, Any, dict, str, dict]] = [
     ),
     ("ansible.builtin.dnf", {"pkg": "git", "update_cache": True}, {}, "package", {"name": ["git"]}),
     (
+        "ansible.builtin.dnf",
+        {"name": "htop", "enablerepo": "epel, crb", "disablerepo": ["a,b", "c"]},
+        {},
+        "package",
+        {"enablerepo": ["epel", "crb"], "disablerepo": ["a", "b", "c"]},
+    ),
+    (
+        "ansible.builtin.yum",
+        {"name": "htop", "enablerepo": "{{ repos }}"},
+        {"repos": "epel,crb"},
+        "package",
+        {"enablerepo": ["epel", "crb"], "disablerepo": []},
+    ),
+    (
+        "dnf",
+        {"name": "htop", "enablerepo": "{{ repos }}"},
+        {"repos": ["epel"]},
+        "package",
+        {"enablerepo": ["epel"]},
+    ),
+    (
         "ansible.legacy.yum",
         {"name": "git", "state": "latest"},
         {},
@@ -553,6 +574,21 @@ ACCEPTED: list[tuple[str, Any, dict, str, dict]] = [
         "firewalld",
         {"zone": "public"},
     ),
+    # community.docker (more cases: test_docker_modules.py)
+    (
+        "community.docker.docker_compose_v2",
+        {"project_src": "/srv/app", "files": ["compose.yaml"], "state": "present"},
+        {},
+        "compose",
+        {"project_src": "/srv/app", "files": ["compose.yaml"]},
+    ),
+    (
+        "community.docker.docker_stack",
+        {"name": "demo", "compose": [{"services": {"web": {"image": "x"}}}]},
+        {},
+        "stack",
+        {"name": "demo"},
+    ),
 ]
 
 
@@ -617,16 +653,16 @@ REFUSED: list[tuple[str, Any, dict, list[str]]] = [
     # supported by Ansible, not here: names it and what to write instead
     (
         "ansible.builtin.dnf",
-        {"name": "x", "enablerepo": "epel"},
+        {"name": "x", "exclude": "kernel*"},
         {},
-        ["argument `enablerepo` of ansible.builtin.dnf is not supported", "yum_repository"],
+        ["argument `exclude` of ansible.builtin.dnf is not supported", "excludepkgs"],
     ),
     ("ansible.builtin.dnf", {"name": "x", "disable_gpg_check": True}, {}, ["rpm_key"]),
     (
         "ansible.builtin.lineinfile",
-        {"path": "/x", "line": "a", "regexp": "(a)", "backrefs": True},
+        {"path": "/x", "line": r"\2", "regexp": "(a)", "backrefs": True},
         {},
-        ["`backrefs: True` is not supported", "whole line"],
+        ["refers to group 2, but `regexp` has 1"],
     ),
     (
         "ansible.builtin.lineinfile",

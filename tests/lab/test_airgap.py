@@ -1,0 +1,239 @@
+"""An air-gapped site on the lab (issue 16): `provision lab up --airgap`, then the
+Docker-host playbook with `offline_bundle` set.
+
+The bundle is made here in the lead's fixed format from the lab image's own repositories
+(docker-ce and BaseOS RPMs, one dnf repository made with createrepo_c, the two signing
+keys). rocky1 gets it: docker-ce installs from the bundle, the lab's package server and
+proxy log no request from it, `docker info` answers and a container runs; a second apply
+changes nothing and sends nothing. rocky2 gets the same bundle with one byte of one RPM
+changed: the host refuses it naming that RPM, before anything is installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from provision.lab import lab_paths
+from provision.lab.image import current_image
+from tests.lab.conftest import LabSession, run_on
+from tests.lab.labinv import derived_inventory
+from tests.tools.offline_bundle import bundle_from_dir, bundle_id
+
+pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = ROOT / "playbooks" / "docker-host.yml"
+OFFLINE = "/var/lib/provision/offline"
+DOCKER_RPM = f"{OFFLINE}/current/rpms/el9/x86_64/Packages/docker-ce-[0-9]*.rpm"
+BLOCKED = "http://10.200.0.1:8080/rocky/9/BaseOS/x86_64/os/repodata/repomd.xml"
+
+
+def provision(*args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "provision", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    transcript = os.environ.get("PROVISION_AIRGAP_TRANSCRIPT")  # for docs/airgap.md
+    if transcript:
+        with open(transcript, "a") as handle:
+            handle.write(
+                f"$ provision {' '.join(args)}\n{done.stdout}{done.stderr}"
+                f"[rc {done.returncode}]\n\n"
+            )
+    return done
+
+
+def make_lab_bundle(work: Path) -> Path:
+    """docker-ce + BaseOS RPMs of the lab image as one dnf repository, and both keys."""
+    image = current_image()
+    assert image is not None
+    repos = image.path / "repos"
+    repo = work / "repo"
+    (repo / "Packages").mkdir(parents=True)
+    for rpm in sorted(repos.rglob("*.rpm")):
+        if "/lab/" not in str(rpm):
+            shutil.copy(rpm, repo / "Packages" / rpm.name)
+    createrepo = shutil.which("createrepo_c")
+    assert createrepo, "createrepo_c is needed (the lab image build uses it too)"
+    subprocess.run([createrepo, "-q", str(repo)], check=True)
+    keys = {
+        "keys/docker-ce.asc": (repos / "docker-ce" / "linux" / "rhel" / "gpg").read_bytes(),
+        "keys/rocky-9.asc": (repos / "rocky" / "RPM-GPG-KEY-Rocky-9").read_bytes(),
+    }
+    return bundle_from_dir(work / "lab-offline-el9.tar", repo, keys)
+
+
+def corrupted_copy(bundle: Path, target: Path, member_suffix: str) -> tuple[Path, str]:
+    """The bundle with one byte changed inside the first member ending in member_suffix."""
+    data = bytearray(bundle.read_bytes())
+    with tarfile.open(bundle) as archive:
+        member = next(m for m in archive.getmembers() if m.name.endswith(member_suffix))
+    data[member.offset_data + member.size // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    return target, member.name
+
+
+def offline_inventory(session: LabSession, target: Path, bundle: Path) -> Path:
+    def change(data: dict) -> None:
+        variables = data["all"]["vars"]
+        variables["offline_bundle"] = str(bundle)
+        for key in ("dnf_proxy", "docker_http_proxy", "docker_https_proxy"):
+            variables[key] = ""  # an air-gapped site has no proxy either
+
+    return derived_inventory(session.inventory, target, change)
+
+
+def log_lines_from(path: Path, offset: int, address: str) -> list[str]:
+    if not path.exists():
+        return []
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode("utf-8", "replace")
+    return [line for line in text.splitlines() if f" {address} " in f" {line} "]
+
+
+def log_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+@pytest.fixture(scope="module")
+def airgapped(fresh_hosts: LabSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    work = tmp_path_factory.mktemp("airgap")
+    bundle = make_lab_bundle(work)
+    verified = provision("lab", "up", "--hosts", str(len(fresh_hosts.hosts)), "--airgap")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "air-gapped: rocky1, rocky2, rocky3" in verified.stderr, verified.stderr
+    paths = lab_paths()
+    marks = {p: log_size(p) for p in (paths.proxy_log, paths.repo_log)}
+    inventory = offline_inventory(fresh_hosts, work / "inv.yml", bundle)
+    try:
+        yield {
+            "session": fresh_hosts,
+            "bundle": bundle,
+            "inventory": inventory,
+            "work": work,
+            "marks": marks,
+            "lab_up": verified.stdout,
+        }
+    finally:
+        provision("lab", "up", "--hosts", str(len(fresh_hosts.hosts)), "--no-airgap")
+
+
+@pytest.fixture(scope="module")
+def applied(airgapped: dict) -> dict:
+    host = airgapped["session"].hosts[0]
+    done = provision(
+        "apply", str(airgapped["inventory"]), "-p", str(PLAYBOOK), "--limit", host.name
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {"host": host, "output": done.stdout}
+
+
+def test_an_airgapped_host_cannot_reach_the_package_server_or_proxy(airgapped: dict) -> None:
+    host = airgapped["session"].hosts[0]
+    direct = run_on(host, f"curl -sS -m 5 -o /dev/null {BLOCKED}", check=False)
+    assert direct.returncode != 0, direct.stdout
+    proxied = run_on(
+        host, f"curl -sS -m 5 -o /dev/null -x http://10.200.0.1:3128 {BLOCKED}", check=False
+    )
+    assert proxied.returncode != 0, proxied.stdout
+    # the hosts still reach each other (the bridge): SSH from rocky1 to rocky2's port 22
+    other = airgapped["session"].hosts[1]
+    banner = run_on(host, f"timeout 5 bash -c 'head -c 4 </dev/tcp/{other.address}/22'")
+    assert banner.stdout == "SSH-"
+
+
+def test_docker_installs_from_the_bundle_with_no_request_out(
+    airgapped: dict, applied: dict
+) -> None:
+    host = applied["host"]
+    assert "copy bundle lab-offline-el9.tar" in applied["output"]
+    ident = bundle_id(airgapped["bundle"])
+    assert run_on(host, f"readlink {OFFLINE}/current").stdout.strip() == ident
+    origin = run_on(host, "dnf -q repoquery --installed --qf '%{from_repo}' docker-ce")
+    assert origin.stdout.strip() == "provision-offline", origin.stdout
+    repo = run_on(host, "cat /etc/yum.repos.d/provision-offline.repo").stdout
+    assert "gpgcheck=1" in repo and f"baseurl=file://{OFFLINE}/current/rpms/el9/" in repo
+    assert run_on(host, "ls /etc/yum.repos.d/*.repo").stdout.split() == [
+        "/etc/yum.repos.d/provision-offline.repo"
+    ]
+    for log, offset in airgapped["marks"].items():
+        assert log_lines_from(log, offset, host.address) == [], f"{log.name} has requests"
+    info = run_on(host, "docker info --format '{{.ServerVersion}} {{.Driver}}'")
+    assert info.stdout.split()[1] == "overlay2"
+    ran = run_on(
+        host,
+        "docker image inspect busybox:offline >/dev/null 2>&1 ||"
+        " docker import /opt/lab/busybox-rootfs.tar busybox:offline >/dev/null;"
+        " docker run --rm busybox:offline echo hello from inside",
+    )
+    assert ran.stdout.strip() == "hello from inside"
+
+
+def test_reapply_changes_nothing_and_sends_nothing(airgapped: dict, applied: dict) -> None:
+    host = applied["host"]
+    again = provision(
+        "apply",
+        str(airgapped["inventory"]),
+        "-p",
+        str(PLAYBOOK),
+        "--limit",
+        host.name,
+        "--format",
+        "json",
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    report = json.loads(again.stdout)["hosts"][host.name]
+    assert report["counts"]["changed"] == 0
+    assert report["remote_commands"] <= 2, report["remote_commands"]
+    assert ".provision-bundle" not in run_on(host, "ls -A /var/tmp").stdout
+    kept = run_on(host, f"ls {OFFLINE}").stdout.split()
+    assert kept == sorted([bundle_id(airgapped["bundle"]), "current"])
+
+
+def test_check_reports_the_bundle_current_and_whole(airgapped: dict, applied: dict) -> None:
+    host = applied["host"]
+    checked = provision("check", str(airgapped["inventory"]), "--limit", host.name)
+    line = next(x for x in checked.stdout.splitlines() if "offline bundle" in x)
+    assert line.split()[0] == "PASS", checked.stdout
+    run_on(host, f"cp {DOCKER_RPM} /root/keep.rpm")
+    run_on(host, f"truncate -s -1 {DOCKER_RPM}")
+    try:
+        broken = provision("check", str(airgapped["inventory"]), "--limit", host.name)
+        line = next(x for x in broken.stdout.splitlines() if "offline bundle" in x)
+        assert line.split()[0] == "FAIL" and "docker-ce-" in line, broken.stdout
+    finally:
+        run_on(host, f"cp /root/keep.rpm {DOCKER_RPM}")
+
+
+def test_a_corrupted_bundle_is_refused_before_anything_is_installed(airgapped: dict) -> None:
+    host = airgapped["session"].hosts[1]
+    bad, member = corrupted_copy(
+        airgapped["bundle"], airgapped["work"] / "lab-offline-el9-bad.tar", ".rpm"
+    )
+    inventory = offline_inventory(airgapped["session"], airgapped["work"] / "bad.yml", bad)
+    done = provision("apply", str(inventory), "-p", str(PLAYBOOK), "--limit", host.name)
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert f"SHA-256 differs for: {member}" in output, output
+    assert run_on(host, "rpm -q docker-ce", check=False).returncode != 0
+    assert run_on(host, f"test -e {OFFLINE}/current", check=False).returncode != 0
+    assert run_on(host, "test -e /etc/yum.repos.d/provision-offline.repo", check=False).returncode
+    leftovers = run_on(host, f"ls -A {OFFLINE} /var/tmp", check=False).stdout
+    assert ".incoming" not in leftovers and ".provision-bundle" not in leftovers
+
+
+def test_inventory_is_a_plain_copy(airgapped: dict) -> None:
+    data = yaml.safe_load(airgapped["inventory"].read_text())
+    assert data["all"]["vars"]["offline_bundle"].endswith("lab-offline-el9.tar")
