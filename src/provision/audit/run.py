@@ -168,12 +168,12 @@ def text_lines(
     lines: list[str] = []
     for audit in audits:
         if audit.error:
-            lines.append(f"{audit.name}: not audited: {clean(mask(audit.error))}")
+            lines.append(f"{clean(audit.name)}: not audited: {clean(mask(audit.error))}")
             lines.append("")
             continue
         score = "—" if audit.score is None else f"{audit.score:.1f}%"
         lines.append(
-            f"{audit.name}: score {score} ({audit.passed} passed of "
+            f"{clean(audit.name)}: score {score} ({audit.passed} passed of "
             f"{audit.passed + audit.failed} applicable scored checks)"
         )
         for check, finding in audit.results:
@@ -184,7 +184,7 @@ def text_lines(
             if finding.status is Status.FAIL:
                 lines.append(f"       fix: {check.remedy}  [{check.variable}]")
         lines.append("")
-    width = max([4, *(len(a.name) for a in audits)])
+    width = max([4, *(len(clean(a.name)) for a in audits)])
     lines.append(f"{'HOST':<{width}}  SCORE   PASSED  FAILED  INFO  N/A")
     for audit in audits:
         score = "—" if audit.score is None else f"{audit.score:.1f}%"
@@ -194,7 +194,7 @@ def text_lines(
         nas = sum(1 for _c, f in audit.results if f.status is Status.NA)
         infos = sum(1 for _c, f in audit.results if f.status is Status.INFO)
         lines.append(
-            f"{audit.name:<{width}}  {score:>6}  {audit.passed:>6}  {audit.failed:>6}"
+            f"{clean(audit.name):<{width}}  {score:>6}  {audit.passed:>6}  {audit.failed:>6}"
             f"  {infos:>4}  {nas:>3}{mark}"
         )
     return lines
@@ -212,19 +212,21 @@ def junit(audits: list[HostAudit], mask: Callable[[str], str]) -> bytes:
         suite = ElementTree.SubElement(
             root,
             "testsuite",
-            name=audit.name,
+            name=clean(audit.name),
             tests=str(len(audit.results) or 1),
             failures=str(failures),
             errors="1" if audit.error else "0",
             skipped=str(skipped),
         )
         if audit.error:
-            case = ElementTree.SubElement(suite, "testcase", classname=audit.name, name="audit")
+            case = ElementTree.SubElement(
+                suite, "testcase", classname=clean(audit.name), name="audit"
+            )
             ElementTree.SubElement(case, "error", message=clean(mask(audit.error)))
             continue
         for check, finding in audit.results:
             case = ElementTree.SubElement(
-                suite, "testcase", classname=audit.name, name=f"{check.id} {check.title}"
+                suite, "testcase", classname=clean(audit.name), name=f"{check.id} {check.title}"
             )
             text = clean(mask(finding.detail))
             if check.scored and finding.status is Status.FAIL:
