@@ -22,17 +22,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from provision.bundle.testing import make_bundle
 from provision.lab import lab_paths
 from provision.lab.image import current_image
 from tests.lab.conftest import LabSession, run_on
 from tests.lab.labinv import derived_inventory
-from tests.tools.offline_bundle import bundle_from_dir, bundle_id
+from tests.tools.offline_bundle import bundle_id
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "docker-host.yml"
 OFFLINE = "/var/lib/provision/offline"
-DOCKER_RPM = f"{OFFLINE}/current/rpms/el9/x86_64/Packages/docker-ce-[0-9]*.rpm"
+DOCKER_RPM = f"{OFFLINE}/current/rpms/el9/x86_64/docker-ce-[0-9]*.rpm"
 BLOCKED = "http://10.200.0.1:8080/rocky/9/BaseOS/x86_64/os/repodata/repomd.xml"
 
 
@@ -55,23 +56,15 @@ def provision(*args: str) -> subprocess.CompletedProcess:
 
 
 def make_lab_bundle(work: Path) -> Path:
-    """docker-ce + BaseOS RPMs of the lab image as one dnf repository, and both keys."""
+    """docker-ce + BaseOS RPMs of the lab image as one dnf repository, and both keys, as
+    `provision bundle create` writes a bundle (so the controller's check accepts it too)."""
     image = current_image()
     assert image is not None
     repos = image.path / "repos"
-    repo = work / "repo"
-    (repo / "Packages").mkdir(parents=True)
-    for rpm in sorted(repos.rglob("*.rpm")):
-        if "/lab/" not in str(rpm):
-            shutil.copy(rpm, repo / "Packages" / rpm.name)
-    createrepo = shutil.which("createrepo_c")
-    assert createrepo, "createrepo_c is needed (the lab image build uses it too)"
-    subprocess.run([createrepo, "-q", str(repo)], check=True)
-    keys = {
-        "keys/docker-ce.asc": (repos / "docker-ce" / "linux" / "rhel" / "gpg").read_bytes(),
-        "keys/rocky-9.asc": (repos / "rocky" / "RPM-GPG-KEY-Rocky-9").read_bytes(),
-    }
-    return bundle_from_dir(work / "lab-offline-el9.tar", repo, keys)
+    assert shutil.which("createrepo_c"), "createrepo_c is needed (the lab image build uses it too)"
+    rpms = [rpm for rpm in sorted(repos.rglob("*.rpm")) if "/lab/" not in str(rpm)]
+    keys = [repos / "docker-ce" / "linux" / "rhel" / "gpg", repos / "rocky" / "RPM-GPG-KEY-Rocky-9"]
+    return make_bundle(work, rpms=rpms, keys=keys, name="lab-offline-el9.tar", createrepo=True)
 
 
 def corrupted_copy(bundle: Path, target: Path, member_suffix: str) -> tuple[Path, str]:

@@ -26,7 +26,7 @@ def test_not_set_no_check(variables: dict) -> None:
 def test_present_and_verified_passes(good: Path) -> None:
     (result,) = bundle_checks({"offline_bundle": str(good)})
     assert result.level is Level.PASS
-    assert result.check == "offline bundle"
+    assert result.check == "bundle file"
     assert "el9/x86_64, 2 packages, 1 images" in result.measured
 
 
@@ -81,4 +81,4 @@ def test_judge_adds_the_check(good: Path) -> None:
     )
     (settings,) = host_settings(inventory, None, {}, None)
     (host,) = judge([(settings, HostFacts("h1"))])
-    assert [r.level for r in host.results if r.check == "offline bundle"] == [Level.PASS]
+    assert [r.level for r in host.results if r.check == "bundle file"] == [Level.PASS]
