@@ -29,14 +29,25 @@ from provision.reporting.mask import Masker
 class HostFacts:
     name: str
     groups: dict[str, Any] = field(default_factory=dict)  # group → value or FactFailure
-    packages: Any = None
-    reach: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)  # check/offline.py's facts, by name
-    registry: Any = None  # the registry check's answer (check/registry.py)
+    # `check`'s own facts by name: "packages", "reach", "registry" and check/offline.py's
+    checked: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     unreachable: bool = False
     commands_run: int = 0
     connections: int = 0
+
+    @property
+    def packages(self) -> Any:
+        return self.checked.get("packages")
+
+    @property
+    def reach(self) -> Any:
+        return self.checked.get("reach")
+
+    @property
+    def registry(self) -> Any:
+        """The registry check's answer (check/registry.py), None without a registry."""
+        return self.checked.get("registry")
 
 
 def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostFacts:
@@ -47,31 +58,10 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
     try:
         conn = connect(settings.config, options)
         facts: list[Any] = tolerant_facts()
-        extra: list[Any] = []
-        more = offline_facts(settings.variables) if check else {}
-        if check:
-            sizing = sizing_of(settings.variables, settings.variables.origin)
-            extra = [
-                Tolerant(PackagesFact(), True),
-                Tolerant(
-                    ReachFact(
-                        sizing.proxy,
-                        # an air-gapped host installs from the bundle, never from docker_repo_url
-                        "" if settings.variables.get("offline_bundle") else sizing.docker_repo_url,
-                        docker_trees(settings.variables),
-                        _pinned(settings.variables.get("docker_repo_pin_major", True)),
-                    ),
-                    True,
-                ),
-            ]
-            registry = registry_fact_of(settings.variables)
-            extra += [Tolerant(registry, True)] if registry else []
-        state = probe(conn, facts + extra + list(more.values()), settings.config.become)
+        named = check_facts(settings) if check else {}
+        state = probe(conn, facts + list(named.values()), settings.config.become)
         result.groups = {f.fact.group: state.get(f) for f in facts}
-        if check:
-            result.packages, result.reach = state.get(extra[0]), state.get(extra[1])
-            result.registry = state.get(extra[2]) if len(extra) > 2 else None
-            result.extra = {name: state.get(fact) for name, fact in more.items()}
+        result.checked = {name: state.get(fact) for name, fact in named.items()}
     except ConnectError as exc:
         result.error, result.unreachable = str(exc), True
     except (HostFailed, BecomeError, ProvisionError) as exc:
@@ -86,6 +76,34 @@ def read_host(settings: HostSettings, options: RunOptions, check: bool) -> HostF
             except Exception:  # noqa: BLE001 - closing must not hide the result
                 pass
     return result
+
+
+def check_facts(settings: HostSettings) -> dict[str, Any]:
+    """What `check` reads beyond the fact groups, by name, in the same one probe: the
+    installed packages, the repositories' HEAD through the proxy, the registry (when one is
+    set) and the offline bundle's facts (check/offline.py)."""
+    variables = settings.variables
+    sizing = sizing_of(variables, variables.origin)
+    named: dict[str, Any] = {
+        "packages": Tolerant(PackagesFact(), True),
+        "reach": Tolerant(
+            ReachFact(
+                sizing.proxy,
+                # an air-gapped host installs from the bundle, never from docker_repo_url
+                "" if variables.get("offline_bundle") else sizing.docker_repo_url,
+                docker_trees(variables),
+                _pinned(variables.get("docker_repo_pin_major", True)),
+            ),
+            True,
+        ),
+    }
+    registry = registry_fact_of(variables)
+    if registry:
+        named["registry"] = Tolerant(registry, True)
+    offline = offline_facts(variables)
+    clash = named.keys() & offline.keys()
+    assert not clash, f"check fact names used twice: {sorted(clash)}"
+    return {**named, **offline}
 
 
 def _pinned(value: Any) -> bool:
@@ -227,7 +245,7 @@ def judge(results: list[tuple[HostSettings, HostFacts]]) -> list[HostCheck]:
         sizing = sizing_of(settings.variables, settings.variables.origin)
         facts = {g: found.groups.get(g, FactFailure("not read")) for g in GROUPS}
         inp = CheckInput(facts, sizing, found.packages, found.reach)
-        more = bundle_checks(settings.variables) + check_offline(settings.variables, found.extra)
+        more = bundle_checks(settings.variables) + check_offline(settings.variables, found.checked)
         more += registry_results(registry_fact_of(settings.variables), found.registry)
         checks.append(HostCheck(found.name, run_checks(inp) + more))
     return checks
