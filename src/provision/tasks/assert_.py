@@ -9,7 +9,6 @@ from typing import Any
 from provision.facts.base import Fact
 from provision.facts.kinds import CommandFact, CommandResult
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
-from provision.project.regexsafe import SAFE_HINT, backtracking_risk
 from provision.project.templating import evaluate
 from provision.tasks.argv import script_of
 from provision.tasks.base import Assertion, TaskType, arg, verifies
@@ -95,19 +94,7 @@ class Assert(TaskType):
         if p.that is not None and expectations:
             raise self.fail("equals/in/matches/rc go with `command`, not with `that`")
         if p.matches is not None:
-            try:
-                re.compile(p.matches)
-            except re.error as exc:
-                raise self.fail(
-                    f"`matches` is not a valid regular expression: {exc}", arg="matches"
-                )
-            problem = backtracking_risk(p.matches)
-            if problem:
-                raise self.fail(
-                    f"`matches` could take exponential time to match: {problem}",
-                    hint=SAFE_HINT,
-                    arg="matches",
-                )
+            self.check_regexp("matches", p.matches)
         if p.that is not None:
             self._that_failure = self._evaluate_that()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import types
 import typing
 from collections.abc import Callable, Collection, Mapping
@@ -23,6 +24,7 @@ from provision.errors import InputError, Location
 from provision.facts.base import Fact
 from provision.facts.kinds import parse_mode
 from provision.planning.model import NO_DISRUPTION, Disruption, HostState, Outcome
+from provision.project.regexsafe import SAFE_HINT, backtracking_risk
 from provision.project.yamlfile import type_name
 from provision.tasks.names import owner_problem
 
@@ -334,6 +336,19 @@ class TaskType:
         if arg is not None and arg in self.context.arg_lines:
             where = Location(where.file, self.context.arg_lines[arg])
         return InputError(f"{self.type_name}: {message}", where, hint)
+
+    def check_regexp(self, arg: str, value: str) -> None:
+        """Argument `arg` holds a Python regexp that compiles and cannot backtrack for ever
+        (it runs on the controller's copy of a host's file, which the host controls)."""
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise self.fail(f"`{arg}` is not a valid regular expression: {exc}", arg=arg)
+        problem = backtracking_risk(value)
+        if problem:
+            raise self.fail(
+                f"`{arg}` could take exponential time to match: {problem}", SAFE_HINT, arg
+            )
 
     def validate(self) -> None:
         """Cross-argument checks; raise self.fail(...)."""

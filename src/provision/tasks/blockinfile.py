@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
 from provision.project.fileformats import line_problem
-from provision.project.regexsafe import SAFE_HINT, backtracking_risk
 from provision.tasks.base import Mode, TaskType, arg
 from provision.tasks.filesupport import as_text, plan_file
 from provision.tasks.line import insert_index, split_lines
@@ -109,15 +107,8 @@ class BlockInFile(TaskType):
             raise self.fail("give `insertafter` or `insertbefore`, not both")
         for key, word in (("insertafter", "EOF"), ("insertbefore", "BOF")):
             value = getattr(p, key)
-            if value is None or value == word:
-                continue
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise self.fail(f"`{key}` is not a valid regular expression: {exc}", arg=key)
-            problem = backtracking_risk(value)
-            if problem:
-                raise self.fail(f"`{key}` could take exponential time: {problem}", SAFE_HINT, key)
+            if value is not None and value != word:
+                self.check_regexp(key, value)
 
     def facts(self) -> list[Fact]:
         return [FileFact(self.params.path)]

@@ -18,7 +18,6 @@ from provision.project.fileformats import (
     line_problem,
     origin_note,
 )
-from provision.project.regexsafe import SAFE_HINT, backtracking_risk
 from provision.tasks.base import Assertion, Mode, TaskType, arg, verifies
 from provision.tasks.filesupport import as_text, plan_file
 
@@ -292,31 +291,10 @@ class Line(TaskType):
                 raise self.fail("give `insertafter` or `insertbefore`, not both")
         for key in ("insertafter", "insertbefore"):
             value = getattr(self.params, key)
-            if value is None or value in ("EOF", "BOF"):
-                continue
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise self.fail(f"`{key}` is not a valid regular expression: {exc}", arg=key)
-            problem = backtracking_risk(value)
-            if problem:
-                raise self.fail(
-                    f"`{key}` could take exponential time to match: {problem}",
-                    hint=SAFE_HINT,
-                    arg=key,
-                )
+            if value is not None and value not in ("EOF", "BOF"):
+                self.check_regexp(key, value)
         if self.params.regexp is not None:
-            try:
-                re.compile(self.params.regexp)
-            except re.error as exc:
-                raise self.fail(f"`regexp` is not a valid regular expression: {exc}", arg="regexp")
-            problem = backtracking_risk(self.params.regexp)
-            if problem:
-                raise self.fail(
-                    f"`regexp` could take exponential time to match: {problem}",
-                    hint=SAFE_HINT,
-                    arg="regexp",
-                )
+            self.check_regexp("regexp", self.params.regexp)
         if self.params.backrefs:
             self._validate_backrefs()
 

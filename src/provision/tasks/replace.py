@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
-from provision.project.regexsafe import SAFE_HINT, backtracking_risk
 from provision.tasks.base import Mode, TaskType, arg
 from provision.tasks.filesupport import as_text, plan_file
 
@@ -67,19 +66,8 @@ class Replace(TaskType):
     def validate(self) -> None:
         for key in ("regexp", "after", "before"):
             value = getattr(self.params, key)
-            if value is None:
-                continue
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise self.fail(f"`{key}` is not a valid regular expression: {exc}", arg=key)
-            problem = backtracking_risk(value)
-            if problem:
-                raise self.fail(
-                    f"`{key}` could take exponential time to match: {problem}",
-                    hint=SAFE_HINT,
-                    arg=key,
-                )
+            if value is not None:
+                self.check_regexp(key, value)
         groups = re.compile(self.params.regexp)
         for number, name in re.findall(r"\\(\d+)|\\g<([^>]*)>", self.params.replace):
             known = (
