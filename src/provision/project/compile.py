@@ -849,9 +849,11 @@ def _keyword_scope(raw: YDict, scope: TaskScope, where: Location, task: bool) ->
         changes["delegate_local"] = True
     elif delegate is not None:
         raise InputError(
-            f"`delegate_to: {delegate}` is not supported: a task runs on its own host",
+            f"`delegate_to: {delegate}` is not supported: a task runs on its own host's "
+            "connection; only `delegate_to: localhost` (or 127.0.0.1) on a read-only step "
+            "(a registered read-only command, stat, debug, set_fact) is",
             where_of(raw, "delegate_to", file),
-            hint="run the step in a play for that host",
+            hint="run the step in a play of its own for that host (`hosts: NAME`)",
         )
     if "environment" in raw:
         env = _environment(raw, variables, where)
@@ -1280,6 +1282,15 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
     ):
         raise InputError(
             f"`register` must be a variable name, found {register!r}", where_of(raw, "register")
+        )
+    if scope.run_once and (register is not None or short == "set_fact"):
+        raise InputError(
+            f"`run_once` with {'`register`' if register is not None else '`set_fact`'} is not "
+            "supported: Ansible gives the first host's result to every host of the play, and "
+            "provision does not share a result between hosts",
+            where_of(raw, "run_once") if "run_once" in raw else where,
+            hint="remove `run_once` (each host then reads or sets its own), or keep `run_once` "
+            "on a task whose result no other host reads, without `register`",
         )
     keyword = _keyword_kind(raw, short, written_key, where, scope.environment)
     if keyword is None:
