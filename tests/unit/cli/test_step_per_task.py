@@ -1,5 +1,7 @@
-"""--step through click's runner: (y)es/(n)o/(c)ontinue per task, refused without a
-terminal and beside --yes (no host touched: exit 2 before any connection)."""
+"""--step through click's runner: (y)es/(n)o/(c)ontinue per task, read as
+ansible-playbook reads it (y/yes, c/continue, anything else is no: ansible-core's
+StrategyBase._take_step), refused without a terminal and beside --yes (no host touched:
+exit 2 before any connection)."""
 
 from __future__ import annotations
 
@@ -63,7 +65,9 @@ ANSWERS = {
     "no-then-continue": ("n\nc\n", [True, False], 2),
     "empty-is-no": ("\nc\n", [True, False], 2),
     "upper-case": ("N\nY\nC\n", [True, False, False], 3),
-    "junk-asked-again": ("maybe\nyes!\ny\nc\n", [False, False], 4),
+    "junk-is-no": ("maybe\nyes!\ny\nc\n", [True, True, False, False], 4),
+    "words": ("yes\ncontinue\n", [False, False], 2),
+    "padded": ("  Y  \n\tc\n", [False, False], 2),
     "continue-first": ("c\n", [False, False, False], 1),
 }
 
