@@ -324,6 +324,8 @@ def apply(
     INVENTORY may be a plan file saved by `plan -o`: then exactly its changes are applied."""
     from provision.changecontrol.session import for_apply
 
+    if kwargs.get("step") and kwargs.get("yes"):
+        raise InputFailure("--step asks before each task and --yes says not to ask: give one")
     names = ("yes", "stale", "expect_sha256", "audit_log", "audit_syslog")
     control = for_apply(kwargs["inventory"], check, *(kwargs.pop(n) for n in names))
     kwargs = control.arguments(kwargs)

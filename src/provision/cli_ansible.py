@@ -199,7 +199,8 @@ def start_at_task(compiled: Any, wanted: str) -> None:
 
 def step(compiled: Any, ask: Callable[[str], str], is_terminal: bool) -> None:
     """--step: each task is confirmed before the run ((y)es, (n)o, (c)ontinue with all the
-    rest). Asked for every task up front, then the run goes on without stopping."""
+    rest; any other answer is no, as in ansible-playbook). Asked for every task up front,
+    then the run goes on without stopping."""
     if not is_terminal:
         raise InputError(
             "--step asks before each task and needs a terminal; standard input is not one",
@@ -217,12 +218,11 @@ def step(compiled: Any, ask: Callable[[str], str], is_terminal: bool) -> None:
             if go_on:
                 decided[label] = True
                 continue
-            answer = ""
-            while answer not in ("y", "n", "c"):
-                answer = ask(f"Perform task: {label} (N)o/(y)es/(c)ontinue: ").strip().lower()
-                answer = answer or "n"
-            decided[label] = answer != "n"
-            go_on = answer == "c"
+            # as ansible-playbook reads it: y/yes runs, c/continue runs this and the rest,
+            # anything else (an empty line too) skips the task
+            answer = ask(f"Perform task: {label} (N)o/(y)es/(c)ontinue: ").strip().lower()
+            go_on = answer in ("c", "continue")
+            decided[label] = go_on or answer in ("y", "yes")
         for host_play in host_plays:
             for task in host_play.tasks:
                 if decided.get(task_label(task)) is False:

@@ -56,10 +56,13 @@ def _closest(name: str, known: Any) -> str:
     return f"did you mean `{close[0]}`?" if close else ""
 
 
-def problems_in(source: str, where: Location, expression: bool) -> list[tuple[str, str]]:
-    """(problem with file:line, what to write instead) for one templated value."""
+def problems_in(
+    source: str, where: Location, expression: bool, whole_file: bool = False
+) -> list[tuple[str, str]]:
+    """(problem with file:line, what to write instead) for one templated value (or, with
+    `whole_file`, a template file's text: its lines are the file's own)."""
     text = "{{ (" + source + ") }}" if expression else source
-    first = _first_line(where)
+    first = 1 if whole_file else _first_line(where)
     try:
         tree = TEXT_ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from provision.ansible.jinjacheck import task_problems
+from provision.ansible.jinjacheck import problems_in, task_problems
 from provision.ansible.modules import ELSEWHERE, canonical, module_of, unsupported
 from provision.ansible.modules.spec import Call, translate_names
 from provision.errors import InputError, Location, ProvisionError
@@ -136,29 +136,194 @@ def _native_fits(key: str, task: dict[str, Any]) -> bool:
     return not _only_ansible_fits(_native_types()[key], key, task, _native_types())
 
 
-def walk(tasks: Any, file: str) -> Iterator[Finding]:
-    """Every task of a task list, blocks entered (the block itself is checked too)."""
-    if tasks is None:
-        return
-    if not isinstance(tasks, list):
-        yield Finding(Location(file), "?", "", "", [("a task list must be a list", "")])
-        return
-    for index, task in enumerate(tasks):
-        where = where_of(tasks, index, file)
-        if isinstance(task, dict) and any(k in task for k in BLOCK_KEYS):
-            keys = _task_keys()
-            finding = lint_task(task, where)
-            for key in BLOCK_KEYS:
-                if key in task and key not in keys:
-                    finding.problems.insert(
-                        0, (f"{where_of(task, key, file)}: `{key}` is not supported", "")
+INCLUDE_TASKS = ("include_tasks", "import_tasks")
+INCLUDE_ROLES = ("include_role", "import_role")
+_COLLECTIONS = ("ansible.builtin.", "ansible.legacy.")
+
+
+def _short(key: Any) -> str:
+    text = str(key)
+    for prefix in _COLLECTIONS:
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def _static(name: Any) -> str | None:
+    """A file or role name written without Jinja (one that can be followed), else None."""
+    if not isinstance(name, str) or not name.strip() or "{{" in name or "{%" in name:
+        return None
+    return name.strip()
+
+
+def _argument(value: Any, key: str) -> Any:
+    """`key` of a module's arguments: a mapping's, or `key=value` in its one-line form."""
+    if isinstance(value, dict):
+        return value.get(key)
+    if isinstance(value, str):
+        for word in value.split():
+            name, equals, text = word.partition("=")
+            if equals and name == key:
+                return text.strip("'\"")
+    return None
+
+
+def _role_of(file: Path) -> Path | None:
+    """The role folder a task file belongs to (`ROLE/tasks/...` or `ROLE/handlers/...`)."""
+    for parent in file.parents:
+        if parent.name in ("tasks", "handlers") and (parent.parent / "tasks").is_dir():
+            return parent.parent
+    return None
+
+
+@dataclass
+class _Walk:
+    """One lint run: task files and templates are each read once, where first met;
+    static `include_tasks`/`import_tasks` files, `include_role`/`import_role` roles and
+    `template` sources are followed, so their problems carry their own file:line."""
+
+    base: Path  # the playbook's (or the task file's) folder
+    findings: list[Finding]
+    seen: set[Path]
+
+    def task_file(self, path: Path) -> None:
+        key = path.resolve()
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.tasks(load_yaml(path, "task file"), path)
+
+    def tasks(self, tasks: Any, file: Path) -> None:
+        """Every task of a task list, blocks entered (the block itself is checked too)."""
+        if tasks is None:
+            return
+        if not isinstance(tasks, list):
+            self.findings.append(
+                Finding(Location(str(file)), "?", "", "", [("a task list must be a list", "")])
+            )
+            return
+        for index, task in enumerate(tasks):
+            where = where_of(tasks, index, str(file))
+            if isinstance(task, dict) and any(k in task for k in BLOCK_KEYS):
+                keys = _task_keys()
+                finding = lint_task(task, where)
+                for key in BLOCK_KEYS:
+                    if key in task and key not in keys:
+                        finding.problems.insert(
+                            0, (f"{where_of(task, key, str(file))}: `{key}` is not supported", "")
+                        )
+                finding.module = "block"
+                self.findings.append(finding)
+                for key in BLOCK_KEYS:
+                    self.tasks(task.get(key), file)
+            else:
+                finding = lint_task(task, where)
+                self.findings.append(finding)
+                if isinstance(task, dict):
+                    self.follow(task, finding, file)
+
+    def follow(self, task: dict[str, Any], finding: Finding, file: Path) -> None:
+        """The files a task names: an included task file, a role, a template."""
+        for key, value in task.items():
+            short = _short(key)
+            at = where_of(task, key, str(file))
+            if short in INCLUDE_TASKS:
+                name = _static(value if isinstance(value, str) else _argument(value, "file"))
+                if name is None:
+                    continue
+                found = self.find(name, self.task_folders(file))
+                if found is None:
+                    finding.problems.append(
+                        (f"{at}: `{short}` names {name!r}, which is not found", "")
                     )
-            finding.module = "block"
-            yield finding
-            for key in BLOCK_KEYS:
-                yield from walk(task.get(key), file)
+                else:
+                    self.task_file(found)
+            elif short in INCLUDE_ROLES:
+                name = _static(_argument(value, "name"))
+                if name is not None:
+                    role = self.find_role(name, file)
+                    if role is None:
+                        finding.problems.append(
+                            (f"{at}: `{short}` names role {name!r}, which is not found", "")
+                        )
+                    else:
+                        self.role(role)
+            elif short == "template":
+                name = _static(_argument(value, "src"))
+                if name is None:
+                    continue
+                found = self.find(name, self.template_folders(file))
+                if found is None:
+                    finding.problems.append(
+                        (f"{at}: template {name!r} is not found", "put it in the role's templates/")
+                    )
+                else:
+                    self.template(found)
+
+    def task_folders(self, file: Path) -> list[Path]:
+        role = _role_of(file)
+        return [file.parent, *([role / "tasks"] if role else []), self.base]
+
+    def template_folders(self, file: Path) -> list[Path]:
+        role = _role_of(file)
+        in_role = [role / "templates", role] if role else []
+        return [
+            *in_role,
+            file.parent / "templates",
+            file.parent,
+            self.base / "templates",
+            self.base,
+        ]
+
+    @staticmethod
+    def find(name: str, folders: list[Path]) -> Path | None:
+        for folder in folders:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def find_role(self, name: str, file: Path | None = None) -> Path | None:
+        own = _role_of(file) if file is not None else None
+        bases = [self.base / "roles", self.base.parent / "roles", Path("roles")]
+        if own is not None:
+            bases.insert(0, own.parent)
+        for base in bases:
+            if (base / name).is_dir():
+                return base / name
+        return None
+
+    def role(self, role: Path) -> None:
+        for file in _task_files(role):
+            self.task_file(file)
+        templates = role / "templates"
+        if templates.is_dir():
+            for path in sorted(p for p in templates.rglob("*") if p.is_file()):
+                self.template(path)
+
+    def template(self, path: Path) -> None:
+        key = path.resolve()
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        where = Location(str(path), 1)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems = [(f"{where}: template cannot be read ({exc.__class__.__name__})", "")]
         else:
-            yield lint_task(task, where)
+            problems = problems_in(text, where, expression=False, whole_file=True)
+        self.findings.append(Finding(where, f"template {path.name}", TEMPLATE_FILE, "", problems))
+
+
+TEMPLATE_FILE = "template file"
+
+
+def walk(tasks: Any, file: str) -> Iterator[Finding]:
+    """Every task of a task list, blocks entered, static includes and templates followed."""
+    run = _Walk(Path(file).parent, [], set())
+    run.tasks(tasks, Path(file))
+    yield from run.findings
 
 
 def _task_files(role: Path) -> list[Path]:
@@ -171,15 +336,15 @@ def _task_files(role: Path) -> list[Path]:
 
 
 def lint_path(path: Path) -> list[Finding]:
-    """A role folder (its tasks/ and handlers/), a playbook, or a task file."""
-    findings: list[Finding] = []
+    """A role folder (its tasks/, handlers/ and templates/), a playbook, or a task file;
+    static includes, roles and templates they name are followed."""
     if path.is_dir():
-        files = _task_files(path)
-        if not files:
+        if not _task_files(path):
             raise InputError(f"{path} has no tasks/ or handlers/ YAML files", Location(str(path)))
-        for file in files:
-            findings += walk(load_yaml(file, "task file"), str(file))
-        return findings
+        run = _Walk(path.parent, [], set())
+        run.role(path)
+        return run.findings
+    run = _Walk(path.parent, [], set())
     data = load_yaml(path, "playbook")
     if (
         isinstance(data, list)
@@ -187,16 +352,18 @@ def lint_path(path: Path) -> list[Finding]:
         and all(isinstance(p, dict) and ("hosts" in p or "import_playbook" in p) for p in data)
     ):
         for play in data:
-            findings += _lint_play(play, path)
-        return findings
-    return list(walk(data, str(path)))
+            _lint_play(play, path, run)
+        return run.findings
+    run.seen.add(path.resolve())
+    run.tasks(data, path)
+    return run.findings
 
 
-def _lint_play(play: dict[str, Any], path: Path) -> list[Finding]:
-    findings: list[Finding] = []
+def _lint_play(play: dict[str, Any], path: Path, run: _Walk) -> None:
+    findings = run.findings
     where = where_of(play, None, str(path))
     if "import_playbook" in play:
-        return [
+        findings.append(
             Finding(
                 where,
                 "",
@@ -209,7 +376,8 @@ def _lint_play(play: dict[str, Any], path: Path) -> list[Finding]:
                     )
                 ],
             )
-        ]
+        )
+        return
     from provision.project.playbook import PLAY_KEYS
 
     for key in play:
@@ -230,21 +398,19 @@ def _lint_play(play: dict[str, Any], path: Path) -> list[Finding]:
                 )
             )
     for section in PLAY_SECTIONS:
-        findings += walk(play.get(section), str(path))
+        run.tasks(play.get(section), path)
     for entry in play.get("roles") or []:
-        name = entry.get("role") if isinstance(entry, dict) else entry
-        if isinstance(name, str) and "{" not in name:
-            for base in (path.parent / "roles", path.parent.parent / "roles", Path("roles")):
-                if (base / name).is_dir():
-                    for file in _task_files(base / name):
-                        findings += walk(load_yaml(file, "task file"), str(file))
-                    break
-    return findings
+        name = _static(entry.get("role") or entry.get("name") if isinstance(entry, dict) else entry)
+        if name is not None:
+            role = run.find_role(name)
+            if role is not None:
+                run.role(role)
 
 
 def report(findings: list[Finding]) -> tuple[str, int]:
     lines = []
-    ready = [f for f in findings if not f.problems]
+    templates = [f for f in findings if f.module == TEMPLATE_FILE]
+    findings = [f for f in findings if f.module != TEMPLATE_FILE] + templates
     for f in findings:
         label = f.name or f.module or "task"
         if not f.problems:
@@ -256,9 +422,17 @@ def report(findings: list[Finding]) -> tuple[str, int]:
             lines.append(f"          {problem}")
             if hint:
                 lines.append(f"          instead: {hint}")
-    need = len(findings) - len(ready)
-    lines.append(f"{len(findings)} tasks: {len(ready)} run as they are, {need} need a change")
-    return "\n".join(lines), (1 if need else 0)
+    tasks = [f for f in findings if f.module != TEMPLATE_FILE]
+    need = sum(1 for f in tasks if f.problems)
+    summary = f"{len(tasks)} tasks: {len(tasks) - need} run as they are, {need} need a change"
+    bad_templates = sum(1 for f in templates if f.problems)
+    if templates:
+        summary += (
+            f"; {len(templates)} templates: {len(templates) - bad_templates} render as they "
+            f"are, {bad_templates} need a change"
+        )
+    lines.append(summary)
+    return "\n".join(lines), (1 if need or bad_templates else 0)
 
 
 @click.command()

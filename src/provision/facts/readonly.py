@@ -285,77 +285,231 @@ class ServiceListFact(FactKind):
 # else (a program not listed, a shell feature that could write or run more) is left for
 # apply, where it runs at its place.
 
+# Programs that only read whatever their arguments are: none of their options writes a
+# file, runs another program or changes the system (`sort -o`, `sed -i`, `awk system()`,
+# `tee`, `xargs`, `env`, `find -exec` are why those are not here).
 _ANY_ARGS = frozenset(
     (
         "cat head wc grep egrep fgrep test [ echo printf true false id whoami groups "
         "uname getenforce sestatus stat ls readlink realpath basename dirname pwd nproc "
         "free df lsblk findmnt uptime getent netstat sha1sum sha224sum sha256sum "
         "sha384sum sha512sum md5sum cksum cmp diff which lsmod modinfo lscpu arch "
-        "systemd-detect-virt ps pgrep pidof lvs vgs pvs lvdisplay vgdisplay pvdisplay "
-        "xfs_info tail cut tr column jq yes seq exit printenv "
+        "systemd-detect-virt ps pgrep pidof xfs_info tail cut tr column jq yes seq exit "
+        "printenv "
     ).split()
+)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The options a program may be given while it only reads: `flags` take no value,
+    `valued` take one (`--name=V`, `--name V`, `-nV`, `-n V`). Anything else, including
+    an abbreviation of a long option (getopt and argparse accept unique prefixes, so
+    `--sys` is `--system`), makes the command unproven."""
+
+    flags: frozenset[str]
+    valued: frozenset[str] = frozenset()
+    clusters: bool = True  # short options may be grouped (`-qa`); False: `ip -br`, `find`
+    optional: frozenset[str] = frozenset()  # a value only when attached: `-n20`, `--boot=1`
+
+
+def _opts(flags: str, valued: str = "", clusters: bool = True, optional: str = "") -> _Options:
+    return _Options(
+        frozenset(flags.split()), frozenset(valued.split()), clusters, frozenset(optional.split())
+    )
+
+
+def _parse(args: list[str], spec: _Options) -> list[str] | None:
+    """The words (operands) of `args` when every option is one `spec` allows, else None."""
+    words: list[str] = []
+    index = 0
+    operands_only = False
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if operands_only or arg == "-" or not arg.startswith("-"):
+            words.append(arg)
+            continue
+        if arg == "--":
+            operands_only = True
+            continue
+        if arg.startswith("--") or not spec.clusters:
+            name, equals, _ = arg.partition("=")
+            if (name in spec.flags and not equals) or name in spec.optional:
+                continue
+            if name in spec.valued:
+                if not equals:
+                    if index >= len(args):
+                        return None
+                    index += 1
+                continue
+            return None
+        for position in range(1, len(arg)):
+            option = "-" + arg[position]
+            if option in spec.flags:
+                continue
+            if option in spec.optional:
+                break
+            if option in spec.valued:
+                if position == len(arg) - 1:
+                    if index >= len(args):
+                        return None
+                    index += 1
+                break
+            return None
+    return words
+
+
+_SYSTEMCTL = _opts(
+    "-a --all -l --full --no-pager --no-legend --plain -q --quiet --value --failed "
+    "--system --user -r --recursive --reverse --after --before --with-dependencies "
+    "--show-types --no-ask-password",
+    "-t --type -p --property -P --state -n --lines -o --output --timestamp --legend",
 )
 _SYSTEMCTL_READS = frozenset(
     (
         "is-active is-enabled is-failed is-system-running show status cat list-units "
-        "list-unit-files list-timers list-dependencies get-default "
+        "list-unit-files list-timers list-dependencies list-sockets get-default "
     ).split()
 )
-_RPM_WRITES = frozenset(
+_RPM = _opts(
+    "-q --query -a --all -i --info -l --list -f --file -c --configfiles -d --docfiles "
+    "-R --requires --provides --conflicts --obsoletes --recommends --suggests "
+    "--supplements --enhances --whatprovides --whatrequires --whatrecommends "
+    "--whatsuggests --whatconflicts --whatobsoletes --changelog --changes --last -s "
+    "--state --dump --scripts --triggers --triggerscripts -g --group -p --package "
+    "--nosignature --nodigest --noghost --noconfig --fileprovides --filesbypkg --xml -v "
+    "--verbose --quiet",
+    "--qf --queryformat",
+)
+# rpm's query format: `%{TAG}`, `%-20{TAG}`, `%{TAG:format}` with rpm's own formats only
+# (`%(...)`, `%{lua:...}`, `%{load:...}` are macros: they run code when expanded)
+_RPM_TAG = re.compile(
+    r"%%|%-?[0-9]*\{[A-Za-z][A-Za-z0-9_]*(:(armor|arraysize|base64|date|day|depflags|"
+    r"deptype|fflags|hex|humaniec|humansi|json|octal|perms|permissions|pgpsig|shescape|"
+    r"string|triggertype|vflags|xml|yaml))?\}"
+)
+_SYSCTL = _opts(
+    "-a --all -A -X -n --values -N --names -e --ignore -b --binary -q --quiet -h --help "
+    "-V --version --deprecated",
+    "-r --pattern",
+)
+_JOURNALCTL = _opts(
+    "--no-pager -q --quiet -r --reverse -a --all -x --catalog -k --dmesg --utc "
+    "--no-hostname --no-full -l --full --list-boots --disk-usage -m --merge --system "
+    "--user -e --pager-end --show-cursor",
+    "-u --unit --user-unit -o --output -p --priority -t --identifier -S "
+    "--since -U --until -g --grep --output-fields -F --field --facility --cursor "
+    "--after-cursor -D --directory --file",
+    optional="-b --boot -n --lines --case-sensitive",
+)
+_DATE = _opts(
+    "-u --utc --universal -R --rfc-email --debug",
+    "-d --date -r --reference --rfc-3339",
+    optional="-I --iso-8601",
+)
+_CTL_TOOLS = _opts(
+    "--no-pager --no-ask-password --static --transient --pretty -a --all --value",
+    "-p --property",
+)
+_CTL_READS = frozenset(
+    "status show list-timezones timesync-status show-timesync list-locales list-keymaps".split()
+)
+_HOSTNAME = _opts(
+    "-f --fqdn --long -s --short -d --domain -i --ip-address -I --all-ip-addresses -A "
+    "--all-fqdns -a --alias -y --yp --nis"
+)
+_IP = _opts(
+    "-4 -6 -o -oneline -j -json -p -pretty -d -details -s -stats -statistics -c -color "
+    "-br -brief -h -human -human-readable -r -resolve -a -all",
+    "-f -family -n -netns",
+    clusters=False,
+)
+_IP_OBJECTS = frozenset(
     (
-        "-e -i -U -F --erase --install --upgrade --freshen --reinstall --import "
-        "--setperms --setugids --setcaps --restore --rebuilddb --initdb --delsign "
-        "--addsign --resign --delete "
+        "a addr address link l r ro route rule ru n neigh neighbor neighbour maddr "
+        "maddress netns tunnel tuntap nexthop vrf netconf tcp_metrics tcpmetrics addrlabel "
+        "ntable token"
     ).split()
+)
+_IP_READS = frozenset({"show", "list", "ls", "lst", "get"})
+_DNF = _opts(
+    "-q --quiet -C --cacheonly --installed --available --updates --upgrades --extras "
+    "--obsoletes --recent --all --showduplicates --show-duplicates -i --info -l --list "
+    "--nevra --resolve --recursive --requires --provides --conflicts --recommends "
+    "--suggests --supplements --enhances --userinstalled --duplicates --unneeded "
+    "--srpm --source --location --installonly --disabled --enabled --latest",
+    "--enablerepo --disablerepo --repo --repoid --qf --queryformat --whatprovides "
+    "--whatrequires --whatrecommends --whatsuggests --whatconflicts --whatobsoletes "
+    "--whatdepends --arch --archlist --latest-limit -x --exclude",
+)
+_DNF_READS = frozenset({"list", "info", "repolist", "repoquery", "repoinfo"})
+_CONTAINER = _opts(
+    "-a --all -q --quiet --no-trunc -s --size --digests --noheading",
+    "-f --format --filter -n --last --type",
 )
 _CONTAINER_READS = frozenset({"info", "version", "ps", "images", "inspect"})
 _CONTAINER_OBJECT_READS = frozenset({"ls", "list", "inspect"})
-_DNF_READS = frozenset({"list", "info", "repolist", "repoquery", "repoinfo"})
-_JOURNAL_WRITES = ("--vacuum", "--rotate", "--flush", "--sync", "--setup-keys", "--update")
+_LVM = _opts(
+    "-a --all --noheadings --nosuffix --readonly -v -q --binary --aligned --unbuffered "
+    "--nameprefixes --rows --unquoted --segments -m --maps -c --columns -C --colon -s "
+    "--short",
+    "-o --options -O --sort --units --separator -S --select --reportformat --headings",
+)
 _FIND_WRITES = frozenset(
     {"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls"}
 )
 
-
-def _words_after_options(argv: list[str]) -> list[str]:
-    return [w for w in argv[1:] if not w.startswith("-")]
-
-
 TEMPLATED = "PROVISIONTEMPLATEDVALUE"  # stands for a `{{ value }}` while a command is checked
+GLOB = "PROVISIONGLOBBEDWORD"  # stands for an unquoted `*`, `?` or `[..]` of a shell script
 _EXPRESSION = re.compile(r"\{\{.*?\}\}", re.S)
 _RAW = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}", re.S)
 
 
+_SAFE_ENVIRONMENT = re.compile(r"LANG|LANGUAGE|LC_[A-Z]+|TZ|COLUMNS|LINES|NO_COLOR|SYSTEMD_COLORS")
+
+
+def environment_reads_only(environment: dict[str, str]) -> bool:
+    """Whether a read-only command's `environment:` keeps it read-only: only locale, time
+    zone and output-width names (`PATH` picks which `cat` runs, `LD_PRELOAD`/`BASH_ENV`/
+    `PAGER`/`GCONV_PATH`/`LOCPATH` load or run other code)."""
+    return all(_SAFE_ENVIRONMENT.fullmatch(name) for name in environment)
+
+
 def argv_reads_only(argv: list[str]) -> bool:
     """Whether running `argv` (no shell) is proven to change nothing on the host. A
-    templated word (TEMPLATED) is allowed only as an argument of a program that reads
-    whatever its arguments are."""
-    if not argv or TEMPLATED in argv[0]:
+    templated word (TEMPLATED) or a word the shell globs (GLOB: it may expand to an
+    option, a file named `-delete`) is allowed only as an argument of a program that
+    reads whatever its arguments are; any other program's options are checked against
+    the list of the options that only read (no abbreviations)."""
+    if not argv or TEMPLATED in argv[0] or GLOB in argv[0]:
         return False
-    if any(TEMPLATED in word for word in argv[1:]) and argv[0].rpartition("/")[2] not in _ANY_ARGS:
-        return False
-    folder, _, name = argv[0].rpartition("/")
+    folder, _, program = argv[0].rpartition("/")
     if folder not in ("", "/usr/bin", "/usr/sbin", "/bin", "/sbin"):
         return False
-    program = name
     args = argv[1:]
-    words = _words_after_options(argv)
     if program in _ANY_ARGS:
         return True
+    if any(TEMPLATED in word or GLOB in word for word in args):
+        return False
     if program == "systemctl":
+        words = _parse(args, _SYSTEMCTL)
         return bool(words) and words[0] in _SYSTEMCTL_READS
     if program == "rpm":
+        words = _parse(args, _RPM)
         return (
-            bool(args)
-            and (args[0].startswith("-q") or args[0] == "--query")
-            and not any(a in _RPM_WRITES or a.split("=", 1)[0] in _RPM_WRITES for a in args)
+            words is not None
+            and bool(args)
+            and (args[0] in ("--query", "-q") or (args[0].startswith("-q") and args[0][1] != "-"))
+            and all(_RPM_TAG.sub("", a).count("%") == 0 for a in args)
         )
     if program == "sysctl":
-        return not any(
-            "=" in a or a in ("-w", "--write", "-p", "--load", "--system") or a.startswith("-p")
-            for a in args
-        )
+        words = _parse(args, _SYSCTL)
+        return words is not None and not any("=" in w for w in words)
     if program in ("docker", "podman"):
+        if not args or args[0].startswith("-"):
+            return False  # global options: another daemon, runtime, config
+        words = _parse(args, _CONTAINER)
         if not words:
             return False
         if words[0] in _CONTAINER_READS:
@@ -373,23 +527,27 @@ def argv_reads_only(argv: list[str]) -> bool:
             for a in args
         )
     if program in ("dnf", "yum"):
-        return (
-            bool(words)
-            and words[0] in _DNF_READS
-            and not any(a in ("-y", "--assumeyes") for a in args)
-        )
+        words = _parse(args, _DNF)
+        return bool(words) and words[0] in _DNF_READS
     if program == "journalctl":
-        return not any(a.startswith(_JOURNAL_WRITES) for a in args)
+        return _parse(args, _JOURNALCTL) is not None
     if program == "find":
         return not any(a in _FIND_WRITES for a in args)
     if program == "date":
-        return not any(a in ("-s", "--set") or a.startswith("--set=") for a in args)
+        words = _parse(args, _DATE)  # an operand other than +FORMAT sets the clock
+        return words is not None and all(w.startswith("+") for w in words)
     if program in ("hostnamectl", "timedatectl", "localectl"):
-        return not words or words[0] in ("status", "show")
+        words = _parse(args, _CTL_TOOLS)
+        return words is not None and (not words or (words[0] in _CTL_READS and len(words) == 1))
     if program == "hostname":
-        return not words
+        return _parse(args, _HOSTNAME) == []
     if program == "ip":
-        return bool(words) and (len(words) == 1 or words[1] in ("show", "list", "ls", "get"))
+        words = _parse(args, _IP)
+        return (
+            bool(words) and words[0] in _IP_OBJECTS and (len(words) == 1 or words[1] in _IP_READS)
+        )
+    if program in ("lvs", "vgs", "pvs", "lvdisplay", "vgdisplay", "pvdisplay"):
+        return _parse(args, _LVM) is not None
     return False
 
 
@@ -422,7 +580,9 @@ def command_reads_only(text: str, shell: bool) -> bool:
 
 
 def _plain_shell(script: str) -> str | None:
-    """The script with its line breaks outside quotes made `;`, when it has no command
+    """The script with its line breaks outside quotes made `;`, its comments removed (a
+    `#` that starts a word, to the end of its line, as sh reads it) and each unquoted glob
+    character (`*`, `?`, a `[` inside a word) made GLOB, when it has no command
     substitution anywhere and, outside quotes, no subshell, group, here-document or `&>`
     (`$NAME` and `${NAME...}` are allowed: checked as templated words). None otherwise."""
     out: list[str] = []
@@ -452,8 +612,14 @@ def _plain_shell(script: str) -> str | None:
             quote = "" if c == '"' else quote
         elif c in "'\"":
             quote = c
+        elif c == "#" and (not out or out[-1] in " \t;&|<>"):
+            end = script.find("\n", index)
+            index = len(script) if end < 0 else end
+            continue
         elif c in "\n\r":
             c = ";"
+        elif c in "*?" or (c == "[" and script[index + 1 : index + 2] not in ("", " ", "\t")):
+            c = GLOB
         elif c in "(){}" or script.startswith(("&>", "<<"), index):
             return None
         out.append(c)
@@ -473,6 +639,7 @@ def shell_reads_only(script: str) -> bool:
     try:
         lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|<>")
         lexer.whitespace_split = True
+        lexer.commenters = ""  # comments are gone: shlex would end one inside a word
         tokens = list(lexer)
     except ValueError:
         return False
@@ -498,6 +665,8 @@ def shell_reads_only(script: str) -> bool:
             continue
         elif token == "2" and index + 1 < len(tokens) and tokens[index + 1].startswith(">"):
             pass  # the `2` of `2>`: shlex splits it off
+        elif not token.strip(";&|<>"):
+            return False  # any other operator: `|&` (a pipe), `<>` (opens for writing), `;;`
         elif "=" in token.split("/", 1)[0] and not commands[-1]:
             return False  # NAME=value before a command
         else:

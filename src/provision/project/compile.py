@@ -23,7 +23,13 @@ from typing import Any
 from provision.ansible.modules import ansible_types
 from provision.errors import InputError, Location
 from provision.facts.hostvars import FactsNeeded, GroupValues, raise_if_pending
-from provision.facts.readonly import argv_reads_only, as_user, command_reads_only, env_prefix
+from provision.facts.readonly import (
+    argv_reads_only,
+    as_user,
+    command_reads_only,
+    env_prefix,
+    environment_reads_only,
+)
 from provision.project.connvalues import ConnValueError, check_user
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
@@ -843,9 +849,11 @@ def _keyword_scope(raw: YDict, scope: TaskScope, where: Location, task: bool) ->
         changes["delegate_local"] = True
     elif delegate is not None:
         raise InputError(
-            f"`delegate_to: {delegate}` is not supported: a task runs on its own host",
+            f"`delegate_to: {delegate}` is not supported: a task runs on its own host's "
+            "connection; only `delegate_to: localhost` (or 127.0.0.1) on a read-only step "
+            "(a registered read-only command, stat, debug, set_fact) is",
             where_of(raw, "delegate_to", file),
-            hint="run the step in a play for that host",
+            hint="run the step in a play of its own for that host (`hosts: NAME`)",
         )
     if "environment" in raw:
         env = _environment(raw, variables, where)
@@ -1275,7 +1283,16 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
         raise InputError(
             f"`register` must be a variable name, found {register!r}", where_of(raw, "register")
         )
-    keyword = _keyword_kind(raw, short, written_key, where)
+    if scope.run_once and (register is not None or short == "set_fact"):
+        raise InputError(
+            f"`run_once` with {'`register`' if register is not None else '`set_fact`'} is not "
+            "supported: Ansible gives the first host's result to every host of the play, and "
+            "provision does not share a result between hosts",
+            where_of(raw, "run_once") if "run_once" in raw else where,
+            hint="remove `run_once` (each host then reads or sets its own), or keep `run_once` "
+            "on a task whose result no other host reads, without `register`",
+        )
+    keyword = _keyword_kind(raw, short, written_key, where, scope.environment)
     if keyword is None:
         type_key = resolve_type_key(written_key, registry)
         if type_key not in registry:
@@ -1457,7 +1474,9 @@ def _task_args(raw: YDict, key: Any, where: Location) -> Any:
     return value
 
 
-def _keyword_kind(raw: YDict, short: str, key: Any, where: Location) -> str | None:
+def _keyword_kind(
+    raw: YDict, short: str, key: Any, where: Location, environment: dict[str, str] | None = None
+) -> str | None:
     """Which keyword-like module a task is (None: a task type of the registry)."""
     if short in ("debug", "set_fact", "stat"):
         return short
@@ -1470,7 +1489,7 @@ def _keyword_kind(raw: YDict, short: str, key: Any, where: Location) -> str | No
                 hint="end_play/end_host: use `when:` on the tasks; refresh_inventory: run again",
             )
         return "flush_handlers"
-    if short in READ_COMMANDS and "register" in raw and _read_only(raw, short, key):
+    if short in READ_COMMANDS and "register" in raw and _read_only(raw, short, key, environment):
         return "read_" + short
     if short in ("package_facts", "service_facts"):
         value = raw[key] or {}
@@ -1486,13 +1505,17 @@ def _keyword_kind(raw: YDict, short: str, key: Any, where: Location) -> str | No
     return None
 
 
-def _read_only(raw: YDict, short: str, key: Any) -> bool:
+def _read_only(raw: YDict, short: str, key: Any, environment: dict[str, str] | None = None) -> bool:
     """A command that changes nothing, by Ansible's convention: `check_mode: false` (Ansible's
     check mode runs only such a command), or `changed_when: false` on a command whose words
-    prove it only reads (`readonly.command_reads_only`). Such a command, registered, runs in
-    the probe, during `plan` too; any other runs at apply, at its place."""
+    prove it only reads (`readonly.command_reads_only`) and whose `environment` changes
+    nothing but the locale or time zone (`PATH`, `LD_PRELOAD` would run other programs).
+    Such a command, registered, runs in the probe, during `plan` too; any other runs at
+    apply, at its place."""
     if raw.get("check_mode") is False:
         return True
+    if not environment_reads_only(environment or {}):
+        return False
     changed = raw.get("changed_when")
     if not (
         changed is False

@@ -1,0 +1,88 @@
+"""`run_once` with a result another host would read, and `delegate_to` another inventory
+host: refused at file:line with what is supported (Ansible shares a run_once result with
+every host and runs a delegated task over the delegate's connection; this tool does
+neither yet, so it says so instead of running something else)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provision.errors import InputError
+from provision.project.compile import compile_run
+
+
+def _compile(tmp_path: Path, tasks: str, hosts: tuple[str, ...] = ("h1", "h2")):
+    (tmp_path / "roles/r/tasks").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "roles/r/tasks/main.yml").write_text(tasks)
+    (tmp_path / "inventory.yml").write_text(
+        "all:\n  hosts:\n" + "".join(f"    {h}:\n" for h in hosts)
+    )
+    (tmp_path / "site.yml").write_text("- hosts: all\n  roles: [r]\n")
+    return compile_run(tmp_path / "inventory.yml", tmp_path / "site.yml")
+
+
+RUN_ONCE_REFUSED = {
+    "register-read": (
+        "- debug: {msg: x}\n- command: cat /etc/hostname\n  register: r\n"
+        "  changed_when: false\n  run_once: true\n",
+        5,
+        "`run_once` with `register`",
+    ),
+    "register-change": ("- command: touch /tmp/x\n  register: r\n  run_once: yes\n", 3, "register"),
+    "set_fact": ("- set_fact: {a: 1}\n  run_once: true\n", 2, "`run_once` with `set_fact`"),
+    "fqcn-set_fact": (
+        "- ansible.builtin.set_fact:\n    a: 1\n  run_once: true\n",
+        3,
+        "`set_fact`",
+    ),
+    "from-block": (
+        "- block:\n    - stat: {path: /etc}\n      register: s\n  run_once: true\n",
+        2,  # the task's line (the keyword is inherited from its block)
+        "`register`",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("tasks", "line", "words"), RUN_ONCE_REFUSED.values(), ids=RUN_ONCE_REFUSED.keys()
+)
+def test_run_once_with_a_result_is_refused(
+    tmp_path: Path, tasks: str, line: int, words: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        _compile(tmp_path, tasks)
+    text = str(caught.value) + (caught.value.hint or "")
+    assert words in text and "share" in text
+    assert f"main.yml:{line}" in text
+    assert "remove `run_once`" in text
+
+
+def test_run_once_without_a_result_still_runs_on_the_first_host(tmp_path: Path) -> None:
+    result = _compile(tmp_path, "- debug: {msg: x}\n  run_once: true\n")
+    first, second = (host_plays.tasks[0] for host_plays in result.plays[0][1])
+    assert first.task is not None
+    assert "run_once: runs on h1 only" in second.skip_reason
+
+
+DELEGATES = ["h2", "db1", "'{{ groups.all[1] }}'", "10.0.0.5", "localhost.localdomain"]
+
+
+@pytest.mark.parametrize("delegate", DELEGATES)
+def test_delegate_to_another_host_is_refused_with_what_is_supported(
+    tmp_path: Path, delegate: str
+) -> None:
+    tasks = f"- debug: {{msg: x}}\n- command: cat /etc/hostname\n  delegate_to: {delegate}\n"
+    with pytest.raises(InputError) as caught:
+        _compile(tmp_path, tasks)
+    text = str(caught.value)
+    assert "main.yml:3" in text
+    assert "only `delegate_to: localhost`" in text and "read-only step" in text
+    assert "hosts: NAME" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize("delegate", ["localhost", "127.0.0.1"])
+def test_delegate_to_localhost_on_a_read_is_accepted(tmp_path: Path, delegate: str) -> None:
+    tasks = f"- stat: {{path: /etc}}\n  register: s\n  delegate_to: {delegate}\n"
+    assert _compile(tmp_path, tasks).plays
