@@ -47,7 +47,7 @@ PHASES: tuple[tuple[str, str, str, str], ...] = (
     ("imports (main thread)", "main", "<frozen importlib._bootstrap>", "_find_and_load"),
     ("compile the playbook (parse, render)", "main", "provision/project/compile.py", "compile_run"),
     ("run_all (main thread waits on hosts)", "main", "provision/execution/runner.py", "run_all"),
-    ("imports in the host threads (paramiko, fabric)", "worker", "<frozen importlib._bootstrap>",
+    ("imports in the host threads (paramiko)", "worker", "<frozen importlib._bootstrap>",
      "_find_and_load"),
     ("connection set-up (TCP, kex, auth)", "worker", "provision/execution/ssh.py", "open"),
     ("probe: whole (send, wait, parse)", "worker", "provision/execution/runner.py", "probe"),
@@ -142,11 +142,13 @@ def timers(out: Path, args: list[str]) -> int:
         "provision.state",
     )
     imported(
-        "import paramiko and fabric (provision.execution.ssh)",
+        "import paramiko (provision.execution.ssh; without invoke, as a run does)",
         "provision.execution.ssh",
-        "paramiko",
-        "fabric",
+        "provision.execution.paramikoimport",
     )
+    from provision.execution.paramikoimport import import_paramiko
+
+    import_paramiko()
     from provision.execution import runner, ssh
     from provision.project import compile as compiler
 
