@@ -1,8 +1,9 @@
-"""SSH connections over fabric/paramiko: one per host, host keys always checked."""
+"""SSH connections over paramiko: one per host, host keys always checked."""
 
 from __future__ import annotations
 
 import base64
+import getpass
 import hashlib
 import logging
 import os
@@ -20,6 +21,7 @@ from typing import Any
 
 from provision.errors import ConnectError, HostKeyError, InputError
 from provision.execution.connection import Become, ConnectionLost, Result, ShellRunner
+from provision.execution.paramikoimport import import_paramiko
 from provision.project.connvalues import ConnValueError, check_key_file, read_known_hosts
 from provision.project.hostconfig import HostConfig
 
@@ -46,11 +48,65 @@ def quiet_library_loggers() -> None:
 quiet_library_loggers()
 
 
+class Hop:
+    """One SSH connection: a paramiko client and how to reach it (direct, through a jump
+    host's connection, or a ProxyCommand). What fabric's Connection did for provision,
+    without importing fabric and invoke on every run; same arguments to paramiko."""
+
+    def __init__(
+        self,
+        host: str,
+        user: str,
+        port: int,
+        connect_timeout: float,
+        connect_kwargs: dict[str, Any],
+        gateway: Hop | str | None = None,
+    ) -> None:
+        paramiko = import_paramiko()
+        self.host = host
+        self.user = user or getpass.getuser()  # as fabric did: the local user by default
+        self.port = port or 22
+        # as fabric did: whole seconds, and none at all when that is 0
+        self.connect_timeout = int(connect_timeout)
+        self.connect_kwargs = dict(connect_kwargs)
+        self.gateway = gateway
+        self.client = paramiko.SSHClient()
+        self.transport: Any = None
+
+    def _gateway_socket(self) -> Any:
+        if isinstance(self.gateway, str):
+            paramiko = import_paramiko()
+            # the command's %h, %p, ... expanded as an ssh_config line would be
+            text = f"Host {self.host}\n    ProxyCommand {self.gateway}"
+            config = paramiko.SSHConfig.from_text(text)
+            return paramiko.ProxyCommand(config.lookup(self.host)["proxycommand"])
+        assert self.gateway is not None
+        self.gateway.open()
+        return self.gateway.transport.open_channel(
+            kind="direct-tcpip", dest_addr=(self.host, int(self.port)), src_addr=("", 0)
+        )
+
+    def open(self) -> None:
+        if self.transport is not None and self.transport.active:
+            return
+        kwargs = dict(self.connect_kwargs, username=self.user, hostname=self.host, port=self.port)
+        if self.gateway:
+            kwargs["sock"] = self._gateway_socket()
+        if self.connect_timeout:
+            kwargs["timeout"] = self.connect_timeout
+        self.client.connect(**kwargs)
+        self.transport = self.client.get_transport()
+
+    def close(self) -> None:
+        if self.transport is not None and self.transport.active:
+            self.client.close()
+
+
 def load_known_hosts(keys: Any, path: Path, host: str) -> None:
     """Add the host keys of one known_hosts file to paramiko's table, read with provision's
     own parser: a corrupt line is this host's ConnectError naming file:line (compile refuses
     it earlier); CA and revocation lines, and key types paramiko cannot use, are skipped."""
-    import paramiko
+    paramiko = import_paramiko()
     from paramiko.hostkeys import HostKeyEntry
 
     try:
@@ -92,7 +148,7 @@ def known_host_name(address: str, port: int) -> str:
 
 
 def _host_key_policy(config: HostConfig, accept_new: bool, record_file: Path) -> Any:
-    import paramiko
+    paramiko = import_paramiko()
 
     class Policy(paramiko.MissingHostKeyPolicy):
         def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
@@ -138,7 +194,7 @@ def stale_entry_hint(config: HostConfig, user_file: Path, own: Any) -> str | Non
     """For a host checked against its own known_hosts only: a hint when `user_file` (the
     user's ~/.ssh/known_hosts, which is not read for this host) holds a key for the host's
     address that the own file contradicts, with the `ssh-keygen -R` line that removes it."""
-    import paramiko
+    paramiko = import_paramiko()
     from paramiko.hostkeys import InvalidHostKey
 
     name = known_host_name(config.address, config.port)
@@ -304,10 +360,6 @@ class SSHConnection(ShellRunner):
     def _open_once(self) -> None:
         if self._conn is not None:
             return
-        from fabric import Config, Connection
-
-        fabric_config = Config(overrides={"load_ssh_configs": False})
-        fabric_config.load_ssh_config = lambda: None  # type: ignore[method-assign]
         gateway: Any = None
         gateways: list[Any] = []
         self._gateways = gateways  # closed by close() even when a later hop fails
@@ -326,15 +378,7 @@ class SSHConnection(ShellRunner):
                 via,
                 self._describe_auth(kwargs),
             )
-            hop_conn = Connection(
-                hop.host,
-                user=user,
-                port=hop.port,
-                connect_timeout=self.timeout,
-                connect_kwargs=kwargs,
-                gateway=gateway,
-                config=fabric_config,
-            )
+            hop_conn = Hop(hop.host, user, hop.port, self.timeout, kwargs, gateway)
             self._client_setup(hop_conn, target=False)
             gateways.append(hop_conn)
             if gateway is None:
@@ -346,14 +390,8 @@ class SSHConnection(ShellRunner):
             gateway = self.config.proxy_command
             log.debug("%s: through ProxyCommand %s", self.config.name, gateway)
         kwargs = self._connect_kwargs()
-        conn = Connection(
-            self.config.address,
-            user=self.config.user,
-            port=self.config.port,
-            connect_timeout=self.timeout,
-            connect_kwargs=kwargs,
-            gateway=gateway,
-            config=fabric_config,
+        conn = Hop(
+            self.config.address, self.config.user, self.config.port, self.timeout, kwargs, gateway
         )
         self._client_setup(conn)
         where = f"{self.config.user}@{self.config.address}:{self.config.port}"
@@ -398,7 +436,7 @@ class SSHConnection(ShellRunner):
 
     def _connect(self, conn: Any, label: str, where: str, target: bool = False) -> None:
         """Open one SSH connection; a failure names `label` (the target or which jump host)."""
-        import paramiko
+        paramiko = import_paramiko()
 
         name = self.config.name
         try:
@@ -430,7 +468,7 @@ class SSHConnection(ShellRunner):
     def _exec(
         self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None
     ) -> Result:
-        import paramiko
+        paramiko = import_paramiko()
 
         self.commands_run += 1
         transport = self._conn.client.get_transport()

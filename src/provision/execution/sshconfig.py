@@ -54,7 +54,9 @@ class SshConfig:
     """One ssh_config file (with its Includes), parsed once, looked up per host name."""
 
     def __init__(self, path: Path, text: str) -> None:
-        import paramiko
+        from provision.execution.paramikoimport import import_paramiko
+
+        paramiko = import_paramiko()
 
         self.path = path
         self.where = Location(str(path))

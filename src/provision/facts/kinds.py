@@ -49,8 +49,10 @@ class FileFact(FactKind):
     def command(self) -> str:
         p = shlex.quote(self.path)
         return (
-            f"if [ -e {p} ] || [ -L {p} ]; then stat -L -c '%F|%a|%U|%G|%s' -- {p} || exit 3; "
-            f"if [ -f {p} ]; then if [ $(stat -L -c %s -- {p}) -le {MAX_FILE_BYTES} ]; "
+            # one stat: its last field (the size) decides between the content and a digest
+            f"if [ -e {p} ] || [ -L {p} ]; then s=$(stat -L -c '%F|%a|%U|%G|%s' -- {p}) || exit 3; "
+            "printf '%s\\n' \"$s\"; "
+            f'if [ -f {p} ]; then if [ "${{s##*|}}" -le {MAX_FILE_BYTES} ]; '
             f"then base64 -w0 -- {p}; "
             f"else printf 'sha256:'; sha256sum < {p} 2>/dev/null | cut -c1-64; fi; fi; "
             "else echo ABSENT; fi"

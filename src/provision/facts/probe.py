@@ -32,12 +32,23 @@ def probe_script(facts: list[Fact]) -> tuple[str, str]:
     if quick:
         lines.append("{ " + "; ".join(job(i) for i in quick) + "; } &")
     lines.append("wait")
-    lines.append(f"for i in $(seq 0 {len(facts) - 1}); do")
-    lines.append(
-        f'  printf "{marker} %s %s %s %s\\n" "$i" "$(cat "$d/$i.r")" '
-        '"$(wc -c < "$d/$i.o")" "$(wc -c < "$d/$i.e")"; cat "$d/$i.o" "$d/$i.e"'
-    )
-    lines.append("done")
+    # The answers, in order. One `wc -c` for every output's length and the shell's own
+    # `read` for the exit codes: 1 process per fact (its `cat`) instead of 4 (cat, wc, wc,
+    # cat), ~0.1 CPU-s less on the host for 20 facts. In a subshell in the temp dir, so
+    # file names hold no space and what runs after the probe keeps its directory. A length
+    # wc does not give (its line missing) is printed as "x", which parse_probe refuses.
+    if not facts:
+        return "\n".join(lines) + "\n", marker  # (no `wc` without files: it would read stdin)
+    indices = " ".join(str(i) for i in range(len(facts)))
+    files = " ".join(f"{i}.o {i}.e" for i in range(len(facts)))
+    lines.append('( cd "$d" || exit 97')
+    lines.append(f"set -- $(wc -c {files} 2>/dev/null)")
+    lines.append(f"for i in {indices}; do")
+    lines.append('  r=; read -r r <"$i.r"')
+    lines.append('  if [ "$2" = "$i.o" ] && [ "$4" = "$i.e" ]; then o=$1 e=$3; shift 4;')
+    lines.append("  else o=x e=x; fi")
+    lines.append(f'  printf "{marker} %s %s %s %s\\n" "$i" "$r" "$o" "$e"; cat "$i.o" "$i.e"')
+    lines.append("done )")
     return "\n".join(lines) + "\n", marker
 
 

@@ -50,7 +50,7 @@ from provision.project.registered import (
 from provision.project.templating import Variables, evaluate, render_string, render_value
 from provision.project.yamlfile import YDict, YList, load_yaml, parse_yaml, type_name, where_of
 from provision.reporting.mask import Masker, mask_error, secret_leaves
-from provision.tasks.base import TaskContext, TaskType, task_types
+from provision.tasks.base import TaskContext, TaskType, task_type_table
 
 PASSWORD_VARIABLES = (
     "ansible_password",
@@ -1242,7 +1242,7 @@ def _loop_items(raw: YDict, variables: Variables, where: Location) -> tuple[list
 
 
 def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[CompiledTask]:
-    registry = ansible_types(task_types(), raw)  # Ansible module names (provision.ansible)
+    registry = ansible_types(task_type_table(), raw)  # Ansible module names (provision.ansible)
     assert scope.run is not None
     type_keys = [k for k in raw if k not in TASK_KEYS]
     if not type_keys:

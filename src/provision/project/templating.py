@@ -904,36 +904,47 @@ def _unknown_name_error(message: str, location: Location | None, what: str) -> I
     )
 
 
-def _wrap_errors(location: Location | None, what: str) -> Any:
-    class _Wrapper:
-        def __enter__(self) -> None:
-            return None
+class _ErrorWrapper:
+    """Turns a rendering error into an InputError naming `what` and `location` (one class,
+    made once: a class made per call cost ~40 us, ~1,000 times at 10 hosts)."""
 
-        def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-            if exc is None or isinstance(exc, InputError):
-                return False
-            if isinstance(exc, _MissingVariable):
-                raise InputError(f"{exc.why}: {exc.name} (in {what})", location) from None
-            if isinstance(exc, jinja2.UndefinedError):
-                raise InputError(
-                    f"undefined variable: {_undefined_name(exc)} (in {what})", location
-                ) from None
-            if isinstance(exc, jinja2.TemplateError) and _UNKNOWN_NAME.match(exc.message or ""):
-                raise _unknown_name_error(exc.message or "", location, what) from None
-            if isinstance(exc, jinja2.TemplateSyntaxError):
-                line = location.line if location else None
-                raise InputError(
-                    f"template syntax error in {what}: {exc.message}",
-                    Location(location.file, line) if location else None,
-                ) from None
-            if isinstance(exc, RecursionError | OverflowError | MemoryError):
-                reason = str(exc) or type(exc).__name__
-                raise InputError(f"cannot render {what}: {reason}", location) from None
-            if isinstance(exc, jinja2.TemplateError | TypeError | ValueError | ZeroDivisionError):
-                raise InputError(f"cannot render {what}: {exc}", location) from None
+    __slots__ = ("location", "what")
+
+    def __init__(self, location: Location | None, what: str) -> None:
+        self.location = location
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        location, what = self.location, self.what
+        if exc is None or isinstance(exc, InputError):
             return False
+        if isinstance(exc, _MissingVariable):
+            raise InputError(f"{exc.why}: {exc.name} (in {what})", location) from None
+        if isinstance(exc, jinja2.UndefinedError):
+            raise InputError(
+                f"undefined variable: {_undefined_name(exc)} (in {what})", location
+            ) from None
+        if isinstance(exc, jinja2.TemplateError) and _UNKNOWN_NAME.match(exc.message or ""):
+            raise _unknown_name_error(exc.message or "", location, what) from None
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            line = location.line if location else None
+            raise InputError(
+                f"template syntax error in {what}: {exc.message}",
+                Location(location.file, line) if location else None,
+            ) from None
+        if isinstance(exc, RecursionError | OverflowError | MemoryError):
+            reason = str(exc) or type(exc).__name__
+            raise InputError(f"cannot render {what}: {reason}", location) from None
+        if isinstance(exc, jinja2.TemplateError | TypeError | ValueError | ZeroDivisionError):
+            raise InputError(f"cannot render {what}: {exc}", location) from None
+        return False
 
-    return _Wrapper()
+
+def _wrap_errors(location: Location | None, what: str) -> Any:
+    return _ErrorWrapper(location, what)
 
 
 def render_string(

@@ -20,18 +20,23 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provision.tls.bundleimages import bundle_images
-from provision.tls.siteca import (
-    DEFAULT_DAYS,
-    DEFAULT_RENEW_DAYS,
-    SiteTls,
-    TlsError,
-    check_user,
-    htpasswd_line,
-    normalize_sans,
-)
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+#: provision.tls.siteca's defaults (a test checks they agree): siteca, and cryptography's
+#: x509 with it, is imported only when a filter runs, not by every run that renders a template
+DEFAULT_DAYS = 365
+DEFAULT_RENEW_DAYS = 30
+
+
+def _siteca() -> ModuleType:
+    from provision.tls import siteca
+
+    return siteca
 
 
 def _error(exc: Exception) -> Exception:
@@ -42,7 +47,7 @@ def _error(exc: Exception) -> Exception:
 
 def _number(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise TlsError(f"{name} must be a whole number from {low} to {high}")
+        raise _siteca().TlsError(f"{name} must be a whole number from {low} to {high}")
     return value
 
 
@@ -54,7 +59,7 @@ def _names(names: Any) -> list[Any]:
         for n in names:
             flat += list(n) if isinstance(n, list | tuple) else [n]
         return flat
-    raise TlsError("registry_tls: names must be a list of host names and addresses")
+    raise _siteca().TlsError("registry_tls: names must be a list of host names and addresses")
 
 
 def registry_tls(
@@ -68,10 +73,11 @@ def registry_tls(
     cert_file: Any = "",
     key_file: Any = "",
 ) -> dict[str, Any]:
+    siteca = _siteca()
     try:
         if cert_file or key_file:
             if not (cert_file and key_file and ca_cert_file):
-                raise TlsError(
+                raise siteca.TlsError(
                     "a certificate of your own needs its cert file, key file and the CA "
                     "certificate file that signed it"
                 )
@@ -80,7 +86,7 @@ def registry_tls(
                 try:
                     texts.append(Path(str(f)).read_text())
                 except OSError as exc:
-                    raise TlsError(f"cannot read {f}: {exc.strerror}") from None
+                    raise siteca.TlsError(f"cannot read {f}: {exc.strerror}") from None
             return {
                 "ca": texts[0],
                 "cert": texts[1],
@@ -88,7 +94,7 @@ def registry_tls(
                 "reason": f"given: {cert_file}",
                 "sans": [],
             }
-        site = SiteTls(Path(str(directory)), str(ca_cert_file or ""), str(ca_key_file or ""))
+        site = siteca.SiteTls(Path(str(directory)), str(ca_cert_file or ""), str(ca_key_file or ""))
         tls = site.server(
             str(host),
             _names(names),
@@ -101,37 +107,40 @@ def registry_tls(
             "cert": tls.cert_pem,
             "key": tls.key_pem,
             "reason": tls.reason,
-            "sans": normalize_sans(_names(names)),
+            "sans": siteca.normalize_sans(_names(names)),
         }
-    except (TlsError, OSError) as exc:
+    except (siteca.TlsError, OSError) as exc:
         raise _error(exc) from None
 
 
 def site_ca(directory: Any, ca_cert_file: Any = "") -> str:
+    siteca = _siteca()
     try:
         if ca_cert_file:
             return Path(str(ca_cert_file)).read_text()
-        return SiteTls(Path(str(directory))).ca(dt.datetime.now(dt.UTC)).cert_pem
-    except (TlsError, OSError) as exc:
+        return siteca.SiteTls(Path(str(directory))).ca(dt.datetime.now(dt.UTC)).cert_pem
+    except (siteca.TlsError, OSError) as exc:
         raise _error(exc) from None
 
 
 @functools.lru_cache(maxsize=256)
 def _line(user: str, password: str, seed: str) -> str:
-    return htpasswd_line(user, password, seed.encode())
+    siteca = _siteca()
+    return siteca.htpasswd_line(user, password, seed.encode())
 
 
 def _users(users: Any) -> list[tuple[str, str]]:
+    siteca = _siteca()
     if not isinstance(users, list | tuple):
-        raise TlsError("docker_registry_users must be a list of {name, password}")
+        raise siteca.TlsError("docker_registry_users must be a list of {name, password}")
     checked: list[tuple[str, str]] = []
     for i, entry in enumerate(users):
         where = f"docker_registry_users[{i}]"
         if not isinstance(entry, dict) or set(entry) - {"name", "password"}:
-            raise TlsError(f"{where}: expected a mapping with keys name and password")
-        name, password = check_user(entry.get("name"), entry.get("password"), where)
+            raise siteca.TlsError(f"{where}: expected a mapping with keys name and password")
+        name, password = siteca.check_user(entry.get("name"), entry.get("password"), where)
         if name in (n for n, _ in checked):
-            raise TlsError(f"{where}: user {name} is listed twice")
+            raise siteca.TlsError(f"{where}: user {name} is listed twice")
         checked.append((name, password))
     return checked
 
@@ -139,20 +148,24 @@ def _users(users: Any) -> list[tuple[str, str]]:
 def registry_users_valid(users: Any) -> bool:
     """True, or an input error saying which entry is wrong (never showing a password):
     for an `assert` that runs before any host is touched."""
+    siteca = _siteca()
     try:
         _users(users)
-    except TlsError as exc:
+    except siteca.TlsError as exc:
         raise _error(exc) from None
     return True
 
 
 def registry_htpasswd(users: Any, seed: Any) -> str:
+    siteca = _siteca()
     try:
         if not isinstance(seed, str) or len(seed) < 16:
-            raise TlsError("registry_htpasswd: the seed must be a secret text (the server key)")
+            raise siteca.TlsError(
+                "registry_htpasswd: the seed must be a secret text (the server key)"
+            )
         lines = [_line(name, password, seed) for name, password in _users(users)]
         return "".join(line + "\n" for line in lines)
-    except TlsError as exc:
+    except siteca.TlsError as exc:
         raise _error(exc) from None
 
 
