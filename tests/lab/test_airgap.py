@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from provision.bundle.testing import bundle_id_of as bundle_id
 from provision.bundle.testing import make_bundle
 from provision.lab import lab_paths
 from provision.lab.image import current_image
 from tests.lab.conftest import LabSession, run_on
 from tests.lab.labinv import derived_inventory
-from tests.tools.offline_bundle import bundle_id
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]

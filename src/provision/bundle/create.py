@@ -32,6 +32,7 @@ from provision.bundle.format import (
     image_member_path,
     path_problem,
     shown,
+    shown_path,
     valid_image_ref,
     valid_release,
     valid_rpm_field,
@@ -221,21 +222,21 @@ def plan_request(request: Request, variables: Any = None) -> Plan:
     tars: list[tuple[Path, str, str, str]] = []
     for file in request.image_tars:
         if not file.is_file():
-            raise InputError(f"--image-tar: {file}: not a file")
+            raise InputError(f"--image-tar: {shown_path(file)}: not a file")
         info = image_tar_info(file)
         if info is None or not valid_image_ref(info[0]):
             raise InputError(
-                f"--image-tar: {file}: expected a `docker save` archive of a tagged image"
-                " (manifest.json with RepoTags and Config)"
+                f"--image-tar: {shown_path(file)}: expected a `docker save` archive of a tagged"
+                " image (manifest.json with RepoTags and Config)"
             )
         tars.append((file, info[0], info[1], image_member_path(info[0])))
     paths = [p for _, p in images] + [t[3] for t in tars]
     if len(set(paths)) != len(paths):
         raise InputError("--image/--image-tar: the same image twice")
     if request.output.exists() and not request.output.is_file():
-        raise InputError(f"-o: {request.output} exists and is not a file")
+        raise InputError(f"-o: {shown_path(request.output)} exists and is not a file")
     if not request.output.absolute().parent.is_dir():
-        raise InputError(f"-o: {request.output}: its folder does not exist")
+        raise InputError(f"-o: {shown_path(request.output)}: its folder does not exist")
     releases = [Release(r, request.arch, f"rpms/{r}/{request.arch}") for r in request.releases]
     return Plan(releases, packages, keys, images, tars, docker_base, proxy or "", request.alldeps)
 
@@ -627,7 +628,7 @@ def _write(
                 " Check the URL and the fingerprint (--gpg-fingerprint, docker_gpg_fingerprint)"
             )
         gpg_keys.append(GpgKey(key.path, key.fingerprint, key.url))
-        members.append(Member(key.path, local / key.path, "key", key.url))
+        members.append(Member(key.path, "key", key.url, local=local / key.path))
     for release in plan.releases:
         sources = {u.rsplit("/", 1)[-1]: u for u in built.urls.get(release.release, [])}
         prefix = release.repo_path + "/"
@@ -641,21 +642,21 @@ def _write(
             source = sources.get(path.rsplit("/", 1)[-1], "")
             if source and not re.fullmatch(r"(https?|file)://\S{1,2000}", source):
                 source = ""
-            members.append(Member(path, local / path, "rpm", source, *nevra))
+            members.append(Member(path, "rpm", source, *nevra, local=local / path))
         for path in sorted(p for p in built.files if p.startswith(prefix + "repodata/")):
-            members.append(Member(path, local / path, "repodata"))
+            members.append(Member(path, "repodata", local=local / path))
     images: list[Image] = []
     for ref, path in plan.images:
         image_id = built.images.get(ref, "")
         if not re.fullmatch(r"sha256:[0-9a-f]{64}", image_id):
             raise BundleError(f"docker save {ref}: no image id came back ({image_id!r})")
         images.append(Image(ref, path, image_id))
-        members.append(Member(path, local / path, "image"))
+        members.append(Member(path, "image", local=local / path))
     for file, ref, image_id, path in plan.image_tars:
         images.append(Image(ref, path, image_id))
-        members.append(Member(path, file, "image"))
+        members.append(Member(path, "image", local=file))
     total = sum(m.local.stat().st_size for m in members)
-    progress.start(f"writing {request.output}", total)
+    progress.start(f"writing {shown_path(request.output)}", total)
     manifest, manifest_bytes = write_bundle(
         request.output, members, plan.releases, gpg_keys, images, progress=progress.advance
     )
