@@ -258,7 +258,29 @@ def probe_script(marker: str) -> str:
     ]
     for tool in tools:
         lines.append(f"command -v {tool} >/dev/null 2>&1 && {_say(marker, 'TOOL', tool)} || true")
+    lines.append(_say(marker, "END"))
     return "\n".join(lines) + "\n"
+
+
+def parse_probe(marker: str, host: str, rc: int, stdout: bytes) -> tuple[str, str, set[str]]:
+    """(EL major, arch, tools found) from the probe's answer. An answer without its END line
+    (cut short) or a failed probe is an error: a tool missing from a partial answer is not a
+    tool missing from the host."""
+    major, arch, tools, ended = "", "", set(), False
+    for kind, rest in parse_marked(marker, stdout.decode("utf-8", "replace")):
+        if kind == "OS":
+            major, _, arch = rest.partition(" ")
+        elif kind == "TOOL":
+            tools.add(rest)
+        elif kind == "END":
+            ended = True
+    if rc != 0 or not ended:
+        raise BundleError(
+            f"reference host {host}: the probe of its tools "
+            + (f"failed (exit {rc})" if rc != 0 else "answered only in part (no END line)")
+            + "; run again"
+        )
+    return major, arch, tools
 
 
 def dnf_argv(plan: Plan, release: Release, host_arch: str) -> list[str]:
@@ -452,12 +474,7 @@ def create_bundle(
     work = ""
     try:
         result = conn.run(probe_script(marker), become=False)
-        host_major, host_arch, tools = "", "", set()
-        for kind, rest in parse_marked(marker, result.stdout.decode("utf-8", "replace")):
-            if kind == "OS":
-                host_major, _, host_arch = rest.partition(" ")
-            elif kind == "TOOL":
-                tools.add(rest)
+        host_major, host_arch, tools = parse_probe(marker, config.name, result.rc, result.stdout)
         needed = ("dnf", "createrepo_c", "rpm") if plan.releases else ()
         needed += ("curl",) if plan.keys else ()
         missing = [t for t in needed if t not in tools]

@@ -155,20 +155,25 @@ def test_a_bundle_path_is_shown_escaped(tmp_path: Path, char: str, exists: bool)
 
 
 def test_a_bundle_file_name_cannot_reach_the_shell(tmp_path: Path) -> None:
-    """The file name is shown in the host script's messages: quoted, never run."""
+    """The file name is shown in the host script's messages: quoted, never run (a member
+    changed on the host makes the script reach its last message)."""
     path = write_bundle(tmp_path / "x$(touch pwned)`touch pwned2`\"';.tar")
     task = make({"src": str(path)})
+    bad = one_byte_changed(path, tmp_path / "bad.tar", RPM)
+    bundle = dataclasses.replace(task.bundle, sha256=hashlib.sha256(bad.read_bytes()).hexdigest())
     dest, staging = tmp_path / "dest", tmp_path / "staging"
     staging.mkdir()
     staged = staging / "copy.tar"
-    staged.write_bytes(b"not the bundle")
+    staged.write_bytes(bad.read_bytes())
     done = subprocess.run(
-        ["sh", "-c", install_script(task.bundle, str(dest), str(staged))],
+        ["sh", "-c", install_script(bundle, str(dest), str(staged))],
         capture_output=True,
         text=True,
         cwd=tmp_path,
     )
-    assert done.returncode == 1 and "transfer damaged" in done.stderr
+    assert done.returncode == 1
+    assert f"""refused: SHA-256 differs for: {RPM}""" in done.stderr
+    assert "x$(touch pwned)`touch pwned2`" in done.stderr
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
 
 
