@@ -21,10 +21,12 @@ what this chain does not.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,11 +127,13 @@ def chain(fresh_hosts: LabSession, tmp_path_factory: pytest.TempPathFactory) -> 
     paths = lab_paths()
     proxy_mark = log_size(paths.proxy_log)
     bundle = work / "site-el9.bundle.tar"
+    started = time.monotonic()
     created = provision(
         "bundle", "create", str(fresh_hosts.inventory), "--reference", "rocky1",
         "--release", "el9", "--image-tar", str(image.tarball), "-o", str(bundle),
     )  # fmt: skip
     assert created.returncode == 0, created.stdout + created.stderr
+    create_seconds = time.monotonic() - started
     reference_requests = log_lines(paths.proxy_log, proxy_mark, config.host_address(1))
     verified = provision("bundle", "verify", str(bundle))
     airgap = provision("lab", "up", "--hosts", str(len(fresh_hosts.hosts)), "--airgap")
@@ -145,6 +149,7 @@ def chain(fresh_hosts: LabSession, tmp_path_factory: pytest.TempPathFactory) -> 
             "image": image,
             "bundle": bundle,
             "created": created,
+            "create_seconds": create_seconds,
             "verified": verified,
             "reference_requests": reference_requests,
             "marks": marks,
@@ -158,15 +163,49 @@ def chain(fresh_hosts: LabSession, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_bundle_created_through_the_proxy_and_verified(chain: dict) -> None:
-    assert "bundle id (sha256 of manifest.json): " in chain["created"].stdout
+    created = chain["created"]
+    assert "bundle id (sha256 of manifest.json): " in created.stdout
+    assert "could not check" not in created.stderr  # the Docker packages' signatures were
+    print(f"bundle create: {chain['create_seconds']:.1f}s, {chain['bundle'].stat().st_size} B")
     lines = chain["reference_requests"]
     assert any("/docker-ce/linux/rhel/9/x86_64/stable/" in line for line in lines), lines[:5]
+    assert any(line.split()[3].endswith("/docker-ce/linux/rhel/gpg") for line in lines)
     assert any(".rpm " in line for line in lines)
     verified = chain["verified"]
     assert verified.returncode == 0, verified.stderr
     assert f"bundle {chain['bundle']}: OK" in verified.stdout
     listed = provision("bundle", "list", str(chain["bundle"]))
     assert re.search(r"^image +registry:2 +" + chain["image"].image_id[:19], listed.stdout, re.M)
+
+
+def test_list_shows_the_docker_packages_key_and_image(chain: dict) -> None:
+    result = provision("bundle", "list", str(chain["bundle"]), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    (release,) = doc["releases"]
+    assert (release["release"], release["arch"]) == ("el9", "x86_64")
+    names = {p["name"]: p for p in release["packages"]}
+    for name in ("docker-ce", "docker-ce-cli", "containerd.io", "container-selinux"):
+        assert name in names, sorted(names)
+    assert names["docker-ce"]["source"].startswith("http://10.200.0.1:8080/docker-ce/")
+    vars_file = lab_paths().inventory.parent / ".lab/vars.yml"
+    pinned = vars_file.read_text().split('docker_gpg_fingerprint: "')[1].split('"')[0]
+    assert [k["fingerprint"] for k in doc["gpg_keys"]] == [pinned]
+    assert [(i["ref"], i["id"], i["path"]) for i in doc["images"]] == [
+        ("registry:2", chain["image"].image_id, "images/registry_2.tar")
+    ]
+
+
+def test_unpacked_it_is_a_dnf_repository_and_sha256sum_checks_it(
+    chain: dict, tmp_path: Path
+) -> None:
+    with tarfile.open(chain["bundle"]) as archive:
+        archive.extractall(tmp_path, filter="data")
+    assert (tmp_path / "rpms/el9/x86_64/repodata/repomd.xml").is_file()
+    check = subprocess.run(
+        ["sha256sum", "-c", "--strict", "--quiet", "SHA256SUMS"], cwd=tmp_path, capture_output=True
+    )
+    assert check.returncode == 0, check.stdout
 
 
 def test_a_corrupted_bundle_is_refused_before_anything_is_installed(chain: dict) -> None:
@@ -236,3 +275,23 @@ def test_wrong_registry_password_fails_check_clearly(chain: dict) -> None:
     assert line.split()[0] == "PASS", good.stdout
     assert bad.returncode == 1
     assert f"registry {REGISTRY}: credentials for alice rejected (401)" in bad.stdout
+
+
+def test_docker_save_on_an_airgapped_reference_host(chain: dict, tmp_path: Path) -> None:
+    """An images-only bundle: `docker save` on rocky2 (Docker from the bundle above, the
+    image made with `docker import`; no repository needed, so the air gap does not matter)."""
+    host = chain["session"].hosts[1]
+    run_on(host, "docker import /opt/lab/busybox-rootfs.tar lab/busybox:1 >/dev/null")
+    image_id = run_on(host, "docker image inspect --format '{{.Id}}' lab/busybox:1").stdout.strip()
+    output = tmp_path / "images.bundle.tar"
+    result = provision(
+        "bundle", "create", str(lab_paths().inventory), "--reference", host.name,
+        "--image", "lab/busybox:1", "-o", str(output),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert provision("bundle", "verify", str(output)).returncode == 0
+    doc = json.loads(provision("bundle", "list", str(output), "--format", "json").stdout)
+    assert doc["releases"] == [] and doc["gpg_keys"] == []
+    assert [(i["ref"], i["id"]) for i in doc["images"]] == [("lab/busybox:1", image_id)]
+    left = run_on(host, "ls -d /var/tmp/provision-bundle.* 2>/dev/null || true").stdout
+    assert left == ""
