@@ -13,10 +13,13 @@
 4. Re-apply changes nothing (no second copy of the bundle, no re-push).
 5. A wrong registry password fails `provision check` clearly; no password in any output.
 
-tests/lab/test_bundle.py (bundle create's details, docker save on a reference host),
-test_airgap.py (the offline_repo role's host-side refusal, check of the host's copy) and
-test_registry.py (the registry from a tarball, token-less auth details) stay: each covers
-what this chain does not.
+6. `bundle list`'s details, the unpacked bundle as a dnf repository checked by
+   `sha256sum -c`, and an images-only bundle made by `docker save` on rocky2 (these were
+   tests/lab/test_bundle.py's, folded in: one lab bring-up and one bundle create less).
+
+test_airgap.py (the host-side refusal of a member changed after the controller's check,
+`provision check` of the host's copy) and test_registry.py (the registry from a tarball
+on an online lab, `verify`, plan -v's "kept") stay: each covers what this chain does not.
 """
 
 from __future__ import annotations
