@@ -6,7 +6,8 @@ The bundle is made here in the lead's fixed format from the lab image's own repo
 keys). rocky1 gets it: docker-ce installs from the bundle, the lab's package server and
 proxy log no request from it, `docker info` answers and a container runs; a second apply
 changes nothing and sends nothing. rocky2 gets the same bundle with one byte of one RPM
-changed: the host refuses it naming that RPM, before anything is installed."""
+changed: the controller refuses it naming the file and that RPM, before any host is
+touched."""
 
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from provision.bundle.testing import bundle_id_of as bundle_id
 from provision.bundle.testing import make_bundle
 from provision.lab import lab_paths
 from provision.lab.image import current_image
 from tests.lab.conftest import LabSession, run_on
 from tests.lab.labinv import derived_inventory
-from tests.tools.offline_bundle import bundle_id
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,9 +218,11 @@ def test_a_corrupted_bundle_is_refused_before_anything_is_installed(airgapped: d
     )
     inventory = offline_inventory(airgapped["session"], airgapped["work"] / "bad.yml", bad)
     done = provision("apply", str(inventory), "-p", str(PLAYBOOK), "--limit", host.name)
-    assert done.returncode != 0
-    output = done.stdout + done.stderr
-    assert f"SHA-256 differs for: {member}" in output, output
+    # the controller verifies the whole bundle first (provision.bundle.verify): an input
+    # error naming the file and the member, before any host is touched (the host's own
+    # check of its copy is tests/unit/tasks/test_offline_bundle.py's, run for real there)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"bundle {bad}: member {member}: sha256 mismatch" in done.stderr, done.stderr
     assert run_on(host, "rpm -q docker-ce", check=False).returncode != 0
     assert run_on(host, f"test -e {OFFLINE}/current", check=False).returncode != 0
     assert run_on(host, "test -e /etc/yum.repos.d/provision-offline.repo", check=False).returncode

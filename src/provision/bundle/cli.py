@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from provision.bundle.format import BundleError
+from provision.bundle.format import BundleError, shown_path
 from provision.bundle.progress import Progress
 from provision.errors import ConnectError, InputError, ProvisionError
 
@@ -21,9 +21,9 @@ def _input_failure(exc: InputError) -> click.ClickException:
 
 
 def _fail(text: str, code: int = 1) -> None:
-    from provision.reporting.terminal import escape_control
+    from provision.reporting.terminal import block_lines, escape_control
 
-    for line in text.splitlines() or [text]:
+    for line in block_lines(text):
         click.echo(escape_control(line), err=True)
     sys.exit(code)
 
@@ -145,7 +145,7 @@ def create_command(**kwargs: Any) -> None:
         _fail(f"error: {exc}", 1)
     packages = sum(f.kind == "rpm" for f in manifest.files)
     click.echo(
-        f"wrote {request.output}: {packages} packages, {len(manifest.images)} images,"
+        f"wrote {shown_path(request.output)}: {packages} packages, {len(manifest.images)} images,"
         f" {len(manifest.gpg_keys)} keys, {request.output.stat().st_size} bytes"
     )
     click.echo(f"bundle id (sha256 of manifest.json): {bundle_id(manifest_bytes)}")
@@ -168,7 +168,7 @@ def verify_command(bundle_file: Path, expect_id: str | None) -> None:
     from provision.bundle.verify import verify_bundle
 
     progress = Progress()
-    progress.start(f"verifying {bundle_file}", _size(bundle_file))
+    progress.start(f"verifying {shown_path(bundle_file)}", _size(bundle_file))
     try:
         verified = verify_bundle(bundle_file, progress.advance)
     except BundleError as exc:
@@ -177,11 +177,11 @@ def verify_command(bundle_file: Path, expect_id: str | None) -> None:
     progress.finish()
     if expect_id is not None and expect_id.strip().lower() != verified.id:
         _fail(
-            f"bundle {bundle_file}: member manifest.json: bundle id {verified.id},"
-            f" expected {expect_id}"
+            f"bundle {shown_path(bundle_file)}: member manifest.json: bundle id {verified.id},"
+            f" expected {shown_path(expect_id)}"
         )
     files = len(verified.manifest.files) + 1
-    click.echo(f"bundle {bundle_file}: OK, {files} members verified, id {verified.id}")
+    click.echo(f"bundle {shown_path(bundle_file)}: OK, {files} members verified, id {verified.id}")
 
 
 def _size(path: Path) -> int:

@@ -32,6 +32,7 @@ from provision.bundle.format import (
     image_member_path,
     path_problem,
     shown,
+    shown_path,
     valid_image_ref,
     valid_release,
     valid_rpm_field,
@@ -221,21 +222,21 @@ def plan_request(request: Request, variables: Any = None) -> Plan:
     tars: list[tuple[Path, str, str, str]] = []
     for file in request.image_tars:
         if not file.is_file():
-            raise InputError(f"--image-tar: {file}: not a file")
+            raise InputError(f"--image-tar: {shown_path(file)}: not a file")
         info = image_tar_info(file)
         if info is None or not valid_image_ref(info[0]):
             raise InputError(
-                f"--image-tar: {file}: expected a `docker save` archive of a tagged image"
-                " (manifest.json with RepoTags and Config)"
+                f"--image-tar: {shown_path(file)}: expected a `docker save` archive of a tagged"
+                " image (manifest.json with RepoTags and Config)"
             )
         tars.append((file, info[0], info[1], image_member_path(info[0])))
     paths = [p for _, p in images] + [t[3] for t in tars]
     if len(set(paths)) != len(paths):
         raise InputError("--image/--image-tar: the same image twice")
     if request.output.exists() and not request.output.is_file():
-        raise InputError(f"-o: {request.output} exists and is not a file")
+        raise InputError(f"-o: {shown_path(request.output)} exists and is not a file")
     if not request.output.absolute().parent.is_dir():
-        raise InputError(f"-o: {request.output}: its folder does not exist")
+        raise InputError(f"-o: {shown_path(request.output)}: its folder does not exist")
     releases = [Release(r, request.arch, f"rpms/{r}/{request.arch}") for r in request.releases]
     return Plan(releases, packages, keys, images, tars, docker_base, proxy or "", request.alldeps)
 
@@ -257,7 +258,29 @@ def probe_script(marker: str) -> str:
     ]
     for tool in tools:
         lines.append(f"command -v {tool} >/dev/null 2>&1 && {_say(marker, 'TOOL', tool)} || true")
+    lines.append(_say(marker, "END"))
     return "\n".join(lines) + "\n"
+
+
+def parse_probe(marker: str, host: str, rc: int, stdout: bytes) -> tuple[str, str, set[str]]:
+    """(EL major, arch, tools found) from the probe's answer. An answer without its END line
+    (cut short) or a failed probe is an error: a tool missing from a partial answer is not a
+    tool missing from the host."""
+    major, arch, tools, ended = "", "", set(), False
+    for kind, rest in parse_marked(marker, stdout.decode("utf-8", "replace")):
+        if kind == "OS":
+            major, _, arch = rest.partition(" ")
+        elif kind == "TOOL":
+            tools.add(rest)
+        elif kind == "END":
+            ended = True
+    if rc != 0 or not ended:
+        raise BundleError(
+            f"reference host {host}: the probe of its tools "
+            + (f"failed (exit {rc})" if rc != 0 else "answered only in part (no END line)")
+            + "; run again"
+        )
+    return major, arch, tools
 
 
 def dnf_argv(plan: Plan, release: Release, host_arch: str) -> list[str]:
@@ -451,12 +474,7 @@ def create_bundle(
     work = ""
     try:
         result = conn.run(probe_script(marker), become=False)
-        host_major, host_arch, tools = "", "", set()
-        for kind, rest in parse_marked(marker, result.stdout.decode("utf-8", "replace")):
-            if kind == "OS":
-                host_major, _, host_arch = rest.partition(" ")
-            elif kind == "TOOL":
-                tools.add(rest)
+        host_major, host_arch, tools = parse_probe(marker, config.name, result.rc, result.stdout)
         needed = ("dnf", "createrepo_c", "rpm") if plan.releases else ()
         needed += ("curl",) if plan.keys else ()
         missing = [t for t in needed if t not in tools]
@@ -627,7 +645,7 @@ def _write(
                 " Check the URL and the fingerprint (--gpg-fingerprint, docker_gpg_fingerprint)"
             )
         gpg_keys.append(GpgKey(key.path, key.fingerprint, key.url))
-        members.append(Member(key.path, local / key.path, "key", key.url))
+        members.append(Member(key.path, "key", key.url, local=local / key.path))
     for release in plan.releases:
         sources = {u.rsplit("/", 1)[-1]: u for u in built.urls.get(release.release, [])}
         prefix = release.repo_path + "/"
@@ -641,21 +659,21 @@ def _write(
             source = sources.get(path.rsplit("/", 1)[-1], "")
             if source and not re.fullmatch(r"(https?|file)://\S{1,2000}", source):
                 source = ""
-            members.append(Member(path, local / path, "rpm", source, *nevra))
+            members.append(Member(path, "rpm", source, *nevra, local=local / path))
         for path in sorted(p for p in built.files if p.startswith(prefix + "repodata/")):
-            members.append(Member(path, local / path, "repodata"))
+            members.append(Member(path, "repodata", local=local / path))
     images: list[Image] = []
     for ref, path in plan.images:
         image_id = built.images.get(ref, "")
         if not re.fullmatch(r"sha256:[0-9a-f]{64}", image_id):
             raise BundleError(f"docker save {ref}: no image id came back ({image_id!r})")
         images.append(Image(ref, path, image_id))
-        members.append(Member(path, local / path, "image"))
+        members.append(Member(path, "image", local=local / path))
     for file, ref, image_id, path in plan.image_tars:
         images.append(Image(ref, path, image_id))
-        members.append(Member(path, file, "image"))
+        members.append(Member(path, "image", local=file))
     total = sum(m.local.stat().st_size for m in members)
-    progress.start(f"writing {request.output}", total)
+    progress.start(f"writing {shown_path(request.output)}", total)
     manifest, manifest_bytes = write_bundle(
         request.output, members, plan.releases, gpg_keys, images, progress=progress.advance
     )

@@ -22,7 +22,7 @@ import json
 import re
 import tarfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,9 +58,24 @@ class BundleError(ProvisionError):
 
 
 def bundle_error(bundle: str, member: str | None, text: str) -> BundleError:
-    """`bundle X: member Y: text` (or `bundle X: text` when no member is concerned)."""
-    where = f"bundle {bundle}: " + (f"member {member}: " if member is not None else "")
+    """`bundle X: member Y: text` (or `bundle X: text` when no member is concerned); X and
+    Y as `shown_path` shows them."""
+    where = f"bundle {shown_path(bundle)}: "
+    if member is not None:
+        where += f"member {shown_path(member)}: "
     return BundleError(where + text)
+
+
+def shown_path(path: object) -> str:
+    """A file or member path for a message. Plain printable text stays as it is; anything
+    else is quoted and escaped (Python's repr): a line break of any kind (\\n \\r \\v
+    \\f \\x85 \\u2028 \\u2029), a control character, an ANSI escape, an invisible or
+    bidirectional mark, leading or trailing spaces, and a leading '-' (so it cannot read as
+    an option). Idempotent: a shown path is shown as it is."""
+    text = str(path)
+    if text and text.isprintable() and not text.startswith("-") and text == text.strip():
+        return text
+    return repr(text)
 
 
 def shown(value: object) -> str:
@@ -227,16 +242,27 @@ class Image:
 
 
 @dataclass(frozen=True)
-class FileEntry:
+class MemberInfo:
+    """What the manifest says of a member besides its bytes: shared by `FileEntry` (read
+    from a manifest, with hash and size) and `writer.Member` (a local file to put in)."""
+
     path: str
-    sha256: str
-    size: int
     kind: str
     source: str = ""
-    name: str = ""
+    name: str = ""  # name, version, release, arch: an RPM's, empty for other kinds
     version: str = ""
     release: str = ""
     arch: str = ""
+
+    def info(self) -> dict[str, str]:
+        """The shared fields by name (to make the other class from this one)."""
+        return {f.name: getattr(self, f.name) for f in fields(MemberInfo)}
+
+
+@dataclass(frozen=True)
+class FileEntry(MemberInfo):
+    sha256: str = field(kw_only=True)
+    size: int = field(kw_only=True)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -450,7 +476,7 @@ class _Loader:
         if kind == "rpm":
             self.obj(data, where, tuple(rpm))
             rpm = {k: self.text(data[k], f"{where}.{k}", _RPM_FIELD) for k in rpm}
-        return FileEntry(path, digest, size, kind, source, **rpm)
+        return FileEntry(path, kind, source, **rpm, sha256=digest, size=size)
 
     def gpg_key(self, value: Any, where: str, files: dict[str, FileEntry]) -> GpgKey:
         data = self.obj(value, where, ("path", "fingerprint", "source"))

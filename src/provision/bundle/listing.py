@@ -15,6 +15,7 @@ from provision.bundle.format import (
     bundle_id,
     member_header,
     padding,
+    shown_path,
 )
 
 
@@ -22,7 +23,7 @@ def read_manifest(path: Path) -> tuple[Manifest, bytes, int]:
     """(manifest, its bytes, bundle size) from the bundle's first member, checked."""
     import tarfile
 
-    name = str(path)
+    name = shown_path(str(path))
     try:
         with open(path, "rb") as handle:
             size = path.stat().st_size
@@ -106,7 +107,7 @@ def describe_text(doc: dict[str, Any]) -> list[str]:
     from provision.reporting.terminal import escape_control
 
     lines = [
-        f"bundle   {doc['bundle']}",
+        f"bundle   {shown_path(doc['bundle'])}",
         f"id       {doc['id']}",
         f"created  {doc['created']} by provision {doc['tool_version']}",
         f"size     {_mib(doc['size'])}, {doc['members']} members (not verified here:"

@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from provision.bundle.format import GpgKey, Image, Release, image_member_path
 from provision.bundle.writer import Member, image_tar_info, write_bundle
@@ -67,23 +68,17 @@ def make_bundle(
             repo.mkdir()
             for file in map(Path, files):
                 shutil.copyfile(file, repo / file.name)
-                members.append(
-                    Member(
-                        f"{repo_path}/{file.name}",
-                        file,
-                        "rpm",
-                        **nevra_of_filename(file.name),
-                    )
-                )
+                nevra = nevra_of_filename(file.name)
+                members.append(Member(f"{repo_path}/{file.name}", "rpm", **nevra, local=file))
             _repodata(repo, createrepo)
             for meta in sorted((repo / "repodata").iterdir()):
-                members.append(Member(f"{repo_path}/repodata/{meta.name}", meta, "repodata"))
+                members.append(Member(f"{repo_path}/repodata/{meta.name}", "repodata", local=meta))
         gpg_keys = []
         for key in map(Path, keys):
             (fingerprint,) = primary_fingerprints(key.read_bytes())
             path = f"keys/{key.stem}.asc"
             gpg_keys.append(GpgKey(path, fingerprint, key_source))
-            members.append(Member(path, key, "key", key_source))
+            members.append(Member(path, "key", key_source, local=key))
         found_images = []
         for item in images:
             ref, file = item if isinstance(item, tuple) else (None, item)
@@ -94,7 +89,7 @@ def make_bundle(
             ref = ref or (info[0] if info and info[0] else file.stem)
             path = image_member_path(ref)
             found_images.append(Image(ref, path, image_id))
-            members.append(Member(path, file, "image"))
+            members.append(Member(path, "image", local=file))
         output = directory / name
         write_bundle(output, members, releases, gpg_keys, found_images, created)
         return output
@@ -118,3 +113,33 @@ def _repodata(repo: Path, createrepo: bool | None) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<repomd xmlns="http://linux.duke.edu/metadata/repo"><!-- placeholder --></repomd>\n'
     )
+
+
+def bundle_id_of(bundle: Path | str) -> str:
+    """The bundle id (SHA-256 of manifest.json's bytes), read from the bundle's first member."""
+    from provision.bundle.format import bundle_id
+    from provision.bundle.listing import read_manifest
+
+    return bundle_id(read_manifest(Path(bundle))[1])
+
+
+def make_bundle_of_bytes(
+    directory: Path | str,
+    rpms: Mapping[str, bytes],
+    keys: Iterable[Path | str] = (),
+    name: str = "test.bundle.tar",
+    **options: Any,
+) -> Path:
+    """`make_bundle` from RPM bytes by file name (NAME-VERSION-RELEASE.ARCH.rpm), for tests
+    that need no real RPM; the other options are make_bundle's."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    source = Path(tempfile.mkdtemp(prefix="bundle-rpms-", dir=directory))
+    try:
+        files = []
+        for filename, data in rpms.items():
+            (source / filename).write_bytes(data)
+            files.append(source / filename)
+        return make_bundle(directory, rpms=files, keys=keys, name=name, **options)
+    finally:
+        shutil.rmtree(source, ignore_errors=True)

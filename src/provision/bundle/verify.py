@@ -33,7 +33,7 @@ from provision.bundle.format import (
     padding,
     parse_sums,
     path_problem,
-    shown,
+    shown_path,
 )
 from provision.facts.openpgp import KeyFileError, primary_fingerprints
 
@@ -134,7 +134,7 @@ def _check_member_header(name: str, raw: bytes, info: tarfile.TarInfo, mtime: in
         raise bundle_error(name, path, f"expected a regular file, found {kind}")
     problem = path_problem(path)
     if problem:
-        raise bundle_error(name, shown(path), problem)
+        raise bundle_error(name, path, problem)
     if mtime is not None and raw != member_header(path, info.size, mtime):
         raise bundle_error(
             name,
@@ -148,7 +148,9 @@ def _check_member_header(name: str, raw: bytes, info: tarfile.TarInfo, mtime: in
 def verify_stream(
     handle: BinaryIO, name: str, size: int, progress: Callable[[int], None] | None = None
 ) -> Verified:
-    """verify_bundle over an open binary stream of `size` bytes (tests, other readers)."""
+    """verify_bundle over an open binary stream of `size` bytes (tests, other readers).
+    `name` is the bundle's path as messages show it (escaped here when it is not plain)."""
+    name = shown_path(name)
     head = handle.read(8)
     handle.seek(0)
     for magic, what in COMPRESSED.items():
@@ -160,7 +162,7 @@ def verify_stream(
 def verify_bundle(path: Path, progress: Callable[[int], None] | None = None) -> Verified:
     """Check the bundle at `path` completely; BundleInvalid lists every problem found,
     BundleError stops at the first structural one (nothing after it can be trusted)."""
-    name = str(path)
+    name = shown_path(str(path))
     try:
         handle = open(path, "rb")
     except OSError as exc:

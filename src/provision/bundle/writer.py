@@ -8,7 +8,7 @@ import json
 import os
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,14 @@ from provision.bundle.format import (
     GpgKey,
     Image,
     Manifest,
+    MemberInfo,
     Release,
     canonical_json,
     member_header,
     now_created,
     padding,
     path_problem,
+    shown_path,
     sums_text,
 )
 
@@ -36,17 +38,11 @@ CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Member:
-    """One file to put into the bundle: where it is on this machine, where in the bundle."""
+class Member(MemberInfo):
+    """One file to put into the bundle: where in the bundle and what the manifest says of
+    it (`MemberInfo`), and where it is on this machine (`local`)."""
 
-    path: str
-    local: Path
-    kind: str
-    source: str = ""
-    name: str = ""
-    version: str = ""
-    release: str = ""
-    arch: str = ""
+    local: Path = field(kw_only=True)
 
 
 def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> tuple[str, int]:
@@ -98,22 +94,10 @@ def build_manifest(
     for member in members:
         problem = path_problem(member.path)
         if problem:
-            raise BundleError(f"cannot put {member.local} into a bundle: {problem}")
+            raise BundleError(f"cannot put {shown_path(member.local)} into a bundle: {problem}")
         digest, size = sha256_file(member.local, progress)
-        entries.append(
-            FileEntry(
-                member.path,
-                digest,
-                size,
-                member.kind,
-                member.source,
-                member.name,
-                member.version,
-                member.release,
-                member.arch,
-            )
-        )
-    sums_entry = FileEntry(SUMS, ZERO_SHA256, 0, "sums")
+        entries.append(FileEntry(**member.info(), sha256=digest, size=size))
+    sums_entry = FileEntry(SUMS, "sums", sha256=ZERO_SHA256, size=0)
     created = created or now_created()
     manifest = Manifest(
         created, __version__, releases, keys, images, [sums_entry, *entries], dict(extra or {})
@@ -121,7 +105,7 @@ def build_manifest(
     from provision.bundle.format import manifest_core_digest
 
     sums = sums_text(entries, manifest_core_digest(manifest.to_dict()))
-    final_sums = FileEntry(SUMS, hashlib.sha256(sums).hexdigest(), len(sums), "sums")
+    final_sums = FileEntry(SUMS, "sums", sha256=hashlib.sha256(sums).hexdigest(), size=len(sums))
     manifest = replace(manifest, files=[final_sums, *entries])
     Manifest.from_dict("(new)", manifest.to_dict())  # the writer obeys the reader's rules
     return manifest, sums, entries
@@ -178,5 +162,5 @@ def _copy(
             if progress is not None:
                 progress(len(chunk))
     if copied != entry.size or digest.hexdigest() != entry.sha256:
-        raise BundleError(f"{local} changed while the bundle was written; run again")
+        raise BundleError(f"{shown_path(local)} changed while the bundle was written; run again")
     return copied

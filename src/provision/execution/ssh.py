@@ -27,6 +27,8 @@ from provision.project.hostconfig import HostConfig
 
 KEEPALIVE_SECONDS = 5
 DEAD_LINK_MS = 30_000
+#: after the exit status, how long to wait for the rest of the output (EOF)
+EXIT_OUTPUT_GRACE = 2.0
 _known_hosts_lock = threading.Lock()
 QUIET_LOGGERS = ("paramiko", "fabric", "invoke")
 #: -vvvv: connection debugging (hops, auth methods tried, host keys); never a secret
@@ -480,8 +482,10 @@ class SSHConnection(ShellRunner):
                 channel.sendall(stdin)
             channel.shutdown_write()
             lines = LineRelay(on_line)
+            quiet_since: float | None = None  # exited, no output since: when
             while True:
-                select.select([channel], [], [], 1.0)
+                select.select([channel], [], [], 1.0 if quiet_since is None else 0.05)
+                got = channel.recv_ready() or channel.recv_stderr_ready()
                 while channel.recv_ready():
                     chunk = channel.recv(65536)
                     out += chunk
@@ -493,7 +497,13 @@ class SSHConnection(ShellRunner):
                 if channel.exit_status_ready() and not (
                     channel.recv_ready() or channel.recv_stderr_ready()
                 ):
-                    break
+                    # sshd sends the exit status when the command ends and its output as it
+                    # drains the pipe: the last output can come after it. Done at EOF (or
+                    # when a child left running keeps the pipe open: quiet for a while).
+                    now = time.monotonic()
+                    quiet_since = now if got or quiet_since is None else quiet_since
+                    if channel.eof_received or now - quiet_since >= EXIT_OUTPUT_GRACE:
+                        break
                 if not transport.is_active():
                     raise ConnectionLost(
                         f"{self.config.name}: connection lost while a command ran",

@@ -1,220 +1,116 @@
 """`offline_bundle`: an offline bundle (`provision bundle create`) unpacked on the host,
 verified there before use, copied only when its id changed.
 
-The controller reads the bundle's layout once (cached): `manifest.json` first, then
-`SHA256SUMS`, then regular files and folders only, under safe relative names; the
-checksum list must name exactly the bundle's files with the manifest's digests; each
-`keys/*.asc` must hold the fingerprint the manifest pins. The bundle id is the SHA-256 of
-the manifest's bytes. The host keeps `DEST/ID/` and a `DEST/current` symlink; the probe
-reads where `current` points and the SHA-256 of its manifest, so a bundle already there
-is one probe and no change.
+The controller checks the bundle once (cached while the file's size and mtime hold) with
+the format's one reader, `provision.bundle.verify` (what `provision bundle verify` runs):
+every member's hash and size against the manifest and SHA256SUMS, canonical headers,
+regular files at safe paths, the keys' pinned fingerprints. A bundle that fails is an
+input error naming the file and the member, before any host is touched. The same pass
+hashes the whole file, which the host checks its copy against. The bundle id is the
+SHA-256 of the manifest's bytes. The host keeps `DEST/ID/` and a `DEST/current` symlink;
+the probe reads where `current` points and the SHA-256 of its manifest, so a bundle
+already there is one probe and no change.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shlex
-import tarfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
+from provision.bundle.format import MANIFEST, SUMS, BundleError, shown_path
+from provision.bundle.verify import verify_stream
 from provision.execution.upload import Upload, mib
 from provision.facts.base import CaseFacts, FactError, FactKind, tail, text
-from provision.facts.openpgp import KeyFileError, normalise_fingerprint, primary_fingerprints
+from provision.facts.openpgp import normalise_fingerprint
 from provision.planning.model import Change, Command, HostState, NoOp, Outcome
 from provision.tasks.base import Assertion, TaskType, arg, verifies
 
-FORMAT = "provision-bundle/1"
-MANIFEST = "manifest.json"
-SUMS = "SHA256SUMS"
+__all__ = ["KEYRING", "Bundle", "BundleError", "install_script", "read_bundle", "verify_script"]
+
 #: a combined key file written beside the verified bundle (dnf reads every key in it)
 KEYRING = ".provision/gpgkeys.asc"
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_.+~^@=%,:-]+")
+_PLAIN_PART = re.compile(r"[A-Za-z0-9_.+~^@=%,:][A-Za-z0-9_.+~^@=%,:-]*")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-class BundleError(ValueError):
-    """The bundle file is not a valid offline bundle; the message says what and where."""
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """What the controller read from a bundle file."""
+    """What the controller learnt from a verified bundle file."""
 
     path: str
     id: str  # SHA-256 of manifest.json's bytes
     size: int
     sha256: str  # of the whole tar file (the transfer is checked against it)
-    sums_sha256: str  # of the SHA256SUMS member
-    files: int  # members listed in SHA256SUMS
+    files: int  # members listed in SHA256SUMS (all but manifest.json and SHA256SUMS)
     releases: tuple[tuple[str, str, str], ...]  # (release, arch, repo_path)
     keys: tuple[tuple[str, str], ...]  # (path, fingerprint)
-    manifest: dict[str, Any] = field(compare=False, hash=False)
 
 
-def safe_member(name: str) -> str | None:
-    """The problem with a member name, or None: relative, no `..`, no empty or hidden
-    tricks, each part of plain characters (no spaces, quotes or control characters)."""
-    if not name or name.startswith("/") or "\\" in name:
-        return "an absolute or unusual path"
-    parts = name.rstrip("/").split("/")
-    for part in parts:
-        if part in ("", ".", ".."):
-            return "a path with an empty, `.` or `..` part"
-        if part.startswith("-") or not _SAFE_NAME.fullmatch(part):
-            return "a name with characters other than letters, digits and ._+~^@=%,:-"
+def plain_path_problem(path: str) -> str | None:
+    """Why `path` (a host folder such as `dest`) is not absolute and of plain characters."""
+    if not path.startswith("/"):
+        return "an absolute path is expected"
+    for part in path.strip("/").split("/"):
+        if part in ("", ".", "..") or not _PLAIN_PART.fullmatch(part):
+            return "expected letters, digits and ._+~^@=%,:- only, no empty, '.' or '..' part"
     return None
 
 
-def parse_sums(data: bytes) -> dict[str, str]:
-    """`SHA256SUMS` (`HEX  PATH` lines, `sha256sum` text or binary mode) → {path: hex}.
-    A line starting with `#` is a comment, as `sha256sum -c` takes it (`provision bundle
-    create` writes the manifest's core digest there)."""
-    sums: dict[str, str] = {}
-    try:
-        content = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BundleError(f"{SUMS} is not UTF-8 text")
-    if "\r" in content:
-        raise BundleError(f"{SUMS} has a carriage return (lines end with \\n only)")
-    for number, line in enumerate(content.split("\n"), 1):
-        if not line or line.startswith("#"):
-            continue
-        digest, sep, name = line[:64], line[64:66], line[66:]
-        if not _HEX64.fullmatch(digest) or sep not in ("  ", " *") or not name:
-            raise BundleError(f"{SUMS} line {number}: expected `SHA256HEX  PATH`")
-        problem = safe_member(name)
-        if problem:
-            raise BundleError(f"{SUMS} line {number}: {name!r} is {problem}")
-        if name in sums:
-            raise BundleError(f"{SUMS} line {number}: {name} is listed twice")
-        sums[name] = digest
-    return sums
+class _Hashing:
+    """A binary stream that hashes what is read from it (restarted at a seek to 0): the
+    verifying pass also gives the whole file's SHA-256, the file is read once."""
 
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
 
-def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> bytes:
-    if member.size > limit:
-        raise BundleError(f"{member.name} is larger than {limit} bytes")
-    handle = archive.extractfile(member)
-    if handle is None:
-        raise BundleError(f"{member.name} cannot be read")
-    return handle.read()
+    def read(self, count: int = -1) -> bytes:
+        data = self.handle.read(count)
+        self.digest.update(data)
+        return data
 
-
-def _manifest(data: bytes) -> dict[str, Any]:
-    try:
-        manifest = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{MANIFEST} is not valid JSON: {exc}")
-    if not isinstance(manifest, dict):
-        raise BundleError(f"{MANIFEST} must be a JSON object")
-    if manifest.get("format") != FORMAT:
-        raise BundleError(f"{MANIFEST}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
-    for key in ("releases", "files"):
-        if not isinstance(manifest.get(key), list):
-            raise BundleError(f"{MANIFEST}: `{key}` must be a list")
-    if not isinstance(manifest.get("gpg_keys", []), list):
-        raise BundleError(f"{MANIFEST}: `gpg_keys` must be a list")
-    return manifest
-
-
-def _entries(manifest: dict[str, Any], key: str, fields_: tuple[str, ...]) -> list[dict[str, str]]:
-    found = []
-    for index, entry in enumerate(manifest.get(key) or []):
-        if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in fields_):
-            raise BundleError(f"{MANIFEST}: {key}[{index}] must have {', '.join(fields_)} (text)")
-        found.append(entry)
-    return found
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if (offset, whence) != (0, 0):
+            raise ValueError("only a seek to the start is supported")
+        self.digest = hashlib.sha256()
+        return self.handle.seek(0)
 
 
 def read_bundle(path: str) -> Bundle:
-    """Read and check a bundle file's layout (cached while the file's size and mtime hold)."""
+    """The bundle at `path`, verified completely (BundleError names the file and member);
+    cached while the file's size and mtime hold."""
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise BundleError(f"cannot read {path}: {exc.strerror}")
+        raise BundleError(f"bundle {shown_path(path)}: cannot be read: {exc.strerror}")
     return _read_bundle(path, st.st_size, st.st_mtime_ns)
 
 
 @lru_cache(maxsize=8)
 def _read_bundle(path: str, size: int, mtime_ns: int) -> Bundle:
     try:
-        archive = tarfile.open(path, "r:")
-    except (tarfile.TarError, OSError) as exc:
-        raise BundleError(f"{path} is not an uncompressed tar file ({exc})")
-    with archive:
-        members = archive.getmembers()
-        if len(members) < 2 or members[0].name != MANIFEST or members[1].name != SUMS:
-            raise BundleError(f"the bundle must start with {MANIFEST} then {SUMS}")
-        manifest_bytes = _read_member(archive, members[0], MAX_MANIFEST_BYTES)
-        sums_bytes = _read_member(archive, members[1], MAX_MANIFEST_BYTES)
-        files: dict[str, tarfile.TarInfo] = {}
-        for member in members[2:]:
-            problem = safe_member(member.name)
-            if problem:
-                raise BundleError(f"member {member.name!r} is {problem}")
-            if member.isdir():
-                continue
-            if not member.isreg():
-                raise BundleError(f"member {member.name} is not a regular file or a folder")
-            if member.name in files or member.name in (MANIFEST, SUMS):
-                raise BundleError(f"member {member.name} is in the bundle twice")
-            files[member.name] = member
-        manifest = _manifest(manifest_bytes)
-        sums = parse_sums(sums_bytes)
-        if set(sums) != set(files):
-            extra = sorted(set(files) - set(sums))[:3]
-            missing = sorted(set(sums) - set(files))[:3]
-            detail = f"not listed: {', '.join(extra)}" if extra else f"absent: {', '.join(missing)}"
-            raise BundleError(f"{SUMS} does not list exactly the bundle's files ({detail})")
-        listed = {e["path"]: e["sha256"] for e in _entries(manifest, "files", ("path", "sha256"))}
-        if SUMS in listed and listed[SUMS] != hashlib.sha256(sums_bytes).hexdigest():
-            raise BundleError(f"{SUMS}: its SHA-256 is not the one {MANIFEST} lists")
-        for name, digest in sums.items():
-            if listed.get(name) != digest:
-                raise BundleError(f"{name}: {SUMS} and {MANIFEST} disagree on its SHA-256")
-        releases = []
-        for entry in _entries(manifest, "releases", ("release", "arch", "repo_path")):
-            repo = entry["repo_path"].rstrip("/")
-            if safe_member(repo) or not any(n.startswith(f"{repo}/repodata/") for n in files):
-                raise BundleError(f"release {entry['release']}: no dnf repository at {repo}/")
-            releases.append((entry["release"], entry["arch"], repo))
-        keys = []
-        for entry in _entries(manifest, "gpg_keys", ("path", "fingerprint")):
-            member = files.get(entry["path"])
-            if member is None:
-                raise BundleError(f"gpg key {entry['path']} is not in the bundle")
-            try:
-                found = primary_fingerprints(_read_member(archive, member, 1024 * 1024))
-            except KeyFileError as exc:
-                raise BundleError(f"gpg key {entry['path']}: {exc}")
-            pinned = normalise_fingerprint(entry["fingerprint"])
-            if found != [pinned]:
-                raise BundleError(
-                    f"gpg key {entry['path']} holds {', '.join(found) or 'no key'},"
-                    f" not the pinned {pinned}"
-                )
-            keys.append((entry["path"], pinned))
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
+        with open(path, "rb") as handle:
+            hashing = _Hashing(handle)
+            verified = verify_stream(hashing, path, size)  # type: ignore[arg-type]
+            while hashing.read(1024 * 1024):
+                pass  # verify_stream reads to the end; this is only a guard
+    except OSError as exc:
+        raise BundleError(f"bundle {shown_path(path)}: cannot be read: {exc.strerror or exc}")
+    manifest = verified.manifest
     return Bundle(
         path,
-        hashlib.sha256(manifest_bytes).hexdigest(),
+        verified.id,
         size,
-        digest.hexdigest(),
-        hashlib.sha256(sums_bytes).hexdigest(),
-        len(sums),
-        tuple(releases),
-        tuple(keys),
-        manifest,
+        hashing.digest.hexdigest(),
+        len(verified.members) - 2,
+        tuple((r.release, r.arch, r.repo_path) for r in manifest.releases),
+        tuple((k.path, k.fingerprint) for k in manifest.gpg_keys),
     )
 
 
@@ -312,17 +208,18 @@ class OfflineBundle(TaskType):
         p = self.params
         for key in ("dest", "staging"):
             value = getattr(p, key)
-            if not value.startswith("/") or safe_member(value.strip("/")):
+            if plain_path_problem(value):
                 raise self.fail(f"`{key}` must be an absolute path of plain characters", arg=key)
         try:
             self.bundle = read_bundle(os.path.abspath(p.src))
         except BundleError as exc:
-            raise self.fail(f"{p.src}: {exc}", arg="src")
+            raise self.fail(str(exc), arg="src")
         have = {fp for _, fp in self.bundle.keys}
         for wanted in p.fingerprints:
             if normalise_fingerprint(wanted) not in have:
+                pinned = normalise_fingerprint(wanted)
                 raise self.fail(
-                    f"{p.src}: no key with the pinned fingerprint {normalise_fingerprint(wanted)}"
+                    f"{shown_path(p.src)}: no key with the pinned fingerprint {pinned}"
                     f" (the bundle has: {', '.join(sorted(have)) or 'none'})",
                     arg="fingerprints",
                 )
@@ -374,9 +271,10 @@ def verify_script(where: str, bundle_id: str, name: str) -> str:
     the manifest's hash and every member (`sha256sum -c --strict`); prints `... refused:`
     naming the members that differ and exits 1."""
     q = shlex.quote
-    refuse = f"offline bundle {name} refused"
+    refuse = f"offline bundle {shown_path(name)} refused"
     return "; ".join(
         [
+            f"refuse={q(refuse)}",
             f"cd -- {where}",
             f"printf '%s  %s\\n' {bundle_id} {MANIFEST} | sha256sum -c --status - || "
             f"{{ echo {q(f'{refuse}: {MANIFEST}: its SHA-256 is not the bundle id {bundle_id}')}"
@@ -384,7 +282,7 @@ def verify_script(where: str, bundle_id: str, name: str) -> str:
             f"if ! out=$(LC_ALL=C sha256sum -c --strict --quiet {SUMS} 2>&1); then "
             "bad=$(printf '%s\\n' \"$out\" | sed -n 's/: FAILED.*$//p; s/: No such file.*$//p'"
             " | head -n 10 | tr '\\n' ' '); "
-            f'echo "{refuse}: SHA-256 differs for: ${{bad:-(see below)}}" >&2; '
+            'echo "$refuse: SHA-256 differs for: ${bad:-(see below)}" >&2; '
             "printf '%s\\n' \"$out\" | tail -n 5 >&2; exit 1; fi",
         ]
     )
@@ -393,7 +291,7 @@ def verify_script(where: str, bundle_id: str, name: str) -> str:
 def install_script(bundle: Bundle, dest: str, staged: str) -> str:
     """The root script after the upload: check the copy, unpack, verify, move into place."""
     q = shlex.quote
-    name = Path(bundle.path).name
+    name = shown_path(Path(bundle.path).name)  # a file name is user data: quoted below
     refuse = f"offline bundle {name} refused"
     keys = " ".join(q(path) for path, _ in bundle.keys)
     steps = [
@@ -414,7 +312,8 @@ def install_script(bundle: Bundle, dest: str, staged: str) -> str:
         'tar -x --no-same-owner --no-same-permissions -f "$staged" -C "$work"',
         'rm -f -- "$staged"',
         f'n=$(find "$work" -type f | wc -l); [ "$n" -eq {bundle.files + 2} ] || '
-        f'{{ echo "{refuse}: $n files unpacked, {bundle.files + 2} expected" >&2; exit 1; }}',
+        f'{{ echo {q(refuse + ":")} "$n files unpacked, {bundle.files + 2} expected" >&2;'
+        " exit 1; }",
         "( " + verify_script('"$work"', bundle.id, name) + " )",
         '( cd -- "$work"; mkdir -p .provision; '
         + (f"cat -- {keys} > {KEYRING}" if keys else f": > {KEYRING}")

@@ -21,6 +21,7 @@ from provision.bundle.create import (
     create_bundle,
     dnf_argv,
     parse_build,
+    parse_probe,
     plan_request,
     probe_script,
     query_script,
@@ -360,3 +361,19 @@ def test_create_needs_alldeps_off_release(stub_host: Path) -> None:
     with pytest.raises(BundleError) as caught:
         create_bundle(req, Progress(enabled=False), lambda _t: None)
     assert "--alldeps" in str(caught.value)
+
+
+def test_probe_answer_is_read_only_when_whole() -> None:
+    """A probe answer cut short (its last lines after the exit status, lost) must not read
+    as "missing docker": docker is the last tool asked about."""
+    script = probe_script("@@m")
+    done = subprocess.run(["sh", "-s"], input=script.encode(), capture_output=True)
+    major, arch, tools = parse_probe("@@m", "ref", done.returncode, done.stdout)
+    assert arch and "sh" not in tools
+    whole = b"@@m OS 9 x86_64\n@@m TOOL dnf\n@@m TOOL docker\n@@m END\n"
+    assert parse_probe("@@m", "ref", 0, whole) == ("9", "x86_64", {"dnf", "docker"})
+    for cut in (whole[: whole.index(b"@@m END")], whole[:-3], b""):
+        with pytest.raises(BundleError, match="answered only in part"):
+            parse_probe("@@m", "ref", 0, cut)
+    with pytest.raises(BundleError, match=r"failed \(exit 255\)"):
+        parse_probe("@@m", "ref", 255, whole)

@@ -401,7 +401,7 @@ def test_sums_hash_differs_from_manifest(good: Path) -> None:
 
 
 def _bundle_with_key(tmp_path: Path, key: Path, fingerprint: str) -> Path:
-    members = [Member("keys/k.asc", key, "key")]
+    members = [Member("keys/k.asc", "key", local=key)]
     return write_bundle(
         tmp_path / "k.tar",
         members,

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.tools.offline_bundle import write_bundle
 
+from provision.bundle.testing import make_bundle_of_bytes
 from provision.facts.host import OsFact
 from provision.planning.planner import bind_facts
 from provision.project.compile import compile_run
@@ -17,6 +17,12 @@ from provision.project.compile import compile_run
 REPO = Path(__file__).resolve().parents[3]
 ROCKY = 'ID="rocky"\nNAME="Rocky Linux"\nVERSION_ID="{v}"\nID_LIKE="rhel centos fedora"\n'
 PLAYBOOK = REPO / "playbooks" / "docker-host.yml"
+LAB_KEY = REPO / "tests" / "unit" / "facts" / "openpgp" / "lab-docker.asc"
+
+
+def write_bundle(path: Path, keys: tuple[Path, ...] = (LAB_KEY,)) -> Path:
+    rpms = {"hello-1.0-1.el9.x86_64.rpm": b"rpm bytes\n"}
+    return make_bundle_of_bytes(path.parent, rpms, keys=keys, name=path.name)
 
 
 def compiled(tmp_path: Path, bundle: Path | None, extra: str = "") -> list[Any]:
@@ -43,7 +49,7 @@ def types(tasks: list[Any]) -> list[str]:
 
 @pytest.mark.parametrize("version", ["8.10", "9.5", "10.0"])
 def test_offline_bundle_set(tmp_path: Path, version: str) -> None:
-    bundle = write_bundle(tmp_path / "b.tar", releases=[("el9", "x86_64")])
+    bundle = write_bundle(tmp_path / "b.tar")
     tasks = bound(compiled(tmp_path, bundle), version)
     names = types(tasks)
     assert "offline_bundle" in names
@@ -87,7 +93,7 @@ def test_security_only_offline(tmp_path: Path) -> None:
 def test_bundle_without_the_pinned_docker_key_is_refused(tmp_path: Path) -> None:
     from provision.errors import InputError
 
-    bundle = write_bundle(tmp_path / "b.tar", keys={})
+    bundle = write_bundle(tmp_path / "b.tar", keys=())
     with pytest.raises(InputError, match="no key with the pinned fingerprint FB93DD32"):
         compiled(tmp_path, bundle)
 
@@ -97,5 +103,5 @@ def test_corrupt_bundle_is_an_input_error_before_any_host(tmp_path: Path) -> Non
 
     bundle = tmp_path / "b.tar"
     bundle.write_bytes(b"not a tar" * 100)
-    with pytest.raises(InputError, match="not an uncompressed tar"):
+    with pytest.raises(InputError, match="expected a tar file"):
         compiled(tmp_path, bundle)
