@@ -10,7 +10,7 @@ from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
 from provision.project.fileformats import line_problem
 from provision.project.regexsafe import SAFE_HINT, backtracking_risk
-from provision.tasks.base import Mode, TaskType, arg
+from provision.tasks.base import Assertion, Mode, TaskType, arg
 from provision.tasks.filesupport import as_text, plan_file
 from provision.tasks.line import insert_index, split_lines
 
@@ -152,3 +152,16 @@ class BlockInFile(TaskType):
             self.context.secret,
             summary=f"{'edit' if current.exists else 'create'} {p.path}",
         )
+
+    def assertions(self) -> list[Assertion]:
+        p = self.params
+        begin, end = self._markers()
+        expect = {
+            "block": p.block,
+            "begin": begin,
+            "end": end,
+            "state": p.state,
+            "insertafter": p.insertafter,
+            "insertbefore": p.insertbefore,
+        }
+        return [Assertion("blockinfile", p.path, expect, f"block in {p.path}")]

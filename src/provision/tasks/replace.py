@@ -9,7 +9,7 @@ from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
 from provision.project.regexsafe import SAFE_HINT, backtracking_risk
-from provision.tasks.base import Mode, TaskType, arg
+from provision.tasks.base import Assertion, Mode, TaskType, arg
 from provision.tasks.filesupport import as_text, plan_file
 
 
@@ -126,3 +126,16 @@ class Replace(TaskType):
             self.context.secret,
             summary=f"edit {p.path}",
         )
+
+    def assertions(self) -> list[Assertion]:
+        p = self.params
+        expect = {
+            "regexp": p.regexp,
+            "replace": p.replace,
+            "after": p.after,
+            "before": p.before,
+            "mode": p.mode,
+            "owner": p.owner,
+            "group": p.group,
+        }
+        return [Assertion("replace", p.path, expect, f"replace in {p.path}")]
