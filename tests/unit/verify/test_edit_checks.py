@@ -126,7 +126,7 @@ BLOCK_CASES = [
     (f"{B}\na\tb\n{E}\n", {"block": "a\tb"}, None),
     (f"{B}\nx=1\r\n{E}\n", {"block": "x=1"}, "missing or differs"),
     (
-        f"<m A>\nx\n<m Z>\n",
+        "<m A>\nx\n<m Z>\n",
         {"block": "x", "marker": "<m {mark}>", "marker_begin": "A", "marker_end": "Z"},
         None,
     ),
