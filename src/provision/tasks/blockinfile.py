@@ -151,6 +151,7 @@ class BlockInFile(TaskType):
             p.backup,
             self.context.secret,
             summary=f"{'edit' if current.exists else 'create'} {p.path}",
+            writer=self.context.become_user,
         )
 
     def assertions(self) -> list[Assertion]:

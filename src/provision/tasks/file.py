@@ -283,14 +283,12 @@ class File(TaskType):
         if not current.exists and p.state == "directory":
             mode = wanted_mode(p.mode, 0o755, True)
             mode = 0o755 if mode is None else mode
-            owner_group = f"{p.owner or 'root'}:{p.group or 'root'}"
+            owner_group = self._owner_group()
             script = (
                 f"mkdir -p -m {mode:04o} -- {q} && chown -- {shlex.quote(owner_group)} {q}"
                 f" && chmod -- {mode:04o} {q}"
             )
-            state.set(
-                fact, FileState(True, "directory", mode, p.owner or "root", p.group or "root")
-            )
+            state.set(fact, FileState(True, "directory", mode, *self._new_owner()))
             return Change(
                 [f"create directory {p.path} ({mode:04o} {owner_group})"], [Command(script, script)]
             )
@@ -302,14 +300,14 @@ class File(TaskType):
                 return Failed(f"{p.path} does not exist (state: file never creates it)")
             mode = wanted_mode(p.mode, DEFAULT_FILE_MODE, False)
             mode = DEFAULT_FILE_MODE if mode is None else mode
-            owner_group = f"{p.owner or 'root'}:{p.group or 'root'}"
+            owner_group = self._owner_group()
             script = (
                 f"set -e; umask 077; : >> {q}; chown -- {shlex.quote(owner_group)} {q};"
                 f" chmod -- {mode:04o} {q}"
             )
             state.set(
                 fact,
-                FileState(True, "regular file", mode, p.owner or "root", p.group or "root", b""),
+                FileState(True, "regular file", mode, *self._new_owner(), b""),
             )
             return Change(
                 [f"create empty {p.path} ({mode:04o} {owner_group})"],
@@ -335,6 +333,19 @@ class File(TaskType):
             ),
         )
         return Change(notes, commands)
+
+    def _new_owner(self) -> tuple[str, str]:
+        """A new file's or directory's owner and group: as given, else the user the task
+        runs as (root, or its `become_user`) and, for root, group root."""
+        writer = self.context.become_user
+        return self.params.owner or writer, self.params.group or writer
+
+    def _owner_group(self) -> str:
+        """`chown`'s argument for a new path: `USER:` (the user's login group) when the
+        task runs as another user than root and no group is given."""
+        writer = self.context.become_user
+        group = self.params.group or ("root" if writer == "root" else "")
+        return f"{self.params.owner or writer}:{group}"
 
     def _plan_tree(self, state: HostState, top: Outcome) -> Outcome:
         """The top directory's outcome, plus owner/group/mode on every entry under it."""

@@ -39,8 +39,14 @@ def plan_file(
     backup: bool = False,
     secret: bool = False,
     summary: str | None = None,
+    writer: str = "root",
 ) -> Outcome:
-    """Write `content` to `path` if it differs; mode/owner given or kept from the old file."""
+    """Write `content` to `path` if it differs; mode/owner given or kept from the old file.
+
+    `writer`: who the commands run as (a task's `become_user`). Written by another user
+    than root, the new content is that user's file unless `owner`/`group` say otherwise
+    (as Ansible, whose chown back to the old owner fails for them and is let go): it is
+    made by that user, in their login group (`chown USER:`)."""
     fact = FileFact(path)
     current: FileState = state.get(fact)
     if current.exists and not current.known:
@@ -52,6 +58,11 @@ def plan_file(
     )
     want_owner = owner or (current.owner if current.exists else "root")
     want_group = group or (current.group if current.exists else "root")
+    login_group = False
+    if writer != "root" and (not current.exists or not current.same_content(content)):
+        want_owner = owner or writer
+        login_group = group is None  # `chown USER:` gives the user's login group
+        want_group = group or writer
     for value, what in ((owner, "owner"), (group, "group")):  # the task types check first;
         problem = owner_problem(value, what) if value is not None else ""  # never a chown option
         if problem:
@@ -63,7 +74,11 @@ def plan_file(
         before = as_text(current.content) if current.exists else ""
         return Change(
             [summary or f"{verb} {path}"],
-            [write_file(path, content, want_mode, want_owner, want_group, backup)],
+            [
+                write_file(
+                    path, content, want_mode, want_owner, "" if login_group else want_group, backup
+                )
+            ],
             [Diff(path, before, as_text(content), secret)],
         )
     commands: list[Command] = []

@@ -125,6 +125,7 @@ class Replace(TaskType):
             p.backup,
             self.context.secret,
             summary=f"edit {p.path}",
+            writer=self.context.become_user,
         )
 
     def assertions(self) -> list[Assertion]:
