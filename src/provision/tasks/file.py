@@ -270,6 +270,10 @@ class File(TaskType):
             return self._plan_link(state)
         if self.params.state == "hard":
             return self._plan_hard(state)
+        p = self.params
+        if p.recurse and (state.after_changes or not state.has(TreeFact(p.path))):
+            # an earlier step may add entries under it: read the tree at apply
+            return Deferred(f"set {p.path} and the tree under it", self.facts())
         outcome = self._plan_path(state)
         if not self.params.recurse or isinstance(outcome, Failed | Deferred):
             return outcome
@@ -351,8 +355,6 @@ class File(TaskType):
         """The top directory's outcome, plus owner/group/mode on every entry under it."""
         p = self.params
         fact = TreeFact(p.path)
-        if not state.has(fact):
-            return Deferred(f"set {p.path} and its tree (made by an earlier step)", self.facts())
         tree: Tree = state.get(fact)
         if not tree.exists:  # created by this task (or an earlier one): nothing under it yet
             return top
@@ -405,8 +407,8 @@ class File(TaskType):
         p = self.params
         assert p.src is not None
         fact = HardLinkFact(p.path, p.src)
-        if state.after_changes and not state.has(fact):
-            return Deferred(f"hard link {p.path}", self.facts())
+        if state.after_changes:  # an earlier step may make or replace `src` or `path`
+            return Deferred(f"hard link {p.path} → {p.src}", self.facts())
         src, path = state.get(fact)
         if src == "ABSENT":
             return Failed(f"{p.src} does not exist: a hard link needs an existing file")

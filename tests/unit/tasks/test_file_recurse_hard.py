@@ -393,3 +393,10 @@ def test_hard_link_fact_prints_no_path(tmp_path: Path) -> None:
     (tmp_path / "s").write_text("x")
     answer = run_fact(HardLinkFact(str(tmp_path / "l"), str(tmp_path / "s")))
     assert answer[1] == "ABSENT" and str(tmp_path) not in answer[0]
+
+
+def test_hard_link_after_an_earlier_change_defers() -> None:
+    task = make(path="/srv/l", state="hard", src="/srv/s")
+    state = HostState({HardLinkFact("/srv/l", "/srv/s"): ("ABSENT", "ABSENT")}, True)
+    outcome = task.plan(state)
+    assert isinstance(outcome, Deferred) and outcome.facts
