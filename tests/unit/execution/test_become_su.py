@@ -313,3 +313,26 @@ def test_runs_as_that_user_for_real() -> None:
                 assert b"Permission denied" in proc.stderr and not os.path.exists(path)
     finally:
         shutil.rmtree(base)
+
+
+def test_verify_on_a_su_host_runs_checks_through_the_connection() -> None:
+    from testinfra.host import Host
+
+    from provision.verify.backend import SuBackend
+
+    class FakeConnection:
+        class config:  # noqa: N801 - what the backend reads of a connection
+            name = "h1"
+
+        def __init__(self) -> None:
+            self.ran: list[tuple[str, bool]] = []
+
+        def run(self, script: str, become: bool = False) -> Result:
+            self.ran.append((script, become))
+            return Result(0, b"root\n", b"")
+
+    connection = FakeConnection()
+    host = Host(SuBackend(connection, False))
+    out = host.run("id -un -- %s", "it's")
+    assert out.rc == 0 and out.stdout == "root\n"
+    assert connection.ran == [("id -un -- 'it'\"'\"'s'", True)]
