@@ -67,9 +67,15 @@ class Become:
     password: str | None = None
     password_needed: bool | None = None  # learnt with one `sudo -n true` when a password is set
     target: str = "root"  # become_user: who `become` runs as (checked: no leading '-')
+    method: str = "sudo"  # or "su": root's password on a pipe (see `su_line`)
 
     def needs_check(self) -> bool:
-        return self.password is not None and self.password_needed is None and self.user != "root"
+        return (
+            self.method == "sudo"
+            and self.password is not None
+            and self.password_needed is None
+            and self.user != "root"
+        )
 
     def wrap(self, script: str, stdin: bytes | None, as_root: bool) -> tuple[str, bytes | None]:
         """(command line, stdin) for `script`; the script itself is fed on stdin when possible."""
@@ -77,6 +83,8 @@ class Become:
             if stdin is None:
                 return "sh -s", script.encode()
             return f"sh -c {shlex.quote(script)}", stdin
+        if self.method == "su":
+            return su_line(script, stdin, self.password or "")
         who = "" if self.target == "root" else f"-u {shlex.quote(self.target)} "
         if self.password_needed and self.password is not None:
             prefix = (self.password + "\n").encode()
@@ -88,11 +96,38 @@ class Become:
         return f"sudo -n {who}-- sh -c {shlex.quote(script)}", stdin
 
 
+SU_FAILED = ("su: Authentication failure", "su: incorrect password", "su: Permission denied")
+
+
+def su_line(script: str, stdin: bytes | None, password: str) -> tuple[str, bytes]:
+    """(command line, stdin) that runs `script` as root through `su`, over one exec
+    channel and without a terminal.
+
+    The channel's stdin starts with root's password on one line. The login shell reads
+    that line with its `read` builtin (one byte at a time, so nothing after it is taken);
+    `printf` (a builtin: no argv) hands it to su alone on a pipe, so PAM's conversation
+    reads it there; the rest of the channel's stdin (the script, or the command's own
+    input) reaches the root shell as fd 3, made its stdin again. The script is in argv
+    only when the command has its own stdin, as with sudo."""
+    inner = "exec sh -s" if stdin is None else f"exec sh -c {shlex.quote(script)}"
+    line = (
+        "IFS= read -r p || exit 125; "
+        f"{{ printf '%s\\n' \"$p\" | su root -c {shlex.quote(inner + ' 0<&3 3<&-')}; }} 3<&0"
+    )
+    body = script.encode() if stdin is None else stdin
+    return line, (password + "\n").encode() + body
+
+
 def check_become_result(host: str, user: str, result: Result) -> None:
     """Turn sudo's own refusals into one clear error naming the host and user."""
     if result.rc == 0:
         return
     err = result.stderr.decode("utf-8", errors="replace")
+    if any(text in err for text in SU_FAILED):
+        raise BecomeError(
+            f"{host}: su refused the become password (root's password, from"
+            f" ansible_become_password) for user {user!r}"
+        )
     if "sudo:" not in err:
         return
     if any(text in err for text in SUDO_PASSWORD_REQUIRED):
@@ -152,7 +187,7 @@ class LocalConnection(ShellRunner):
     def __post_init__(self) -> None:
         user = "root" if os.geteuid() == 0 else self.config.user
         # become is root; `become_user` (inventory, ansible.cfg, task) is per task: runuser
-        self.become = Become(user, self.config.become_password)
+        self.become = Become(user, self.config.become_password, method=self.config.become_method)
 
     def _exec(
         self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None

@@ -285,7 +285,9 @@ class SSHConnection(ShellRunner):
 
     def __post_init__(self) -> None:
         # become is root; `become_user` (inventory, ansible.cfg, task) is per task: runuser
-        self.become = Become(self.config.user, self.config.become_password)
+        self.become = Become(
+            self.config.user, self.config.become_password, method=self.config.become_method
+        )
 
     def _record_file(self) -> Path:
         if self.config.known_hosts:

@@ -43,7 +43,7 @@ from provision.project.connvalues import (
 
 SYSTEM_CFG = Path("/etc/ansible/ansible.cfg")
 MAX_CFG_BYTES = 1 << 20
-BECOME_METHODS = ("sudo",)
+BECOME_METHODS = ("sudo", "su")
 TRUE_WORDS = ("y", "yes", "on", "1", "true", "t")
 FALSE_WORDS = ("n", "no", "off", "0", "false", "f")
 
@@ -200,9 +200,10 @@ def load_config(
     method = values.get("become_method")
     if method is not None and method not in BECOME_METHODS:
         raise InputError(
-            f"become_method {shown(method)} is not supported; provision becomes root with sudo",
+            f"become_method {shown(method)} is not supported; provision becomes root with sudo"
+            " or su",
             origins["become_method"],
-            hint="use become_method = sudo, or remove the setting",
+            hint="use become_method = sudo (or su), or remove the setting",
         )
     if ssh.ignored:
         warnings.append(

@@ -30,6 +30,7 @@ from provision.facts.readonly import (
     env_prefix,
     environment_reads_only,
 )
+from provision.project.become import check_method, play_become, writer_of, writes_as_user
 from provision.project.connvalues import ConnValueError, check_user
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
@@ -639,7 +640,7 @@ def _become_settings(variables: Variables, config: HostConfig, where: Location) 
         value = variables[name]
     except FactsNeeded as need:
         raise _facts_not_here(need, where) from None
-    if value is not None and str(value) != "sudo":
+    if value is not None and str(value) not in ("sudo", "su"):  # su: project/become.py
         origin = variables.origin(name) if hasattr(variables, "origin") else None
         raise InputError(
             f"{name}: {value!r} is not supported: this tool becomes root with sudo (then"
@@ -668,6 +669,7 @@ def _compile_host_tasks(
         settings=inventory.settings,
     )
     _become_settings(variables, config, inventory.hosts[host].location or play.location)
+    config = play_become(play, variables, config)
     secret_values += [v for v in config.masked_values() if v not in secret_values]
     tasks: list[CompiledTask] = []
     handlers: list[CompiledTask] = []
@@ -821,14 +823,7 @@ def _keyword_scope(raw: YDict, scope: TaskScope, where: Location, task: bool) ->
             raise InputError(
                 f"`become_user` {exc.message}", where_of(raw, "become_user", file)
             ) from None
-    method = raw.get("become_method")
-    if method is not None and str(method) != "sudo":
-        raise InputError(
-            f"`become_method: {method}` is not supported: become runs `sudo` (to root, then"
-            " `runuser` to `become_user`); `su` would wait for a password on a terminal",
-            where_of(raw, "become_method", file),
-            hint="remove it, or write `become_method: sudo`",
-        )
+    check_method(raw.get("become_method"), scope.config, where_of(raw, "become_method", file))
     for key in ("ignore_errors", "run_once"):
         value = _bool_key(raw, key, where)
         if value is not None:
@@ -1332,11 +1327,13 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
         and (scope.become if scope.become is not None else scope.config.become)
         and keyword is None
         and not any(getattr(b, "type_name", "") in ("shell", "command") for b in cls.__mro__[:2])
+        and not any(writes_as_user(getattr(b, "type_name", "")) for b in cls.__mro__[:2])
         and not any(k in raw for k in BLOCK_PARTS)
     ):
         raise InputError(
-            f"`become_user: {scope.user}` is supported on `command`/`shell` tasks only:"
-            f" this tool writes files and manages packages and services as root",
+            f"`become_user: {scope.user}` is supported on `command`/`shell` and file tasks"
+            " (copy, template, file, lineinfile, blockinfile, replace) only: this tool"
+            " manages packages and services as root",
             where_of(raw, "become_user") if "become_user" in raw else where,
             hint="give `owner:`/`group:` on a file task, or run the step as a command",
         )
@@ -1360,7 +1357,16 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
     loop_id = scope.run.new_id() if items and items[0] is not _NO_LOOP else 0
     if keyword is None:
         built: Any = _TaskBuilder(
-            cls, type_key, args, raw, type_where, secret, scope.secret_values, role_dir, written_key
+            cls,
+            type_key,
+            args,
+            raw,
+            type_where,
+            secret,
+            scope.secret_values,
+            role_dir,
+            written_key,
+            writer_of(scope),
         )
     else:
         built = _KeywordBuilder(keyword, raw, written_key, type_where, scope, role_dir)
@@ -1789,6 +1795,7 @@ class _TaskBuilder:
     secret_values: list[str]
     role_dir: Path | None
     raw_key: Any = None
+    become_user: str = "root"  # who its commands run as (project/become.py writer_of)
 
     def build(self, item_vars: Variables) -> TaskType:
         cls, type_key, args, type_where = self.cls, self.type_key, self.args, self.type_where
@@ -1817,6 +1824,7 @@ class _TaskBuilder:
                 self.secret_values,
                 args,
                 arg_lines or {},
+                become_user=self.become_user,
             )
             task = cls(params, context)
         except InputError as exc:

@@ -50,6 +50,9 @@ class HostConfig:
     identity_files: tuple[str, ...] = ()  # from ssh_config, tried when key_file is None
     become_user: str = "root"
     alias: str | None = None  # the name ssh_config resolved to `address` (HostName)
+    # how the connection becomes root: `sudo`, or `su` (root's password from
+    # become_password, fed to su on a pipe: never in argv or output)
+    become_method: str = "sudo"
 
     def masked_values(self) -> list[str]:
         return [v for v in (self.password, self.become_password) if v]
@@ -262,12 +265,21 @@ def host_config(
     if text("ansible_become_user"):
         become_user = checked("ansible_become_user", become_user, check_user)
     method = text("ansible_become_method")
-    if method is not None and method != "sudo":
+    method_where = origin("ansible_become_method")
+    if method is None and cfg.become_method:
+        method, method_where = cfg.become_method, cfg.where("become_method") or where
+    if method is not None and method not in ("sudo", "su"):
         raise InputError(
             f"ansible_become_method of host {name!r} is {shown(method)}; provision becomes"
-            " another user with sudo only",
-            origin("ansible_become_method"),
-            hint="use sudo, or remove the variable",
+            " root with sudo or su only",
+            method_where,
+            hint="use sudo or su, or remove the variable",
+        )
+    become_password = text("ansible_become_password") or text("ansible_become_pass")
+    if method == "su" and become_password and "\n" in become_password:
+        raise InputError(
+            f"ansible_become_password of host {name!r} holds a line break: su reads one line",
+            method_where,
         )
     known_hosts = path("provision_known_hosts")
     known_hosts_only = _known_hosts_only(variables, known_hosts, origin, where)
@@ -303,6 +315,14 @@ def host_config(
         for file in (user_file, known_hosts):  # the files read for this host's keys
             if file is not None:
                 _check_known_hosts(Path(file))
+    if method == "su" and become and not become_password and user != "root":
+        raise InputError(
+            f"host {name!r} becomes root with su, which needs root's password: set"
+            " ansible_become_password (or ansible_become_pass)",
+            method_where,
+            hint="from a vault or the environment (\"{{ lookup('env', 'ROOT_PW') }}\"); it"
+            " is fed to su on a pipe, never shown or put in a command line",
+        )
     return HostConfig(
         name=name,
         address=address,
@@ -312,7 +332,7 @@ def host_config(
         key_file=key_file,
         password=text("ansible_password") or text("ansible_ssh_pass"),
         become=become,
-        become_password=text("ansible_become_password") or text("ansible_become_pass"),
+        become_password=become_password,
         known_hosts=known_hosts,
         jump=jump,
         proxy_command=proxy,
@@ -321,6 +341,7 @@ def host_config(
         identity_files=identity_files,
         become_user=become_user,
         alias=alias,
+        become_method=method or "sudo",
     )
 
 

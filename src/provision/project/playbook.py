@@ -16,6 +16,8 @@ PLAY_KEYS = (
     "name",
     "hosts",
     "become",
+    "become_method",
+    "become_user",
     "vars",
     "roles",
     "tasks",
@@ -73,6 +75,8 @@ class Play:
     location: Location
     tags: list[str] = field(default_factory=list)
     rolling: Rolling = field(default_factory=Rolling)
+    # the play's `become_method`/`become_user` as written (see project/become.py)
+    become_keys: YDict | None = None
 
 
 def _empty_dict(file: str) -> YDict:
@@ -294,6 +298,7 @@ def _load_play(entry: YDict, path: Path, where: Location) -> Play:
         location=where,
         tags=_string_list(entry.get("tags"), "tags", where_of(entry, "tags", file)),
         rolling=_rolling(entry, file),
+        become_keys=entry if any(k in entry for k in ("become_method", "become_user")) else None,
     )
 
 

@@ -152,6 +152,7 @@ class TaskContext:
     secret_values: list[str] = field(default_factory=list)
     raw_args: Mapping[str, Any] = field(default_factory=dict)  # as written, before rendering
     arg_lines: Mapping[str, int] = field(default_factory=dict)  # each argument's own line
+    become_user: str = "root"  # who the task's commands run as (files it creates are theirs)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
 from provision.project.fileformats import line_problem
-from provision.tasks.base import Mode, TaskType, arg
+from provision.tasks.base import Assertion, Mode, TaskType, arg
 from provision.tasks.filesupport import as_text, plan_file
 from provision.tasks.line import insert_index, split_lines
 
@@ -142,4 +142,18 @@ class BlockInFile(TaskType):
             p.backup,
             self.context.secret,
             summary=f"{'edit' if current.exists else 'create'} {p.path}",
+            writer=self.context.become_user,
         )
+
+    def assertions(self) -> list[Assertion]:
+        p = self.params
+        begin, end = self._markers()
+        expect = {
+            "block": p.block,
+            "begin": begin,
+            "end": end,
+            "state": p.state,
+            "insertafter": p.insertafter,
+            "insertbefore": p.insertbefore,
+        }
+        return [Assertion("blockinfile", p.path, expect, f"block in {p.path}")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -38,8 +39,14 @@ def plan_file(
     backup: bool = False,
     secret: bool = False,
     summary: str | None = None,
+    writer: str = "root",
 ) -> Outcome:
-    """Write `content` to `path` if it differs; mode/owner given or kept from the old file."""
+    """Write `content` to `path` if it differs; mode/owner given or kept from the old file.
+
+    `writer`: who the commands run as (a task's `become_user`). Written by another user
+    than root, the new content is that user's file unless `owner`/`group` say otherwise
+    (as Ansible, whose chown back to the old owner fails for them and is let go): it is
+    made by that user, in their login group (`chown USER:`)."""
     fact = FileFact(path)
     current: FileState = state.get(fact)
     if current.exists and not current.known:
@@ -51,6 +58,11 @@ def plan_file(
     )
     want_owner = owner or (current.owner if current.exists else "root")
     want_group = group or (current.group if current.exists else "root")
+    login_group = False
+    if writer != "root" and (not current.exists or not current.same_content(content)):
+        want_owner = owner or writer
+        login_group = group is None  # `chown USER:` gives the user's login group
+        want_group = group or writer
     for value, what in ((owner, "owner"), (group, "group")):  # the task types check first;
         problem = owner_problem(value, what) if value is not None else ""  # never a chown option
         if problem:
@@ -62,7 +74,11 @@ def plan_file(
         before = as_text(current.content) if current.exists else ""
         return Change(
             [summary or f"{verb} {path}"],
-            [write_file(path, content, want_mode, want_owner, want_group, backup)],
+            [
+                write_file(
+                    path, content, want_mode, want_owner, "" if login_group else want_group, backup
+                )
+            ],
             [Diff(path, before, as_text(content), secret)],
         )
     commands: list[Command] = []
@@ -116,3 +132,76 @@ def check_file(host: Any, path: str, expect: dict) -> str | None:
     if "contains" in expect and expect["contains"] not in file.content_string:
         return f"{path} does not contain {expect['contains']!r}"
     return None
+
+
+_WHO = {"u": (0o4700, 6), "g": (0o2070, 3), "o": (0o1007, 0)}  # `=` mask, shift of rwx
+_CLAUSE = re.compile(r"([ugoa]*)((?:[-+=][rwxXstugo]*)+)")
+
+
+def mode_spec_problem(spec: str) -> str:
+    """'' when `spec` is a symbolic mode this tool applies as Ansible does (`u=rwX,g=rX`,
+    `a+x`, `go-w`, `u=g`), else what is wrong. A clause without who (`+x`) is refused:
+    Ansible applies the host's umask to it, which the plan cannot know."""
+    if not spec:
+        return "is empty"
+    for clause in spec.split(","):
+        match = _CLAUSE.fullmatch(clause)
+        if match is None:
+            return (
+                f"has a clause {clause!r} that is not WHO[+-=]PERMS (WHO: u g o a; PERMS:"
+                " r w x X s t, or one of u g o)"
+            )
+        if "a" in match.group(1) and match.group(1) != "a":
+            return f"has a clause {clause!r} that mixes `a` with u, g or o"
+        if not match.group(1):
+            return (
+                f"has a clause {clause!r} without u, g, o or a: Ansible would apply the"
+                " host's umask to it; write the users (`a+x`, `u+x`)"
+            )
+    return ""
+
+
+def symbolic_mode(spec: str, current: int, is_dir: bool) -> int:
+    """The mode `spec` (checked by `mode_spec_problem`) makes of a file whose mode is
+    `current` (a directory when `is_dir`): chmod's symbolic modes as Ansible computes them
+    (`X` is x when the entry is a directory or, as the clauses so far leave it, has an x
+    bit for someone). Pure."""
+    mode = current & 0o7777
+    for clause in spec.split(","):
+        match = _CLAUSE.fullmatch(clause)
+        assert match is not None, clause
+        users = match.group(1).replace("a", "ugo") or "ugo"
+        for op_perms in re.findall(r"[-+=][rwxXstugo]*", match.group(2)):
+            op, perms = op_perms[0], op_perms[1:]
+            for user in users:
+                mask, shift = _WHO[user]
+                apply = 0
+                for perm in perms:
+                    apply |= _perm_bits(perm, user, shift, mode, is_dir)
+                if op == "=":
+                    mode = (mode & ~mask & 0o7777) | apply
+                elif op == "+":
+                    mode |= apply
+                else:
+                    mode &= ~apply & 0o7777
+    return mode
+
+
+def _perm_bits(perm: str, user: str, shift: int, mode: int, is_dir: bool) -> int:
+    if perm in "rwx":
+        return {"r": 4, "w": 2, "x": 1}[perm] << shift
+    if perm == "X":
+        return (1 << shift) if is_dir or mode & 0o111 else 0
+    if perm == "s":
+        return {"u": 0o4000, "g": 0o2000, "o": 0}[user]
+    if perm == "t":
+        return 0o1000 if user == "o" else 0
+    source = {"u": 6, "g": 3, "o": 0}[perm]  # copy another class's rwx
+    return ((mode >> source) & 0o7) << shift
+
+
+def wanted_mode(mode: int | str | None, current: int, is_dir: bool) -> int | None:
+    """An octal mode as is, a symbolic one applied to `current`, None: no mode given."""
+    if mode is None or isinstance(mode, int):
+        return mode
+    return symbolic_mode(mode, current, is_dir)

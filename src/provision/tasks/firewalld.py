@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from provision.facts.base import Fact
 from provision.facts.kinds import CommandFact, CommandResult
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
-from provision.tasks.base import TaskType, arg
+from provision.tasks.base import Assertion, TaskType, arg
 
 _ZONE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,16}")
 _SERVICE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}")
@@ -115,3 +115,12 @@ class Firewalld(TaskType):
         if not commands:
             return NoOp(f"firewalld {kind} {value} {self.params.state}")
         return Change(summary, commands)
+
+    def assertions(self) -> list[Assertion]:
+        kind, value = self._what()
+        queries = [
+            ("permanent" if layer else "running", self._query(layer).command())
+            for layer in self._layers()
+        ]
+        expect = {"state": self.params.state, "queries": queries}
+        return [Assertion("firewalld", f"{kind} {value}", expect, self.describe())]

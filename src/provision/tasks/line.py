@@ -371,6 +371,7 @@ class Line(TaskType):
             self.params.backup,
             self.context.secret,
             summary=f"{'edit' if current.exists else 'create'} {path}",
+            writer=self.context.become_user,
         )
 
     def _expanded_problem(self, before: str, after: str) -> str | None:

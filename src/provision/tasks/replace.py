@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import Deferred, Failed, HostState, NoOp, Outcome
-from provision.tasks.base import Mode, TaskType, arg
+from provision.tasks.base import Assertion, Mode, TaskType, arg
 from provision.tasks.filesupport import as_text, plan_file
 
 
@@ -113,4 +113,18 @@ class Replace(TaskType):
             p.backup,
             self.context.secret,
             summary=f"edit {p.path}",
+            writer=self.context.become_user,
         )
+
+    def assertions(self) -> list[Assertion]:
+        p = self.params
+        expect = {
+            "regexp": p.regexp,
+            "replace": p.replace,
+            "after": p.after,
+            "before": p.before,
+            "mode": p.mode,
+            "owner": p.owner,
+            "group": p.group,
+        }
+        return [Assertion("replace", p.path, expect, f"replace in {p.path}")]

@@ -150,6 +150,7 @@ class WholeFile(TaskType):
             self.params.group,
             self.params.backup,
             self.context.secret,
+            writer=self.context.become_user,
         )
         keys = getattr(self.params, "reload_keys", None)
         if keys and isinstance(outcome, Change):

@@ -25,6 +25,18 @@ class ProvisionBackend(ParamikoBackend):
         return self._provision._conn.client
 
 
+class SuBackend(ProvisionBackend):
+    """For a host that becomes root with `su`: each check runs through the run's own
+    connection as root (`su`, root's password on a pipe), never through `sudo`."""
+
+    NAME = "provision-su"
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> Any:
+        line = self.get_command(command, *args)
+        result = self._provision.run(line, become=True)
+        return self.result(result.rc, self.encode(line), result.stdout, result.stderr)
+
+
 def testinfra_host(
     config: HostConfig, options: RunOptions, connection: Any = None
 ) -> tuple[Host, Any]:
@@ -39,4 +51,6 @@ def testinfra_host(
         return testinfra.get_host("local://", sudo=sudo), None
     connection = connection or connect(config, options)
     sudo = config.become and config.user != "root"
+    if sudo and config.become_method == "su":
+        return Host(SuBackend(connection, False)), connection
     return Host(ProvisionBackend(connection, sudo)), connection

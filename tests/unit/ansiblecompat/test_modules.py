@@ -684,15 +684,15 @@ REFUSED: list[tuple[str, Any, dict, list[str]]] = [
     ),
     (
         "ansible.builtin.file",
-        {"path": "/x", "state": "directory", "recurse": True},
+        {"path": "/x", "state": "file", "recurse": True},
         {},
-        ["`recurse: True` is not supported", "does not walk a tree"],
+        ["`recurse: true` goes with `state: directory`"],
     ),
     (
         "ansible.builtin.file",
-        {"path": "/x", "state": "hard", "src": "/y"},
+        {"path": "/x", "state": "hard"},
         {},
-        ["`state: hard`", "state: link"],
+        ["`state: hard` needs `src`"],
     ),
     (
         "ansible.builtin.file",

@@ -376,11 +376,11 @@ def test_ansible_features_not_supported_are_named(tmp_path, key) -> None:
         ("  become_method: doas\n", "", "become_method: doas"),
         ("", ", ansible_become_user: '-rf'", "ansible_become_user"),
         (
-            "- copy: {dest: /x, content: a}\n  become: true\n",
+            "- package: {name: git}\n  become: true\n",
             ", ansible_become_user: postgres",
             "command`/`shell",
         ),
-        ("", ", ansible_become_method: su", "ansible_become_method"),
+        ("", ", ansible_become_method: doas", "ansible_become_method"),
         ("  delegate_to: db1\n", "", "delegate_to: db1"),
         ("  check_mode: true\n", "", "check_mode: true"),
         ("  become: maybe\n", "", "true or false"),

@@ -95,7 +95,7 @@ BAD = [
     ("user-space", "[defaults]\nremote_user = a b\n", 2, "space"),
     ("port", "[defaults]\nremote_port = 70000\n", 2, "1-65535"),
     ("key-dash", "[defaults]\nprivate_key_file = -i\n", 2, "starts with '-'"),
-    ("method", "[privilege_escalation]\nbecome_method = su\n", 2, "not supported"),
+    ("method", "[privilege_escalation]\nbecome_method = doas\n", 2, "not supported"),
     ("ssh-forward", "[ssh_connection]\nssh_args = -L 80:x:80\n", 2, "cannot be honoured"),
     ("ssh-remote-cmd", "[ssh_connection]\nssh_args = -o RemoteCommand=id\n", 2, "cannot be"),
     ("ssh-jump-dash", "[ssh_connection]\nssh_args = -J -oProxyCommand=x\n", 2, "'-'"),

@@ -66,10 +66,13 @@ def test_the_environment_is_set_inside_the_users_shell(tmp_path) -> None:
     ("text", "words"),
     [
         (
-            "- copy: {dest: /x, content: a}\n  become: true\n  become_user: app\n",
-            "`command`/`shell` tasks only",
+            "- service: {name: x, state: started}\n  become: true\n  become_user: app\n",
+            "packages and services as root",
         ),
-        ("- package: {name: git}\n  become: true\n  become_user: app\n", "tasks only"),
+        (
+            "- package: {name: git}\n  become: true\n  become_user: app\n",
+            "packages and services as root",
+        ),
         (READ + "  become: true\n  become_user: '-oProxyCommand=x'\n", "become_user"),
         (READ + "  become: true\n  become_user: 'a b'\n", "become_user"),
         (READ + '  become: true\n  become_user: "a\\nb"\n', "become_user"),
@@ -102,10 +105,10 @@ def test_the_inventorys_become_user_is_the_hosts_default(
     assert task.become_user == expected
 
 
-def test_the_inventorys_become_user_refuses_a_file_task(tmp_path) -> None:
-    text = "- copy: {dest: /x, content: a}\n  become: true\n"
+def test_the_inventorys_become_user_refuses_a_package_task(tmp_path) -> None:
+    text = "- package: {name: git}\n  become: true\n"
     error = input_error(tmp_path, text, host_vars=", ansible_become_user: app")
-    assert "`become_user: app` is supported on `command`/`shell` tasks only" in str(error)
+    assert "`become_user: app` is supported on `command`/`shell` and file tasks" in str(error)
 
 
 def test_the_connection_becomes_root_whatever_the_hosts_become_user() -> None:

@@ -92,22 +92,17 @@ TEMPLATE = Module(
 )
 
 
-_FILE_STATES = ("file", "directory", "absent", "touch", "link")
+_FILE_STATES = ("file", "directory", "absent", "touch", "link", "hard")
 
 
 def _file_route(raw: Any, call: Call) -> str:
     """absent → `directory` (which removes a file or a tree, as Ansible does); file,
-    directory, touch, link → `file`. The state must be written as it is."""
+    directory, touch, link, hard → `file`. The state must be written as it is."""
     state = raw.get("state", "file") if isinstance(raw, dict) else "file"
     if templated(state):
         raise call.error(
             "`state` must be written as it is (it decides the task type), found a template",
             hint=f"one of {', '.join(_FILE_STATES)}",
-        )
-    if state == "hard":
-        raise call.error(
-            "`state: hard` (a hard link) is not supported by provision",
-            hint="use state: link (a symbolic link), or copy the file",
         )
     if state not in _FILE_STATES:
         raise call.error(f"`state` must be one of {', '.join(_FILE_STATES)}, found {state!r}")
@@ -120,7 +115,18 @@ def _file_args(args: dict[str, Any], call: Call) -> dict[str, Any]:
             if key in args:
                 raise call.error(f"`{key}` goes with state: absent only in Ansible; remove it")
     if args.get("state") in ("directory", "absent") and "src" in args:
-        raise call.error("`src` goes with state: link")
+        raise call.error("`src` goes with state: link or state: hard")
+    follow = args.get("_follow", True)
+    if templated(follow):
+        raise call.error("`follow` must be written as it is (true or false), found a template")
+    if follow in (False, "false", "no", "False") and args.get("recurse") not in (True, "yes"):
+        raise call.error(
+            "`follow: false` is supported with `recurse: true` only (where links inside the"
+            " tree are never followed)",
+            hint="remove `follow`: provision sets the file a symbolic link at `path` names",
+        )
+    if follow not in (True, False, "true", "false", "yes", "no", "True", "False"):
+        raise call.error(f"`follow` must be true or false, found {follow!r}")
     return args
 
 
@@ -133,14 +139,9 @@ FILE = Module(
         A("state"),
         A("src"),
         *_owner_args(),
-        A(
-            "recurse",
-            to="",
-            only=False,
-            refuse="set mode/owner per path; provision does not walk a tree",
-        ),
+        A("recurse"),
         A("force", refuse="remove what is in the way with state: absent first"),
-        A("follow", to="", only=True),
+        A("follow", to=""),
         A("access_time", refuse="not supported"),
         A("access_time_format", refuse="not supported"),
         A("modification_time", refuse="not supported"),
@@ -150,7 +151,12 @@ FILE = Module(
     "`state: absent` is the native `directory` type (removes a file or a tree); the other"
     " states are the native `file` type: a new directory is 0755 root:root unless given,"
     " an existing one gets only what is given; `touch` creates a missing file and leaves"
-    " an existing one (Ansible updates its times on every run); `hard` is refused",
+    " an existing one (Ansible updates its times on every run); `hard` never replaces"
+    " another file (`force` is refused); `mode` octal or symbolic (a clause without"
+    " u/g/o/a is refused: Ansible applies the host's umask); `recurse: true` reads the"
+    " tree in the probe (at most 10,000 entries) and never follows a symbolic link inside"
+    " it, whatever `follow` says (Ansible's default `follow: true` would set the targets"
+    " too): a link gets owner/group (`chown -h`), no mode",
     route=_file_route,
     prepare=_file_args,
 )
