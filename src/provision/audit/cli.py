@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,24 @@ Exit codes: 0 audited (and every host at or above --min-score), 1 a host below
 --min-score or not audited, 2 bad input (no host touched), 3 a host was unreachable."""
 
 
+class Score(click.ParamType):
+    """A percentage from 0 to 100; nan and inf are refused (nan compares false with any
+    score, so a threshold of nan would never fail a host)."""
+
+    name = "PERCENT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or not 0 <= number <= 100:
+            self.fail(f"expected a number from 0 to 100 (percent), got {value!r}", param, ctx)
+        return number
+
+
 @click.command("audit", help=HELP, epilog=EPILOG)
 @_with(FACTS_OPTIONS, CONNECTION_OPTIONS)
 @click.option(
@@ -35,9 +54,17 @@ Exit codes: 0 audited (and every host at or above --min-score), 1 a host below
 )
 @click.option(
     "--min-score",
-    type=click.FloatRange(0, 100),
+    type=Score(),
     default=None,
     help="Exit 1 when a host scores below this (percent of applicable scored checks passed).",
+)
+@click.option(
+    "--skip",
+    "skip",
+    multiple=True,
+    metavar="ID[,ID...]",
+    help="Leave these checks out (reported N/A, not scored); also the inventory variable"
+    " audit_skip. Repeatable.",
 )
 def audit(
     inventory: Path,
@@ -47,6 +74,7 @@ def audit(
     output_format: str,
     junit_xml: Path | None,
     min_score: float | None,
+    skip: tuple[str, ...],
     timeout: float | None,
     retries: int,
     accept_new_host_keys: bool,
@@ -55,6 +83,7 @@ def audit(
     **_vault: Any,
 ) -> None:
     from provision.audit.run import audit_all, document, exit_code, junit, text_lines, to_json
+    from provision.audit.skip import host_ids, option_ids
     from provision.errors import InputError
     from provision.execution.runner import RunOptions
     from provision.project.compile import host_settings, parse_extra_vars
@@ -66,7 +95,15 @@ def audit(
     if junit_xml is not None and junit_xml.parent and not junit_xml.parent.is_dir():
         raise InputFailure(f"--junit-xml {junit_xml}: folder {junit_xml.parent} does not exist")
     try:
-        hosts = host_settings(controller.sources, None, parse_extra_vars(list(extra_vars)), limit)
+        options_skip = option_ids(skip)
+        extra = parse_extra_vars(list(extra_vars))
+        hosts = host_settings(controller.sources, None, extra, limit)
+        skips: dict[str, dict[str, str]] = {}
+        for settings in hosts:
+            from_inventory, label = host_ids(settings.variables, extra)
+            ids = {i: label for i in from_inventory}
+            ids |= {i: "--skip" for i in options_skip}
+            skips[settings.config.name] = ids
     except InputError as exc:
         raise InputFailure(str(exc))
     masker = Masker(sorted({s for h in hosts for s in h.secrets}))
@@ -77,6 +114,9 @@ def audit(
         accept_new_host_keys=controller.accept_new_host_keys,
     )
     audits = audit_all(hosts, options)
+    for one in audits:
+        if skips.get(one.name):
+            one.skip(skips[one.name])
     if output_format == "json":
         click.echo(to_json(document(audits, min_score, masker)))
     else:

@@ -10,6 +10,7 @@ JSON schema (stable; `schema` is bumped on any incompatible change):
                       "below_min_score": bool,
                       "error": "" | "why the host could not be audited",
                       "unreachable": bool,
+                      "skipped": ["1.1.1", ...],   # ids left out (--skip, audit_skip)
                       "checks": [{"id": "2.14", "title": str, "level": 1 | 2,
                                   "scored": bool, "status": "pass"|"fail"|"info"|"n/a",
                                   "detail": str, "remedy": str, "variable": str}]}}}
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from xml.etree import ElementTree
 
 from provision.audit.checks import CHECKS, Check, Finding, Status
 from provision.audit.observe import Observations, Output, observe
+from provision.audit.skip import skipped as skipped_finding
 
 SCHEMA = "provision-audit/1"
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
@@ -38,6 +40,7 @@ class HostAudit:
     results: list[tuple[Check, Finding]] = field(default_factory=list)
     error: str = ""
     unreachable: bool = False
+    skipped: list[str] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
         return sum(1 for check, f in self.results if check.scored and f.status is status)
@@ -56,6 +59,14 @@ class HostAudit:
         if self.error or applicable == 0:
             return None
         return round(100.0 * self.passed / applicable, 1)
+
+    def skip(self, ids: Mapping[str, str]) -> None:
+        """Report the checks `ids` names (id -> who skipped it) as N/A, skipped."""
+        self.skipped = sorted(ids, key=lambda i: [c.id for c in CHECKS].index(i))
+        self.results = [
+            (check, skipped_finding(ids[check.id]) if check.id in ids else finding)
+            for check, finding in self.results
+        ]
 
     def below(self, min_score: float | None) -> bool:
         if min_score is None:
@@ -145,6 +156,7 @@ def document(
             "below_min_score": audit.below(min_score),
             "error": mask(audit.error),
             "unreachable": audit.unreachable,
+            "skipped": list(audit.skipped),
             "checks": [
                 {
                     "id": check.id,

@@ -89,8 +89,10 @@ def test_json_schema() -> None:
         "below_min_score",
         "error",
         "unreachable",
+        "skipped",
         "checks",
     }
+    assert a["skipped"] == []
     assert (a["score"], a["passed"], a["failed"], a["below_min_score"]) == (53.1, 17, 15, True)
     assert a["info"] + a["not_applicable"] + a["passed"] + a["failed"] <= len(a["checks"]) == 60
     for check in a["checks"]:
