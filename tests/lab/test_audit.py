@@ -90,6 +90,21 @@ def test_what_the_hardened_profile_fixes(stages: dict) -> None:
     assert stages["default"]["error"] == stages["hardened"]["error"] == ""
 
 
+def test_separate_partition_passes_in_the_lab_because_of_the_launchers_bind_mount(
+    fresh_hosts: LabSession, stages: dict
+) -> None:
+    """1.1.1 passes on every stage, even fresh: the lab launcher binds the machine's
+    directory hosts/NAME/docker onto /var/lib/docker (docs/lab.md), and the audit says so."""
+    host = next(h for h in fresh_hosts.hosts if h.name == HOST)
+    seen = run_on(host, "findmnt -n -r -o TARGET,SOURCE -T /var/lib/docker").stdout.split()
+    assert seen[0] == "/var/lib/docker" and seen[1].endswith(f"/hosts/{HOST}/docker]"), seen
+    for stage in ("fresh", "default", "hardened"):
+        check = next(c for c in stages[stage]["checks"] if c["id"] == "1.1.1")
+        assert check["status"] == "pass", (stage, check)
+        assert "a bind mount of " in check["detail"], check["detail"]
+        assert f"/hosts/{HOST}/docker on " in check["detail"], check["detail"]
+
+
 def test_audit_rules_persisted_but_the_kernel_refuses_them_in_a_container(
     fresh_hosts: LabSession, stages: dict
 ) -> None:

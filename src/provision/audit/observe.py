@@ -10,6 +10,7 @@ reads the configuration, round two stats every path the first round named.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,6 +91,8 @@ class Observations:
     audit_persisted: list[str] = field(default_factory=list)
     fstab: list[tuple[str, str]] = field(default_factory=list)  # (device, mount point)
     mount_target: str = ""
+    mount_source: str = ""  # findmnt's SOURCE: a device, or device[dir] for a bind mount
+    mount_fstype: str = ""
     docker_group: list[str] = field(default_factory=list)
     certs: list[FileInfo] = field(default_factory=list)
     files: dict[str, FileInfo] = field(default_factory=dict)
@@ -224,6 +227,33 @@ def parse_fstab(text: str) -> list[tuple[str, str]]:
     return entries
 
 
+HEX_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
+def parse_findmnt(out: Output) -> tuple[str, str, str]:
+    """`findmnt -n -r -o TARGET,SOURCE,FSTYPE -T PATH` -> (target, source, fstype); raw
+    output escapes spaces and other odd bytes as \\xHH. A bind mount's source names the
+    directory it shows: `/dev/vda[/var/lib/provision-lab/hosts/rocky1/docker]`.
+    ("", "", "") when findmnt failed; missing columns are ""."""
+    if out.rc != 0:
+        return "", "", ""
+    for line in out.stdout.splitlines():
+        words = [HEX_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), w) for w in line.split()]
+        if words:
+            words += ["", ""]
+            return words[0], words[1], words[2]
+    return "", "", ""
+
+
+def bind_source(source: str) -> tuple[str, str]:
+    """`/dev/vda[/srv/docker]` -> ("/dev/vda", "/srv/docker"); ("", "") when the source
+    is a whole filesystem (no brackets)."""
+    if source.endswith("]") and "[" in source:
+        device, _, inner = source[:-1].partition("[")
+        return device, inner
+    return "", ""
+
+
 def parse_group(out: Output) -> list[str]:
     """Members of `getent group docker` (name:x:gid:a,b)."""
     parts = out.stdout.strip().split(":")
@@ -343,7 +373,7 @@ def stat_command(paths: list[str]) -> str:
 
 
 def findmnt_command(path: str) -> str:
-    return C + "findmnt -n -o TARGET -T " + shlex.quote(path)
+    return C + "findmnt -n -r -o TARGET,SOURCE,FSTYPE -T " + shlex.quote(path)
 
 
 def observe(run: Run) -> Observations:
@@ -370,5 +400,5 @@ def observe(run: Run) -> Observations:
     obs.files = parse_stat_lines(run(stat_command(paths)).stdout, mode_base=8)
     if obs.data_root in obs.files:
         found = run(findmnt_command(obs.data_root))
-        obs.mount_target = found.stdout.strip() if found.rc == 0 else ""
+        obs.mount_target, obs.mount_source, obs.mount_fstype = parse_findmnt(found)
     return obs

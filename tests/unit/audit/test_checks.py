@@ -61,6 +61,34 @@ HAND: list[Case] = [
         P,
         "/srv/docker is a mount point",
     ),
+    # the container lab: a directory of the machine's disk bound onto /var/lib/docker
+    (
+        "1.1.1",
+        lambda: docker_host(
+            mount_target="/var/lib/docker",
+            mount_source="/dev/vda[/var/lib/provision-lab/hosts/rocky1/docker]",
+            mount_fstype="ext4",
+        ),
+        P,
+        "a bind mount of /var/lib/provision-lab/hosts/rocky1/docker on /dev/vda (ext4);"
+        " check that /dev/vda is not the root filesystem's disk",
+    ),
+    (
+        "1.1.1",
+        lambda: docker_host(
+            mount_target="/var/lib/docker",
+            mount_source="/dev/mapper/vg-docker",
+            mount_fstype="xfs",
+        ),
+        P,
+        "/var/lib/docker is a mount point (/dev/mapper/vg-docker, xfs)",
+    ),
+    (
+        "1.1.1",
+        lambda: docker_host(mount_target="/var/lib/docker", mount_source="/dev/sdb1[/docker]"),
+        P,
+        "a bind mount of /docker on /dev/sdb1; check",
+    ),
     # a mount of another path does not count
     ("1.1.1", lambda: docker_host(mount_target="/var/lib"), F, "is on /var/lib"),
     # 1.1.2 trusted users (manual)

@@ -10,10 +10,13 @@ import pytest
 from provision.audit.observe import (
     COMMANDS,
     Output,
+    bind_source,
     exec_start_argv,
+    findmnt_command,
     observe,
     parse_audit_live,
     parse_daemon_json,
+    parse_findmnt,
     parse_flags,
     parse_fstab,
     parse_group,
@@ -255,3 +258,50 @@ def test_commands_are_read_only(command: str) -> None:
     words = shlex.split(command.replace(";", " ; "))
     assert words[0] in ("cat", "LC_ALL=C", "getent")
     assert not {"rm", "chmod", "chown", "tee", ">", "-D", "augenrules", "load"} & set(words)
+
+
+@pytest.mark.parametrize(
+    ("out", "want"),
+    [
+        (Output(0, "/var/lib/docker /dev/vdb1 xfs\n"), ("/var/lib/docker", "/dev/vdb1", "xfs")),
+        (
+            Output(
+                0, "/var/lib/docker /dev/vda[/var/lib/provision-lab/hosts/rocky1/docker] ext4\n"
+            ),
+            ("/var/lib/docker", "/dev/vda[/var/lib/provision-lab/hosts/rocky1/docker]", "ext4"),
+        ),
+        (Output(0, "/ overlay overlay\n"), ("/", "overlay", "overlay")),
+        # raw output escapes a space (and other odd bytes) as \xHH
+        (Output(0, "/srv/a\\x20b /dev/sdc xfs\n"), ("/srv/a b", "/dev/sdc", "xfs")),
+        (Output(0, "/srv/d\n"), ("/srv/d", "", "")),  # an older findmnt, one column
+        (Output(0, "\n\n/ /dev/sda1 xfs\n"), ("/", "/dev/sda1", "xfs")),
+        (Output(0, ""), ("", "", "")),
+        (Output(1, "/ /dev/sda1 xfs\n", "findmnt: can't read"), ("", "", "")),
+    ],
+)
+def test_findmnt(out: Output, want: tuple[str, str, str]) -> None:
+    assert parse_findmnt(out) == want
+
+
+@pytest.mark.parametrize(
+    ("source", "want"),
+    [
+        (
+            "/dev/vda[/var/lib/provision-lab/hosts/rocky1/docker]",
+            ("/dev/vda", "/var/lib/provision-lab/hosts/rocky1/docker"),
+        ),
+        ("/dev/sda2[/@docker]", ("/dev/sda2", "/@docker")),
+        ("/dev/mapper/vg-docker", ("", "")),
+        ("overlay", ("", "")),
+        ("", ("", "")),
+        ("[broken", ("", "")),
+    ],
+)
+def test_bind_source(source: str, want: tuple[str, str]) -> None:
+    assert bind_source(source) == want
+
+
+def test_findmnt_command_quotes_the_data_root() -> None:
+    command = findmnt_command("/srv/$(reboot) x")
+    assert command.endswith("-T '/srv/$(reboot) x'")
+    assert "-r -o TARGET,SOURCE,FSTYPE" in command
