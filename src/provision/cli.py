@@ -244,6 +244,10 @@ LAZY_COMMANDS["pull"] = (
     "provision.pull:pull",
     "Fetch the project and apply it to this machine, with the local connection.",
 )
+LAZY_COMMANDS["audit"] = (
+    "provision.audit.cli:audit",
+    "Security audit: the CIS Docker Benchmark's host and daemon checks, a score per host.",
+)
 LAZY_COMMANDS["bundle"] = (
     "provision.bundle.cli:bundle",
     "Offline bundles for air-gapped sites: create (on a reference host), verify, list.",

@@ -35,7 +35,7 @@ NO_DM = (
     "the machine's kernel has no device-mapper: the LV, mkfs.xfs and the mount cannot run"
     " here (docs/lab.md)"
 )
-TESTED = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
+TESTED = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "12")
 BLOCK = re.compile(r"^```sh\n(.*?)^```", re.M | re.S)
 PRELUDE = (
     "set -eo pipefail\n"

@@ -24,6 +24,12 @@ def expected_daemon_json(role_vars: dict[str, Any]) -> dict[str, Any]:
         "storage-driver": role_vars["docker_storage_driver"],
     }
     config = {key: value for key, value in options.items() if value}
+    hardening = {
+        "icc": False if not role_vars.get("docker_icc", True) else None,
+        "no-new-privileges": True if role_vars.get("docker_no_new_privileges") else None,
+        "userland-proxy": False if not role_vars.get("docker_userland_proxy", True) else None,
+    }
+    config.update({key: value for key, value in hardening.items() if value is not None})
     config.update(role_vars["docker_daemon_extra"])
     return config
 

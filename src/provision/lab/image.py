@@ -56,7 +56,7 @@ DPKG_EXCLUDES = (
     "path-exclude=/usr/share/locale/*",
     "path-exclude=/usr/share/info/*",
 )
-DEBS = ("docker.io", "containerd", "runc", "tini", "busybox-static")
+DEBS = ("docker.io", "containerd", "runc", "tini", "busybox-static", "auditd", "libauparse0")
 DEBS += ("rsyslog", "libestr0", "libfastjson4")  # the rsyslog RPM (rpms.py)
 BUILD_STEPS = 7
 

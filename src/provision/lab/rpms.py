@@ -267,6 +267,21 @@ def lab_packages() -> list[Package]:
             served=True,
         ),
         Package("tzdata", "2024b", files={"/usr/share/lab-tzdata/VERSION": "text:2024b\n"}),
+        # auditctl and augenrules (Debian's; the lab cannot run auditd: docs/audit.md)
+        Package(
+            "audit",
+            "3.1.5",
+            "1.el9",
+            arch="x86_64",
+            files={
+                "/usr/sbin/auditctl": "deb:auditd:/sbin/auditctl",
+                "/usr/sbin/augenrules": "deb:auditd:/sbin/augenrules",
+                "/usr/lib/x86_64-linux-gnu/libauparse.so.0": (
+                    "deb:libauparse0:/lib/x86_64-linux-gnu/libauparse.so.0"
+                ),
+            },
+            dirs=("/etc/audit", "/etc/audit/rules.d"),
+        ),
         # rsyslog: Debian's rsyslogd and the modules a Rocky config loads, Rocky's unit/config
         Package(
             "rsyslog",

@@ -52,6 +52,7 @@ BASH = {
         "provision ",
         [
             "apply",
+            "audit",
             "bundle",
             "check",
             "facts",

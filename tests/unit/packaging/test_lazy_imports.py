@@ -67,7 +67,7 @@ def test_lazy_help_text_is_the_commands_own() -> None:
     from provision.changecontrol.commands import show
     from provision.lab.cli import lab
 
-    assert set(LAZY_COMMANDS) == {"lab", "lint", "show", "pull", "bundle"}
+    assert set(LAZY_COMMANDS) == {"lab", "lint", "show", "pull", "audit", "bundle"}
     assert LAZY_COMMANDS["lab"] == ("provision.lab.cli:lab", inspect.cleandoc(lab.help or ""))
     assert LAZY_COMMANDS["lint"] == (
         "provision.ansible.lint:lint",
@@ -80,6 +80,12 @@ def test_lazy_help_text_is_the_commands_own() -> None:
     from provision.pull import pull
 
     assert LAZY_COMMANDS["pull"] == ("provision.pull:pull", inspect.cleandoc(pull.help or ""))
+    from provision.audit.cli import audit
+
+    assert LAZY_COMMANDS["audit"] == (
+        "provision.audit.cli:audit",
+        inspect.cleandoc(audit.help or ""),
+    )
     from provision.bundle.cli import bundle
 
     assert LAZY_COMMANDS["bundle"] == ("provision.bundle.cli:bundle", inspect.cleandoc(bundle.help))

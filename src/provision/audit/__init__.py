@@ -1,0 +1,1 @@
+"""`provision audit`: the CIS Docker Benchmark's host and daemon checks (docs/audit.md)."""
