@@ -4,6 +4,8 @@ firewalld ports, and a host outside the groups leaving."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +96,55 @@ def test_others_join_with_their_token(tmp_path: Path, host: str, token: str, nam
     result = compiled(tmp_path)
     (join,) = tasks(result, 1, host)[name]
     address = {"m2": "10.0.0.2", "w1": "10.0.0.3"}[host]
-    assert (
-        cmd(join) == f"docker swarm join --advertise-addr {address} --token {token} 10.0.0.1:2377"
+    body = {
+        "RemoteAddrs": ["10.0.0.1:2377"],
+        "AdvertiseAddr": address,
+        "ListenAddr": "0.0.0.0:2377",
+        "JoinToken": token,
+    }
+    assert cmd(join) == (
+        f"printf '%s' '{json.dumps(body)}' | curl -sS --fail-with-body"
+        " --unix-socket /var/run/docker.sock -H 'Content-Type: application/json'"
+        " --data-binary @- http://localhost/swarm/join"
     )
+    assert "grep -qx active" in join.task.params.unless
     assert token in result.secrets()
     masked = Masker(result.secrets())(f"ran: {cmd(join)}")
     assert token not in masked and "********" in masked
+
+
+@pytest.mark.parametrize("host", ["m2", "w1"])
+def test_the_join_token_is_in_no_process_argv(tmp_path: Path, host: str) -> None:
+    """The join script run as the connection runs it (`sh -s`, the script on stdin) with a
+    `curl` that looks at every process's argv while the join runs: the token is on
+    curl's stdin, in no /proc/PID/cmdline."""
+    result = compiled(tmp_path)
+    name = "Swarm joined as a manager" if host == "m2" else "Swarm joined as a worker"
+    (join,) = tasks(result, 1, host)[name]
+    token = MANAGER if host == "m2" else WORKER
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"
+    curl.write_text(
+        "#!/bin/sh\n"
+        f"cat > {tmp_path}/stdin\n"
+        f'printf "%s\\n" "$@" > {tmp_path}/argv\n'
+        f"for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done"
+        f" > {tmp_path}/cmdlines 2>/dev/null\n"
+        "exit 0\n"
+    )
+    curl.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LC_ALL": "C"}
+    run = subprocess.run(["sh", "-s"], input=cmd(join), text=True, env=env, timeout=30)
+    assert run.returncode == 0
+    sent = json.loads((tmp_path / "stdin").read_text())
+    assert sent["JoinToken"] == token and sent["RemoteAddrs"] == ["10.0.0.1:2377"]
+    argv = (tmp_path / "argv").read_text().split("\n")
+    assert "--unix-socket" in argv and "http://localhost/swarm/join" in argv
+    cmdlines = (tmp_path / "cmdlines").read_text()
+    assert "sh -s" in cmdlines or "curl" in cmdlines  # the scan saw processes
+    assert token not in cmdlines
+    assert token not in (tmp_path / "argv").read_text()
 
 
 def test_without_a_token_the_join_waits_and_says_why(tmp_path: Path) -> None:
