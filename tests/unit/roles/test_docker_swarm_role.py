@@ -5,7 +5,9 @@ firewalld ports, and a host outside the groups leaving."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +217,32 @@ def test_bad_inventory_group_name_is_an_input_error(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="invalid port"):
         compile_run(tmp_path / "inv.yml", tmp_path / "p.yml")
+
+
+def test_vagrant_swarm_inventory_adds_the_groups_to_the_vagrant_hosts(tmp_path: Path) -> None:
+    """inventories/vagrant-swarm.yml after inventories/vagrant.yml (docs/swarm.md): rocky1
+    initialises, rocky2 and rocky3 join; placeholder files stand in for the Vagrant keys."""
+    (tmp_path / "inventories").mkdir()
+    for name in ("vagrant.yml", "vagrant-swarm.yml"):
+        (tmp_path / "inventories" / name).write_text((REPO / "inventories" / name).read_text())
+    for host in ("rocky1", "rocky2", "rocky3"):
+        key = tmp_path / ".vagrant" / "machines" / host / "virtualbox" / "private_key"
+        key.parent.mkdir(parents=True)
+        key.write_text("not a key: --list-hosts connects to no host\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "provision", "apply", "--list-hosts"]
+        + ["-i", "inventories/vagrant.yml", "-i", "inventories/vagrant-swarm.yml"]
+        + ["-p", str(REPO / "playbooks" / "swarm.yml")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SWARM_WORKER_TOKEN": "", "HOME": str(tmp_path), "LC_ALL": "C"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    plays = run.stdout.split("play: ")[1:]
+    assert [p.splitlines()[1:] for p in plays] == [
+        ["  rocky1"],
+        ["  rocky1", "  rocky2", "  rocky3"],
+        ["  rocky1"],
+    ]
