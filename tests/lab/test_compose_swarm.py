@@ -228,7 +228,7 @@ def test_swarm_in_two_steps_tokens_never_printed(
     assert step2.returncode == 0, step2.stdout[-3000:] + step2.stderr
     assert token not in step2.stdout + step2.stderr
     # the join goes to the engine's API with the token on curl's stdin (docs/swarm.md)
-    assert "/swarm/join" in step2.stdout and '"JoinToken": "********"' in step2.stdout
+    assert "/swarm/join" in step2.stdout and "********" in step2.stdout
     nodes = run_on(
         rocky1, "docker node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}'"
     ).stdout
