@@ -6,8 +6,10 @@
 - swarm: roles/docker_swarm in its two steps (the join tokens go from the manager to the
   run as secrets: never printed, even with -vvvv), one manager and two workers Ready, a
   re-run changes nothing; a `stack` of 3 replicas spread over the three nodes answers on
-  each node. The lab's kernel has no IPVS, so the service publishes in host mode with
-  dnsrr (docs/lab.md, "Swarm: no routing mesh"); the mesh test runs where IPVS exists.
+  each node; a worker taken out of `swarm_workers` is drained (its task moves), leaves
+  and is removed from the node list in one apply, and the next apply changes nothing.
+- The lab's kernel has no IPVS, so the service publishes in host mode with dnsrr
+  (docs/lab.md, "Swarm: no routing mesh"); the mesh test runs where IPVS exists.
 """
 
 from __future__ import annotations
@@ -225,7 +227,8 @@ def test_swarm_in_two_steps_tokens_never_printed(
     step2 = _swarm(lab, "apply", token, "-vvvv")
     assert step2.returncode == 0, step2.stdout[-3000:] + step2.stderr
     assert token not in step2.stdout + step2.stderr
-    assert "docker swarm join" in step2.stdout and "********" in step2.stdout
+    # the join goes to the engine's API with the token on curl's stdin (docs/swarm.md)
+    assert "/swarm/join" in step2.stdout and "********" in step2.stdout
     nodes = run_on(
         rocky1, "docker node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}'"
     ).stdout
@@ -285,3 +288,53 @@ def test_routing_mesh(fresh_hosts: LabSession, lab: dict[str, Path]) -> None:
     time.sleep(10)
     seen = {run_on(rocky1, "curl -s -m 5 http://127.0.0.1:8090/i").stdout.strip() for _ in range(9)}
     assert len(seen) >= 2, seen
+
+
+def _without_rocky3(data: dict[str, Any]) -> None:
+    _groups(data)
+    del data["all"]["children"]["swarm_workers"]["hosts"]["rocky3"]
+
+
+def test_a_worker_leaving_the_group_is_drained_and_leaves(
+    fresh_hosts: LabSession, lab: dict[str, Path]
+) -> None:
+    """rocky3 out of `swarm_workers` (still in `docker_hosts`): one apply drains it on the
+    manager, runs `docker swarm leave` on it and removes the node once it is down."""
+    rocky1, rocky3 = fresh_hosts.hosts[0], fresh_hosts.hosts[2]
+    inventory = derived_inventory(
+        fresh_hosts.inventory, lab["dir"] / "inventory-leave.yml", _without_rocky3
+    )
+    token = run_on(rocky1, "docker swarm join-token -q worker").stdout.strip()
+    env = {"SWARM_WORKER_TOKEN": token}
+    started = time.monotonic()
+    leave = provision(
+        "apply", str(inventory), "-p", "playbooks/swarm.yml", "--format", "json", env=env
+    )
+    took = time.monotonic() - started
+    assert leave.returncode == 0, leave.stdout[-3000:] + leave.stderr[-3000:]
+    done = {
+        name: sorted(t["name"].rsplit(" : ", 1)[-1] for t in r["tasks"] if t["status"] == "changed")
+        for name, r in report(leave).items()
+    }
+    assert done == {
+        "rocky1": [
+            "Swarm nodes outside the groups are drained",
+            "Swarm nodes that left are removed",
+        ],
+        "rocky2": [],
+        "rocky3": ["A host outside the groups leaves the swarm"],
+    }, done
+    state = run_on(rocky3, "docker info --format '{{.Swarm.LocalNodeState}}'").stdout.strip()
+    assert state == "inactive"
+    nodes = run_on(rocky1, "docker node ls --format '{{.Hostname}} {{.Status}}'").stdout
+    assert sorted(nodes.splitlines()) == ["rocky1 Ready", "rocky2 Ready"]
+    running = run_on(
+        rocky1, "docker service ps demo_web --filter desired-state=running --format '{{.Node}}'"
+    ).stdout.split()
+    assert running and "rocky3" not in running, running  # its replica did not stay there
+    print(f"drain, leave and removal in one apply: {took:.1f} s")
+    again = provision(
+        "apply", str(inventory), "-p", "playbooks/swarm.yml", "--format", "json", env=env
+    )
+    assert again.returncode == 0, again.stdout[-2000:]
+    assert set(changed(again).values()) == {0}, again.stdout[-2000:]

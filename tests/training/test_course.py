@@ -41,6 +41,7 @@ PRELUDE = (
     "set -eo pipefail\n"
     "trap 'echo \"course: this command failed (exit $?): $BASH_COMMAND\" >&2' ERR\n"
 )
+TESTED += ("11",)  # Compose (its own line: other exercises are added to TESTED above)
 
 
 def exercises(language: str) -> dict[str, Path]:

@@ -11,8 +11,6 @@ created, recreated, scaled or started, and shows the diff of each compose file.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import posixpath
@@ -20,12 +18,8 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from provision.errors import InputError
 from provision.facts.base import CaseFacts, Fact, FactError, FactKind, tail, text
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import (
@@ -38,45 +32,19 @@ from provision.planning.model import (
     HostState,
     NoOp,
     Outcome,
-    remove_file,
-    shell_words,
-    write_file,
 )
-from provision.project.paths import contained_file
-from provision.project.templating import render_template_file
-from provision.project.yamlfile import read_text
+from provision.tasks import dockerproject
 from provision.tasks.base import Assertion, TaskType, arg, verifies
 
-MISSING_TOOL = 127
 RECORD_DIR = "/var/lib/provision/compose"
 DEFAULT_FILE = "compose.yaml"
 MAX_SCALE = 1000
 MAX_FILES = 16
-MAX_COMPOSE_BYTES = 1024 * 1024  # the probe reads a compose file whole up to this size
 
 # Docker Compose's own rule for a project name (compose-spec: lowercase letters, digits,
 # dashes and underscores, starting with a letter or digit).
 PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-# An absolute path of plain components: no `..`, no control or line-break characters.
-_PATH_PART = re.compile(r"[A-Za-z0-9_.@+-][A-Za-z0-9_.@+ -]{0,254}")
-
-
-def path_problem(path: str, what: str) -> str | None:
-    """Why `path` is not an absolute, plain directory path (None: it is)."""
-    if not path.startswith("/") or path == "/":
-        return f"{what} must be an absolute path below /, found {path!r}"
-    parts = path.strip("/").split("/")
-    for part in parts:
-        if part in (".", "..") or not _PATH_PART.fullmatch(part) or part.endswith(" "):
-            return (
-                f"{what}: component {part[:80]!r} is not allowed (letters, digits, `_.@+-` and"
-                " inner spaces; no `..`, no control or line-break characters)"
-            )
-    if len(path) > 1024:
-        return f"{what} is too long ({len(path)} characters, at most 1024)"
-    return None
 
 
 def project_name_problem(name: str) -> str | None:
@@ -90,12 +58,6 @@ def project_name_problem(name: str) -> str | None:
     )
 
 
-def service_name_problem(name: str) -> str | None:
-    if SERVICE_NAME.fullmatch(name):
-        return None
-    return f"service name {name[:80]!r} is not valid (letters, digits, `_.-`, at most 63)"
-
-
 def file_name_problem(name: str) -> str | None:
     if FILE_NAME.fullmatch(name) and name not in (".", ".."):
         return None
@@ -106,32 +68,6 @@ def file_name_problem(name: str) -> str | None:
 
 
 # ---------------------------------------------------------------- pure project logic
-
-
-def load_compose(text_: str, origin: str) -> dict[str, Any]:
-    """A compose file's YAML as a mapping with a `services` mapping (or none); raises
-    ValueError saying what is wrong."""
-    try:
-        doc = yaml.safe_load(text_)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ValueError(f"{origin} is not valid YAML{where}: {getattr(exc, 'problem', exc)}")
-    except RecursionError:
-        raise ValueError(f"{origin} is nested too deeply")
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise ValueError(f"{origin} must be a mapping, found {type(doc).__name__}")
-    services = doc.get("services")
-    if services is not None and not isinstance(services, dict):
-        raise ValueError(f"{origin}: `services` must be a mapping")
-    for name, service in (services or {}).items():
-        if not isinstance(name, str) or service_name_problem(name):
-            raise ValueError(f"{origin}: {service_name_problem(str(name))}")
-        if service is not None and not isinstance(service, dict):
-            raise ValueError(f"{origin}: service {name!r} must be a mapping")
-    return doc
 
 
 def _canon(value: Any) -> str:
@@ -333,10 +269,6 @@ class ComposeState:
 _SECTIONS = ("record", "compose", "engine", "containers", "images")
 
 
-def record_path(project: str, kind: str = "compose") -> str:
-    return f"/var/lib/provision/{kind}/{project}.json"
-
-
 @dataclass(frozen=True)
 class ComposeFact(FactKind):
     """A compose project's record, containers and the local images (one probe command)."""
@@ -346,12 +278,10 @@ class ComposeFact(FactKind):
     slow: bool = True
 
     def command(self) -> str:
-        record = shlex.quote(record_path(self.project))
         label = shlex.quote(f"label=com.docker.compose.project={self.project}")
         return (
-            f"command -v docker >/dev/null || exit {MISSING_TOOL}; "
-            f"echo '@@record'; if [ -f {record} ]; then base64 -w0 -- {record}; echo; fi; "
-            "echo '@@compose'; docker compose version --short 2>/dev/null || true; "
+            dockerproject.record_probe(self.project, "compose")
+            + "echo '@@compose'; docker compose version --short 2>/dev/null || true; "
             "systemctl is-active --quiet docker.service || exit 0; "
             "echo '@@engine'; "
             "echo '@@containers'; "
@@ -363,24 +293,13 @@ class ComposeFact(FactKind):
         )
 
     def parse(self, rc: int, stdout: bytes, stderr: bytes) -> ComposeState:
-        if rc == MISSING_TOOL:
+        if rc == dockerproject.MISSING_TOOL:
             return ComposeState(False)
         if rc != 0:
             raise FactError(f"cannot read compose project {self.project}: {tail(stderr)}")
-        sections: dict[str, list[str]] = {}
-        current = None
-        for line in text(stdout).splitlines():
-            if line.startswith("@@") and line[2:] in _SECTIONS:
-                current = line[2:]
-                sections[current] = []
-            elif current is not None:
-                if line.strip():
-                    sections[current].append(line)
-            elif line.strip():
-                raise FactError(f"unexpected output for compose project {self.project}: {line!r}")
-        if "record" not in sections:
-            raise FactError(f"unexpected output for compose project {self.project}")
-        record = parse_record(sections["record"], self.project)
+        sections, record = dockerproject.read_sections(
+            stdout, _SECTIONS, f"compose project {self.project}"
+        )
         containers = []
         for line in sections.get("containers", []):
             service, sep, state = line.partition("\t")
@@ -427,36 +346,7 @@ class ComposeFact(FactKind):
         )
 
 
-def parse_record(lines: list[str], what: str) -> dict[str, Any] | None:
-    """The record file's JSON (base64 in the probe's output); None when there is none.
-    A record that cannot be read counts as none: the next `up` rewrites it."""
-    if not lines:
-        return None
-    try:
-        value = json.loads(base64.b64decode(lines[0].strip(), validate=True))
-    except (ValueError, binascii.Error):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 # ---------------------------------------------------------------- the task type
-
-
-def role_template(task: TaskType, src: str, argument: str) -> Path:
-    """The template `src` under the role's `templates/` (a play's own task: beside the
-    playbook); it must stay inside that folder and exist."""
-    if task.context.role_dir is None:
-        root = Path(task.context.location.file).parent
-        root_what = f"the playbook's folder {root}"
-    else:
-        root = task.context.role_dir
-        root_what = f"the role folder {root}"
-    where = task.context.location
-    what = f"{task.type_name}: `{argument}`"
-    candidate = contained_file(root / "templates", src, root, what, where, root_what)
-    if not candidate.is_file():
-        raise task.fail(f"template not found: {candidate}", arg=argument)
-    return candidate
 
 
 class Compose(TaskType):
@@ -524,7 +414,7 @@ class Compose(TaskType):
 
     def validate(self) -> None:
         p = self.params
-        problem = path_problem(p.project_src, "`project_src`")
+        problem = dockerproject.path_problem(p.project_src, "`project_src`")
         if problem:
             raise self.fail(problem, arg="project_src")
         problem = project_name_problem(self.project)
@@ -541,7 +431,7 @@ class Compose(TaskType):
         if both:
             raise self.fail(f"{sorted(both)[0]!r} is given by both `templates` and `content`")
         for name, count in p.scale.items():
-            problem = service_name_problem(str(name))
+            problem = dockerproject.service_name_problem(str(name))
             if problem:
                 raise self.fail(problem, arg="scale")
             if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_SCALE:
@@ -551,19 +441,22 @@ class Compose(TaskType):
                 )
         self.rendered: dict[str, bytes] = {}
         for name, src in p.templates.items():
-            path = role_template(self, str(src), "templates")
-            text_ = render_template_file(
-                read_text(path, "template"), self.context.variables, str(path)
-            )
-            self.rendered[name] = self._checked(name, text_)
+            text_ = dockerproject.render_role_template(self, str(src), "templates")
+            self.rendered[name] = dockerproject.checked_compose(
+                self, text_, f"compose file {name}"
+            )[1]
         for name, text_ in p.content.items():
             if not isinstance(text_, str):
                 raise self.fail(
                     f"content of {name!r} must be text (the compose file's YAML)", arg="content"
                 )
-            self.rendered[name] = self._checked(name, text_)
+            self.rendered[name] = dockerproject.checked_compose(
+                self, text_, f"compose file {name}"
+            )[1]
         if p.state == "present" and self.rendered and len(self.rendered) == len(self.file_names):
-            docs = [load_compose(self.rendered[n].decode(), n) for n in self.file_names]
+            docs = [
+                dockerproject.load_compose(self.rendered[n].decode(), n) for n in self.file_names
+            ]
             declared = {s for d in docs for s in d.get("services") or {}}
             unknown = sorted(set(p.scale) - declared)
             if unknown:
@@ -571,16 +464,6 @@ class Compose(TaskType):
                     f"scale names service {unknown[0]!r}, which no compose file declares",
                     arg="scale",
                 )
-
-    def _checked(self, name: str, text_: str) -> bytes:
-        try:
-            load_compose(text_, f"compose file {name}")
-        except ValueError as exc:
-            raise InputError(f"compose: {exc}", self.context.location)
-        data = text_.encode()
-        if len(data) > MAX_COMPOSE_BYTES:
-            raise self.fail(f"compose file {name} is larger than {MAX_COMPOSE_BYTES} bytes")
-        return data
 
     def path_of(self, name: str) -> str:
         return posixpath.join(self.params.project_src, name)
@@ -612,12 +495,9 @@ class Compose(TaskType):
         found = state.get(ComposeFact(self.project))
         if state.after_changes and not (found.docker and found.compose and found.engine):
             return Deferred(f"compose {self.project} (after earlier changes)", self.facts())
-        if not found.docker:
-            return Failed("the docker CLI is not installed (install docker-ce first)")
-        if not found.compose:
-            return Failed("`docker compose` is not available: install docker-compose-plugin")
-        if not found.engine:
-            return Failed("the Docker engine is not running (docker.service)")
+        failure = dockerproject.docker_failure(found.docker, found.engine, found.compose)
+        if failure is not None:
+            return failure
         if self.params.state == "absent":
             return self._plan_absent(state, found)
         return self._plan_present(state, found)
@@ -637,14 +517,9 @@ class Compose(TaskType):
                 "down",
                 "--remove-orphans",
             ]
-        line = shell_words(*words)
-        record = record_path(self.project)
         state.set(ComposeFact(self.project), ComposeState(True, True, True, None, (), found.images))
-        return Change(
-            [f"compose {self.project}: down ({len(found.containers)} containers)"],
-            [Command(line, line), remove_file(record)],
-            disruption=Disruption("restart", f"compose:{self.project}", "its containers stop"),
-        )
+        summary = f"compose {self.project}: down ({len(found.containers)} containers)"
+        return dockerproject.removal(words, self.project, "compose", summary, "its containers stop")
 
     def _plan_present(self, state: HostState, found: ComposeState) -> Outcome:
         commands: list[Command] = []
@@ -663,15 +538,13 @@ class Compose(TaskType):
                 contents.append((name, before.content))
                 continue
             contents.append((name, want))
-            if before.exists and before.known and before.same_content(want):
-                continue
-            old = "" if not before.exists or before.content is None else text(before.content)
-            diffs.append(Diff(path, old, want.decode(), self.context.secret))
-            commands.append(write_file(path, want, 0o644, "root", "root"))
-            summary.append(f"write {path}")
-            state.set(FileFact(path), FileState(True, content=want))
+            written = dockerproject.write_changed(state, path, want, 0o644, self.context.secret)
+            if written is not None:
+                diffs.append(written[0])
+                commands.append(written[1])
+                summary.append(f"write {path}")
         try:
-            docs = [load_compose(text(c), n) for n, c in contents]
+            docs = [dockerproject.load_compose(text(c), n) for n, c in contents]
         except ValueError as exc:
             return Failed(str(exc))
         new_configs = service_configs(docs)
@@ -694,8 +567,6 @@ class Compose(TaskType):
             return NoOp(
                 f"compose project {self.project} up to date ({sum(scale.values())} containers)"
             )
-        up = shell_words(*self.up_words())
-        commands.append(Command(up, up, progress=True))
         new_record = {
             "project": self.project,
             "hash": digest,
@@ -703,8 +574,9 @@ class Compose(TaskType):
             "images": new_images,
             "scale": scale,
         }
-        data = (json.dumps(new_record, sort_keys=True, indent=1) + "\n").encode()
-        commands.append(write_file(record_path(self.project), data, 0o600, "root", "root"))
+        commands += dockerproject.run_and_record(
+            self.up_words(), self.project, "compose", new_record
+        )
         summary.append(f"compose {self.project}: up -d")
         summary += [f"  {a.line()}" for a in actions] or [
             "  no service changes (files or options only)"
@@ -728,7 +600,10 @@ class Compose(TaskType):
         else:
             counts = self.params.scale
             if self.rendered and len(self.rendered) == len(self.file_names):
-                docs = [load_compose(self.rendered[n].decode(), n) for n in self.file_names]
+                docs = [
+                    dockerproject.load_compose(self.rendered[n].decode(), n)
+                    for n in self.file_names
+                ]
                 counts = wanted_counts(docs, self.params.scale)
             expect = {"running": dict(counts), "exact": bool(self.rendered)}
         return [Assertion("compose", self.project, expect, f"compose project {self.project}")]

@@ -12,36 +12,21 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from provision.errors import InputError
-from provision.facts.base import CaseFacts, Fact, FactError, FactKind, tail, text
+from provision.facts.base import CaseFacts, Fact, FactError, FactKind, tail
 from provision.facts.kinds import FileFact, FileState
 from provision.planning.model import (
     Change,
     Command,
     Deferred,
     Diff,
-    Disruption,
     Failed,
     HostState,
     NoOp,
     Outcome,
-    remove_file,
-    shell_words,
-    write_file,
 )
-from provision.project.templating import render_template_file
-from provision.project.yamlfile import read_text
+from provision.tasks import dockerproject
 from provision.tasks.base import Assertion, TaskType, arg, verifies
-from provision.tasks.compose import (
-    MAX_COMPOSE_BYTES,
-    MISSING_TOOL,
-    load_compose,
-    parse_record,
-    path_problem,
-    record_path,
-    role_template,
-    service_configs,
-)
+from provision.tasks.compose import service_configs
 
 # Docker's rule for a stack name (it prefixes every service and network name).
 STACK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}")
@@ -81,12 +66,10 @@ class StackFact(FactKind):
     slow: bool = True
 
     def command(self) -> str:
-        record = shlex.quote(record_path(self.name, "stack"))
         name = shlex.quote(self.name)
         return (
-            f"command -v docker >/dev/null || exit {MISSING_TOOL}; "
-            f"echo '@@record'; if [ -f {record} ]; then base64 -w0 -- {record}; echo; fi; "
-            "systemctl is-active --quiet docker.service || exit 0; "
+            dockerproject.record_probe(self.name, "stack")
+            + "systemctl is-active --quiet docker.service || exit 0; "
             "echo '@@swarm'; "
             "s=$(timeout 20 docker info --format "
             "'{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}') || exit 3; "
@@ -97,23 +80,11 @@ class StackFact(FactKind):
         )
 
     def parse(self, rc: int, stdout: bytes, stderr: bytes) -> StackState:
-        if rc == MISSING_TOOL:
+        if rc == dockerproject.MISSING_TOOL:
             return StackState(False)
         if rc != 0:
             raise FactError(f"cannot read stack {self.name}: {tail(stderr)}")
-        sections: dict[str, list[str]] = {}
-        current = None
-        for line in text(stdout).splitlines():
-            if line.startswith("@@") and line[2:] in _SECTIONS:
-                current = line[2:]
-                sections[current] = []
-            elif current is not None and line.strip():
-                sections[current].append(line)
-            elif line.strip():
-                raise FactError(f"unexpected output for stack {self.name}: {line[:200]!r}")
-        if "record" not in sections:
-            raise FactError(f"unexpected output for stack {self.name}")
-        record = parse_record(sections["record"], self.name)
+        sections, record = dockerproject.read_sections(stdout, _SECTIONS, f"stack {self.name}")
         if "swarm" not in sections:
             return StackState(True, False, record=record)
         words = " ".join(sections["swarm"]).split()
@@ -195,27 +166,20 @@ class Stack(TaskType):
         if problem:
             raise self.fail(problem, arg="name")
         if p.dest is not None:
-            problem = path_problem(p.dest, "`dest`")
+            problem = dockerproject.path_problem(p.dest, "`dest`")
             if problem:
                 raise self.fail(problem, arg="dest")
         if p.src is not None and p.content is not None:
             raise self.fail("give `src` or `content`, not both")
         if p.state == "present" and p.src is None and p.content is None:
             raise self.fail("give the compose file: `src` (a template) or `content`")
-        text_ = p.content
-        if p.src is not None:
-            path = role_template(self, p.src, "src")
-            text_ = render_template_file(
-                read_text(path, "template"), self.context.variables, str(path)
-            )
+        text_ = (
+            p.content if p.src is None else dockerproject.render_role_template(self, p.src, "src")
+        )
         if text_ is not None:
-            try:
-                self.doc = load_compose(text_, "the stack's compose file")
-            except ValueError as exc:
-                raise InputError(f"stack: {exc}", self.context.location)
-            self.content_bytes = text_.encode()
-            if len(self.content_bytes) > MAX_COMPOSE_BYTES:
-                raise self.fail(f"the compose file is larger than {MAX_COMPOSE_BYTES} bytes")
+            self.doc, self.content_bytes = dockerproject.checked_compose(
+                self, text_, "the stack's compose file"
+            )
 
     def facts(self) -> list[Fact]:
         return [FileFact(self.dest), StackFact(self.params.name)]
@@ -236,10 +200,9 @@ class Stack(TaskType):
         ready = found.docker and found.engine and found.swarm == "active" and found.manager
         if state.after_changes and not ready:
             return Deferred(f"stack {self.params.name} (after earlier changes)", self.facts())
-        if not found.docker:
-            return Failed("the docker CLI is not installed (install docker-ce first)")
-        if not found.engine:
-            return Failed("the Docker engine is not running (docker.service)")
+        failure = dockerproject.docker_failure(found.docker, found.engine)
+        if failure is not None:
+            return failure
         if found.swarm != "active" or not found.manager:
             return Failed(
                 f"this host is not a swarm manager (swarm state {found.swarm or 'unknown'}):"
@@ -248,13 +211,11 @@ class Stack(TaskType):
         if self.params.state == "absent":
             if found.record is None and not found.services:
                 return NoOp(f"stack {self.params.name} is not deployed")
-            line = shell_words("docker", "stack", "rm", "--", self.params.name)
-            state.set(StackFact(self.params.name), StackState(True, True, "active", True))
-            return Change(
-                [f"stack {self.params.name}: rm ({len(found.services)} services)"],
-                [Command(line, line), remove_file(record_path(self.params.name, "stack"))],
-                disruption=Disruption("restart", f"stack:{self.params.name}", "its services stop"),
-            )
+            name = self.params.name
+            state.set(StackFact(name), StackState(True, True, "active", True))
+            summary = f"stack {name}: rm ({len(found.services)} services)"
+            words = ["docker", "stack", "rm", "--", name]
+            return dockerproject.removal(words, name, "stack", summary, "its services stop")
         return self._plan_present(state, found)
 
     def _plan_present(self, state: HostState, found: StackState) -> Outcome:
@@ -275,17 +236,15 @@ class Stack(TaskType):
         commands: list[Command] = []
         diffs: list[Diff] = []
         summary: list[str] = []
-        if not same_file:
-            old = "" if not before.exists or before.content is None else text(before.content)
-            diffs.append(Diff(self.dest, old, self.content_bytes.decode(), self.context.secret))
-            commands.append(write_file(self.dest, self.content_bytes, 0o600, "root", "root"))
+        written = dockerproject.write_changed(
+            state, self.dest, self.content_bytes, 0o600, self.context.secret
+        )
+        if written is not None:
+            diffs.append(written[0])
+            commands.append(written[1])
             summary.append(f"write {self.dest}")
-            state.set(FileFact(self.dest), FileState(True, mode=0o600, content=self.content_bytes))
-        deploy = shell_words(*self.deploy_words())
-        commands.append(Command(deploy, deploy, progress=True))
         new_record = {"stack": name, "hash": digest, "services": configs}
-        data = (json.dumps(new_record, sort_keys=True, indent=1) + "\n").encode()
-        commands.append(write_file(record_path(name, "stack"), data, 0o600, "root", "root"))
+        commands += dockerproject.run_and_record(self.deploy_words(), name, "stack", new_record)
         summary.append(f"stack {name}: deploy")
         old_configs = record.get("services") if isinstance(record.get("services"), dict) else {}
         for service in sorted(configs):

@@ -4,6 +4,10 @@ firewalld ports, and a host outside the groups leaving."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +98,55 @@ def test_others_join_with_their_token(tmp_path: Path, host: str, token: str, nam
     result = compiled(tmp_path)
     (join,) = tasks(result, 1, host)[name]
     address = {"m2": "10.0.0.2", "w1": "10.0.0.3"}[host]
-    assert (
-        cmd(join) == f"docker swarm join --advertise-addr {address} --token {token} 10.0.0.1:2377"
+    body = {
+        "RemoteAddrs": ["10.0.0.1:2377"],
+        "AdvertiseAddr": address,
+        "ListenAddr": "0.0.0.0:2377",
+        "JoinToken": token,
+    }
+    assert cmd(join) == (
+        f"printf '%s' '{json.dumps(body)}' | curl -sS --fail-with-body"
+        " --unix-socket /var/run/docker.sock -H 'Content-Type: application/json'"
+        " --data-binary @- http://localhost/swarm/join"
     )
+    assert "grep -qx active" in join.task.params.unless
     assert token in result.secrets()
     masked = Masker(result.secrets())(f"ran: {cmd(join)}")
     assert token not in masked and "********" in masked
+
+
+@pytest.mark.parametrize("host", ["m2", "w1"])
+def test_the_join_token_is_in_no_process_argv(tmp_path: Path, host: str) -> None:
+    """The join script run as the connection runs it (`sh -s`, the script on stdin) with a
+    `curl` that looks at every process's argv while the join runs: the token is on
+    curl's stdin, in no /proc/PID/cmdline."""
+    result = compiled(tmp_path)
+    name = "Swarm joined as a manager" if host == "m2" else "Swarm joined as a worker"
+    (join,) = tasks(result, 1, host)[name]
+    token = MANAGER if host == "m2" else WORKER
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"
+    curl.write_text(
+        "#!/bin/sh\n"
+        f"cat > {tmp_path}/stdin\n"
+        f'printf "%s\\n" "$@" > {tmp_path}/argv\n'
+        f"for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done"
+        f" > {tmp_path}/cmdlines 2>/dev/null\n"
+        "exit 0\n"
+    )
+    curl.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LC_ALL": "C"}
+    run = subprocess.run(["sh", "-s"], input=cmd(join), text=True, env=env, timeout=30)
+    assert run.returncode == 0
+    sent = json.loads((tmp_path / "stdin").read_text())
+    assert sent["JoinToken"] == token and sent["RemoteAddrs"] == ["10.0.0.1:2377"]
+    argv = (tmp_path / "argv").read_text().split("\n")
+    assert "--unix-socket" in argv and "http://localhost/swarm/join" in argv
+    cmdlines = (tmp_path / "cmdlines").read_text()
+    assert "sh -s" in cmdlines or "curl" in cmdlines  # the scan saw processes
+    assert token not in cmdlines
+    assert token not in (tmp_path / "argv").read_text()
 
 
 def test_without_a_token_the_join_waits_and_says_why(tmp_path: Path) -> None:
@@ -170,3 +217,32 @@ def test_bad_inventory_group_name_is_an_input_error(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="invalid port"):
         compile_run(tmp_path / "inv.yml", tmp_path / "p.yml")
+
+
+def test_vagrant_swarm_inventory_adds_the_groups_to_the_vagrant_hosts(tmp_path: Path) -> None:
+    """inventories/vagrant-swarm.yml after inventories/vagrant.yml (docs/swarm.md): rocky1
+    initialises, rocky2 and rocky3 join; placeholder files stand in for the Vagrant keys."""
+    (tmp_path / "inventories").mkdir()
+    for name in ("vagrant.yml", "vagrant-swarm.yml"):
+        (tmp_path / "inventories" / name).write_text((REPO / "inventories" / name).read_text())
+    for host in ("rocky1", "rocky2", "rocky3"):
+        key = tmp_path / ".vagrant" / "machines" / host / "virtualbox" / "private_key"
+        key.parent.mkdir(parents=True)
+        key.write_text("not a key: --list-hosts connects to no host\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "provision", "apply", "--list-hosts"]
+        + ["-i", "inventories/vagrant.yml", "-i", "inventories/vagrant-swarm.yml"]
+        + ["-p", str(REPO / "playbooks" / "swarm.yml")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SWARM_WORKER_TOKEN": "", "HOME": str(tmp_path), "LC_ALL": "C"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    plays = run.stdout.split("play: ")[1:]
+    assert [p.splitlines()[1:] for p in plays] == [
+        ["  rocky1"],
+        ["  rocky1", "  rocky2", "  rocky3"],
+        ["  rocky1"],
+    ]

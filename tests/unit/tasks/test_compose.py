@@ -20,13 +20,13 @@ from provision.tasks.compose import (
     ComposeState,
     ServiceAction,
     compare_services,
-    load_compose,
     normal_image,
     running_counts,
     service_configs,
     service_images,
     wanted_counts,
 )
+from provision.tasks.dockerproject import load_compose
 
 APP = """\
 services:
