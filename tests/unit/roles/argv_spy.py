@@ -18,10 +18,13 @@ from pathlib import Path
 # Programs whose real behaviour the scripts need to go on (text filters, temp files, a
 # nested shell): the spy records them, then runs the real one. Everything else is only
 # recorded, reads its standard input and succeeds.
-PASS_THROUGH = ("sh", "bash", "sed", "tr", "base64", "head", "cat", "grep", "mktemp", "dirname")
+PASS_THROUGH = (
+    "sh", "bash", "sed", "tr", "base64", "head", "cat", "grep", "mktemp", "dirname", "rm",
+    "mkdir", "chmod",
+)  # fmt: skip
 RECORD_ONLY = (
-    "docker", "curl", "rm", "sleep", "tar", "systemctl", "dnf", "rpm", "rpmkeys", "mkdir",
-    "chmod", "chown", "mv", "ln", "sha256sum", "find", "env", "awk", "cut", "stat",
+    "docker", "curl", "sleep", "tar", "systemctl", "dnf", "rpm", "rpmkeys",
+    "chown", "mv", "ln", "sha256sum", "find", "env", "awk", "cut", "stat",
     "readlink", "basename", "wc", "sort", "firewall-cmd", "python3", "createrepo_c",
     "uname", "id", "cp", "install", "cmp", "timeout", "flock", "sync", "touch", "ls",
 )  # fmt: skip
@@ -52,6 +55,7 @@ def spy_dir(root: Path) -> Path:
 class SpyRun:
     record: str  # every program's argv and environment
     stderr: str
+    stdout: str = ""
 
 
 def run_spied(root: Path, script: str, stdin: bytes | None = None) -> SpyRun:
@@ -70,7 +74,11 @@ def run_spied(root: Path, script: str, stdin: bytes | None = None) -> SpyRun:
     result = subprocess.run(
         argv, input=data, capture_output=True, env=env, cwd=root, timeout=60, check=False
     )
-    return SpyRun(log.read_text(errors="replace"), result.stderr.decode(errors="replace"))
+    return SpyRun(
+        log.read_text(errors="replace"),
+        result.stderr.decode(errors="replace"),
+        result.stdout.decode(errors="replace"),
+    )
 
 
 def forms(secret: str, user: str = "") -> list[str]:
