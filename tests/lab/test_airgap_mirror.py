@@ -123,3 +123,13 @@ def test_reapply_changes_nothing(mirrored: dict) -> None:
     hosts = json.loads(again.stdout)["hosts"]
     for host in (mirrored["mirror"], mirrored["client"]):
         assert hosts[host.name]["counts"]["changed"] == 0, (host.name, hosts[host.name])
+
+
+def test_check_reports_the_mirror_from_the_client(mirrored: dict) -> None:
+    mirror, client = mirrored["mirror"], mirrored["client"]
+    checked = provision("check", str(mirrored["inventory"]), "--limit", client.name)
+    line = next(x for x in checked.stdout.splitlines() if "offline mirror" in x)
+    assert line.split()[0] == "PASS", checked.stdout
+    checked = provision("check", str(mirrored["inventory"]), "--limit", mirror.name)
+    line = next(x for x in checked.stdout.splitlines() if "offline bundle" in x)
+    assert line.split()[0] == "PASS", checked.stdout
