@@ -272,22 +272,26 @@ def dnf_conf_path(marker: str) -> str:
 
 
 def proxy_conf_lines(plan: Plan, conf: str, source: str = "/etc/dnf/dnf.conf") -> list[str]:
-    """Shell lines writing `conf`: the host's /etc/dnf/dnf.conf without its proxy lines,
+    """Shell lines writing `conf`: the host's /etc/dnf/dnf.conf without its `proxy=` lines,
     with `proxy=URL` under [main]. A proxy URL may hold a password: dnf reads it from this
     0600 file (`--config`), never from its argv, which every user of the host can read in
-    /proc/PID/cmdline. The file is removed when the script exits (and by the cleanup)."""
+    /proc/PID/cmdline. The file is removed when the script exits (and by the cleanup).
+    The host's proxy_username/proxy_password (role dnf_proxy) stay, unless the URL has
+    credentials of its own (then they would be the wrong ones)."""
     if not plan.proxy:
         return []
     q = shlex.quote
     c = q(conf)
     line = q("proxy=" + plan.proxy)
+    userinfo = re.match(r"^[A-Za-z0-9+.-]*://[^/@]*@", plan.proxy) is not None
+    dropped = "proxy*" if userinfo else "proxy=*|proxy[[:space:]]*"
     return [
         f"trap 'rm -f -- {conf}' EXIT",
         f"( umask 077; set -C; : > {c} ) || {{ echo 'cannot create '{c} >&2; exit 1; }}",
         "found=0",
         f"if [ -r {q(source)} ]; then"
         ' while IFS= read -r l || [ -n "$l" ]; do'
-        ' case "$l" in proxy*) continue;; esac;'
+        f' case "$l" in {dropped}) continue;; esac;'
         " printf '%s\\n' \"$l\";"
         f" case \"$l\" in '[main]'*) found=1; printf '%s\\n' {line};; esac;"
         f" done < {q(source)} >> {c}; fi",

@@ -112,6 +112,25 @@ def test_private_dnf_conf(tmp_path: Path, source: str | None, expected: str) -> 
     assert mode == 0o600
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (  # credentials from role dnf_proxy stay when the URL has none
+            "[main]\nproxy = http://old:3128\nproxy_username=u\nproxy_password=p\n",
+            "[main]\nproxy=URL\nproxy_username=u\nproxy_password=p\n",
+        ),
+        ("[main]\nproxy_auth_method=basic\n", "[main]\nproxy=URL\nproxy_auth_method=basic\n"),
+    ],
+)
+def test_private_dnf_conf_keeps_the_hosts_proxy_credentials(
+    tmp_path: Path, source: str, expected: str
+) -> None:
+    url = "http://proxy.example:3128"
+    text, mode = _conf_after(tmp_path, source, url)
+    assert text == expected.replace("URL", url)
+    assert mode == 0o600
+
+
 def test_private_dnf_conf_refuses_an_existing_file(tmp_path: Path) -> None:
     """A file (or a symlink planted by another user) at that path: refused, not followed."""
     plan = plan_request(request(tmp_path, proxy=proxy("c4n4ry08")))
