@@ -33,6 +33,8 @@ PLAY = """\
   become: true
   roles:
     - offline_repo
+    - role: container_cleanup  # the lab image has podman-docker (/usr/bin/docker)
+      when: inventory_hostname != offline_repo_mirror_host
   tasks:
     - name: docker-ce from the mirror
       package:
