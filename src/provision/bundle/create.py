@@ -3,15 +3,19 @@
 ONE SSH connection to the reference host (the project's own connection code), four remote
 commands: (1) what the host is (EL major, arch, tools), (2) which of the wanted packages
 the repositories have, (3) the build in a fresh work directory: the GPG key, `dnf download
---resolve`, the signatures of the Docker packages checked against the key, `createrepo_c`,
+--resolve`, the signatures checked (Docker's packages against the pinned key, every other
+package against the distribution's keys on the host; unsigned ones refused), `createrepo_c`,
 `docker save`, (4) removing the work directory. The files come back over SFTP on the same
 connection; the key's fingerprint is checked here against the pinned one before anything
 is written. Every remote command is built from argv lists (shlex), every value checked
-first: nothing the user gives can become shell syntax or an option.
+first: nothing the user gives can become shell syntax or an option. A proxy's credentials
+reach dnf through a private 0600 configuration file and curl on its standard input, never
+a program's argv (readable by every user of the host in /proc).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import shlex
@@ -63,6 +67,7 @@ DOCKER_MIRROR = "https://download.docker.com/linux/rhel"
 DOCKER_FINGERPRINT = "060A61C51B558A7F742B77AAC52FEB6B621E9F35"
 REPO_ID = "provision-bundle-docker"
 WORK_PREFIX = "/var/tmp/provision-bundle."
+DNF_CONF_PREFIX = "/var/tmp/provision-bundle-dnf."
 
 _PACKAGE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}")
 _HTTP_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@&+=%-]{1,2000}")
@@ -283,12 +288,70 @@ def parse_probe(marker: str, host: str, rc: int, stdout: bytes) -> tuple[str, st
     return major, arch, tools
 
 
-def dnf_argv(plan: Plan, release: Release, host_arch: str) -> list[str]:
+def dnf_conf_path(marker: str) -> str:
+    """The private dnf configuration that carries the proxy (its name from the run's random
+    marker; created 0600 with noclobber, removed at the end)."""
+    return f"{DNF_CONF_PREFIX}{hashlib.sha256(marker.encode()).hexdigest()[:16]}.conf"
+
+
+def proxy_conf_lines(plan: Plan, conf: str, source: str = "/etc/dnf/dnf.conf") -> list[str]:
+    """Shell lines writing `conf`: the host's /etc/dnf/dnf.conf without its `proxy=` lines,
+    with `proxy=URL` under [main]. A proxy URL may hold a password: dnf reads it from this
+    0600 file (`--config`), never from its argv, which every user of the host can read in
+    /proc/PID/cmdline. The file is removed when the script exits (and by the cleanup).
+    The host's proxy_username/proxy_password (role dnf_proxy) stay, unless the URL has
+    credentials of its own (then they would be the wrong ones)."""
+    if not plan.proxy:
+        return []
+    q = shlex.quote
+    c = q(conf)
+    line = q("proxy=" + plan.proxy)
+    userinfo = re.match(r"^[A-Za-z0-9+.-]*://[^/@]*@", plan.proxy) is not None
+    dropped = "proxy*" if userinfo else "proxy=*|proxy[[:space:]]*"
+    return [
+        f"trap 'rm -f -- {conf}' EXIT",
+        f"( umask 077; set -C; : > {c} ) || {{ echo 'cannot create '{c} >&2; exit 1; }}",
+        "found=0",
+        f"if [ -r {q(source)} ]; then"
+        ' while IFS= read -r l || [ -n "$l" ]; do'
+        f' case "$l" in {dropped}) continue;; esac;'
+        " printf '%s\\n' \"$l\";"
+        f" case \"$l\" in '[main]'*) found=1; printf '%s\\n' {line};; esac;"
+        f" done < {q(source)} >> {c}; fi",
+        f"[ $found = 1 ] || printf '[main]\\n%s\\n' {line} >> {c}",
+    ]
+
+
+def curl_words(plan: Plan, curl: list[str]) -> str:
+    """curl, with the proxy (credentials and all) on its standard input as a config line
+    (`-K -`), never in its argv."""
+    if not plan.proxy:
+        return shlex.join(curl)
+    config = shlex.quote(f'proxy = "{plan.proxy}"')
+    return f"printf '%s\\n' {config} | {shlex.join([curl[0], '-K', '-', *curl[1:]])}"
+
+
+def mask_proxy(text: str, plan: Plan) -> str:
+    """Text from the host with the proxy's user info (its password) replaced."""
+    match = re.match(r"^[A-Za-z0-9+.-]*://([^/@]*)@", plan.proxy)
+    if match and match.group(1):
+        userinfo = match.group(1)
+        password = userinfo.partition(":")[2]
+        text = text.replace(userinfo, "***")
+        if password:
+            text = text.replace(password, "***")
+    return text
+
+
+def dnf_argv(plan: Plan, release: Release, host_arch: str, conf: str = "") -> list[str]:
+    """dnf's words; with a proxy, `--config=CONF` (written by proxy_conf_lines)."""
     argv = ["dnf", "-q", "-y", f"--releasever={release.release.removeprefix('el')}"]
     if release.arch != host_arch:
         argv.append(f"--forcearch={release.arch}")
     if plan.proxy:
-        argv.append(f"--setopt=proxy={plan.proxy}")
+        if not conf:
+            raise ValueError("a proxy needs the private dnf configuration (dnf_conf_path)")
+        argv.append(f"--config={conf}")
     argv += [
         f"--repofrompath={REPO_ID},{plan.docker_baseurl(release.release, release.arch)}",
         f"--setopt={REPO_ID}.gpgcheck=0",
@@ -297,9 +360,10 @@ def dnf_argv(plan: Plan, release: Release, host_arch: str) -> list[str]:
 
 
 def query_script(plan: Plan, host_arch: str, marker: str) -> str:
-    lines = ["set -u"]
+    conf = dnf_conf_path(marker)
+    lines = ["set -u", *proxy_conf_lines(plan, conf)]
     for release in plan.releases:
-        query = dnf_argv(plan, release, host_arch) + [
+        query = dnf_argv(plan, release, host_arch, conf) + [
             "repoquery",
             "--qf",
             "%{name}\\n",
@@ -323,11 +387,14 @@ def build_script(
 ) -> str:
     """The build, in a fresh work directory under /var/tmp; prints marker lines:
     WORK dir, PHASE text, URL release url, RPM path<TAB>name<TAB>version<TAB>release<TAB>arch,
-    SIG ok|bad|unchecked path, IMAGE ref id, FILE path."""
+    SIG (Docker's, pinned key) and DSIG (the distribution's keys) ok|bad|unsigned|unchecked
+    path, IMAGE ref id, FILE path."""
     m = marker
     q = shlex.quote
+    conf = dnf_conf_path(marker)
     lines = [
         "set -eu",
+        *proxy_conf_lines(plan, conf),
         "umask 022",
         f"W=$(mktemp -d {WORK_PREFIX}XXXXXXXX)",
         'chmod 0755 "$W"',
@@ -336,11 +403,8 @@ def build_script(
         "mkdir keys images .rpmdb",
     ]
     for key in plan.keys:
-        curl = ["curl", "-fsS", "--proto", "=http,https", "-o", key.path]
-        if plan.proxy:
-            curl += ["--proxy", plan.proxy]
-        curl += ["--url", key.url]
-        lines += [_say(m, "PHASE", f"fetching the GPG key {key.url}"), shlex.join(curl)]
+        curl = ["curl", "-fsS", "--proto", "=http,https", "-o", key.path, "--url", key.url]
+        lines += [_say(m, "PHASE", f"fetching the GPG key {key.url}"), curl_words(plan, curl)]
     lines += [
         'rpmdb_ok=1; rpm --dbpath "$W/.rpmdb" --initdb 2>/dev/null || rpmdb_ok=0',
         *[
@@ -349,11 +413,12 @@ def build_script(
             for k in plan.keys
         ],
         f"B={q(plan.docker_base + '/')}",
+        *(distro_keys_lines() if plan.releases else []),
     ]
     for release in plan.releases:
         names = wanted[release.release]
         dest = release.repo_path
-        dnf = dnf_argv(plan, release, host_arch)
+        dnf = dnf_argv(plan, release, host_arch, conf)
         resolve = ["--resolve"] + (["--alldeps"] if plan.alldeps else [])
         urls = f"urls-{release.release}.txt"
         lines += [
@@ -370,12 +435,15 @@ def build_script(
             " --qf '%{NAME}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}' -- \"$f\")",
             f'  printf \'%s RPM %s\\t%s\\n\' {m} "$f" "$nevra"',
             "done",
-            'while IFS= read -r u; do case "$u" in "$B"*)',
-            f'  f={q(dest)}/"${{u##*/}}"',
-            "  if [ $rpmdb_ok = 0 ]; then s=unchecked;"
-            ' elif rpmkeys --dbpath "$W/.rpmdb" --checksig -- "$f" >/dev/null 2>&1;'
-            " then s=ok; else s=bad; fi",
-            f'  printf \'%s SIG %s %s\\n\' {m} "$s" "$f";; esac; done < {urls}',
+            # Docker's packages (downloaded from $B) against the pinned key (SIG), every
+            # other one against the distribution's keys on this host (DSIG).
+            f"for f in {q(dest)}/*.rpm; do",
+            '  [ -f "$f" ] || continue',
+            '  b=${f##*/}; k=DSIG; db="$W/.distrodb"; ok=$distro_ok',
+            '  while IFS= read -r u; do case "$u" in "$B"*/"$b")'
+            f' k=SIG; db="$W/.rpmdb"; ok=$rpmdb_ok; break;; esac; done < {urls}',
+            f'  printf \'%s %s %s %s\\n\' {m} "$k" "$(sig "$ok" "$db" "$f")" "$f"',
+            "done",
             _say(m, "PHASE", f"{release.release}/{release.arch}: createrepo_c"),
             shlex.join(["createrepo_c", "--quiet", "--no-database", dest]),
         ]
@@ -395,10 +463,39 @@ def build_script(
     return "\n".join(lines) + "\n"
 
 
-def cleanup_script(work: str) -> str:
-    if not work.startswith(WORK_PREFIX) or "/" in work[len(WORK_PREFIX) :] or "'" in work:
+def distro_keys_lines() -> list[str]:
+    """Shell lines: `sig OK DB FILE` (prints ok, bad, unsigned or unchecked) and a private
+    key database $W/.distrodb holding the distribution's keys on this host: every key file
+    in /etc/pki/rpm-gpg and every key its rpm database trusts (`gpg-pubkey`). An unsigned
+    package passes `rpmkeys --checksig` (exit 0, "digests OK"): only "signatures OK"
+    counts."""
+    return [
+        'sig() { [ "$1" = 1 ] || { echo unchecked; return 0; };'
+        ' o=$(rpmkeys --dbpath "$2" --checksig -- "$3" 2>&1) || { echo bad; return 0; };'
+        ' case "$o" in *"signatures OK"*) echo ok;; *) echo unsigned;; esac; }',
+        'distro_ok=1; rpm --dbpath "$W/.distrodb" --initdb 2>/dev/null || distro_ok=0',
+        "if [ $distro_ok = 1 ]; then",
+        '  for k in /etc/pki/rpm-gpg/*; do [ -f "$k" ] &&'
+        ' rpmkeys --dbpath "$W/.distrodb" --import "$k" 2>/dev/null || true; done',
+        "  if rpm -q gpg-pubkey >/dev/null 2>&1; then for p in $(rpm -q gpg-pubkey); do",
+        '    rpm -q --qf \'%{DESCRIPTION}\\n\' "$p" > "$W/.pubkey.asc" &&'
+        ' rpmkeys --dbpath "$W/.distrodb" --import "$W/.pubkey.asc" 2>/dev/null || true',
+        '  done; rm -f -- "$W/.pubkey.asc"; fi',
+        "fi",
+    ]
+
+
+def cleanup_script(work: str, conf: str = "") -> str:
+    """Remove the work directory and the private dnf configuration (the scripts' own
+    EXIT traps remove the latter already; this covers a script that was killed)."""
+    if work and (
+        not work.startswith(WORK_PREFIX) or "/" in work[len(WORK_PREFIX) :] or "'" in work
+    ):
         raise BundleError(f"refusing to remove {work!r}: not a bundle work directory")
-    return f"rm -rf -- {shlex.quote(work)}\n"
+    if conf and not re.fullmatch(re.escape(DNF_CONF_PREFIX) + r"[0-9a-f]{16}\.conf", conf):
+        raise BundleError(f"refusing to remove {conf!r}: not a bundle dnf configuration")
+    paths = [p for p in (work, conf) if p]
+    return f"rm -rf -- {shlex.join(paths)}\n" if paths else ":\n"
 
 
 @dataclass
@@ -406,7 +503,8 @@ class BuildOutput:
     work: str = ""
     urls: dict[str, list[str]] = field(default_factory=dict)
     rpms: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
-    signatures: dict[str, str] = field(default_factory=dict)
+    signatures: dict[str, str] = field(default_factory=dict)  # Docker's, pinned key
+    distro_signatures: dict[str, str] = field(default_factory=dict)  # the distribution's
     images: dict[str, str] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
 
@@ -433,9 +531,9 @@ def parse_build(marker: str, text: str) -> BuildOutput:
             path, *nevra = rest.split("\t")
             if len(nevra) == 4:
                 out.rpms[path] = (nevra[0], nevra[1], nevra[2], nevra[3])
-        elif kind == "SIG":
+        elif kind in ("SIG", "DSIG"):
             state, _, path = rest.partition(" ")
-            out.signatures[path] = state
+            (out.signatures if kind == "SIG" else out.distro_signatures)[path] = state
         elif kind == "IMAGE":
             ref, _, image_id = rest.partition(" ")
             out.images[ref] = image_id.strip()
@@ -534,15 +632,16 @@ def create_bundle(
         built = parse_build(marker, result.stdout.decode("utf-8", "replace"))
         work = built.work
         if result.rc != 0:
-            tail = "\n  ".join(result.error_tail())
+            tail = mask_proxy("\n  ".join(result.error_tail()), plan)
             raise BundleError(
                 f"reference host {config.name}: the build failed (exit {result.rc}):\n  {tail}"
             )
         return _fetch_and_write(conn, config, request, plan, built, progress, warn)
     finally:
         try:
-            if work:
-                conn.run(cleanup_script(work), become=config.become)
+            conf = dnf_conf_path(marker) if plan.proxy else ""
+            if work or conf:
+                conn.run(cleanup_script(work, conf), become=config.become)
         finally:
             conn.close()
 
@@ -572,12 +671,13 @@ def _fetch_and_write(
         problem = path_problem(path)
         if problem:
             raise BundleError(f"reference host {config.name}: a built file {problem}")
-    bad = sorted(p for p, s in built.signatures.items() if s == "bad")
+    bad = sorted(p for p, s in built.signatures.items() if s in ("bad", "unsigned"))
     if bad:
         raise BundleError(
             f"reference host {config.name}: not signed by the pinned key"
             f" ({', '.join(grouped(k.fingerprint) for k in plan.keys)}): {', '.join(bad)}"
         )
+    check_distro_signatures(config.name, built.distro_signatures)
     if any(s == "unchecked" for s in built.signatures.values()):
         warn(
             f"warning: rpm on {config.name} could not check the Docker packages' signatures"
@@ -602,6 +702,35 @@ def _fetch_and_write(
         return _write(local_dir, request, plan, built, progress)
     finally:
         shutil.rmtree(local_dir, ignore_errors=True)
+
+
+def check_distro_signatures(host: str, states: dict[str, str]) -> None:
+    """Refuse the build when a distribution package (anything not from Docker's
+    repository) is unsigned, or its signature does not check against the distribution's
+    keys on the reference host, or could not be checked at all: the bundle would carry it
+    to hosts that trust the bundle."""
+    unsigned = sorted(p for p, s in states.items() if s == "unsigned")
+    if unsigned:
+        raise BundleError(
+            f"reference host {host}: unsigned packages: {', '.join(unsigned)}; a bundle"
+            " carries signed packages only (check the repository they came from); nothing"
+            " was written"
+        )
+    bad = sorted(p for p, s in states.items() if s == "bad")
+    if bad:
+        raise BundleError(
+            f"reference host {host}: the signature of {', '.join(bad)} does not check"
+            f" against the distribution's keys on {host} (the files in /etc/pki/rpm-gpg and"
+            " the keys its rpm database trusts): a tampered package, or its repository's"
+            " key is not installed there (rpm --import KEYFILE); nothing was written"
+        )
+    unchecked = sorted(p for p, s in states.items() if s == "unchecked")
+    if unchecked:
+        raise BundleError(
+            f"reference host {host}: rpm could not make a key database to check the"
+            f" signatures of {', '.join(unchecked)} (rpm --initdb failed in the work"
+            " directory); nothing was written"
+        )
 
 
 def _remote_size(sftp: Any, work: str, path: str) -> int:

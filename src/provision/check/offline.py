@@ -4,6 +4,10 @@ Only when the host's variables set `offline_bundle` (role offline_repo). The hos
 where `DIR/current` points, the SHA-256 of its manifest and runs
 `sha256sum -c --strict SHA256SUMS` there, in the same one probe as the other checks; the
 controller compares that with the bundle file it has (its id).
+
+In mirror mode (`offline_repo_mode: mirror`) a host other than the mirror keeps no bundle:
+its `offline mirror` result says whether the mirror's repository answers from there and the
+bundle's keys are in place; the mirror host itself gets the `offline bundle` result.
 """
 
 from __future__ import annotations
@@ -77,12 +81,102 @@ class OfflineCheckFact:
         return f"offline bundle in {self.dest}"
 
 
+CHECK_MIRROR = "offline mirror"
+DEFAULT_PORT = 8480
+DEFAULT_KEYRING = "/etc/pki/rpm-gpg/provision-offline-bundle.asc"
+
+
+@dataclass(frozen=True)
+class MirrorCheckState:
+    answers: bool
+    keys: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class MirrorCheckFact:
+    """From a host that reads the mirror: does `URL/rpms/` answer, are the keys there."""
+
+    url: str
+    keyring: str
+    slow: bool = True
+
+    def command(self) -> str:
+        url = shlex.quote(self.url + "/rpms/")
+        keyring = shlex.quote(self.keyring)
+        return (
+            f"if e=$(curl -fsS -m 10 -o /dev/null --noproxy '*' {url} 2>&1); then echo answers;"
+            " else printf 'silent %s\\n'"
+            " \"$(printf '%s' \"$e\" | tr '\\n\\t' '  ' | head -c 200)\";"
+            f" fi; if [ -s {keyring} ]; then echo keys; else echo nokeys; fi"
+        )
+
+    def parse(self, rc: int, stdout: bytes, stderr: bytes) -> MirrorCheckState:
+        if rc != 0:
+            raise FactError(f"cannot ask the offline mirror: {tail(stderr)}")
+        answers, keys, error = False, False, ""
+        for line in text(stdout).splitlines():
+            key, _, value = line.partition(" ")
+            if key == "answers":
+                answers = True
+            elif key == "silent":
+                error = value.strip()
+            elif key in ("keys", "nokeys"):
+                keys = key == "keys"
+            else:
+                raise FactError(f"unexpected answer about the offline mirror: {line!r}")
+        return MirrorCheckState(answers, keys, error)
+
+    def describe(self) -> str:
+        return f"offline mirror {self.url}"
+
+
+def mirror_of(variables: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(the mirror's base URL, the keyring path) when this host reads a mirror (mirror mode,
+    not the mirror host itself); None otherwise, or when the settings are unusable (the
+    role's own check names them)."""
+    from provision.tls.bundlekeys import _ADDRESS, _whole
+
+    if str(variables.get("offline_repo_mode") or "local") != "mirror":
+        return None
+    mirror = str(variables.get("offline_repo_mirror_host") or "")
+    if not mirror or str(variables.get("inventory_hostname") or "") == mirror:
+        return None
+    address: Any = variables.get("offline_repo_mirror_address")
+    if not address:
+        try:
+            address = variables["hostvars"][mirror].get("ansible_host") or mirror
+        except Exception:  # noqa: BLE001 - no hostvars here: the mirror's name
+            address = mirror
+    port = _whole(variables.get("offline_repo_mirror_port") or DEFAULT_PORT)
+    keyring = str(variables.get("offline_repo_mirror_keyring") or DEFAULT_KEYRING)
+    if not isinstance(address, str) or not _ADDRESS.fullmatch(address) or port is None:
+        return None
+    return f"http://{address}:{int(port)}", keyring
+
+
 def offline_facts(variables: Mapping[str, Any]) -> dict[str, Any]:
     """The fact this module adds to a host's probe: none unless `offline_bundle` is set."""
     if not str(variables.get("offline_bundle") or ""):
         return {}
+    mirror = mirror_of(variables)
+    if mirror is not None:
+        return {"offline_mirror": Tolerant(MirrorCheckFact(*mirror), True)}
     dest = str(variables.get("offline_repo_dir") or DEFAULT_DIR)
     return {"offline": Tolerant(OfflineCheckFact(dest), True)}
+
+
+def check_mirror(url: str, state: Any) -> list[Result]:
+    threshold = "the mirror's repository answers; the bundle's keys are here"
+    if isinstance(state, FactFailure):
+        return [Result(CHECK_MIRROR, Level.WARN, "could not be read", threshold, state.message)]
+    apply = "run `provision apply` (role offline_repo, mirror mode) on the mirror and here"
+    if not state.answers:
+        measured = f"{url}/rpms/ does not answer ({state.error or 'no answer'})"
+        return [Result(CHECK_MIRROR, Level.FAIL, measured, threshold, apply)]
+    if not state.keys:
+        return [Result(CHECK_MIRROR, Level.FAIL, "the bundle's keys are missing", threshold, apply)]
+    return [Result(CHECK_MIRROR, Level.PASS, f"{url}/rpms/ answers; keys in place", threshold)]
 
 
 def expected_id(path: str) -> tuple[str | None, str]:
@@ -98,6 +192,9 @@ def expected_id(path: str) -> tuple[str | None, str]:
 def check_offline(variables: Mapping[str, Any], found: Mapping[str, Any]) -> list[Result]:
     """The `offline bundle` result (none when `offline_bundle` is not set)."""
     path = str(variables.get("offline_bundle") or "")
+    mirror = mirror_of(variables) if path else None
+    if mirror is not None and "offline_mirror" in found:
+        return check_mirror(mirror[0], found["offline_mirror"])
     if not path or "offline" not in found:
         return []
     dest = str(variables.get("offline_repo_dir") or DEFAULT_DIR)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provision.tls.bundleimages import bundle_images
+from provision.tls.bundlekeys import bundle_keyring, offline_mirror_valid
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -175,4 +176,6 @@ TLS_FILTERS: dict[str, Callable[..., Any]] = {
     "registry_htpasswd": registry_htpasswd,
     "registry_users_valid": registry_users_valid,
     "bundle_images": bundle_images,
+    "bundle_keyring": bundle_keyring,  # offline_repo's mirror mode (branch mirror5)
+    "offline_mirror_valid": offline_mirror_valid,
 }

@@ -146,14 +146,14 @@ def test_defaults_from_host_variables(tmp_path: Path) -> None:
 
 def test_dnf_argv(tmp_path: Path) -> None:
     plan = plan_request(request(tmp_path, proxy="http://p:3128"))
-    argv = dnf_argv(plan, plan.releases[0], "aarch64")
+    argv = dnf_argv(plan, plan.releases[0], "aarch64", "/var/tmp/provision-bundle-dnf.0123.conf")
     assert argv == [
         "dnf",
         "-q",
         "-y",
         "--releasever=9",
         "--forcearch=x86_64",
-        "--setopt=proxy=http://p:3128",
+        "--config=/var/tmp/provision-bundle-dnf.0123.conf",
         "--repofrompath=provision-bundle-docker,"
         "https://download.docker.com/linux/rhel/9/x86_64/stable",
         "--setopt=provision-bundle-docker.gpgcheck=0",
@@ -173,7 +173,7 @@ def test_scripts_are_valid_shell(tmp_path: Path) -> None:
     ):
         subprocess.run(["sh", "-n"], input=script.encode(), check=True)
     script = build_script(plan, wanted, "x86_64", "rocky", "@@m")
-    assert "--proxy 'http://p:3128/?a=1&b=x'" in script
+    assert "'proxy = \"http://p:3128/?a=1&b=x\"' | curl -K -" in script
     download = [line for line in script.splitlines() if "--destdir=" in line][0]
     words = shlex.split(download)
     assert words[words.index("--") + 1 :] == list(plan.packages["el9"])
@@ -240,14 +240,15 @@ for n in $names; do
 done
 """,
     "rpm": r"""#!/bin/sh
-case "$*" in *--initdb*) exit 0;; esac
+case "$*" in *--initdb*) exit "${STUB_INITDB_RC:-0}";; *gpg-pubkey*) exit 1;; esac
 for f; do :; done
 b=$(basename "$f" .x86_64.rpm); rel=${b##*-}; b=${b%-*}; ver=${b##*-}; name=${b%-*}
 printf '%s\t%s\t%s\t%s' "$name" "$ver" "$rel" x86_64
 """,
     "rpmkeys": r"""#!/bin/sh
 case "$*" in
-  *--checksig*) exit "${STUB_SIG_RC:-0}";;
+  *--checksig*) [ "${STUB_SIG_RC:-0}" = 0 ] && echo "x: digests ${STUB_SIG_WORD-signatures} OK"
+    exit "${STUB_SIG_RC:-0}";;
   *--import*) exit "${STUB_IMPORT_RC:-0}";;
 esac
 """,
