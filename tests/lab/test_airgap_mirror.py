@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from provision.bundle.testing import bundle_id_of
 from provision.lab import lab_paths
 from tests.lab.conftest import LabSession, run_on
 from tests.lab.labinv import derived_inventory
 from tests.lab.test_airgap import log_lines_from, log_size, make_lab_bundle, provision
-from tests.tools.offline_bundle import bundle_id
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def mirrored(fresh_hosts: LabSession, tmp_path_factory: pytest.TempPathFactory) 
 
 def test_the_mirror_serves_the_bundle(mirrored: dict) -> None:
     mirror = mirrored["mirror"]
-    ident = bundle_id(mirrored["bundle"])
+    ident = bundle_id_of(mirrored["bundle"])
     assert run_on(mirror, f"readlink {OFFLINE}/current").stdout.strip() == ident
     assert run_on(mirror, "systemctl is-active provision-offline-mirror").stdout.strip() == "active"
     assert (

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.tools.offline_bundle import LAB_KEY, write_bundle
+from tests.tools.bundles import LAB_KEY, write_bundle
 
 from provision.errors import InputError
 from provision.facts.host import FirewalldInfo, KernelInfo, OsFact
@@ -25,7 +25,7 @@ FINGERPRINT = "FB93DD323340E2138B02E8EB6374A1577B58CADC"
 
 def compiled(tmp_path: Path, extra: str = "", bundle: Path | None = None) -> dict[str, list[Any]]:
     """{host: tasks} for mirror m1 (10.0.0.5) and client c1."""
-    bundle = bundle or write_bundle(tmp_path / "b.tar", releases=[("el9", "x86_64")])
+    bundle = bundle or write_bundle(tmp_path / "b.tar")
     base = {"offline_repo_mode": "mirror", "offline_repo_mirror_host": "m1"}
     (tmp_path / "inv.yml").write_text(
         "all:\n  vars:\n"
@@ -207,6 +207,6 @@ def test_good_addresses(tmp_path: Path, address: str) -> None:
 
 
 def test_client_refuses_a_bundle_without_the_pinned_key(tmp_path: Path) -> None:
-    bundle = write_bundle(tmp_path / "nokey.tar", keys={})
+    bundle = write_bundle(tmp_path / "nokey.tar", keys=())
     with pytest.raises(InputError, match="no key with the pinned fingerprint FB93DD32"):
         compiled(tmp_path, bundle=bundle)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.tools.bundles import write_bundle
 
-from provision.bundle.testing import make_bundle_of_bytes
 from provision.facts.host import OsFact
 from provision.planning.planner import bind_facts
 from provision.project.compile import compile_run
@@ -17,12 +17,6 @@ from provision.project.compile import compile_run
 REPO = Path(__file__).resolve().parents[3]
 ROCKY = 'ID="rocky"\nNAME="Rocky Linux"\nVERSION_ID="{v}"\nID_LIKE="rhel centos fedora"\n'
 PLAYBOOK = REPO / "playbooks" / "docker-host.yml"
-LAB_KEY = REPO / "tests" / "unit" / "facts" / "openpgp" / "lab-docker.asc"
-
-
-def write_bundle(path: Path, keys: tuple[Path, ...] = (LAB_KEY,)) -> Path:
-    rpms = {"hello-1.0-1.el9.x86_64.rpm": b"rpm bytes\n"}
-    return make_bundle_of_bytes(path.parent, rpms, keys=keys, name=path.name)
 
 
 def compiled(tmp_path: Path, bundle: Path | None, extra: str = "") -> list[Any]:
