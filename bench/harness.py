@@ -989,8 +989,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--fleet",
-        default="1,5,10,20,30,40",
-        help="host counts of the fleet measurement ('' = none; default 1,5,10,20,30,40)",
+        default="1,5,10,20,30,40,50",
+        help="host counts of the fleet measurement ('' = none; default 1,5,10,20,30,40,50)",
     )
     parser.add_argument("--fleet-runs", type=int, default=3, help="rounds per fleet size")
     parser.add_argument("--quick", action="store_true", help="smoke run: N=1, 2 runs")
