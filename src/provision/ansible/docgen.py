@@ -6,10 +6,10 @@ python -m provision.ansible.docgen --check docs/ansible.md   # exit 1 when it is
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from provision import docsection
 from provision.ansible.modules import MODULES
 from provision.ansible.modules.spec import Module
 
@@ -19,6 +19,7 @@ BEGIN = (
     " `python -m provision.ansible.docgen --write docs/ansible.md` -->"
 )
 END = "<!-- end of generated module table -->"
+COMMAND = "python -m provision.ansible.docgen --write"
 
 
 def _accepted(module: Module) -> str:
@@ -55,32 +56,14 @@ def table() -> str:
 
 
 def render(text: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start == -1 or end < start:
-        raise ValueError(f"{DOC} has no generated part: put {BEGIN!r} and {END!r} around it")
-    return text[: start + len(BEGIN)] + "\n\n" + table() + "\n\n" + text[end:]
+    """The document with its generated part brought up to date."""
+    return docsection.splice(text, BEGIN, END, table(), DOC)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m provision.ansible.docgen")
-    parser.add_argument("path", nargs="?", type=Path, default=DOC)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true")
-    mode.add_argument("--check", action="store_true")
-    options = parser.parse_args(argv)
-    text = options.path.read_text(encoding="utf-8")
-    fresh = render(text)
-    if options.write:
-        if fresh != text:
-            options.path.write_text(fresh, encoding="utf-8")
-        return 0
-    if options.check:
-        if fresh != text:
-            print(f"{options.path} is stale: run python -m provision.ansible.docgen --write")
-            return 1
-        return 0
-    sys.stdout.write(fresh)
-    return 0
+    return docsection.main(
+        argv, "provision.ansible.docgen", DOC, "python -m provision.ansible.docgen --write", render
+    )
 
 
 if __name__ == "__main__":

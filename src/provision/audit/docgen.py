@@ -12,10 +12,10 @@ hand-written and left as it is.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from provision import docsection
 from provision.audit.checks import CHECKS, Check
 
 DOC = Path("docs/audit.md")
@@ -70,32 +70,11 @@ def generated() -> str:
 
 def render(text: str) -> str:
     """The document with its generated part brought up to date."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start == -1 or end < start:
-        raise ValueError(f"{DOC} has no generated part: put {BEGIN!r} and {END!r} around it")
-    return text[: start + len(BEGIN)] + "\n\n" + generated() + "\n\n" + text[end:]
+    return docsection.splice(text, BEGIN, END, generated(), DOC)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m provision.audit.docgen")
-    parser.add_argument("path", nargs="?", type=Path, default=DOC)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true", help="rewrite the file in place")
-    mode.add_argument("--check", action="store_true", help="exit 1 when the file is stale")
-    options = parser.parse_args(argv)
-    text = options.path.read_bytes().decode("utf-8")
-    fresh = render(text)
-    if options.write:
-        if fresh != text:
-            options.path.write_bytes(fresh.encode("utf-8"))
-        return 0
-    if options.check:
-        if fresh != text:
-            print(f"{options.path} is stale: run {COMMAND}", file=sys.stderr)
-            return 1
-        return 0
-    sys.stdout.write(fresh)
-    return 0
+    return docsection.main(argv, "provision.audit.docgen", DOC, COMMAND, render)
 
 
 if __name__ == "__main__":
