@@ -12,11 +12,8 @@ touched."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,11 +24,11 @@ from provision.bundle.testing import bundle_id_of as bundle_id
 from provision.bundle.testing import make_bundle
 from provision.lab import lab_paths
 from provision.lab.image import current_image
+from tests.lab.airgaplab import ROOT, corrupted_copy, log_lines, log_size, offline_inventory
+from tests.lab.airgaplab import provision as run_provision
 from tests.lab.conftest import LabSession, run_on
-from tests.lab.labinv import derived_inventory
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "docker-host.yml"
 OFFLINE = "/var/lib/provision/offline"
 DOCKER_RPM = f"{OFFLINE}/current/rpms/el9/x86_64/docker-ce-[0-9]*.rpm"
@@ -39,21 +36,7 @@ BLOCKED = "http://10.200.0.1:8080/rocky/9/BaseOS/x86_64/os/repodata/repomd.xml"
 
 
 def provision(*args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "provision", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    transcript = os.environ.get("PROVISION_AIRGAP_TRANSCRIPT")  # for docs/airgap.md
-    if transcript:
-        with open(transcript, "a") as handle:
-            handle.write(
-                f"$ provision {' '.join(args)}\n{done.stdout}{done.stderr}"
-                f"[rc {done.returncode}]\n\n"
-            )
-    return done
+    return run_provision(*args, transcript_var="PROVISION_AIRGAP_TRANSCRIPT")  # docs/airgap.md
 
 
 def make_lab_bundle(work: Path) -> Path:
@@ -66,39 +49,6 @@ def make_lab_bundle(work: Path) -> Path:
     rpms = [rpm for rpm in sorted(repos.rglob("*.rpm")) if "/lab/" not in str(rpm)]
     keys = [repos / "docker-ce" / "linux" / "rhel" / "gpg", repos / "rocky" / "RPM-GPG-KEY-Rocky-9"]
     return make_bundle(work, rpms=rpms, keys=keys, name="lab-offline-el9.tar", createrepo=True)
-
-
-def corrupted_copy(bundle: Path, target: Path, member_suffix: str) -> tuple[Path, str]:
-    """The bundle with one byte changed inside the first member ending in member_suffix."""
-    data = bytearray(bundle.read_bytes())
-    with tarfile.open(bundle) as archive:
-        member = next(m for m in archive.getmembers() if m.name.endswith(member_suffix))
-    data[member.offset_data + member.size // 2] ^= 0x01
-    target.write_bytes(bytes(data))
-    return target, member.name
-
-
-def offline_inventory(session: LabSession, target: Path, bundle: Path) -> Path:
-    def change(data: dict) -> None:
-        variables = data["all"]["vars"]
-        variables["offline_bundle"] = str(bundle)
-        for key in ("dnf_proxy", "docker_http_proxy", "docker_https_proxy"):
-            variables[key] = ""  # an air-gapped site has no proxy either
-
-    return derived_inventory(session.inventory, target, change)
-
-
-def log_lines_from(path: Path, offset: int, address: str) -> list[str]:
-    if not path.exists():
-        return []
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        text = handle.read().decode("utf-8", "replace")
-    return [line for line in text.splitlines() if f" {address} " in f" {line} "]
-
-
-def log_size(path: Path) -> int:
-    return path.stat().st_size if path.exists() else 0
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +113,7 @@ def test_docker_installs_from_the_bundle_with_no_request_out(
         "/etc/yum.repos.d/provision-offline.repo"
     ]
     for log, offset in airgapped["marks"].items():
-        assert log_lines_from(log, offset, host.address) == [], f"{log.name} has requests"
+        assert log_lines(log, offset, host.address) == [], f"{log.name} has requests"
     info = run_on(host, "docker info --format '{{.ServerVersion}} {{.Driver}}'")
     assert info.stdout.split()[1] == "overlay2"
     ran = run_on(
@@ -214,7 +164,9 @@ def test_check_reports_the_bundle_current_and_whole(airgapped: dict, applied: di
 def test_a_corrupted_bundle_is_refused_before_anything_is_installed(airgapped: dict) -> None:
     host = airgapped["session"].hosts[1]
     bad, member = corrupted_copy(
-        airgapped["bundle"], airgapped["work"] / "lab-offline-el9-bad.tar", ".rpm"
+        airgapped["bundle"],
+        airgapped["work"] / "lab-offline-el9-bad.tar",
+        lambda name: name.endswith(".rpm"),
     )
     inventory = offline_inventory(airgapped["session"], airgapped["work"] / "bad.yml", bad)
     done = provision("apply", str(inventory), "-p", str(PLAYBOOK), "--limit", host.name)

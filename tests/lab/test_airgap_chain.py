@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -38,90 +37,42 @@ import pytest
 from provision.bundle.testing import bundle_id_of
 from provision.lab import config, lab_paths
 from provision.lab.registry_image import ensure_registry_image
+from tests.lab.airgaplab import (
+    ROOT,
+    assert_no_secret,
+    corrupted_copy,
+    log_lines,
+    log_size,
+    offline_inventory,
+    provision,
+    registry_plays,
+)
 from tests.lab.conftest import LabSession, run_on
-from tests.lab.labinv import derived_inventory
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 OFFLINE = "/var/lib/provision/offline"
 DOCKER_HOST = ROOT / "playbooks" / "docker-host.yml"
 REGISTRY = f"{config.host_address(1)}:5000"
 IMAGE = f"{REGISTRY}/registry:2"
 PASSWORD = "Chain-registry-pw-3c9e1a"
 WRONG = "Wrong-chain-pw-8d41f0"
-PLAYBOOK = f"""\
+PLAYBOOK = """\
 - name: Docker from the offline bundle
   hosts: rocky1,rocky2
   become: true
   roles: [dnf_proxy, offline_repo, container_cleanup, docker_repo, docker_engine]
 
-- name: the private registry, its image from the bundle
-  hosts: rocky1
-  become: true
-  vars:
-    docker_registry_users:
-      - {{name: alice, password: "{PASSWORD}"}}
-  roles: [docker_registry]
-
-- name: Docker hosts trust and use it
-  hosts: rocky1,rocky2
-  become: true
-  vars:
-    docker_registry_client_registry: "{REGISTRY}"
-    docker_registry_client_user: alice
-    docker_registry_client_password: "{PASSWORD}"
-    docker_check_registry_image: "{IMAGE}"
-    docker_check_registry_args: [--version]
-  roles: [docker_registry_client, docker_check]
-"""
-
-
-def provision(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "provision", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+""" + registry_plays(
+    PASSWORD, REGISTRY, IMAGE, name="the private registry, its image from the bundle"
+)
 
 
 def no_secret(*procs: subprocess.CompletedProcess) -> None:
-    for proc in procs:
-        for secret in (PASSWORD, WRONG):
-            assert secret not in proc.stdout and secret not in proc.stderr, "a password leaked"
-
-
-def log_size(path: Path) -> int:
-    return path.stat().st_size if path.exists() else 0
-
-
-def log_lines(path: Path, offset: int, address: str) -> list[str]:
-    if not path.exists():
-        return []
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        text = handle.read().decode("utf-8", "replace")
-    return [line for line in text.splitlines() if f" {address} " in f" {line} "]
+    assert_no_secret(procs, (PASSWORD, WRONG))
 
 
 def one_byte_changed(bundle: Path, target: Path) -> tuple[Path, str]:
-    data = bytearray(bundle.read_bytes())
-    with tarfile.open(bundle) as archive:
-        member = next(m for m in archive.getmembers() if "/docker-ce-" in m.name)
-    data[member.offset_data + member.size // 2] ^= 0x01
-    target.write_bytes(bytes(data))
-    return target, member.name
-
-
-def offline_inventory(session: LabSession, target: Path, bundle: Path) -> Path:
-    def change(data: dict) -> None:
-        variables = data["all"]["vars"]
-        variables["offline_bundle"] = str(bundle)
-        for key in ("dnf_proxy", "docker_http_proxy", "docker_https_proxy"):
-            variables[key] = ""  # an air-gapped site has no proxy either
-
-    return derived_inventory(session.inventory, target, change)
+    return corrupted_copy(bundle, target, lambda name: "/docker-ce-" in name)
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from provision.lab import config, lab_paths, ssh_command
 from provision.lab.registry_image import ON_HOST, ensure_registry_image
+from tests.lab.airgaplab import assert_no_secret, provision, registry_plays
 from tests.lab.conftest import LabSession, run_on
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = f"{config.host_address(1)}:5000"
 PASSWORD = "Lab-registry-pw-7f3a9c"
 WRONG = "Wrong-registry-pw-51e0bd"
@@ -34,43 +32,20 @@ PLAYBOOK = f"""\
     docker_no_proxy: "localhost,127.0.0.1,{config.host_address(1)}"
   roles: [dnf_proxy, container_cleanup, docker_repo, docker_engine]
 
-- name: the private registry
-  hosts: rocky1
-  become: true
-  vars:
-    docker_registry_users:
-      - {{name: alice, password: "{PASSWORD}"}}
+""" + registry_plays(
+    PASSWORD,
+    REGISTRY,
+    IMAGE,
+    registry_vars=f"""\
     docker_registry_image_tar: {ON_HOST}
     docker_registry_push_images:
       - {{source: "registry:2", repository: lab/registry, tag: "2"}}
-  roles: [docker_registry]
-
-- name: Docker hosts trust and use it
-  hosts: rocky1,rocky2
-  become: true
-  vars:
-    docker_registry_client_registry: "{REGISTRY}"
-    docker_registry_client_user: alice
-    docker_registry_client_password: "{PASSWORD}"
-    docker_check_registry_image: "{IMAGE}"
-    docker_check_registry_args: [--version]
-  roles: [docker_registry_client, docker_check]
-"""
-
-
-def provision(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "provision", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+""",
+)
 
 
 def no_secret(proc: subprocess.CompletedProcess) -> None:
-    for secret in (PASSWORD, WRONG):
-        assert secret not in proc.stdout and secret not in proc.stderr, "a password leaked"
+    assert_no_secret([proc], (PASSWORD, WRONG))
 
 
 @pytest.fixture(scope="module")
