@@ -4,39 +4,26 @@ inventory and forks, -F and -J: through click's runner, on a local-connection pr
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from provision.cli import main
-
-FIXTURES = Path(__file__).resolve().parents[2] / "integration" / "fixtures"
+from tests.tools.localproject import local_project
+from tests.tools.localproject import run_cli as run
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(FIXTURES / "roles", tmp_path / "roles")
-    (tmp_path / "playbooks").mkdir()
-    shutil.copy(FIXTURES / "playbooks_site.yml", tmp_path / "playbooks" / "site.yml")
     target = tmp_path / "target"
-    (tmp_path / "hosts.ini").write_text(
+    local_project(
+        tmp_path,
+        monkeypatch,
         f"[web]\nweb1 ansible_connection=local base={target}/1\n"
-        f"web2 ansible_connection=local base={target}/2\n"
+        f"web2 ansible_connection=local base={target}/2\n",
     )
     (tmp_path / "more.yml").write_text(
         f"all:\n  hosts:\n    db1:\n      ansible_connection: local\n      base: {target}/3\n"
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ANSIBLE_CONFIG", raising=False)
     return tmp_path
-
-
-def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_list_hosts_with_several_i(project: Path) -> None:

@@ -6,35 +6,19 @@ exit 2 before any connection)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.tools.localproject import local_project
+from tests.tools.localproject import run_cli as run
 
 from provision import cli_ansible
-from provision.cli import main
-
-FIXTURES = Path(__file__).resolve().parents[2] / "integration" / "fixtures"
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(FIXTURES / "roles", tmp_path / "roles")
-    (tmp_path / "playbooks").mkdir()
-    shutil.copy(FIXTURES / "playbooks_site.yml", tmp_path / "playbooks" / "site.yml")
-    (tmp_path / "hosts.ini").write_text(
-        f"[web]\nweb1 ansible_connection=local base={tmp_path / 'target'}/1\n"
-    )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ANSIBLE_CONFIG", raising=False)
-    return tmp_path
-
-
-def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+    hosts = f"[web]\nweb1 ansible_connection=local base={tmp_path / 'target'}/1\n"
+    return local_project(tmp_path, monkeypatch, hosts)
 
 
 def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.tools.roleproject import probe_scripts
 
 from provision.facts.readonly import (
-    ReadCommandFact,
     command_reads_only,
     environment_reads_only,
 )
-from provision.project.compile import compile_run
 
 # (shell?, text): each writes, runs another program, or changes the system
 ATTACKS: dict[str, tuple[bool, str]] = {
@@ -262,20 +261,6 @@ def test_environment_names(environment: dict[str, str], safe: bool) -> None:
     assert environment_reads_only(environment) is safe
 
 
-def _probe_scripts(tmp_path: Path, tasks: str) -> list[str]:
-    (tmp_path / "roles/r/tasks").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "roles/r/tasks/main.yml").write_text(tasks)
-    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    h1:\n")
-    (tmp_path / "site.yml").write_text("- hosts: all\n  roles: [r]\n")
-    compiled = compile_run(tmp_path / "inventory.yml", tmp_path / "site.yml")
-    found = []
-    for compiled_task in compiled.plays[0][1][0].tasks:
-        task = compiled_task.task
-        facts = task.facts() if hasattr(task, "facts") else []
-        found += [f.script for f in facts if isinstance(f, ReadCommandFact)]
-    return found
-
-
 @pytest.mark.parametrize(
     ("where", "safe"),
     [
@@ -289,7 +274,7 @@ def test_a_task_environment_keeps_a_read_out_of_plan(
     tmp_path: Path, where: str, safe: bool
 ) -> None:
     tasks = "- command: cat /etc/hostname\n  register: r\n  changed_when: false\n" + where
-    assert len(_probe_scripts(tmp_path, tasks)) == (1 if safe else 0)
+    assert len(probe_scripts(tmp_path, tasks)) == (1 if safe else 0)
 
 
 def test_a_block_environment_reaches_the_read(tmp_path: Path) -> None:
@@ -297,4 +282,4 @@ def test_a_block_environment_reaches_the_read(tmp_path: Path) -> None:
         "- block:\n    - command: cat /etc/hostname\n      register: r\n"
         "      changed_when: false\n  environment: {PATH: /tmp/evil}\n"
     )
-    assert _probe_scripts(tmp_path, tasks) == []
+    assert probe_scripts(tmp_path, tasks) == []

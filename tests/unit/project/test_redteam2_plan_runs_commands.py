@@ -15,10 +15,9 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.tools.roleproject import probe_scripts
 
 from provision.errors import InputError
-from provision.facts.readonly import ReadCommandFact
-from provision.project.compile import compile_run
 
 WRITES = {
     "shell-host": "- shell: 'touch /etc/provision-plan-wrote'\n  register: r\n"
@@ -29,23 +28,9 @@ WRITES = {
 }
 
 
-def probe_commands(tmp_path: Path, tasks: str) -> list[str]:
-    (tmp_path / "roles/r/tasks").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "roles/r/tasks/main.yml").write_text(tasks)
-    (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    h1:\n")
-    (tmp_path / "site.yml").write_text("- hosts: all\n  roles: [r]\n")
-    compiled = compile_run(tmp_path / "inventory.yml", tmp_path / "site.yml")
-    found = []
-    for compiled_task in compiled.plays[0][1][0].tasks:
-        task = compiled_task.task
-        facts = task.facts() if hasattr(task, "facts") else []
-        found += [f.script for f in facts if isinstance(f, ReadCommandFact)]
-    return found
-
-
 def test_check_mode_false_is_read_in_the_probe(tmp_path: Path) -> None:
     tasks = "- command: 'cat /etc/hostname'\n  register: r\n  check_mode: false\n"
-    assert probe_commands(tmp_path, tasks) == ["cat /etc/hostname"]
+    assert probe_scripts(tmp_path, tasks) == ["cat /etc/hostname"]
 
 
 @pytest.mark.parametrize("tasks", WRITES.values(), ids=WRITES.keys())
@@ -53,9 +38,9 @@ def test_changed_when_false_alone_does_not_run_during_plan(tmp_path: Path, tasks
     if "delegate_to" in tasks:
         # not proven read-only: a controller step that may write is refused outright
         with pytest.raises(InputError, match="delegate_to: localhost"):
-            probe_commands(tmp_path, tasks)
+            probe_scripts(tmp_path, tasks)
         return
-    assert probe_commands(tmp_path, tasks) == []
+    assert probe_scripts(tmp_path, tasks) == []
 
 
 PROVEN = {
@@ -79,7 +64,7 @@ def test_proven_read_only_commands_are_read_in_the_probe(
 ) -> None:
     tasks = f"- {module}: {json.dumps(text)}\n  register: r\n  changed_when: false\n"
     tasks += "  vars: {flag: true}\n"
-    assert len(probe_commands(tmp_path, tasks)) == 1
+    assert len(probe_scripts(tmp_path, tasks)) == 1
 
 
 NOT_PROVEN = {
@@ -121,6 +106,6 @@ def test_unproven_commands_run_at_apply_not_in_plan(tmp_path: Path, module: str,
         f"- {module}: {json.dumps(text)}\n  register: r\n  changed_when: false\n"
         "  vars: {tool: cat, flag: x}\n"
     )
-    assert probe_commands(tmp_path, tasks) == []
+    assert probe_scripts(tmp_path, tasks) == []
     # Ansible's own mark says it: `check_mode: false` reads it in the probe
-    assert len(probe_commands(tmp_path / "marked", tasks + "  check_mode: false\n")) == 1
+    assert len(probe_scripts(tmp_path / "marked", tasks + "  check_mode: false\n")) == 1
