@@ -8,19 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.tools.roleproject import compile_role
 
 from provision.errors import InputError
-from provision.project.compile import compile_run
+from provision.project.compile import Compiled
 
 
-def _compile(tmp_path: Path, tasks: str, hosts: tuple[str, ...] = ("h1", "h2")):
-    (tmp_path / "roles/r/tasks").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "roles/r/tasks/main.yml").write_text(tasks)
-    (tmp_path / "inventory.yml").write_text(
-        "all:\n  hosts:\n" + "".join(f"    {h}:\n" for h in hosts)
-    )
-    (tmp_path / "site.yml").write_text("- hosts: all\n  roles: [r]\n")
-    return compile_run(tmp_path / "inventory.yml", tmp_path / "site.yml")
+def _compile(tmp_path: Path, tasks: str, hosts: tuple[str, ...] = ("h1", "h2")) -> Compiled:
+    return compile_role(tmp_path, tasks, hosts)
 
 
 RUN_ONCE_REFUSED = {
