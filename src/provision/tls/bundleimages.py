@@ -2,10 +2,12 @@
 
 A bundle is an uncompressed tar whose FIRST member is `manifest.json`; its `images` list
 holds `{ref, path, id}` (`path`: `images/NAME.tar`, a `docker save` tarball). Only that
-first member is read here (a bundle can be gigabytes). The bundle itself is checked by
-`provision bundle verify` and by the offline_repo role, which unpacks it on each host
-under `offline_repo_dir/current/`; this module only says which tarballs are there and
-under which name each image goes into the private registry.
+first member is read here (a bundle can be gigabytes), with the format's reader
+(`provision.bundle.listing.read_manifest`, what `provision bundle list` runs: canonical
+header and JSON, every field checked). The members themselves are checked by
+`provision bundle verify` and by the offline_repo role, which unpacks the bundle on each
+host under `offline_repo_dir/current/`; this module only says which tarballs are there
+and under which name each image goes into the private registry.
 
     {{ offline_bundle | bundle_images }}
         -> [{ref, path, id, source, repository, tag}] ([] when offline_bundle is empty)
@@ -13,20 +15,11 @@ under which name each image goes into the private registry.
 
 from __future__ import annotations
 
-import json
-import re
-import tarfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-_REF = re.compile(r"[a-z0-9][a-z0-9._/:@-]{0,254}", re.IGNORECASE)
-_PATH = re.compile(r"images/[A-Za-z0-9._-]{1,200}\.tar")
-_ID = re.compile(r"sha256:[0-9a-f]{64}")
-
-
-class BundleImagesError(ValueError):
-    pass
+if TYPE_CHECKING:  # the format's modules load when the filter runs, not with the filters
+    from provision.bundle.format import Manifest
 
 
 def split_ref(ref: str) -> tuple[str, str]:
@@ -44,49 +37,18 @@ def split_ref(ref: str) -> tuple[str, str]:
     return repository, tag
 
 
-def read_manifest(bundle: Path) -> dict[str, Any]:
-    try:
-        with tarfile.open(bundle, "r:") as tar:
-            first = tar.next()
-            if first is None or first.name != "manifest.json" or not first.isfile():
-                raise BundleImagesError(f"{bundle}: the first member is not manifest.json")
-            if first.size > MAX_MANIFEST_BYTES:
-                raise BundleImagesError(f"{bundle}: manifest.json is too large")
-            fh = tar.extractfile(first)
-            assert fh is not None
-            data = json.loads(fh.read())
-    except (OSError, tarfile.TarError, ValueError) as exc:
-        if isinstance(exc, BundleImagesError):
-            raise
-        raise BundleImagesError(f"{bundle}: not a readable bundle ({exc})") from None
-    if not isinstance(data, dict):
-        raise BundleImagesError(f"{bundle}: manifest.json is not an object")
-    return data
-
-
-def images_of(manifest: dict[str, Any], bundle: str) -> list[dict[str, str]]:
-    images = manifest.get("images", [])
-    if not isinstance(images, list):
-        raise BundleImagesError(f"{bundle}: manifest.json: images is not a list")
+def images_of(manifest: Manifest) -> list[dict[str, str]]:
+    """The manifest's images (already checked by the format's reader), with the repository
+    and tag each goes under in the private registry."""
     out: list[dict[str, str]] = []
-    for i, item in enumerate(images):
-        where = f"{bundle}: manifest.json: images[{i}]"
-        if not isinstance(item, dict):
-            raise BundleImagesError(f"{where} is not an object")
-        ref, path, id_ = item.get("ref"), item.get("path"), item.get("id")
-        if not isinstance(ref, str) or not _REF.fullmatch(ref):
-            raise BundleImagesError(f"{where}: ref is not an image reference")
-        if not isinstance(path, str) or not _PATH.fullmatch(path):
-            raise BundleImagesError(f"{where}: path is not images/NAME.tar")
-        if not isinstance(id_, str) or not _ID.fullmatch(id_):
-            raise BundleImagesError(f"{where}: id is not sha256:HEX")
-        repository, tag = split_ref(ref)
+    for image in manifest.images:
+        repository, tag = split_ref(image.ref)
         out.append(
             {
-                "ref": ref,
-                "path": path,
-                "id": id_,
-                "source": ref,
+                "ref": image.ref,
+                "path": image.path,
+                "id": image.id,
+                "source": image.ref,
                 "repository": repository,
                 "tag": tag,
             }
@@ -97,9 +59,13 @@ def images_of(manifest: dict[str, Any], bundle: str) -> list[dict[str, str]]:
 def bundle_images(bundle: Any) -> list[dict[str, str]]:
     if bundle is None or bundle == "":
         return []
+    from provision.bundle.format import BundleError
+    from provision.bundle.listing import read_manifest
+
     try:
-        return images_of(read_manifest(Path(str(bundle))), str(bundle))
-    except BundleImagesError as exc:
+        manifest, _, _ = read_manifest(Path(str(bundle)))
+    except BundleError as exc:
         from provision.project.jinjafilters import FilterError
 
         raise FilterError(str(exc)) from None
+    return images_of(manifest)

@@ -177,22 +177,18 @@ def test_client_role_off_without_registry(tmp_path: Path) -> None:
 
 
 def test_offline_bundle_images_loaded_and_pushed(tmp_path: Path) -> None:
-    import io
-    import json
-    import tarfile
+    from provision.bundle.testing import make_bundle
 
-    image_id = "sha256:" + "cd" * 32
-    manifest = {
-        "images": [
-            {"ref": "registry:2", "path": "images/registry_2.tar", "id": image_id},
-            {"ref": "docker.io/library/app:1.0", "path": "images/app.tar", "id": image_id},
-        ]
-    }
-    data = json.dumps(manifest).encode()
-    with tarfile.open(tmp_path / "bundle.tar", "w") as tar:
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+    (tmp_path / "registry.tar").write_bytes(b"registry image")
+    (tmp_path / "app.tar").write_bytes(b"app image")
+    make_bundle(
+        tmp_path,
+        images=[
+            ("registry:2", tmp_path / "registry.tar"),
+            ("docker.io/library/app:1.0", tmp_path / "app.tar"),
+        ],
+        name="bundle.tar",
+    )
     tasks = compiled(
         tmp_path,
         f"      docker_registry_users: [{{name: alice, password: '{PASSWORD}'}}]\n"
@@ -206,7 +202,7 @@ def test_offline_bundle_images_loaded_and_pushed(tmp_path: Path) -> None:
     loads = [t.task for t in tasks if t.name.startswith("bundle images loaded")]
     assert [t.params.argv[-1] for t in loads] == [
         "/var/lib/provision/offline/current/images/registry_2.tar",
-        "/var/lib/provision/offline/current/images/app.tar",
+        "/var/lib/provision/offline/current/images/docker.io_library_app_1.0.tar",
     ]
     pushes = [t.task for t in tasks if t.name == "images pushed into the registry"]
     words = [shlex.split(t.params.cmd) for t in pushes]
