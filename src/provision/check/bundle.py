@@ -1,8 +1,9 @@
 """`provision check`, air-gapped sites: when `offline_bundle` is set, the bundle file on the
 controller is there and verifies (every member's hash, no hostile member, the keys).
 
-A bundle is verified once per run and path (a large one takes a while), whatever the
-number of hosts that name it.
+A bundle is read and verified once per run and path (a large one takes a while), whatever
+the number of hosts that name it; check/offline.py takes the bundle id for its host-side
+result from that same reading (`controller_bundle`), it does not read the file again.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provision.check.rules import Level, Result
 
+if TYPE_CHECKING:
+    from provision.bundle.format import BundleError
+    from provision.bundle.verify import Verified
+
 CHECK = "bundle file"  # on the controller; check/offline.py judges the host's copy
 THRESHOLD = "present, `provision bundle verify` passes"
-_cache: dict[tuple[str, int, int], Result] = {}
+_cache: dict[tuple[str, int, int], Verified | BundleError] = {}
 _lock = threading.Lock()
 
 
@@ -45,9 +50,20 @@ def bundle_checks(variables: Mapping[str, Any]) -> list[Result]:
     return [check_bundle_file(Path(value))]
 
 
+def controller_bundle(path: Path) -> Verified | BundleError:
+    """The bundle at `path` verified completely, or why not: read once per path while its
+    size and mtime hold (OSError when it cannot even be stat'ed)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _lock:
+        if key not in _cache:
+            _cache[key] = _verify(path)
+        return _cache[key]
+
+
 def check_bundle_file(path: Path) -> Result:
     try:
-        stat = path.stat()
+        verified = controller_bundle(path)
     except OSError as exc:
         return Result(
             CHECK,
@@ -58,21 +74,10 @@ def check_bundle_file(path: Path) -> Result:
             f" -o {path}` where the repositories are reachable, copy it here, or fix"
             " offline_bundle",
         )
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    with _lock:
-        if key not in _cache:
-            _cache[key] = _verify(path)
-        return _cache[key]
-
-
-def _verify(path: Path) -> Result:
     from provision.bundle.format import BundleError
-    from provision.bundle.verify import verify_bundle
 
-    try:
-        verified = verify_bundle(path)
-    except BundleError as exc:
-        problems = str(exc).splitlines()
+    if isinstance(verified, BundleError):
+        problems = str(verified).splitlines()
         shown = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
         return Result(
             CHECK,
@@ -93,3 +98,13 @@ def _verify(path: Path) -> Result:
         f" created {manifest.created}, id {verified.id[:16]}",
         THRESHOLD,
     )
+
+
+def _verify(path: Path) -> Verified | BundleError:
+    from provision.bundle.format import BundleError
+    from provision.bundle.verify import verify_bundle
+
+    try:
+        return verify_bundle(path)
+    except BundleError as exc:
+        return exc

@@ -3,7 +3,8 @@
 Only when the host's variables set `offline_bundle` (role offline_repo). The host reads
 where `DIR/current` points, the SHA-256 of its manifest and runs
 `sha256sum -c --strict SHA256SUMS` there, in the same one probe as the other checks; the
-controller compares that with the bundle file it has (its id).
+controller compares that with the bundle file it has (its id, from check/bundle.py's one
+reading of the file).
 
 In mirror mode (`offline_repo_mode: mirror`) a host other than the mirror keeps no bundle:
 its `offline mirror` result says whether the mirror's repository answers from there and the
@@ -180,13 +181,20 @@ def check_mirror(url: str, state: Any) -> list[Result]:
 
 
 def expected_id(path: str) -> tuple[str | None, str]:
-    """(the bundle id, "") from the controller's file, or (None, why not)."""
-    from provision.tasks.offline_bundle import BundleError, read_bundle
+    """(the bundle id, "") from the controller's file, or (None, why not): the bundle as
+    check/bundle.py read it for its `bundle file` result (one reading per run)."""
+    from pathlib import Path
+
+    from provision.bundle.format import BundleError, shown_path
+    from provision.check.bundle import controller_bundle
 
     try:
-        return read_bundle(os.path.abspath(path)).id, ""
-    except BundleError as exc:
-        return None, str(exc)
+        verified = controller_bundle(Path(os.path.abspath(path)))
+    except OSError as exc:
+        return None, f"bundle {shown_path(path)}: cannot be read: {exc.strerror or exc}"
+    if isinstance(verified, BundleError):
+        return None, str(verified)
+    return verified.id, ""
 
 
 def check_offline(variables: Mapping[str, Any], found: Mapping[str, Any]) -> list[Result]:
