@@ -5,37 +5,23 @@ once per run, for the `bundle file` result (check/bundle.py) and the `offline bu
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from provision.bundle import verify
-from provision.bundle.testing import bundle_id_of, make_bundle_of_bytes
+from provision.bundle.testing import bundle_id_of
 from provision.check import bundle as check_bundle
 from provision.check.bundle import bundle_checks
-from provision.check.offline import OfflineCheckFact, check_offline
+from provision.check.offline import check_offline
 from provision.check.rules import Level
 from provision.tasks import offline_bundle
-from provision.tasks.offline_bundle import install_script, read_bundle
 
-LAB_KEY = Path(__file__).parents[1] / "facts" / "openpgp" / "lab-docker.asc"
+from . import test_offline_check
 
-
-def write_bundle(path: Path, rpm: bytes = b"rpm bytes\n") -> Path:
-    rpms = {"hello-1.0-1.el9.x86_64.rpm": rpm}
-    return make_bundle_of_bytes(path.parent, rpms, keys=[LAB_KEY], name=path.name)
-
-
-@pytest.fixture
-def installed(tmp_path: Path) -> tuple[Path, Path]:
-    bundle = write_bundle(tmp_path / "b.tar")
-    dest = tmp_path / "dest"
-    staged = tmp_path / "staged.tar"
-    staged.write_bytes(bundle.read_bytes())
-    script = install_script(read_bundle(str(bundle)), str(dest), str(staged))
-    assert subprocess.run(["sh", "-c", script], capture_output=True).returncode == 0
-    return bundle, dest
+# a bundle made and installed by its own script into a folder; the host's probe of it
+installed = test_offline_check.installed
+probe = test_offline_check.probe
 
 
 @pytest.fixture
@@ -56,12 +42,6 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     monkeypatch.setattr(offline_bundle, "read_bundle", refused)
     monkeypatch.setattr(offline_bundle, "_read_bundle", refused)
     return seen
-
-
-def probe(dest: Path) -> object:
-    fact = OfflineCheckFact(str(dest))
-    done = subprocess.run(["sh", "-c", fact.command()], capture_output=True)
-    return fact.parse(done.returncode, done.stdout, done.stderr)
 
 
 def both(bundle: Path | str, dest: Path) -> list[tuple[str, Level, str]]:
