@@ -130,13 +130,17 @@ def _audited(
         path = path_of(obs)
         if not path or path not in obs.files:
             return na(f"{path or what} not found")
+
+        def watched(rules: list[str]) -> bool:  # /lib/X and /usr/lib/X: one file (merged /usr)
+            return obs.one_path(path) in {obs.one_path(p) for p in watched_paths(rules)}
+
         if obs.audit_live is not None:
-            if path in watched_paths(obs.audit_live):
+            if watched(obs.audit_live):
                 return ok(f"{path} is watched by a loaded audit rule")
-            if path in watched_paths(obs.audit_persisted):
+            if watched(obs.audit_persisted):
                 return bad(f"{path}: rule persisted but not loaded (run augenrules --load)")
             return bad(f"no audit rule watches {path}")
-        if path in watched_paths(obs.audit_persisted):
+        if watched(obs.audit_persisted):
             return ok(
                 f"{path} is watched in the persisted rules; the loaded rules could not be read"
                 f" ({obs.audit_live_error})"

@@ -42,6 +42,10 @@ FIXED_PATHS = (
     CONTAINERD_SOCK,
 )
 
+#: stat'ed too: a symbolic link on a merged-/usr host (Rocky 9, Debian 12), where
+#: /lib/X and /usr/lib/X are one file (systemd may report a unit under either name)
+LIB = "/lib"
+
 C = "LC_ALL=C "
 COMMANDS = {
     "daemon_json": f"cat {DAEMON_JSON}",
@@ -107,6 +111,14 @@ class Observations:
 
     def unit_path(self, unit: str) -> str:
         return self.units.get(unit, {}).get("FragmentPath", "")
+
+    def one_path(self, path: str) -> str:
+        """`path` spelled one way for the names that are one file: where /lib is a symbolic
+        link (merged /usr), /lib/X is given as /usr/lib/X; any other path as it is."""
+        lib = self.files.get(LIB)
+        if lib is not None and lib.kind == "symbolic link" and path.startswith(LIB + "/"):
+            return "/usr" + path
+        return path
 
     @property
     def data_root(self) -> str:
@@ -392,7 +404,7 @@ def observe(run: Run) -> Observations:
     obs.fstab = parse_fstab(out["fstab"].stdout)
     obs.docker_group = parse_group(out["docker_group"])
     obs.certs = list(parse_stat_lines(out["certs"].stdout).values())
-    paths = list(FIXED_PATHS)
+    paths = [*FIXED_PATHS, LIB]
     paths += [p for p in (obs.unit_path(u) for u in ("docker.service", "docker.socket")) if p]
     paths += list(tls_paths(obs).values())
     paths.append(obs.data_root)
