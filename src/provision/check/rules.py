@@ -67,26 +67,30 @@ def _gib(size: int) -> str:
     return f"{size / GIB:.1f} GiB"
 
 
+def _one(check: str, threshold: str) -> Callable[..., list[Result]]:
+    """`result(level, measured, advice="")`: the one result of `check` against `threshold`."""
+
+    def result(level: Level, measured: str, advice: str = "") -> list[Result]:
+        return [Result(check, level, measured, threshold, advice)]
+
+    return result
+
+
 def check_os(inp: CheckInput) -> list[Result]:
     os: OsInfo = inp.facts["os"]
     if bad := _unread("os", os):
         return [bad]
     shown = os.pretty_name or f"{os.id} {os.version}".strip() or "unknown (no /etc/os-release)"
-    threshold = "RHEL, Rocky Linux or AlmaLinux 8, 9 or 10"
+    result = _one("os", "RHEL, Rocky Linux or AlmaLinux 8, 9 or 10")
     if os.id in SUPPORTED_IDS and os.major in SUPPORTED_MAJORS:
-        return [Result("os", Level.PASS, shown, threshold)]
+        return result(Level.PASS, shown)
     if os.family == "RedHat" and os.major in SUPPORTED_MAJORS:
-        return [
-            Result(
-                "os",
-                Level.WARN,
-                shown,
-                threshold,
-                "an EL rebuild the roles are not tested on; Docker CE's RHEL repository "
-                "may still work",
-            )
-        ]
-    return [Result("os", Level.FAIL, shown, threshold, "install a supported release")]
+        return result(
+            Level.WARN,
+            shown,
+            "an EL rebuild the roles are not tested on; Docker CE's RHEL repository may still work",
+        )
+    return result(Level.FAIL, shown, "install a supported release")
 
 
 def _kernel_version(release: str) -> tuple[int, int] | None:
@@ -115,20 +119,17 @@ def check_cgroup(inp: CheckInput) -> list[Result]:
     version = inp.facts["cgroup"]
     if bad := _unread("cgroup", version):
         return [bad]
+    result = _one("cgroup", "v2")
     if version == 2:
-        return [Result("cgroup", Level.PASS, "v2", "v2")]
+        return result(Level.PASS, "v2")
     if version == 1:
-        return [
-            Result(
-                "cgroup",
-                Level.WARN,
-                "v1",
-                "v2",
-                "cgroup v1 is deprecated by Docker; boot with "
-                "systemd.unified_cgroup_hierarchy=1 (EL8), EL9 and later use v2",
-            )
-        ]
-    return [Result("cgroup", Level.FAIL, "none mounted", "v2", "mount /sys/fs/cgroup")]
+        return result(
+            Level.WARN,
+            "v1",
+            "cgroup v1 is deprecated by Docker; boot with "
+            "systemd.unified_cgroup_hierarchy=1 (EL8), EL9 and later use v2",
+        )
+    return result(Level.FAIL, "none mounted", "mount /sys/fs/cgroup")
 
 
 def check_cpus(inp: CheckInput) -> list[Result]:
@@ -137,21 +138,16 @@ def check_cpus(inp: CheckInput) -> list[Result]:
         return [bad]
     s = inp.sizing
     need = s.cpus_needed
-    threshold = (
+    result = _one(
+        "cpus",
         f">= {need} ({s.containers} containers x {s.cpus_per_container:g} + {s.os_cpus:g} for "
-        "the OS)"
+        "the OS)",
     )
     if hw.cpus >= need:
-        return [Result("cpus", Level.PASS, str(hw.cpus), threshold)]
-    return [
-        Result(
-            "cpus",
-            Level.FAIL,
-            str(hw.cpus),
-            threshold,
-            "add CPUs, or plan fewer containers (sizing_containers)",
-        )
-    ]
+        return result(Level.PASS, str(hw.cpus))
+    return result(
+        Level.FAIL, str(hw.cpus), "add CPUs, or plan fewer containers (sizing_containers)"
+    )
 
 
 def check_memory(inp: CheckInput) -> list[Result]:
@@ -160,22 +156,15 @@ def check_memory(inp: CheckInput) -> list[Result]:
         return [bad]
     s = inp.sizing
     need = s.memory_mb_needed
-    threshold = (
+    result = _one(
+        "memory",
         f">= {need} MiB ({s.containers} containers x {s.memory_mb_per_container} MiB + "
-        f"{s.os_memory_mb} MiB for the OS)"
+        f"{s.os_memory_mb} MiB for the OS)",
     )
     measured = f"{hw.memory_mb} MiB (swap {hw.swap_mb} MiB)"
     if hw.memory_mb >= need:
-        return [Result("memory", Level.PASS, measured, threshold)]
-    return [
-        Result(
-            "memory",
-            Level.FAIL,
-            measured,
-            threshold,
-            "add memory, or plan fewer or smaller containers",
-        )
-    ]
+        return result(Level.PASS, measured)
+    return result(Level.FAIL, measured, "add memory, or plan fewer or smaller containers")
 
 
 def _data_mount(inp: CheckInput, check: str) -> tuple[Mount | None, Result | None]:
@@ -200,30 +189,26 @@ def check_data_volume(inp: CheckInput) -> list[Result]:
     if bad:
         return [bad]
     root = inp.sizing.data_root
-    threshold = f"{root} on its own logical volume, not the root file system"
+    result = _one(
+        "docker data volume", f"{root} on its own logical volume, not the root file system"
+    )
     advice = (
         "give Docker's data its own logical volume: the docker_storage role with "
         "docker_storage_device set to a spare disk"
     )
     if mount is None or mount.mount == "/":
         shown = f"on the root file system ({mount.device if mount else '?'})"
-        return [Result("docker data volume", Level.FAIL, shown, threshold, advice)]
+        return result(Level.FAIL, shown, advice)
     shown = f"{mount.mount} on {mount.device}"
     if "[" in mount.device:  # findmnt: DEVICE[/dir], a directory of DEVICE bind-mounted
         device = mount.device.split("[", 1)[0]
         shown = f"a directory of {device} bind-mounted at {mount.mount}: it shares {device}"
-        return [Result("docker data volume", Level.FAIL, shown, threshold, advice)]
+        return result(Level.FAIL, shown, advice)
     if _is_lv(mount, inp.facts.get("lvm", LvmInfo())):
-        return [Result("docker data volume", Level.PASS, shown, threshold)]
-    return [
-        Result(
-            "docker data volume",
-            Level.WARN,
-            shown,
-            threshold,
-            "its own file system, but not on LVM: it cannot grow without a new disk",
-        )
-    ]
+        return result(Level.PASS, shown)
+    return result(
+        Level.WARN, shown, "its own file system, but not on LVM: it cannot grow without a new disk"
+    )
 
 
 def check_data_filesystem(inp: CheckInput) -> list[Result]:
@@ -232,29 +217,21 @@ def check_data_filesystem(inp: CheckInput) -> list[Result]:
         return [bad]
     if mount is None:
         return [Result("docker data fs", Level.WARN, "no mount found", "xfs ftype=1 or ext4")]
-    threshold = "xfs with ftype=1, or ext4 (overlay2 needs d_type)"
+    result = _one("docker data fs", "xfs with ftype=1, or ext4 (overlay2 needs d_type)")
     shown = mount.fstype + (f" ftype={mount.ftype}" if mount.fstype == "xfs" else "")
     if mount.fstype == "ext4" or (mount.fstype == "xfs" and mount.ftype == 1):
-        return [Result("docker data fs", Level.PASS, shown, threshold)]
+        return result(Level.PASS, shown)
     if mount.fstype == "xfs" and mount.ftype is None:
-        return [
-            Result(
-                "docker data fs",
-                Level.WARN,
-                "xfs, ftype unknown",
-                threshold,
-                "xfs_info could not say; run `xfs_info " + mount.mount + "` on the host",
-            )
-        ]
-    return [
-        Result(
-            "docker data fs",
-            Level.FAIL,
-            shown,
-            threshold,
-            "make the file system again: mkfs.xfs -n ftype=1 (data on it is lost: move it first)",
+        return result(
+            Level.WARN,
+            "xfs, ftype unknown",
+            "xfs_info could not say; run `xfs_info " + mount.mount + "` on the host",
         )
-    ]
+    return result(
+        Level.FAIL,
+        shown,
+        "make the file system again: mkfs.xfs -n ftype=1 (data on it is lost: move it first)",
+    )
 
 
 def check_data_space(inp: CheckInput) -> list[Result]:
@@ -296,29 +273,21 @@ def check_selinux(inp: CheckInput) -> list[Result]:
     if bad := _unread("selinux", se):
         return [bad]
     measured = f"running {se.mode}, configured {se.config_mode or '(no /etc/selinux/config)'}"
-    threshold = "configured = running; enforcing"
+    result = _one("selinux", "configured = running; enforcing")
     if se.config_mode and se.config_mode != se.mode:
-        return [
-            Result(
-                "selinux",
-                Level.WARN,
-                measured,
-                threshold,
-                "the configured mode takes effect at the next reboot: reboot before installing",
-            )
-        ]
-    if se.mode == "enforcing" or se.mode in inp.sizing.selinux_allowed:
-        return [Result("selinux", Level.PASS, measured, threshold)]
-    return [
-        Result(
-            "selinux",
+        return result(
             Level.WARN,
             measured,
-            threshold,
-            "set SELINUX=enforcing in /etc/selinux/config and reboot (container-selinux "
-            "confines the containers)",
+            "the configured mode takes effect at the next reboot: reboot before installing",
         )
-    ]
+    if se.mode == "enforcing" or se.mode in inp.sizing.selinux_allowed:
+        return result(Level.PASS, measured)
+    return result(
+        Level.WARN,
+        measured,
+        "set SELINUX=enforcing in /etc/selinux/config and reboot (container-selinux "
+        "confines the containers)",
+    )
 
 
 def check_firewalld(inp: CheckInput) -> list[Result]:
@@ -326,18 +295,15 @@ def check_firewalld(inp: CheckInput) -> list[Result]:
     if bad := _unread("firewalld", fw):
         return [bad]
     measured = fw.state + (f", backend {fw.backend}" if fw.backend else "")
+    result = _one("firewalld", "active")
     if fw.state == "active":
-        return [Result("firewalld", Level.PASS, measured, "active")]
-    return [
-        Result(
-            "firewalld",
-            Level.WARN,
-            measured,
-            "active",
-            "install and start firewalld (systemctl enable --now firewalld), then restart "
-            "docker so that it adds its zone",
-        )
-    ]
+        return result(Level.PASS, measured)
+    return result(
+        Level.WARN,
+        measured,
+        "install and start firewalld (systemctl enable --now firewalld), then restart "
+        "docker so that it adds its zone",
+    )
 
 
 def check_time(inp: CheckInput) -> list[Result]:
@@ -345,42 +311,31 @@ def check_time(inp: CheckInput) -> list[Result]:
     if bad := _unread("time sync", t):
         return [bad]
     measured = f"synchronised: {'yes' if t.synced else 'no'} ({t.source}), chronyd {t.chronyd}"
+    result = _one("time sync", "synchronised")
     if t.synced:
-        return [Result("time sync", Level.PASS, measured, "synchronised")]
+        return result(Level.PASS, measured)
     if t.container:
         # A container has no clock of its own: it reads the kernel's, which only the machine
         # that runs it can set (chronyd inside would need CAP_SYS_TIME over the machine's
         # clock, and systemd skips it in containers). Not a fault of this host: WARN.
-        return [
-            Result(
-                "time sync",
-                Level.WARN,
-                f"{measured}; a {t.container} container: its clock is the kernel's",
-                "synchronised",
-                f"this host is a container ({t.container}): time sync is the job of the "
-                "machine that runs it; check chronyd there (chronyc tracking)",
-            )
-        ]
-    if t.chronyd == "active":
-        return [
-            Result(
-                "time sync",
-                Level.WARN,
-                measured,
-                "synchronised",
-                "chronyd runs but is not synchronised yet: check its servers (chronyc sources)",
-            )
-        ]
-    return [
-        Result(
-            "time sync",
-            Level.FAIL,
-            measured,
-            "synchronised",
-            "install and start chrony (systemctl enable --now chronyd): TLS and GPG checks "
-            "need the right time",
+        return result(
+            Level.WARN,
+            f"{measured}; a {t.container} container: its clock is the kernel's",
+            f"this host is a container ({t.container}): time sync is the job of the "
+            "machine that runs it; check chronyd there (chronyc tracking)",
         )
-    ]
+    if t.chronyd == "active":
+        return result(
+            Level.WARN,
+            measured,
+            "chronyd runs but is not synchronised yet: check its servers (chronyc sources)",
+        )
+    return result(
+        Level.FAIL,
+        measured,
+        "install and start chrony (systemctl enable --now chronyd): TLS and GPG checks "
+        "need the right time",
+    )
 
 
 def check_repos(inp: CheckInput) -> list[Result]:
