@@ -56,57 +56,52 @@ class Release:
         )
 
 
-def _rocky(major: str, version: str, codename: str) -> Release:
-    return Release(
-        f"rocky{major}",
-        "rocky",
-        "Rocky Linux",
-        version,
-        codename,
-        "rhel centos fedora",
-        f"cpe:/o:rocky:rocky:{major}::baseos",
-        "/etc/rocky-release",
-    )
-
-
-def _alma(major: str, version: str, codename: str) -> Release:
-    return Release(
-        f"alma{major}",
+#: vendor (the key's prefix) → ID=, NAME=, ID_LIKE=, the CPE's vendor:product, its release file
+_VENDORS = {
+    "rocky": ("rocky", "Rocky Linux", "rhel centos fedora", "rocky:rocky", "/etc/rocky-release"),
+    "alma": (
         "almalinux",
         "AlmaLinux",
-        version,
-        codename,
         "rhel centos fedora",
-        f"cpe:/o:almalinux:almalinux:{major}::baseos",
+        "almalinux:almalinux",
         "/etc/almalinux-release",
-    )
-
-
-def _rhel(major: str, version: str, codename: str) -> Release:
-    return Release(
-        f"rhel{major}",
+    ),
+    "rhel": (
         "rhel",
         "Red Hat Enterprise Linux",
+        "fedora",
+        "redhat:enterprise_linux",
+        "/etc/redhat-release",
+    ),
+}
+
+
+def _release(vendor: str, major: str, version: str, codename: str) -> Release:
+    os_id, name, id_like, cpe, release_file = _VENDORS[vendor]
+    return Release(
+        f"{vendor}{major}",
+        os_id,
+        name,
         version,
         codename,
-        "fedora",
-        f"cpe:/o:redhat:enterprise_linux:{major}::baseos",
-        "/etc/redhat-release",
+        id_like,
+        f"cpe:/o:{cpe}:{major}::baseos",
+        release_file,
     )
 
 
 RELEASES: dict[str, Release] = {
     r.key: r
     for r in (
-        _rocky("8", "8.10", "Green Obsidian"),
-        _rocky("9", "9.5", "Blue Onyx"),
-        _rocky("10", "10.0", "Red Quartz"),
-        _alma("8", "8.10", "Cerulean Leopard"),
-        _alma("9", "9.5", "Teal Serval"),
-        _alma("10", "10.0", "Purple Lion"),
-        _rhel("8", "8.10", "Ootpa"),
-        _rhel("9", "9.5", "Plow"),
-        _rhel("10", "10.0", "Coughlan"),
+        _release("rocky", "8", "8.10", "Green Obsidian"),
+        _release("rocky", "9", "9.5", "Blue Onyx"),
+        _release("rocky", "10", "10.0", "Red Quartz"),
+        _release("alma", "8", "8.10", "Cerulean Leopard"),
+        _release("alma", "9", "9.5", "Teal Serval"),
+        _release("alma", "10", "10.0", "Purple Lion"),
+        _release("rhel", "8", "8.10", "Ootpa"),
+        _release("rhel", "9", "9.5", "Plow"),
+        _release("rhel", "10", "10.0", "Coughlan"),
     )
 }
 
