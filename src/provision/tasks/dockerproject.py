@@ -37,10 +37,10 @@ from provision.planning.model import (
     shell_words,
     write_file,
 )
-from provision.project.paths import contained_file
 from provision.project.templating import render_template_file
 from provision.project.yamlfile import read_text
 from provision.tasks.base import TaskType
+from provision.tasks.wholefile import role_file
 
 MISSING_TOOL = 127
 MAX_COMPOSE_BYTES = 1024 * 1024  # the probe reads a compose file whole up to this size
@@ -117,18 +117,7 @@ def checked_compose(task: TaskType, text_: str, origin: str) -> tuple[dict[str, 
 def role_template(task: TaskType, src: str, argument: str) -> Path:
     """The template `src` under the role's `templates/` (a play's own task: beside the
     playbook); it must stay inside that folder and exist."""
-    if task.context.role_dir is None:
-        root = Path(task.context.location.file).parent
-        root_what = f"the playbook's folder {root}"
-    else:
-        root = task.context.role_dir
-        root_what = f"the role folder {root}"
-    where = task.context.location
-    what = f"{task.type_name}: `{argument}`"
-    candidate = contained_file(root / "templates", src, root, what, where, root_what)
-    if not candidate.is_file():
-        raise task.fail(f"template not found: {candidate}", arg=argument)
-    return candidate
+    return role_file(task, "templates/", src, argument, at=argument)
 
 
 def render_role_template(task: TaskType, src: str, argument: str) -> str:

@@ -116,22 +116,7 @@ class WholeFile(TaskType):
                 )
 
     def _role_file(self, folder: str) -> Path:
-        """`src` under the role's `templates/` or `files/` (a play's own tasks: beside the
-        playbook); it must stay inside the role's (the playbook's) folder."""
-        if self.context.role_dir is None:
-            root = Path(self.context.location.file).parent
-            root_what = f"the playbook's folder {root}"
-        else:
-            root = self.context.role_dir
-            root_what = f"the role folder {root}"
-        what = {"templates/": "template", "files/": "file"}[folder]
-        src, where = self.params.src, self.context.location
-        candidate = contained_file(
-            root / folder, src, root, f"{self.type_name}: `src`", where, root_what
-        )
-        if not candidate.is_file():
-            raise self.fail(f"{what} not found: {candidate}")
-        return candidate
+        return role_file(self, folder, self.params.src, "src")
 
     def facts(self) -> list[Fact]:
         return [FileFact(self.params.dest)]
@@ -173,3 +158,21 @@ class WholeFile(TaskType):
             if getattr(self.params, key) is not None:
                 expect[key] = getattr(self.params, key)
         return [Assertion("file", dest, expect, f"{dest} as declared")]
+
+
+def role_file(task: TaskType, folder: str, src: str, argument: str, at: str | None = None) -> Path:
+    """`src` under the role's `folder` (`templates/` or `files/`; a play's own tasks: beside
+    the playbook); it must stay inside the role's (the playbook's) folder and exist. Errors
+    name `argument`; a missing file's names argument `at`'s line when given."""
+    if task.context.role_dir is None:
+        root = Path(task.context.location.file).parent
+        root_what = f"the playbook's folder {root}"
+    else:
+        root = task.context.role_dir
+        root_what = f"the role folder {root}"
+    what = f"{task.type_name}: `{argument}`"
+    candidate = contained_file(root / folder, src, root, what, task.context.location, root_what)
+    if not candidate.is_file():
+        kind = {"templates/": "template", "files/": "file"}[folder]
+        raise task.fail(f"{kind} not found: {candidate}", arg=at)
+    return candidate
