@@ -382,10 +382,12 @@ class SSHConnection(ShellRunner):
                 via,
                 self._describe_auth(kwargs),
             )
-            hop_conn = Hop(hop.host, user, hop.port, self.timeout, kwargs, gateway)
+            # the first hop may be reached by its own ProxyCommand (ssh_config)
+            first: Any = gateway if gateway is not None else hop.proxy_command
+            hop_conn = Hop(hop.host, user, hop.port, self.timeout, kwargs, first)
             self._client_setup(hop_conn, target=False)
             gateways.append(hop_conn)
-            if gateway is None:
+            if first is None:
                 hop_conn.connect_kwargs["sock"] = self._socket(hop.host, hop.port, label)
             self._connect(hop_conn, label, where)
             log.debug("%s: %s: connected", self.config.name, label)
