@@ -1943,7 +1943,7 @@ def host_settings(
         mine = [p for p in plays if host in inventory.match(p.hosts, p.location)]
         raw: dict[str, Any] = {}
         origins: dict[str, Location] = {}
-        become = False
+        become: bool | None = None  # no play: ansible.cfg decides
         for play in reversed(mine):  # the first play's values win
             play_raw, play_origins = _play_variables(inventory, play, host, extra_vars or {})
             raw.update(play_raw)

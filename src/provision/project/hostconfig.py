@@ -157,7 +157,7 @@ def host_config(
     name: str,
     variables: Variables,
     inventory_dir: Path,
-    play_become: bool,
+    play_become: bool | None,
     where: Location | None,
     check_files: bool = False,
     settings: ControllerSettings | None = None,
@@ -257,7 +257,7 @@ def host_config(
     identity_files = entry.identity_files if entry is not None and key_file is None else ()
     become_value = _get(variables, "ansible_become", where)
     become = (
-        (play_become or bool(cfg.become))
+        (bool(cfg.become) if play_become is None else play_become)
         if become_value is None
         else _strict_bool(become_value, "ansible_become", origin("ansible_become"))
     )

@@ -69,7 +69,7 @@ def settings(tmp_path: Path, text: str, **cfg: object) -> ControllerSettings:
 
 
 def host(name: str, variables: dict, s: ControllerSettings):  # noqa: ANN201
-    return host_config(name, Variables(variables), Path("/inv"), False, None, settings=s)
+    return host_config(name, Variables(variables), Path("/inv"), None, None, settings=s)
 
 
 def test_alias_resolves_hostname_user_port_key_and_hops(tmp_path: Path) -> None:
