@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import ConnectError, HostKeyError, InputError
-from provision.execution.connection import Become, ConnectionLost, Result, ShellRunner
+from provision.execution.connection import (
+    Become,
+    ConnectionLost,
+    Result,
+    ShellRunner,
+    su_target,
+)
 from provision.execution.paramikoimport import import_paramiko
 from provision.project.connvalues import ConnValueError, check_key_file, read_known_hosts
 from provision.project.hostconfig import HostConfig
@@ -284,10 +290,11 @@ class SSHConnection(ShellRunner):
     _gateways: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # become is root; `become_user` (inventory, ansible.cfg, task) is per task: runuser
+        # become is root (sudo: `become_user` is per task, runuser), or su's become_user
         self.become = Become(
             self.config.user, self.config.become_password, method=self.config.become_method
         )
+        self.become.target = su_target(self.config)
 
     def _record_file(self) -> Path:
         if self.config.known_hosts:

@@ -30,7 +30,13 @@ from provision.facts.readonly import (
     env_prefix,
     environment_reads_only,
 )
-from provision.project.become import check_method, play_become, writer_of, writes_as_user
+from provision.project.become import (
+    check_method,
+    check_su_user,
+    play_become,
+    writer_of,
+    writes_as_user,
+)
 from provision.project.connvalues import ConnValueError, check_user
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
@@ -824,6 +830,7 @@ def _keyword_scope(raw: YDict, scope: TaskScope, where: Location, task: bool) ->
                 f"`become_user` {exc.message}", where_of(raw, "become_user", file)
             ) from None
     check_method(raw.get("become_method"), scope.config, where_of(raw, "become_method", file))
+    check_su_user(changes, scope, where_of(raw, "become_user", file))
     for key in ("ignore_errors", "run_once"):
         value = _bool_key(raw, key, where)
         if value is not None:

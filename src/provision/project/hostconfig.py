@@ -317,13 +317,14 @@ def host_config(
         for file in (user_file, known_hosts):  # the files read for this host's keys
             if file is not None:
                 _check_known_hosts(Path(file))
-    if method == "su" and become and not become_password and user != "root":
+    if method == "su" and become and not become_password and user not in ("root", become_user):
         raise InputError(
-            f"host {name!r} becomes root with su, which needs root's password: set"
-            " ansible_become_password (or ansible_become_pass)",
+            f"host {name!r} becomes {become_user} with su, which needs {become_user}'s"
+            " password: set ansible_become_password (or ansible_become_pass)",
             method_where,
             hint="from a vault or the environment (\"{{ lookup('env', 'ROOT_PW') }}\"); it"
-            " is fed to su on a pipe, never shown or put in a command line",
+            " is fed to su on a pipe, never shown or put in a command line. It is the"
+            " password of the user su becomes (a play's become_user overrides the host's)",
         )
     return HostConfig(
         name=name,
