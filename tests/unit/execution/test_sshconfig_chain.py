@@ -265,3 +265,19 @@ def test_line_through_include(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     where = caught.value.location
     assert where is not None
     assert (where.file, where.line) == (str(tmp_path / ".ssh" / "hops"), 4)
+
+
+TARGET_CASES = CASES + [("HostName", "h" * 100_000), ("User", "u" * 100_000)]
+
+
+@pytest.mark.parametrize(("key", "value"), TARGET_CASES)
+def test_bad_value_in_the_targets_block_names_its_line(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    text = f"Host other\n  {key} fine\nHost target\n  Compression yes\n  {key} {value}\n"
+    with pytest.raises(InputError) as caught:
+        target(tmp_path, text)
+    message = str(caught.value)
+    assert f"{key} of 'target' in ssh config" in message, message
+    assert caught.value.location is not None and caught.value.location.line == 5, message
+    assert len(message) < 2000  # a huge value is cut in the message
