@@ -91,6 +91,7 @@ class SshConfig:
         except Exception as exc:  # noqa: BLE001 - paramiko's parse errors are of several types
             raise InputError(f"ssh config cannot be read: {exc}", self.where)
         self._cache: dict[str, SshHostEntry] = {}
+        self._first: dict[tuple[str, str], Location] | None = None
 
     def lookup(self, name: str) -> SshHostEntry:
         cached = self._cache.get(name)
@@ -136,11 +137,14 @@ class SshConfig:
         """The first line that sets `key` to `value` (HostName and User are read by `Match`,
         so they cannot be traced in the shadow parse; any line holding the value will do
         for an error about that value)."""
-        for text, where in self._lines:
-            match = _KEYWORD.match(text)
-            if match and match.group(1).lower() == key and _unquote(match.group(2)) == value:
-                return where
-        return None
+        if self._first is None:
+            self._first = {}
+            for text, where in self._lines:
+                match = _KEYWORD.match(text)
+                if match and match.group(1).lower() in ("hostname", "user"):
+                    pair = (match.group(1).lower(), _unquote(match.group(2)))
+                    self._first.setdefault(pair, where)
+        return self._first.get((key, value))
 
 
 def _unquote(value: str) -> str:
