@@ -13,7 +13,14 @@ lacks is done here, before it parses:
 - What cannot be honoured is refused with file:line, never half-done: `Match exec` (it
   would run a command while provision reads its input), `CanonicalizeHostname yes` (DNS
   lookups while reading), a line with a control character.
-Every value then goes through the same checks as an inventory value (connvalues).
+Every value then goes through the same checks as an inventory value (connvalues); an
+error names the file:line the value was written at (through Include): ProxyJump,
+ProxyCommand, Port and IdentityFile lines are traced exactly by a second parse of the same
+text with those values replaced by their line's index; HostName and User (which `Match`
+reads, so they cannot be replaced) by the first line holding the value.
+
+A jump host's own ProxyJump is followed as OpenSSH follows it (`resolve_jumps`): a chain
+defined hop by hop, with loops and chains deeper than MAX_JUMP_HOPS refused.
 """
 
 from __future__ import annotations
