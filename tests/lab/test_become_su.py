@@ -173,3 +173,68 @@ def test_a_wrong_su_password_is_one_clear_error(setup: dict, tmp_path: Path) -> 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "su refused the become password" in result.stdout, result.stdout
     assert "not-the-root-password" not in result.stdout + result.stderr
+
+
+APP_PASSWORD = "App pw 'q\" `id` $(id) \\t -x"
+DIRECT = {
+    "hosts": "rocky1",
+    "become": True,
+    "become_user": "appuser",
+    "tasks": [
+        {
+            "name": "who am I",
+            "ansible.builtin.command": "id -un",
+            "register": "who",
+            "changed_when": False,
+        },
+        {"name": "as appuser", "ansible.builtin.assert": {"that": ["who.stdout == 'appuser'"]}},
+        {
+            "name": "a file su to appuser makes",
+            "ansible.builtin.copy": {"dest": "/srv/su5a/app/direct.conf", "content": "d=1\n"},
+        },
+        {
+            "name": "a command su to appuser runs",
+            "ansible.builtin.shell": {
+                "cmd": "id -un > /srv/su5a/app/made-by",
+                "creates": "/srv/su5a/app/made-by",
+            },
+        },
+    ],
+}
+
+
+def test_su_to_the_become_user_with_its_own_password(setup: dict, tmp_path: Path) -> None:
+    """Ansible's su: the play's become_user is reached by `su appuser` with appuser's
+    password (root's is not given); the probe and the tasks run as appuser."""
+    host = setup["host"]
+    quoted = APP_PASSWORD.replace("'", "'\"'\"'")
+    run_on(host, f"printf '%s\\n' 'appuser:{quoted}' | chpasswd")
+    data = yaml.safe_load(Path(setup["inventory"]).read_text())
+    hosts_of(data)["rocky1"]["ansible_become_password"] = APP_PASSWORD
+    inventory = tmp_path / "app.yml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    site = tmp_path / "direct.yml"
+    site.write_text(yaml.safe_dump([DIRECT], sort_keys=False))
+    inv = str(inventory)
+    first = provision("apply", inv, "--playbook", str(site), "--limit", "rocky1", "--diff")
+    assert first.returncode == 0, first.stdout + first.stderr
+    owners = run_on(
+        host, "stat -c '%U %n' /srv/su5a/app/direct.conf; cat /srv/su5a/app/made-by"
+    ).stdout.splitlines()
+    assert owners == ["appuser /srv/su5a/app/direct.conf", "appuser"]
+    again = provision(
+        "apply", inv, "--playbook", str(site), "--limit", "rocky1", "--format", "json"
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    report = json.loads(again.stdout)["hosts"]["rocky1"]
+    assert report["counts"]["changed"] == 0 and report["remote_commands"] == 1, report
+    # root's password is now the wrong one for this play: one clear error, nothing shown
+    hosts_of(data)["rocky1"]["ansible_become_password"] = ROOT_PASSWORD
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    wrong = provision("plan", inv, "--playbook", str(site), "--limit", "rocky1")
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    assert "su refused the become password" in wrong.stdout, wrong.stdout
+    shown = first.stdout + first.stderr + again.stdout + again.stderr
+    shown += wrong.stdout + wrong.stderr
+    shown += run_on(host, "journalctl --no-pager | cat -v", check=False).stdout
+    assert "App pw" not in shown and "R00t pw" not in shown

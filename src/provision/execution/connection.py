@@ -66,8 +66,10 @@ class Become:
     user: str
     password: str | None = None
     password_needed: bool | None = None  # learnt with one `sudo -n true` when a password is set
-    target: str = "root"  # become_user: who `become` runs as (checked: no leading '-')
-    method: str = "sudo"  # or "su": root's password on a pipe (see `su_line`)
+    # who `become` runs as (checked: no leading '-'): root, or for su the host's or play's
+    # become_user (project/become.py su_user; set per play by the runner)
+    target: str = "root"
+    method: str = "sudo"  # or "su": the target's password on a pipe (see `su_line`)
 
     def needs_check(self) -> bool:
         return (
@@ -79,12 +81,14 @@ class Become:
 
     def wrap(self, script: str, stdin: bytes | None, as_root: bool) -> tuple[str, bytes | None]:
         """(command line, stdin) for `script`; the script itself is fed on stdin when possible."""
+        if as_root and self.method == "su" and self.target != "root":
+            script = su_shim(self.target) + script
         if not as_root or self.user == self.target or (self.user == "root" == self.target):
             if stdin is None:
                 return "sh -s", script.encode()
             return f"sh -c {shlex.quote(script)}", stdin
         if self.method == "su":
-            return su_line(script, stdin, self.password or "")
+            return su_line(script, stdin, self.password or "", self.target)
         who = "" if self.target == "root" else f"-u {shlex.quote(self.target)} "
         if self.password_needed and self.password is not None:
             prefix = (self.password + "\n").encode()
@@ -96,14 +100,35 @@ class Become:
         return f"sudo -n {who}-- sh -c {shlex.quote(script)}", stdin
 
 
+def su_target(config: HostConfig) -> str:
+    """Whom `become` runs as on this connection (see project/become.py su_user)."""
+    return config.become_user if config.become_method == "su" else "root"
+
+
 SU_FAILED = ("su: Authentication failure", "su: incorrect password", "su: Permission denied")
 
 
-def su_line(script: str, stdin: bytes | None, password: str) -> tuple[str, bytes]:
-    """(command line, stdin) that runs `script` as root through `su`, over one exec
-    channel and without a terminal.
+def su_shim(user: str) -> str:
+    """A shell function put before a script that `su` runs as `user` (not root): a task's
+    `runuser -u USER -- CMD` (how provision reaches a become_user from root) runs CMD as
+    it is, since the shell is already USER; another user is refused (exit 126). Compile
+    refuses such a task first (project/become.py check_su_user): this is the backstop."""
+    quoted = shlex.quote(user)
+    return (
+        f'runuser() {{ if [ "$#" -gt 3 ] && [ "$1" = -u ] && [ "$2" = {quoted} ]'
+        ' && [ "$3" = -- ]; then shift 3; "$@"; else'
+        f" printf 'provision: su became %s and cannot run a command as another user\\n'"
+        f" {quoted} >&2; return 126; fi; }}\n"
+    )
 
-    The channel's stdin starts with root's password on one line. The login shell reads
+
+def su_line(
+    script: str, stdin: bytes | None, password: str, user: str = "root"
+) -> tuple[str, bytes]:
+    """(command line, stdin) that runs `script` as `user` through `su USER -c` (Ansible's
+    su: the password is that user's own), over one exec channel and without a terminal.
+
+    The channel's stdin starts with the password on one line. The login shell reads
     that line with its `read` builtin (one byte at a time, so nothing after it is taken);
     `printf` (a builtin: no argv) hands it to su alone on a pipe, so PAM's conversation
     reads it there; the rest of the channel's stdin (the script, or the command's own
@@ -112,7 +137,8 @@ def su_line(script: str, stdin: bytes | None, password: str) -> tuple[str, bytes
     inner = "exec sh -s" if stdin is None else f"exec sh -c {shlex.quote(script)}"
     line = (
         "IFS= read -r p || exit 125; "
-        f"{{ printf '%s\\n' \"$p\" | su root -c {shlex.quote(inner + ' 0<&3 3<&-')}; }} 3<&0"
+        f"{{ printf '%s\\n' \"$p\" | su {shlex.quote(user)} -c"
+        f" {shlex.quote(inner + ' 0<&3 3<&-')}; }} 3<&0"
     )
     body = script.encode() if stdin is None else stdin
     return line, (password + "\n").encode() + body
@@ -125,8 +151,9 @@ def check_become_result(host: str, user: str, result: Result) -> None:
     err = result.stderr.decode("utf-8", errors="replace")
     if any(text in err for text in SU_FAILED):
         raise BecomeError(
-            f"{host}: su refused the become password (root's password, from"
-            f" ansible_become_password) for user {user!r}"
+            f"{host}: su refused the become password (the password of the user su becomes:"
+            f" root, or the host's or play's become_user; from ansible_become_password) for"
+            f" user {user!r}"
         )
     if "sudo:" not in err:
         return
@@ -186,8 +213,9 @@ class LocalConnection(ShellRunner):
 
     def __post_init__(self) -> None:
         user = "root" if os.geteuid() == 0 else self.config.user
-        # become is root; `become_user` (inventory, ansible.cfg, task) is per task: runuser
+        # become is root (sudo: `become_user` is per task, runuser), or su's become_user
         self.become = Become(user, self.config.become_password, method=self.config.become_method)
+        self.become.target = su_target(self.config)
 
     def _exec(
         self, line: str, stdin: bytes | None, on_line: Callable[[str], None] | None = None

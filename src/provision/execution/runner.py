@@ -45,6 +45,7 @@ from provision.execution.connection import (
     ConnectionLost,
     LocalConnection,
     Result,
+    su_target,
 )
 from provision.execution.reports import (
     CHANGED,
@@ -880,6 +881,8 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
             if conn is None:
                 conn = connect(host_play.host, options)
                 connections[name] = conn
+            if hasattr(conn, "become"):  # su: whom this play's become_user makes it
+                conn.become.target = su_target(host_play.host)
             HostRun(host_play, conn, options, report, listener).run()
         except ConnectError as exc:
             fail(report, str(exc), UNREACHABLE if not report.tasks else FAILED)

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from provision.errors import ConnectError, HostKeyError, InputError
-from provision.execution.connection import Become, ConnectionLost, Result, ShellRunner
+from provision.execution.connection import (
+    Become,
+    ConnectionLost,
+    Result,
+    ShellRunner,
+    su_target,
+)
 from provision.execution.paramikoimport import import_paramiko
 from provision.project.connvalues import ConnValueError, check_key_file, read_known_hosts
 from provision.project.hostconfig import HostConfig
@@ -284,10 +290,11 @@ class SSHConnection(ShellRunner):
     _gateways: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # become is root; `become_user` (inventory, ansible.cfg, task) is per task: runuser
+        # become is root (sudo: `become_user` is per task, runuser), or su's become_user
         self.become = Become(
             self.config.user, self.config.become_password, method=self.config.become_method
         )
+        self.become.target = su_target(self.config)
 
     def _record_file(self) -> Path:
         if self.config.known_hosts:
@@ -382,10 +389,12 @@ class SSHConnection(ShellRunner):
                 via,
                 self._describe_auth(kwargs),
             )
-            hop_conn = Hop(hop.host, user, hop.port, self.timeout, kwargs, gateway)
+            # the first hop may be reached by its own ProxyCommand (ssh_config)
+            first: Any = gateway if gateway is not None else hop.proxy_command
+            hop_conn = Hop(hop.host, user, hop.port, self.timeout, kwargs, first)
             self._client_setup(hop_conn, target=False)
             gateways.append(hop_conn)
-            if gateway is None:
+            if first is None:
                 hop_conn.connect_kwargs["sock"] = self._socket(hop.host, hop.port, label)
             self._connect(hop_conn, label, where)
             log.debug("%s: %s: connected", self.config.name, label)

@@ -1,10 +1,20 @@
 """`become_method` and `become_user` beyond commands: which methods a play, block or task
-may name, and which task types write files as their `become_user`.
+may name, which task types write files as their `become_user`, and whom `su` becomes.
 
-The connection becomes root one way per host (its one SSH session): `sudo`, or `su` with
-root's password (`HostConfig.become_method`, from `ansible_become_method` or ansible.cfg).
+The connection becomes another user one way per host (its one SSH session): `sudo`, or
+`su` (`HostConfig.become_method`, from `ansible_become_method` or ansible.cfg).
 A play, block or task may name the host's own method; naming another one is an input
-error that says where to set it. `become_user` is then reached from root with runuser.
+error that says where to set it.
+
+- sudo: the connection becomes root; a `become_user` is then reached from root with
+  runuser (per task).
+- su, as Ansible's su: `su USER -c ...` where USER is the host's or the play's
+  `become_user` (`ansible_become_user`, ansible.cfg's `become_user`, the play's
+  `become_user`; root when none is given), and the become password is USER's own. With
+  USER not root, every becoming task of the play runs as USER (a task or block naming
+  another `become_user` is an input error: su cannot leave USER without that user's
+  password). With USER root (root's password), a task's or block's `become_user` is
+  reached from root with runuser, as with sudo.
 """
 
 from __future__ import annotations
@@ -45,6 +55,57 @@ def check_method(method: Any, config: HostConfig, where: Location) -> None:
         )
 
 
+def su_user(config: HostConfig) -> str:
+    """Whom the connection's `become` runs as: the `become_user` for su, root for sudo."""
+    return config.become_user if config.become_method == "su" else "root"
+
+
+def check_su_user(changes: dict[str, Any], scope: Any, where: Location) -> None:
+    """A play's, block's or task's scope under su to another user than root: when it
+    becomes, its `become_user` (its own, else the enclosing block's) must be that user,
+    else an input error (the connection holds that user's password only)."""
+    config = scope.config
+    target = su_user(config)
+    user = changes.get("become_user") or scope.become_user
+    become = changes.get("become", scope.become)
+    if target == "root" or not user or user == target:
+        return
+    if not (config.become if become is None else become):
+        return
+    hint = f"remove this become_user (its steps then run as {target}), "
+    if user == "root":
+        hint += "or make root the host's become_user (su root with root's password)"
+    else:
+        hint += (
+            "or make root the play's and host's become_user (su root with root's password;"
+            f" provision reaches {user} from root with runuser)"
+        )
+    raise InputError(
+        f"`become_user: {user}` differs from the user su becomes on host {config.name!r}"
+        f" ({target}): with become_method su, provision runs `su {target}` with {target}'s"
+        " password (ansible_become_password) over the host's one SSH session, and cannot"
+        " become another user from there",
+        where,
+        hint=hint + ", or use become_method sudo",
+    )
+
+
+def _check_su_password(config: HostConfig, where: Location | None) -> None:
+    """su to a user other than the login user needs that user's password."""
+    target = su_user(config)
+    if config.become_method != "su" or not config.become or config.become_password:
+        return
+    if config.user in ("root", target):
+        return
+    raise InputError(
+        f"host {config.name!r} becomes {target} with su, which needs {target}'s password:"
+        " set ansible_become_password (or ansible_become_pass)",
+        where,
+        hint="from a vault or the environment (\"{{ lookup('env', 'BECOME_PW') }}\"); it"
+        " is fed to su on a pipe, never shown or put in a command line",
+    )
+
+
 def writes_as_user(type_name: str) -> bool:
     return type_name in WRITES_AS_USER
 
@@ -74,6 +135,8 @@ def play_become(play: Any, variables: Any, config: HostConfig) -> HostConfig:
     where = where_of(raw, "become_user", file)
     user = render_value(user, variables, where, "become_user")
     try:
-        return replace(config, become_user=check_user(str(user)))
+        config = replace(config, become_user=check_user(str(user)))
     except ConnValueError as exc:
         raise InputError(f"`become_user` {exc.message}", where) from None
+    _check_su_password(config, where)
+    return config

@@ -30,7 +30,13 @@ from provision.facts.readonly import (
     env_prefix,
     environment_reads_only,
 )
-from provision.project.become import check_method, play_become, writer_of, writes_as_user
+from provision.project.become import (
+    check_method,
+    check_su_user,
+    play_become,
+    writer_of,
+    writes_as_user,
+)
 from provision.project.connvalues import ConnValueError, check_user
 from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
@@ -824,6 +830,7 @@ def _keyword_scope(raw: YDict, scope: TaskScope, where: Location, task: bool) ->
                 f"`become_user` {exc.message}", where_of(raw, "become_user", file)
             ) from None
     check_method(raw.get("become_method"), scope.config, where_of(raw, "become_method", file))
+    check_su_user(changes, scope, where_of(raw, "become_user", file))
     for key in ("ignore_errors", "run_once"):
         value = _bool_key(raw, key, where)
         if value is not None:
@@ -1943,7 +1950,7 @@ def host_settings(
         mine = [p for p in plays if host in inventory.match(p.hosts, p.location)]
         raw: dict[str, Any] = {}
         origins: dict[str, Location] = {}
-        become = False
+        become: bool | None = None  # no play: ansible.cfg decides
         for play in reversed(mine):  # the first play's values win
             play_raw, play_origins = _play_variables(inventory, play, host, extra_vars or {})
             raw.update(play_raw)

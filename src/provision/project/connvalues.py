@@ -236,6 +236,8 @@ class JumpHost:
     name: str | None = None  # the name as written, when ssh_config resolved it to `host`
     identity_files: tuple[str, ...] = ()  # from ssh_config
     port_given: bool = field(default=False, compare=False)
+    # the first hop's own ProxyCommand from ssh_config: how it is reached
+    proxy_command: str | None = None
 
     def spec(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

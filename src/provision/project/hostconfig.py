@@ -6,12 +6,12 @@ import getpass
 import os
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from provision.errors import InputError, Location
-from provision.execution.sshconfig import SshConfig, SshHostEntry
+from provision.execution.sshconfig import SshConfig, SshHostEntry, resolve_jumps
 from provision.project.ansiblecfg import AnsibleConfig
 from provision.project.connvalues import (
     ConnValueError,
@@ -157,7 +157,7 @@ def host_config(
     name: str,
     variables: Variables,
     inventory_dir: Path,
-    play_become: bool,
+    play_become: bool | None,
     where: Location | None,
     check_files: bool = False,
     settings: ControllerSettings | None = None,
@@ -257,7 +257,7 @@ def host_config(
     identity_files = entry.identity_files if entry is not None and key_file is None else ()
     become_value = _get(variables, "ansible_become", where)
     become = (
-        (play_become or bool(cfg.become))
+        (bool(cfg.become) if play_become is None else play_become)
         if become_value is None
         else _strict_bool(become_value, "ansible_become", origin("ansible_become"))
     )
@@ -284,6 +284,7 @@ def host_config(
     known_hosts = path("provision_known_hosts")
     known_hosts_only = _known_hosts_only(variables, known_hosts, origin, where)
     jump, proxy = own_jump, own_proxy
+    jump_entry: SshHostEntry | None = None
     if jump is None and proxy is None:
         jump = settings.jump
     if jump is None and proxy is None:
@@ -291,6 +292,7 @@ def host_config(
     if jump is None and proxy is None and entry is not None:
         if entry.proxy_jump:
             jump = _from_ssh_config(entry, "ProxyJump", entry.proxy_jump, _check_jump)
+            jump_entry = entry  # its own ProxyJump: on the path for loop detection
         elif entry.proxy_command:
             proxy = _from_ssh_config(
                 entry, "ProxyCommand", entry.proxy_command, check_proxy_command
@@ -315,13 +317,14 @@ def host_config(
         for file in (user_file, known_hosts):  # the files read for this host's keys
             if file is not None:
                 _check_known_hosts(Path(file))
-    if method == "su" and become and not become_password and user != "root":
+    if method == "su" and become and not become_password and user not in ("root", become_user):
         raise InputError(
-            f"host {name!r} becomes root with su, which needs root's password: set"
-            " ansible_become_password (or ansible_become_pass)",
+            f"host {name!r} becomes {become_user} with su, which needs {become_user}'s"
+            " password: set ansible_become_password (or ansible_become_pass)",
             method_where,
             hint="from a vault or the environment (\"{{ lookup('env', 'ROOT_PW') }}\"); it"
-            " is fed to su on a pipe, never shown or put in a command line",
+            " is fed to su on a pipe, never shown or put in a command line. It is the"
+            " password of the user su becomes (a play's become_user overrides the host's)",
         )
     return HostConfig(
         name=name,
@@ -337,7 +340,7 @@ def host_config(
         jump=jump,
         proxy_command=proxy,
         known_hosts_only=known_hosts_only,
-        jump_hosts=_resolve_hops(parse_jump(jump), settings.ssh_config) if jump else (),
+        jump_hosts=resolve_jumps(parse_jump(jump), settings.ssh_config, jump_entry) if jump else (),
         identity_files=identity_files,
         become_user=become_user,
         alias=alias,
@@ -356,38 +359,8 @@ def _from_ssh_config(entry: SshHostEntry, key: str, value: Any, check: Any) -> A
         return check(value)
     except ConnValueError as exc:
         raise InputError(
-            f"{key} of {entry.name!r} in ssh config {exc.message}", entry.where, exc.hint
+            f"{key} of {entry.name!r} in ssh config {exc.message}", entry.where_of(key), exc.hint
         )
-
-
-def _resolve_hops(hops: tuple[JumpHost, ...], config: SshConfig | None) -> tuple[JumpHost, ...]:
-    """Each jump host looked up in ssh_config as OpenSSH does (an alias gets its HostName,
-    User, Port and IdentityFile); values written in the jump spec win."""
-    if config is None:
-        return hops
-    resolved = []
-    for hop in hops:
-        entry = config.lookup(hop.host)
-        host = hop.host
-        if entry.hostname:
-            host = _from_ssh_config(entry, "HostName", entry.hostname, check_host)
-        port = hop.port
-        if not hop.port_given and entry.port is not None:
-            port = _from_ssh_config(entry, "Port", entry.port, check_port)
-        user = hop.user
-        if user is None and entry.user:
-            user = _from_ssh_config(entry, "User", entry.user, check_user)
-        resolved.append(
-            replace(
-                hop,
-                host=host,
-                port=port,
-                user=user,
-                name=hop.host if host != hop.host else None,
-                identity_files=entry.identity_files,
-            )
-        )
-    return tuple(resolved)
 
 
 def _known_hosts_only(

@@ -65,7 +65,7 @@ class Rolling:
 class Play:
     name: str
     hosts: str
-    become: bool
+    become: bool | None  # None: no `become:` written; an explicit false wins over ansible.cfg
     vars: YDict
     roles: list[Role]
     tasks: YList
@@ -268,8 +268,8 @@ def _load_play(entry: YDict, path: Path, where: Location) -> Play:
             f"play `vars` must be a mapping, found {type_name(play_vars)}",
             where_of(entry, "vars", file),
         )
-    become = entry.get("become", False)
-    if not isinstance(become, bool):
+    become = entry.get("become")  # None: not written (ansible.cfg's `become` applies)
+    if become is not None and not isinstance(become, bool):
         raise InputError("`become` must be true or false", where_of(entry, "become", file))
     raw_roles = entry.get("roles") or []
     if not isinstance(raw_roles, list):

@@ -69,7 +69,7 @@ def settings(tmp_path: Path, text: str, **cfg: object) -> ControllerSettings:
 
 
 def host(name: str, variables: dict, s: ControllerSettings):  # noqa: ANN201
-    return host_config(name, Variables(variables), Path("/inv"), False, None, settings=s)
+    return host_config(name, Variables(variables), Path("/inv"), None, None, settings=s)
 
 
 def test_alias_resolves_hostname_user_port_key_and_hops(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_become_user_and_method(tmp_path: Path) -> None:
     assert host("web", {"ansible_become_user": "db"}, s).become_user == "db"
     with pytest.raises(InputError, match="sudo or su only"):
         host("web", {"ansible_become_method": "doas"}, s)
-    with pytest.raises(InputError, match="needs root's password"):
+    with pytest.raises(InputError, match="becomes app with su, which needs app's password"):
         host("web", {"ansible_become_method": "su", "ansible_user": "deploy"}, s)
     with pytest.raises(InputError, match="ansible_become_user"):
         host("web", {"ansible_become_user": "-rf"}, s)
