@@ -98,10 +98,10 @@ class StepGate:
         it is skipped. Raises HostFailed when the run stops while waiting."""
         from provision.execution.runner import HostFailed
 
-        if task.task is None and task.pending is None:
-            return ""  # skipped before the run, for its own reason: nothing to ask
         with self._cond:
-            key = self._key(host, task, handler)
+            key = self._key(host, task, handler)  # counted even when not asked (`order`)
+            if task.task is None and task.pending is None:
+                return ""  # skipped before the run, for its own reason: nothing to ask
             try:
                 while True:
                     if self._stop.is_set():
