@@ -124,9 +124,18 @@ def check_file(host: Any, path: str, expect: dict) -> str | None:
         return f"{path} is not a directory"
     if "mode" in expect and file.mode != expect["mode"]:
         return f"{path} has mode {file.mode:04o}, expected {expect['mode']:04o}"
-    for key in ("owner", "group"):
-        if key in expect and getattr(file, "user" if key == "owner" else "group") != expect[key]:
-            return f"{path} {key} is not {expect[key]}"
+    if "mode_spec" in expect:  # symbolic: as wanted when applying it changes nothing
+        want = symbolic_mode(expect["mode_spec"], file.mode, file.is_directory)
+        if want != file.mode:
+            return f"{path} has mode {file.mode:04o}, expected {want:04o} ({expect['mode_spec']})"
+    for key, name, number in (("owner", "user", "uid"), ("group", "group", "gid")):
+        if key not in expect:
+            continue
+        want = str(expect[key])
+        # a numeric owner or group is the id (as chown reads it), not a name
+        have = str(getattr(file, number)) if want.isdigit() else getattr(file, name)
+        if have != want and not (want.isdigit() and int(have) == int(want)):
+            return f"{path} {key} is not {want} (it is {have})"
     if "content" in expect and file.content_string != expect["content"]:
         return f"{path} content differs from the declared content"
     if "contains" in expect and expect["contains"] not in file.content_string:
