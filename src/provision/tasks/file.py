@@ -19,7 +19,12 @@ from provision.planning.model import (
 )
 from provision.project.fileformats import line_problem
 from provision.tasks.base import Assertion, TaskType, arg, verifies
-from provision.tasks.filesupport import DEFAULT_FILE_MODE, mode_spec_problem, wanted_mode
+from provision.tasks.filesupport import (
+    DEFAULT_FILE_MODE,
+    as_user_problem,
+    mode_spec_problem,
+    wanted_mode,
+)
 
 #: the most entries `recurse: true` reads and sets under one directory
 MAX_TREE_ENTRIES = 10_000
@@ -298,6 +303,10 @@ class File(TaskType):
         fact = FileFact(p.path)
         current: FileState = state.get(fact)
         q = shlex.quote(p.path)
+        if not current.exists and p.state in ("directory", "touch"):
+            problem = self._as_user(current, self.context.become_user, None, False)
+            if problem:
+                return Failed(problem)
         if not current.exists and p.state == "directory":
             mode = wanted_mode(p.mode, 0o755, True)
             mode = 0o755 if mode is None else mode
@@ -338,6 +347,11 @@ class File(TaskType):
         )
         if not commands:
             return NoOp(f"{p.path} exists as wanted")
+        problem = self._as_user(
+            current, current.owner, current.group, want is not None and want != current.mode
+        )
+        if problem:
+            return Failed(problem)
         if ids is not None:  # the ids after the change, as far as they are known
             uid, gid = ids
             new = _owned(
@@ -358,6 +372,28 @@ class File(TaskType):
             ),
         )
         return Change(notes, commands)
+
+    def _as_user(
+        self,
+        current: FileState | None,
+        owner: str,
+        group: str | None,
+        mode_changes: bool,
+        path: str | None = None,
+    ) -> str:
+        """Why the task's `become_user` may not set what it asks on `path` (owned by
+        `owner`, in `group`; a new path is the user's own), or ''."""
+        p = self.params
+        return as_user_problem(
+            self.context.become_user,
+            path or p.path,
+            current,
+            owner,
+            p.owner or owner,
+            p.group if p.group is not None and p.group != group else None,
+            mode_changes,
+            str(self.context.location),
+        )
 
     def _ids(self, state: HostState) -> tuple[str, str] | None:
         """The path's numeric (uid, gid), read when the task gives a numeric owner or
@@ -410,6 +446,16 @@ class File(TaskType):
                     chmod.setdefault(want, []).append(entry.path)
                     new = Entry(new.kind, want, new.uid, new.owner, new.gid, new.group, new.path)
             after.append(new)
+            if new != entry:
+                problem = self._as_user(
+                    FileState(True, entry.kind, entry.mode, entry.owner, entry.group),
+                    entry.owner,
+                    entry.group,
+                    new.mode != entry.mode,
+                    f"{p.path.rstrip('/')}/{shown_path(entry.path)}",
+                )
+                if problem:
+                    return Failed(problem)
         if not chown and not chmod:
             if isinstance(top, NoOp):
                 return NoOp(f"{p.path} and the {len(tree.entries)} entries under it are as wanted")
@@ -470,6 +516,13 @@ class File(TaskType):
         more, more_notes = _set_attributes(
             p.path, int(mode, 8), owner, group, want, p.owner, p.group, (uid, gid)
         )
+        if more:
+            now_state = FileState(True, kind, int(mode, 8), owner, group)
+            problem = self._as_user(
+                now_state, owner, group, want is not None and want != int(mode, 8)
+            )
+            if problem:
+                return Failed(problem)
         commands += more
         notes += more_notes
         if not commands:
