@@ -202,3 +202,16 @@ def test_a_converged_rerun_in_step_mode_changes_nothing(
     report = json.loads(out)["hosts"]["h1"]
     assert report["counts"]["changed"] == 0
     assert os.environ.get("PROVISION_HOST_RECORD")  # the record went to a temp folder
+
+
+def test_a_declined_handler_is_skipped(
+    project: Path, sshd: Sshd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (base,) = make_project(project, sshd)
+    seen = watch(monkeypatch, [base])
+    code, out, err = apply("y", "y", "y", "y", "y", "y", "n")
+    assert code == 0, out + err
+    assert seen[-1][0].startswith(QUESTION + "mark handled (handler) ")
+    handler = tasks_of(out)["mark handled"]
+    assert handler["status"] == "skipped" and handler["reason"] == "declined at --step"
+    assert sorted(p.name for p in base.iterdir()) == ["one", "rescued", "three", "two"]

@@ -122,7 +122,7 @@ class RunOptions:
     gate: Any = None
     record: Callable[[HostReport], str] | None = None
     fact_groups: frozenset[str] = frozenset()
-    # --step on apply (provision.stepmode.StepGate): `declined(host, task)` asks before each
+    # --step on apply (execution.stepmode.StepGate): `declined(host, task)` asks before each
     # task and handler ("" runs it); `serve(futures, names, stop)` asks on run_all's thread.
     # Each task then runs alone, re-planned on facts read just before it (no batch script).
     step: Any = None
@@ -748,6 +748,8 @@ class HostRun:
             if skip:
                 report = self._new_report(call.handler)
                 report.reason, report.handler = skip, True
+                if not call.skip:  # declined at --step
+                    report.status = SKIPPED
                 self.emit(report)
                 continue
             report = self._execute(call.handler, self._replan_live(call.handler)[0])
