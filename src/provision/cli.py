@@ -66,7 +66,7 @@ TARGET_OPTIONS = [
     click.option(
         "--step",
         is_flag=True,
-        help="Confirm each task before the run: (y)es, (n)o, (c)ontinue. Needs a terminal.",
+        help="Ask just before each task runs: (y)es, (n)o, (c)ontinue. Needs a terminal.",
     ),
     click.option(
         "-p",
@@ -560,7 +560,9 @@ def _run(
     try:
         if start_at_task is not None:
             cli_ansible.start_at_task(compiled, start_at_task)
-        if step:
+        if step and command == "apply":
+            cli_ansible.needs_terminal(sys.stdin.isatty())
+        elif step:
             cli_ansible.step(
                 compiled,
                 lambda q: click.prompt(q, default="", show_default=False),
@@ -590,6 +592,8 @@ def _run(
         batch_pause=batch_pause,
         max_disruption=max_disruption,
     )
+    if step and command == "apply":
+        options.step = cli_ansible.live_step(options.stop, err=json_mode)
     if control is not None:
         control.prepare(compiled, options, masker, inventory, playbook, list(extra_vars), selection)
     listener = (lambda event, payload: None) if json_mode else console.listener

@@ -197,15 +197,31 @@ def start_at_task(compiled: Any, wanted: str) -> None:
         )
 
 
-def step(compiled: Any, ask: Callable[[str], str], is_terminal: bool) -> None:
-    """--step: each task is confirmed before the run ((y)es, (n)o, (c)ontinue with all the
-    rest; any other answer is no, as in ansible-playbook). Asked for every task up front,
-    then the run goes on without stopping."""
+def needs_terminal(is_terminal: bool) -> None:
+    """--step without a terminal is refused before any host is touched (exit 2)."""
     if not is_terminal:
         raise InputError(
             "--step asks before each task and needs a terminal; standard input is not one",
             hint="run it in a terminal, or use --start-at-task / --tags to choose tasks",
         )
+
+
+def live_step(stop: Any, err: bool = False) -> Any:
+    """`apply --step`: a gate that asks on the terminal just before each task runs
+    (provision.execution.stepmode); the questions go to stderr when stdout is JSON."""
+    from provision.execution.stepmode import StepGate, read_answer
+
+    return StepGate(lambda text: read_answer(text, stop, err), stop)
+
+
+def step(compiled: Any, ask: Callable[[str], str], is_terminal: bool) -> None:
+    """`plan --step`: each task is confirmed before the plan ((y)es, (n)o, (c)ontinue with
+    all the rest; any other answer is no, as in ansible-playbook), all asked up front (a
+    plan runs nothing, so there is nothing to stop before). `apply --step` asks just before
+    each task runs instead: `live_step`."""
+    from provision.execution.stepmode import CONTINUE, NO, parse_answer, question
+
+    needs_terminal(is_terminal)
     decided: dict[str, bool] = {}
     go_on = False
     for _, host_plays in compiled.plays:
@@ -218,11 +234,9 @@ def step(compiled: Any, ask: Callable[[str], str], is_terminal: bool) -> None:
             if go_on:
                 decided[label] = True
                 continue
-            # as ansible-playbook reads it: y/yes runs, c/continue runs this and the rest,
-            # anything else (an empty line too) skips the task
-            answer = ask(f"Perform task: {label} (N)o/(y)es/(c)ontinue: ").strip().lower()
-            go_on = answer in ("c", "continue")
-            decided[label] = go_on or answer in ("y", "yes")
+            word = parse_answer(ask(question(label)))
+            go_on = word == CONTINUE
+            decided[label] = word != NO
         for host_play in host_plays:
             for task in host_play.tasks:
                 if decided.get(task_label(task)) is False:

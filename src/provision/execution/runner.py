@@ -123,6 +123,10 @@ class RunOptions:
     gate: Any = None
     record: Callable[[HostReport], str] | None = None
     fact_groups: frozenset[str] = frozenset()
+    # --step on apply (execution.stepmode.StepGate): `declined(host, task)` asks before each
+    # task and handler ("" runs it); `serve(futures, names, stop)` asks on run_all's thread.
+    # Each task then runs alone, re-planned on facts read just before it (no batch script).
+    step: Any = None
 
 
 class HostFailed(Exception):
@@ -369,7 +373,7 @@ class HostRun:
                 self.emit(self._plan_report(compiled, step.outcome))
                 changed_any |= self._run_handlers(handlers)
                 continue
-            if not self._queue and keep is None:
+            if not self._queue and keep is None and self.options.step is None:
                 self._run_batch(steps[index:], flow, handlers)
             report = self._apply_step(step, flow, handlers)
             rescued = report.status == FAILED and flow.fail(compiled)
@@ -572,7 +576,7 @@ class HostRun:
         (late conditions, read-only reads after changes, failed_when/changed_when)."""
         compiled, outcome = step.task, step.outcome
         self._last_result = None
-        blocked = flow.skip(compiled)
+        blocked = flow.skip(compiled) or self._declined(compiled)
         if blocked:
             skipped = replace(compiled, task=None, skip_reason=blocked)
             self.registry.record(compiled, outcome_result(skipped, None, HostState({})))
@@ -596,7 +600,8 @@ class HostRun:
             self.registry.record(compiled, outcome_result(compiled, None, HostState({})))
             return self._plan_report(compiled, None)
         state = None
-        if outcome is None or isinstance(outcome, Deferred):
+        live = self.options.step is not None and isinstance(outcome, (Change, NoOp))
+        if outcome is None or isinstance(outcome, Deferred) or live:
             if step.handlers_first:
                 self._run_handlers(handlers)
             outcome, state = self._replan_live(compiled)
@@ -631,6 +636,12 @@ class HostRun:
             self._ran.append(compiled)  # checked for convergence after apply
             self._ran_planned.append((as_planned, compiled))
         return report
+
+    def _declined(self, compiled: CompiledTask, handler: bool = False) -> str:
+        """--step: why the user's answer skips this task ("" when it runs)."""
+        if self.options.step is None:
+            return ""
+        return self.options.step.declined(self.report.name, compiled, handler)
 
     def _result_of(
         self,
@@ -734,9 +745,12 @@ class HostRun:
     def _run_handlers(self, handlers: HandlerQueue) -> bool:
         ran = False
         for call in handlers.due(bind_handlers(self.handlers, self.registry.facts)):
-            if call.skip:
+            skip = call.skip or self._declined(call.handler, handler=True)
+            if skip:
                 report = self._new_report(call.handler)
-                report.reason, report.handler = call.skip, True
+                report.reason, report.handler = skip, True
+                if not call.skip:  # declined at --step
+                    report.status = SKIPPED
                 self.emit(report)
                 continue
             report = self._execute(call.handler, self._replan_live(call.handler)[0])
@@ -940,7 +954,10 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
                 workers = max(1, min(options.forks, len(group)))
                 pool = ThreadPoolExecutor(max_workers=workers)
                 try:
-                    for future in [pool.submit(one_host, hp) for hp in group]:
+                    futures = [pool.submit(one_host, hp) for hp in group]
+                    if options.step is not None:  # --step: the questions, on this thread
+                        options.step.serve(futures, names, options.stop)
+                    for future in futures:
                         future.result()
                 except KeyboardInterrupt:
                     options.stop.set()

@@ -143,6 +143,7 @@ class BlockInFile(TaskType):
             self.context.secret,
             summary=f"{'edit' if current.exists else 'create'} {p.path}",
             writer=self.context.become_user,
+            where=str(self.context.location),
         )
 
     def assertions(self) -> list[Assertion]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provision.facts.base import CaseFacts, Fact, FactError, FactKind, tail
-from provision.facts.kinds import CommandFact, FileFact, FileState, parse_mode
+from provision.facts.kinds import CommandFact, CommandResult, FileFact, FileState, parse_mode
 from provision.planning.model import (
     Change,
     Command,
@@ -18,8 +18,13 @@ from provision.planning.model import (
     Outcome,
 )
 from provision.project.fileformats import line_problem
-from provision.tasks.base import Assertion, TaskType, arg
-from provision.tasks.filesupport import DEFAULT_FILE_MODE, mode_spec_problem, wanted_mode
+from provision.tasks.base import Assertion, TaskType, arg, verifies
+from provision.tasks.filesupport import (
+    DEFAULT_FILE_MODE,
+    as_user_problem,
+    mode_spec_problem,
+    wanted_mode,
+)
 
 #: the most entries `recurse: true` reads and sets under one directory
 MAX_TREE_ENTRIES = 10_000
@@ -162,6 +167,17 @@ def link_fact(path: str) -> CommandFact:
     )
 
 
+def ids_fact(path: str) -> CommandFact:
+    """`UID:GID` of what `path` names (followed, as the `file` fact's stat does), `ABSENT`
+    for nothing: read only when a task gives a numeric `owner` or `group`."""
+    p = shlex.quote(path)
+    return CommandFact(f"stat -L -c '%u:%g' -- {p} 2>/dev/null || echo ABSENT")
+
+
+def _numeric(value: str | None) -> bool:
+    return value is not None and value.isdigit()
+
+
 class File(TaskType):
     """`file`: a file's or directory's mode and owner, an empty file, a link, or a tree
 
@@ -261,9 +277,12 @@ class File(TaskType):
         if p.state == "hard":
             assert p.src is not None
             return [HardLinkFact(p.path, p.src)]
+        facts: list[Fact] = [FileFact(p.path)]
+        if _numeric(p.owner) or _numeric(p.group):
+            facts.append(ids_fact(p.path))
         if p.recurse:
-            return [FileFact(p.path), TreeFact(p.path)]
-        return [FileFact(p.path)]
+            facts.append(TreeFact(p.path))
+        return facts
 
     def plan(self, state: HostState) -> Outcome:
         if self.params.state == "link":
@@ -284,6 +303,10 @@ class File(TaskType):
         fact = FileFact(p.path)
         current: FileState = state.get(fact)
         q = shlex.quote(p.path)
+        if not current.exists and p.state in ("directory", "touch"):
+            problem = self._as_user(current, self.context.become_user, None, False)
+            if problem:
+                return Failed(problem)
         if not current.exists and p.state == "directory":
             mode = wanted_mode(p.mode, 0o755, True)
             mode = 0o755 if mode is None else mode
@@ -318,11 +341,23 @@ class File(TaskType):
                 [Command(script, f"touch {p.path}")],
             )
         want = wanted_mode(p.mode, current.mode, current.kind == "directory")
+        ids = self._ids(state)
         commands, notes = _set_attributes(
-            p.path, current.mode, current.owner, current.group, want, p.owner, p.group
+            p.path, current.mode, current.owner, current.group, want, p.owner, p.group, ids
         )
         if not commands:
             return NoOp(f"{p.path} exists as wanted")
+        problem = self._as_user(
+            current, current.owner, current.group, want is not None and want != current.mode
+        )
+        if problem:
+            return Failed(problem)
+        if ids is not None:  # the ids after the change, as far as they are known
+            uid, gid = ids
+            new = _owned(
+                Entry("f", 0, uid, current.owner, gid, current.group, b""), p.owner, p.group
+            )
+            state.set(ids_fact(p.path), CommandResult(0, f"{new.uid}:{new.gid}", ""))
         state.set(
             fact,
             FileState(
@@ -337,6 +372,39 @@ class File(TaskType):
             ),
         )
         return Change(notes, commands)
+
+    def _as_user(
+        self,
+        current: FileState | None,
+        owner: str,
+        group: str | None,
+        mode_changes: bool,
+        path: str | None = None,
+    ) -> str:
+        """Why the task's `become_user` may not set what it asks on `path` (owned by
+        `owner`, in `group`; a new path is the user's own), or ''."""
+        p = self.params
+        return as_user_problem(
+            self.context.become_user,
+            path or p.path,
+            current,
+            owner,
+            p.owner or owner,
+            p.group if p.group is not None and p.group != group else None,
+            mode_changes,
+            str(self.context.location),
+        )
+
+    def _ids(self, state: HostState) -> tuple[str, str] | None:
+        """The path's numeric (uid, gid), read when the task gives a numeric owner or
+        group (compared with the ids, not the names); None otherwise or when unknown."""
+        p = self.params
+        if not (_numeric(p.owner) or _numeric(p.group)):
+            return None
+        answer = state.get(ids_fact(p.path)).stdout.strip().split(":")
+        if len(answer) != 2 or not all(x.isdigit() for x in answer):
+            return None  # made by an earlier step of this run: its names are what we know
+        return answer[0], answer[1]
 
     def _new_owner(self) -> tuple[str, str]:
         """A new file's or directory's owner and group: as given, else the user the task
@@ -378,6 +446,16 @@ class File(TaskType):
                     chmod.setdefault(want, []).append(entry.path)
                     new = Entry(new.kind, want, new.uid, new.owner, new.gid, new.group, new.path)
             after.append(new)
+            if new != entry:
+                problem = self._as_user(
+                    FileState(True, entry.kind, entry.mode, entry.owner, entry.group),
+                    entry.owner,
+                    entry.group,
+                    new.mode != entry.mode,
+                    f"{p.path.rstrip('/')}/{shown_path(entry.path)}",
+                )
+                if problem:
+                    return Failed(problem)
         if not chown and not chmod:
             if isinstance(top, NoOp):
                 return NoOp(f"{p.path} and the {len(tree.entries)} entries under it are as wanted")
@@ -438,6 +516,13 @@ class File(TaskType):
         more, more_notes = _set_attributes(
             p.path, int(mode, 8), owner, group, want, p.owner, p.group, (uid, gid)
         )
+        if more:
+            now_state = FileState(True, kind, int(mode, 8), owner, group)
+            problem = self._as_user(
+                now_state, owner, group, want is not None and want != int(mode, 8)
+            )
+            if problem:
+                return Failed(problem)
         commands += more
         notes += more_notes
         if not commands:
@@ -469,19 +554,29 @@ class File(TaskType):
         if p.state == "link":
             return []
         expect: dict = {}
-        if isinstance(p.mode, int):  # a symbolic mode depends on the mode it applies to
+        if isinstance(p.mode, int):
             expect["mode"] = p.mode
+        elif isinstance(p.mode, str):  # symbolic: the mode must be one it leaves unchanged
+            expect["mode_spec"] = p.mode
         for key in ("owner", "group"):
             if getattr(p, key) is not None:
                 expect[key] = getattr(p, key)
-        return [Assertion("file", p.path, expect, f"file {p.path}")]
+        if p.state == "directory":
+            expect["is_directory"] = True
+        checks = [Assertion("file", p.path, expect, f"file {p.path}")]
+        tree = {k: v for k, v in expect.items() if k != "is_directory"}
+        if p.recurse and tree:
+            checks.append(Assertion("file_tree", p.path, tree, f"tree under {p.path}"))
+        return checks
 
 
 def _differs(wanted: str | None, name: str, number: str) -> bool:
     """Whether an owner (or group) given as a name or a number differs from the entry's."""
     if wanted is None:
         return False
-    return wanted != (number if wanted.isdigit() else name)
+    if wanted.isdigit():  # an id, as chown reads it (`00` is 0); an unknown id differs
+        return not number.isdigit() or int(wanted) != int(number)
+    return wanted != name
 
 
 def _owned(entry: Entry, owner: str | None, group: str | None) -> Entry:
@@ -539,3 +634,52 @@ def _set_attributes(
         commands.append(Command(f"chmod -- {want_mode:04o} {q}", f"chmod {path}"))
         notes.append(f"mode {path}: {mode:04o} → {want_mode:04o}")
     return commands, notes
+
+
+@verifies("file_tree")
+def check_tree(host: Any, path: str, expect: dict) -> str | None:
+    """Every entry under a `recurse: true` directory has the owner, group and mode the task
+    sets (a link: owner and group only). The listing is the probe's, bounded as the task
+    is: a tree of more than MAX_TREE_ENTRIES entries fails the check unread."""
+    fact = TreeFact(path)
+    result = host.run(fact.command())
+    try:
+        tree = fact.parse(result.rc, result.stdout_bytes, result.stderr_bytes)
+    except FactError as exc:
+        return str(exc)
+    if not tree.exists:
+        return f"{path} is not a directory"
+    if tree.truncated:
+        return (
+            f"{path} holds more than {MAX_TREE_ENTRIES} entries: not checked (`recurse` is"
+            f" limited to {MAX_TREE_ENTRIES})"
+        )
+    wrong: dict[str, list[str]] = {}
+    for entry in tree.entries:
+        name = shown_path(entry.path)
+        for key, have_name, have_id in (
+            ("owner", entry.owner, entry.uid),
+            ("group", entry.group, entry.gid),
+        ):
+            want = expect.get(key)
+            if want is not None and _differs(str(want), have_name, have_id):
+                have = have_id if str(want).isdigit() else have_name
+                wrong.setdefault(key, []).append(f"{name} ({have})")
+        if entry.kind == "l":
+            continue
+        spec = expect.get("mode_spec", expect.get("mode"))
+        want_mode = wanted_mode(spec, entry.mode, entry.kind == "d")
+        if want_mode is not None and want_mode != entry.mode:
+            wrong.setdefault("mode", []).append(f"{name} ({entry.mode:04o})")
+    if not wrong:
+        return None
+    parts = []
+    for key in ("owner", "group", "mode"):
+        if key in wrong:
+            want = expect.get(key, expect.get("mode_spec"))
+            if key == "mode" and isinstance(want, int):
+                want = f"{want:04o}"
+            shown = ", ".join(wrong[key][:3])
+            more = f" and {len(wrong[key]) - 3} more" if len(wrong[key]) > 3 else ""
+            parts.append(f"{len(wrong[key])} not {key} {want}: {shown}{more}")
+    return f"under {path} (of {len(tree.entries)} entries): " + "; ".join(parts)

@@ -40,13 +40,16 @@ def plan_file(
     secret: bool = False,
     summary: str | None = None,
     writer: str = "root",
+    where: str = "",
 ) -> Outcome:
     """Write `content` to `path` if it differs; mode/owner given or kept from the old file.
 
     `writer`: who the commands run as (a task's `become_user`). Written by another user
     than root, the new content is that user's file unless `owner`/`group` say otherwise
     (as Ansible, whose chown back to the old owner fails for them and is let go): it is
-    made by that user, in their login group (`chown USER:`)."""
+    made by that user, in their login group (`chown USER:`). A change only root may make
+    as that user (another owner; the mode or group of a file another user owns) is refused
+    at plan (`as_user_problem`), `where` (the task's file:line) first."""
     fact = FileFact(path)
     current: FileState = state.get(fact)
     if current.exists and not current.known:
@@ -69,6 +72,10 @@ def plan_file(
             return Failed(problem)
     new_state = FileState(True, "regular file", want_mode, want_owner, want_group, content)
     if not current.exists or not current.same_content(content):
+        # a new file of the writer's own: only giving it to another user needs root
+        problem = as_user_problem(writer, path, current, writer, want_owner, None, False, where)
+        if problem:
+            return Failed(problem)
         state.set(fact, new_state)
         verb = "create" if not current.exists else "update"
         before = as_text(current.content) if current.exists else ""
@@ -97,9 +104,65 @@ def plan_file(
         )
         notes.append(f"mode {path}: {current.mode:04o} → {want_mode:04o}")
     if commands:
+        problem = as_user_problem(
+            writer,
+            path,
+            current,
+            current.owner,
+            want_owner,
+            want_group if want_group != current.group else None,
+            current.mode != want_mode,
+            where,
+        )
+        if problem:
+            return Failed(problem)
         state.set(fact, new_state)
         return Change(notes, commands)
     return NoOp(f"{path} is up to date")
+
+
+def _same_user(a: str, b: str) -> bool:
+    """Whether two owners are one user, as far as names tell (an id is never taken as
+    another user: nothing is refused on a guess)."""
+    return a == b or a.isdigit() or b.isdigit()
+
+
+def as_user_problem(
+    writer: str,
+    path: str,
+    current: FileState | None,
+    owner_now: str,
+    new_owner: str,
+    new_group: str | None,
+    mode_changes: bool,
+    where: str = "",
+) -> str:
+    """'' unless the task's user (`writer`, its `become_user`) may not make the change: on
+    a path owned by `owner_now` (the writer's own new file, or the existing one), set the
+    owner `new_owner`, the group `new_group` (None: unchanged) and the mode. Only root may
+    give a file to another user; only root or the file's owner may change its mode or group
+    (a group the owner is not in fails at apply: group membership is not probed)."""
+    if writer == "root":
+        return ""
+    what, target = "", ""
+    if not _same_user(new_owner, owner_now):
+        what, target = "owner", f" to {new_owner}"
+    elif not _same_user(owner_now, writer) and new_group is not None:
+        what = "group"
+    elif not _same_user(owner_now, writer) and mode_changes:
+        what = "mode"
+    if not what:
+        return ""
+    if current is not None and current.exists:
+        now = f" (owned by {current.owner})"
+    else:
+        now = f" (a new file, {writer}'s)"
+    who = "only root can" if what == "owner" else "only root or the file's owner can"
+    return (
+        f"{where + ': ' if where else ''}the task runs as {writer} (become_user), who cannot"
+        f" set the {what} of {path}{target}{now}: {who}. Drop `become_user` on this task (it"
+        f" then runs as root; `owner: {writer}` makes the file {writer}'s), or drop `{what}`"
+    )
 
 
 def plan_absent(state: HostState, path: str, backup: bool = False) -> Outcome:
@@ -124,9 +187,18 @@ def check_file(host: Any, path: str, expect: dict) -> str | None:
         return f"{path} is not a directory"
     if "mode" in expect and file.mode != expect["mode"]:
         return f"{path} has mode {file.mode:04o}, expected {expect['mode']:04o}"
-    for key in ("owner", "group"):
-        if key in expect and getattr(file, "user" if key == "owner" else "group") != expect[key]:
-            return f"{path} {key} is not {expect[key]}"
+    if "mode_spec" in expect:  # symbolic: as wanted when applying it changes nothing
+        want = symbolic_mode(expect["mode_spec"], file.mode, file.is_directory)
+        if want != file.mode:
+            return f"{path} has mode {file.mode:04o}, expected {want:04o} ({expect['mode_spec']})"
+    for key, name, number in (("owner", "user", "uid"), ("group", "group", "gid")):
+        if key not in expect:
+            continue
+        want = str(expect[key])
+        # a numeric owner or group is the id (as chown reads it), not a name
+        have = str(getattr(file, number)) if want.isdigit() else getattr(file, name)
+        if have != want and not (want.isdigit() and int(have) == int(want)):
+            return f"{path} {key} is not {want} (it is {have})"
     if "content" in expect and file.content_string != expect["content"]:
         return f"{path} content differs from the declared content"
     if "contains" in expect and expect["contains"] not in file.content_string:

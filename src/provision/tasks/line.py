@@ -372,6 +372,7 @@ class Line(TaskType):
             self.context.secret,
             summary=f"{'edit' if current.exists else 'create'} {path}",
             writer=self.context.become_user,
+            where=str(self.context.location),
         )
 
     def _expanded_problem(self, before: str, after: str) -> str | None:

@@ -114,6 +114,7 @@ class Replace(TaskType):
             self.context.secret,
             summary=f"edit {p.path}",
             writer=self.context.become_user,
+            where=str(self.context.location),
         )
 
     def assertions(self) -> list[Assertion]:

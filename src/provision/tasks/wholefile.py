@@ -136,6 +136,7 @@ class WholeFile(TaskType):
             self.params.backup,
             self.context.secret,
             writer=self.context.become_user,
+            where=str(self.context.location),
         )
         keys = getattr(self.params, "reload_keys", None)
         if keys and isinstance(outcome, Change):
