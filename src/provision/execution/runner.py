@@ -46,6 +46,7 @@ from provision.execution.connection import (
     LocalConnection,
     Result,
 )
+from provision.execution.lateloop import apply_loop
 from provision.execution.reports import (
     CHANGED,
     CHECK,
@@ -63,6 +64,7 @@ from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
 from provision.facts.readonly import as_user, env_prefix
 from provision.planning.disruption import plan_disruption, refusal
+from provision.planning.lateloop import loop_facts
 from provision.planning.model import (
     Change,
     Command,
@@ -223,6 +225,8 @@ def probe_bound(
             raise HostFailed(str(exc))
         more = group_facts(bound.missing - groups)
         more += [f for f in _facts_of(bound.tasks + bound.handlers) if not state.has(f)]
+        known = {f: state.get(f) for f in read if state.has(f)}  # late loops' item facts:
+        more += [f for f in loop_facts(bound.tasks, bound.handlers, known) if f not in more]
         if not more:
             return state, bound.tasks, bound.handlers, read
         groups |= bound.missing
@@ -368,9 +372,16 @@ class HostRun:
                 self.emit(self._plan_report(compiled, step.outcome))
                 changed_any |= self._run_handlers(handlers)
                 continue
-            if not self._queue and keep is None:
-                self._run_batch(steps[index:], flow, handlers)
-            report = self._apply_step(step, flow, handlers)
+            if compiled.late_loop is not None and not flow.skip(compiled):
+                expanded = apply_loop(compiled, self.registry, self._new_report(compiled))
+                if isinstance(expanded, list):  # its items run next, each decided at apply
+                    steps[index + 1 : index + 1] = [TaskStep(t, None) for t in expanded]
+                    continue
+                report = expanded
+            else:
+                if not self._queue and keep is None:
+                    self._run_batch(steps[index:], flow, handlers)
+                report = self._apply_step(step, flow, handlers)
             rescued = report.status == FAILED and flow.fail(compiled)
             if rescued:
                 report.reason = "rescued: its block's `rescue` runs"
