@@ -21,8 +21,10 @@ from provision.errors import InputError
 from provision.facts.base import Fact
 from provision.facts.hostvars import FactsNeeded, GroupValues
 from provision.planning.model import Deferred, Failed, HostState
-from provision.project.compile import LATE_ITEM, REG, CompiledTask, is_late
+from provision.project.compile import REG, CompiledTask, is_late
+from provision.project.lateloop import LATE_ITEM
 
+_ESCAPED = repr(LATE_ITEM)[1:-1]
 EMPTY_LOOP = {
     "changed": False,
     "failed": False,
@@ -84,7 +86,8 @@ def speculative_loop_facts(tasks: Sequence[CompiledTask]) -> list[Fact]:
         except Exception:  # noqa: BLE001 - a stand-in that cannot be built reads nothing
             continue
         for fact in facts:
-            if LATE_ITEM not in repr(fact):
+            text = repr(fact)  # repr escapes the stand-in's invisible characters
+            if LATE_ITEM not in text and _ESCAPED not in text:
                 found.setdefault(fact, None)
     return list(found)
 

@@ -36,7 +36,7 @@ from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
 from provision.project.jinjafilters import ProjectDir, drop_omitted
-from provision.project.lateloop import LateLoop, check_items
+from provision.project.lateloop import LateLoop, StandIn, check_items
 from provision.project.magicvars import magic_variables
 from provision.project.paths import contained_file
 from provision.project.playbook import Play, Role, Rolling, load_playbook, load_role
@@ -1502,16 +1502,15 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
 
     if items and isinstance(items[0], _LateList):
         late = items[0]
-        stand_in = item_task(0, LATE_ITEM, 1, True, skip="(expanded per host at plan time)")
+        stand_in = item_task(0, StandIn(), 1, True, skip="(expanded per host at plan time)")
         if not scope.skip and not _selection_skip(tags, scope.selection):
             if not (scope.run_once and not scope.run.first_host):
                 return [_late_loop(late, raw, scope, stand_in, item_task, keyword, built)]
-        skipped = item_task(0, LATE_ITEM, 1)  # tags, role condition, run_once: not expanded
+        skipped = item_task(0, StandIn(), 1)  # tags, role condition, run_once: not expanded
         return [replace(skipped, name=_written_name(raw, type_key), loop=None)]
     return [item_task(index, item, len(items)) for index, item in enumerate(items)]
 
 
-LATE_ITEM = "\u2063item\u2063"  # stands for a late loop's item where none is known yet
 _CONTROLLER_READS = re.compile(r"\b(lookup|query|q)\s*\(")
 
 
@@ -1576,7 +1575,7 @@ def _late_loop(
         return [item_task(i, item, len(items), True) for i, item in enumerate(items)]
 
     def speculative() -> CompiledTask:
-        return item_task(0, LATE_ITEM, 1, True)
+        return item_task(0, StandIn(), 1, True)
 
     loop = LateLoop(
         late.key,

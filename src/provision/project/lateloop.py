@@ -40,6 +40,31 @@ _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _DOTDOT = re.compile(r"(?:^|/)\.\.(?:/|$)")
 
 
+LATE_ITEM = "\u2063item\u2063"  # the text of an item where none is known yet
+
+
+class StandIn:
+    """An item where none is known yet (the speculative build, the placeholder's own
+    fields): any key or attribute of it is a stand-in too, and its text is LATE_ITEM."""
+
+    def __getattr__(self, name: str) -> StandIn:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return StandIn()
+
+    def __getitem__(self, key: object) -> StandIn:
+        return StandIn()
+
+    def __str__(self) -> str:
+        return LATE_ITEM
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 class LateItemError(InputError):
     """An item from the host that this tool refuses to use."""
 
