@@ -1464,6 +1464,8 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 assert isinstance(item_vars, HostVars)
                 if keyword == "set_fact":  # its values are known per host, later
                     scope.run.shared.late.update(built.sets)
+                    if _probe_derived(need.groups, scope.run.shared):  # a late loop may read it
+                        scope.run.shared.probe_read.update(built.sets)
                 pending = PendingFacts(
                     conditions, None, built.late(item_vars), need.groups | built.groups(item_vars)
                 )
@@ -1512,6 +1514,12 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
 
 
 _CONTROLLER_READS = re.compile(r"\b(lookup|query|q)\s*\(")
+
+
+def _probe_derived(groups: frozenset[str], shared: RunShared) -> bool:
+    """Whether values reading these groups are known once the probe answers (host facts,
+    results read in the probe), not only when apply has changed the host."""
+    return all(not is_late(g) or g[len(REG) :] in shared.probe_read for g in groups)
 
 
 def _written_name(raw: YDict, type_key: str) -> str:

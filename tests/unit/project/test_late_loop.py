@@ -430,3 +430,37 @@ def test_tags_select_the_loop_before_it_is_expanded(
     assert task.tags == ["files"]
     if not expanded:
         assert task.task is None and "tags" in task.skip_reason
+
+
+def test_a_set_fact_over_a_read_is_a_loop_list(tmp_path: Path, hosts: dict) -> None:
+    text = read("printf 'a.conf\\nb.txt\\nc.conf\\n'") + (
+        "- set_fact: {confs: \"{{ out.stdout_lines | select('search', 'conf$') | list }}\"}\n"
+        "- name: each\n  debug: {msg: '{{ item }}'}\n  loop: '{{ confs }}'\n"
+    )
+    report = run(tmp_path, text)
+    assert [t.reason for t in report.tasks if t.name == "each"] == ["a.conf", "c.conf"]
+    assert hosts["h1"].commands_run == 1
+
+
+def test_a_set_fact_over_a_changing_result_is_refused(tmp_path: Path) -> None:
+    text = (
+        "- copy: {content: x, dest: /tmp/never-w}\n  register: w\n"
+        "- set_fact: {names: '{{ w.results }}'}\n"
+        "- debug: {msg: x}\n  loop: '{{ names }}'\n"
+    )
+    write_project(tmp_path, text)
+    with pytest.raises(InputError) as caught:
+        compile_run(tmp_path / "inv.yml", tmp_path / "play.yml")
+    assert "`names`, the result of a task that changes the host" in str(caught.value)
+
+
+def test_a_loop_over_host_facts(tmp_path: Path, hosts: dict) -> None:
+    text = (
+        "- name: root\n  debug: {msg: '{{ item }}'}\n"
+        "  loop: \"{{ ansible_mounts | map(attribute='mount')"
+        " | select('equalto', '/') | list }}\"\n"
+    )
+    report = run(tmp_path, text)
+    assert report.status == OK, report.error
+    assert [t.reason for t in report.tasks] == ["/"]
+    assert hosts["h1"].commands_run == 1
