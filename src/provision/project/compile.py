@@ -130,8 +130,8 @@ UNSUPPORTED_KEYS = {
     "with_sequence": 'use `loop: "{{ range(1, N + 1) | list }}"`',
     "with_first_found": "use `when:` with a static include per case",
     "with_indexed_items": "use `loop:` with `loop_control: {index_var: i}`",
-    "with_lines": "register a read-only command and loop over its `stdout_lines` is not "
-    "possible before apply; list the values in a variable",
+    "with_lines": "register a read-only command (`changed_when: false`) on the host and "
+    'write `loop: "{{ out.stdout_lines }}"`',
     "with_random_choice": "pick the value in a variable",
     "with_inventory_hostnames": "use `loop: \"{{ groups['NAME'] }}\"`",
 }
