@@ -372,7 +372,8 @@ class HostRun:
                 self.emit(self._plan_report(compiled, step.outcome))
                 changed_any |= self._run_handlers(handlers)
                 continue
-            if compiled.late_loop is not None and not flow.skip(compiled):
+            late = compiled.late_loop is not None and not compiled.skip_reason
+            if late and not flow.skip(compiled):
                 expanded = apply_loop(compiled, self.registry, self._new_report(compiled))
                 if isinstance(expanded, list):  # its items run next, each decided at apply
                     steps[index + 1 : index + 1] = [TaskStep(t, None) for t in expanded]

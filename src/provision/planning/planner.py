@@ -342,7 +342,7 @@ def plan_host(
             steps.append(TaskStep(skipped if "rescue:" not in blocked else rescue, None))
             registry.record(compiled, outcome_result(skipped, None, state))
             continue
-        if compiled.late_loop is not None:  # a loop over the host's answers (lateloop.py)
+        if compiled.late_loop is not None and not compiled.skip_reason:  # lateloop.py
             items = expand_loop(compiled, registry.facts)
             if isinstance(items, list):
                 work[:0] = items

@@ -464,3 +464,20 @@ def test_a_loop_over_host_facts(tmp_path: Path, hosts: dict) -> None:
     assert report.status == OK, report.error
     assert [t.reason for t in report.tasks] == ["/"]
     assert hosts["h1"].commands_run == 1
+
+
+def test_a_loop_skipped_before_the_run_is_not_expanded(tmp_path: Path, hosts: dict) -> None:
+    """--start-at-task / --step skip tasks after compile: a late loop so skipped stays so."""
+    from provision.cli_ansible import _skip
+
+    text = read("printf 'a\\nb\\n'") + "- name: each\n  debug: {msg: '{{ item }}'}\n"
+    text += "  loop: '{{ out.stdout_lines }}'\n  register: r\n"
+    text += "- name: after\n  debug: {msg: '{{ r.skipped }}'}\n"
+    write_project(tmp_path, text)
+    compiled = compile_run(tmp_path / "inv.yml", tmp_path / "play.yml")
+    _skip(compiled.plays[0][1][0].tasks[1], "declined at --step")
+    report = run_all(compiled, RunOptions(), lambda e, p: None)[0]
+    assert shown(report)[1:] == [
+        ("each", SKIPPED, "declined at --step"),
+        ("after", OK, "True"),
+    ]
