@@ -1433,15 +1433,18 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
             loop_ref = LoopRef(loop_id, index, count, item, loop_var, from_host)
         try:
             label = _task_name(raw, item_vars, where)
-        except FactsNeeded:
+        except (FactsNeeded, InputError) as exc:
+            if isinstance(exc, InputError) and not isinstance(item, StandIn):
+                raise
             label = None if raw.get("name") is None else str(raw["name"])
         if label is not None and control and "label" in control:
             try:
                 shown = render_value(control["label"], item_vars, where, "loop_control.label")
                 raise_if_pending(shown)
                 label = f"{label} ({shown})"
-            except FactsNeeded:
-                pass
+            except (FactsNeeded, InputError) as exc:  # a stand-in item has no real label
+                if isinstance(exc, InputError) and not isinstance(item, StandIn):
+                    raise
         skip_reason = skip or scope.skip or _selection_skip(tags, scope.selection)
         if not skip_reason and scope.run_once and not scope.run.first_host:
             skip_reason = f"run_once: runs on {scope.run.first_host_name} only"

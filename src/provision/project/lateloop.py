@@ -55,6 +55,9 @@ class StandIn:
     def __getitem__(self, key: object) -> StandIn:
         return StandIn()
 
+    def __call__(self, *args: object, **kwargs: object) -> StandIn:
+        return StandIn()
+
     def __str__(self) -> str:
         return LATE_ITEM
 

@@ -481,3 +481,22 @@ def test_a_loop_skipped_before_the_run_is_not_expanded(tmp_path: Path, hosts: di
         ("each", SKIPPED, "declined at --step"),
         ("after", OK, "True"),
     ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "n {{ item | int + 1 }}",
+        "n {{ item.startswith('a') }}",
+        "n {{ item.split(',')[0] | upper }}",
+        "n {{ item.stat.path | basename }}",
+    ],
+)
+def test_names_and_labels_over_the_item_compile_before_it_is_known(
+    tmp_path: Path, hosts: dict, name: str
+) -> None:
+    text = read("printf '1\\n2\\n'") + f"- name: {name!r}\n  debug: {{msg: x}}\n"
+    text += "  loop: '{{ out.stdout_lines }}'\n  loop_control: {label: '{{ item | int * 2 }}'}\n"
+    write_project(tmp_path, text)
+    compiled = compile_run(tmp_path / "inv.yml", tmp_path / "play.yml")
+    assert compiled.plays[0][1][0].tasks[1].late_loop is not None
