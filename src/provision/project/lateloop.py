@@ -11,7 +11,8 @@ The items come from the host's own output, so they are not trusted:
 - each text in an item is used as written, never rendered as a template (`as_written`),
   so a line printing `{{ lookup('env', 'HOME') }}` is that text, not a lookup;
 - each text a task may use as a word, a path or a line (a scalar item, and every text
-  of a mapping item but its whole-output fields `stdout`/`stderr`/`msg`) is checked
+  of a mapping item but its output fields `stdout`/`stderr`/`stderr_lines`/`msg`/`cmd`)
+  is checked
   (`check_items`): no control character nor line break of any kind, no leading `-` (a
   program would take it as an option), no `..` path component (a path built from it
   would leave its folder), at most MAX_ITEM_CHARS characters; at most MAX_ITEMS items.
@@ -33,7 +34,7 @@ MAX_ITEMS = 10_000
 MAX_ITEM_CHARS = 4096
 # Whole outputs of a result mapping: many lines by nature; they reach an argument through
 # that argument's own checks (a file's content, a message), never as a word or a path.
-OUTPUT_FIELDS = ("stdout", "stderr", "msg", "cmd")
+OUTPUT_FIELDS = ("stdout", "stderr", "stderr_lines", "msg", "cmd")
 # Every control character (C0 but tab, DEL, C1 with NEL) and the Unicode line and
 # paragraph separators: each is a line break somewhere, or a terminal escape.
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
@@ -122,7 +123,7 @@ def _texts(value: Any, path: str, top: bool) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if isinstance(value, dict):
         for key, inner in value.items():
-            if top and key in OUTPUT_FIELDS and isinstance(inner, str):
+            if top and key in OUTPUT_FIELDS:
                 continue
             found += _texts(key, path, False) if isinstance(key, str) else []
             found += _texts(inner, f"{path}.{key}", False)

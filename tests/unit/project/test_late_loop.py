@@ -389,6 +389,7 @@ def test_too_many_items(tmp_path: Path, hosts: dict) -> None:
     [
         (["a", "b c"], True),
         ([{"item": "a", "stdout": "line1\nline2", "rc": 0}], True),  # outputs: whole texts
+        ([{"item": "a", "stderr_lines": ["\x1b[31mwarn"], "cmd": ["-x"]}], True),
         ([{"item": "-x", "stdout": ""}], False),  # any other text is checked
         ([{"stdout_lines": ["a", "../b"]}], False),
         ([["a", "b\n"]], False),
