@@ -229,7 +229,8 @@ def step(compiled: Any, ask: Callable[[str], str], is_terminal: bool) -> None:
             continue
         for task in host_plays[0].tasks:
             label = task_label(task)
-            if task.task is None and task.pending is None or label in decided:
+            waits = task.pending is not None or task.late_loop is not None
+            if task.task is None and not waits or label in decided:
                 continue
             if go_on:
                 decided[label] = True

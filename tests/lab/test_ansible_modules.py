@@ -70,6 +70,13 @@ ROLE_TASKS = """\
   ansible.builtin.systemd_service: {name: sshd, state: started, enabled: true}
 - name: http allowed
   ansible.posix.firewalld: {service: http, permanent: true, immediate: true, state: enabled}
+- name: the config files
+  ansible.builtin.command: ls /etc/amtest
+  register: amfiles
+  changed_when: false
+- name: listed
+  ansible.builtin.lineinfile: {path: /etc/amtest/listing, line: "{{ item }}", create: true}
+  loop: "{{ amfiles.stdout_lines | select('match', '^[a-z]+[.]conf$') | list }}"
 - name: the variables are sane
   ansible.builtin.assert:
     that: ["app_port | int > 1024"]
@@ -110,7 +117,7 @@ def _hosts(result: subprocess.CompletedProcess) -> dict:
 def test_the_role_lints_clean(project: Path) -> None:
     result = provision("lint", "--ansible", "roles/amtest", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "16 tasks: 16 run as they are" in result.stdout
+    assert "18 tasks: 18 run as they are" in result.stdout
 
 
 def test_apply_converges_then_changes_nothing(fresh_hosts: LabSession, project: Path) -> None:
@@ -132,6 +139,8 @@ def test_apply_converges_then_changes_nothing(fresh_hosts: LabSession, project: 
     assert run_on(host, "stat -c %a /etc/amtest").stdout.strip() == "750"
     assert "amtest" in run_on(host, "id -nG amsvc").stdout.split()
     assert run_on(host, "firewall-cmd --permanent --query-service=http").returncode == 0
+    # a loop over a registered read's lines (read after changes: expanded at apply)
+    assert run_on(host, "cat /etc/amtest/listing").stdout == "app.conf\nedited.conf\n"
     for command in ("apply", "plan"):
         again = provision(
             command, "inventory.yml", "-p", "site.yml", "--format", "json", cwd=project

@@ -47,6 +47,7 @@ from provision.execution.connection import (
     Result,
     su_target,
 )
+from provision.execution.lateloop import apply_loop
 from provision.execution.reports import (
     CHANGED,
     CHECK,
@@ -64,6 +65,7 @@ from provision.facts.host import group_facts
 from provision.facts.probe import parse_probe, probe_script
 from provision.facts.readonly import as_user, env_prefix
 from provision.planning.disruption import plan_disruption, refusal
+from provision.planning.lateloop import loop_facts
 from provision.planning.model import (
     Change,
     Command,
@@ -228,6 +230,8 @@ def probe_bound(
             raise HostFailed(str(exc))
         more = group_facts(bound.missing - groups)
         more += [f for f in _facts_of(bound.tasks + bound.handlers) if not state.has(f)]
+        known = {f: state.get(f) for f in read if state.has(f)}  # late loops' item facts:
+        more += [f for f in loop_facts(bound.tasks, bound.handlers, known) if f not in more]
         if not more:
             return state, bound.tasks, bound.handlers, read
         groups |= bound.missing
@@ -373,9 +377,17 @@ class HostRun:
                 self.emit(self._plan_report(compiled, step.outcome))
                 changed_any |= self._run_handlers(handlers)
                 continue
-            if not self._queue and keep is None and self.options.step is None:
-                self._run_batch(steps[index:], flow, handlers)
-            report = self._apply_step(step, flow, handlers)
+            late = compiled.late_loop is not None and not compiled.skip_reason
+            if late and not flow.skip(compiled):
+                expanded = apply_loop(compiled, self.registry, self._new_report(compiled))
+                if isinstance(expanded, list):  # its items run next, each decided at apply
+                    steps[index + 1 : index + 1] = [TaskStep(t, None) for t in expanded]
+                    continue
+                report = expanded
+            else:
+                if not self._queue and keep is None and self.options.step is None:
+                    self._run_batch(steps[index:], flow, handlers)
+                report = self._apply_step(step, flow, handlers)
             rescued = report.status == FAILED and flow.fail(compiled)
             if rescued:
                 report.reason = "rescued: its block's `rescue` runs"

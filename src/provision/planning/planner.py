@@ -20,6 +20,13 @@ from provision.errors import InputError
 from provision.facts.base import Fact
 from provision.facts.host import GROUP_FACTS, GROUPS
 from provision.facts.hostvars import FactsNeeded, GroupValues
+from provision.planning.lateloop import (
+    EMPTY_LOOP,
+    empty,
+    expand_loop,
+    loop_groups,
+    speculative_loop_facts,
+)
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
 from provision.project.compile import REG, CompiledTask, is_late
 
@@ -321,7 +328,9 @@ def plan_host(
     queue = HandlerQueue()
     registry = Registry(host_facts(state))
     flow = BlockFlow()
-    for compiled in tasks:
+    work = list(tasks)
+    while work:
+        compiled = work.pop(0)
         if compiled.flush_handlers:
             steps.append(TaskStep(compiled, NoOp("run the handlers notified so far")))
             steps += _plan_handlers(queue, handlers, state, True, registry.facts)
@@ -332,6 +341,26 @@ def plan_host(
             rescue = replace(compiled, skip_reason=blocked)
             steps.append(TaskStep(skipped if "rescue:" not in blocked else rescue, None))
             registry.record(compiled, outcome_result(skipped, None, state))
+            continue
+        if compiled.late_loop is not None and not compiled.skip_reason:  # lateloop.py
+            items = expand_loop(compiled, registry.facts)
+            if isinstance(items, list):
+                work[:0] = items
+                if not items:
+                    steps.append(TaskStep(empty(compiled), None, result=dict(EMPTY_LOOP)))
+                    registry.record(compiled, dict(EMPTY_LOOP))
+                continue
+            steps.append(TaskStep(compiled, items, ignored=compiled.ignore_errors))
+            if isinstance(items, Deferred):  # expanded when apply gets there
+                registry.record(compiled, None)
+                state.note_change()
+                queue.notify(compiled, items)
+                continue
+            registry.record(compiled, {"changed": False, "failed": True, "msg": items.message})
+            if not compiled.ignore_errors:
+                if not flow.fail(compiled):
+                    return HostPlan(steps, [], state)
+                registry.failed(compiled, None, items.message)
             continue
         try:
             bound = bind_late(compiled, registry.facts)
@@ -490,7 +519,7 @@ def fact_groups_needed(tasks: Sequence[CompiledTask]) -> frozenset[str]:
     for compiled in tasks:
         if compiled.pending is not None:
             groups |= {g for g in compiled.pending.groups if not is_late(g)}
-    return frozenset(groups)
+    return frozenset(groups) | loop_groups(tasks)
 
 
 def host_facts(state: HostState) -> dict[str, object]:
@@ -582,4 +611,4 @@ def speculative_facts(tasks: Sequence[CompiledTask]) -> list[Fact]:
         for fact in facts:
             if SPECULATIVE not in repr(fact):
                 found.setdefault(fact, None)
-    return list(found)
+    return list(found) + speculative_loop_facts(tasks)

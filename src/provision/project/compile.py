@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from provision.project.factvars import HostVars, fact_groups, template_groups
 from provision.project.hostconfig import HostConfig, host_config
 from provision.project.inventory import Inventory, load_inventory
 from provision.project.jinjafilters import ProjectDir, drop_omitted
+from provision.project.lateloop import LateLoop, StandIn, check_items
 from provision.project.magicvars import magic_variables
 from provision.project.paths import contained_file
 from provision.project.playbook import Play, Role, Rolling, load_playbook, load_role
@@ -135,8 +136,8 @@ UNSUPPORTED_KEYS = {
     "with_sequence": 'use `loop: "{{ range(1, N + 1) | list }}"`',
     "with_first_found": "use `when:` with a static include per case",
     "with_indexed_items": "use `loop:` with `loop_control: {index_var: i}`",
-    "with_lines": "register a read-only command and loop over its `stdout_lines` is not "
-    "possible before apply; list the values in a variable",
+    "with_lines": "register a read-only command (`changed_when: false`) on the host and "
+    'write `loop: "{{ out.stdout_lines }}"`',
     "with_random_choice": "pick the value in a variable",
     "with_inventory_hostnames": "use `loop: \"{{ groups['NAME'] }}\"`",
 }
@@ -279,6 +280,7 @@ class RunShared:
     late: set[str] = field(default_factory=set)
     static: dict[str, Any] = field(default_factory=dict)
     late_facts: set[str] = field(default_factory=set)  # ansible_facts.KEY set by a task
+    probe_read: set[str] = field(default_factory=set)  # late names read in the probe
 
 
 class FactsOverlay(Mapping):
@@ -382,6 +384,7 @@ class LoopRef:
     count: int
     item: Any = None
     loop_var: str = "item"
+    from_host: bool = False  # expanded at plan time from the host's answers (lateloop)
 
 
 @dataclass
@@ -406,6 +409,7 @@ class CompiledTask:
     become_user: str = "root"  # with `become`: its commands run as this user (runuser -u)
     flush_handlers: bool = False
     sets: tuple[str, ...] = ()  # set_fact: the names it sets (values known when it runs)
+    late_loop: LateLoop | None = None  # a loop expanded per host at plan time (lateloop)
 
 
 @dataclass
@@ -1179,9 +1183,24 @@ def _load_list(path: Path, what: str) -> YList:
 _NO_LOOP = object()
 
 
-def _loop_items(raw: YDict, variables: Variables, where: Location) -> tuple[list[Any], str, Any]:
+@dataclass(frozen=True)
+class _LateList:
+    """A loop's list known only once the host is probed (the one item `_loop_items` gives
+    then): what it reads."""
+
+    key: str
+    at: Location
+    names: tuple[str, ...]  # registered results (or set_fact) read in the probe
+    groups: frozenset[str]  # host fact groups
+
+
+def _loop_items(
+    raw: YDict, variables: Variables, where: Location, shared: RunShared | None = None
+) -> tuple[list[Any], str, Any]:
     """(items, loop_var, label) of `loop`/`with_items`/`with_list`/`with_dict`; one item
-    `_NO_LOOP` when there is no loop. The list must be known before any host is probed."""
+    `_NO_LOOP` when there is no loop. With `shared` (a task, not an include nor a handler),
+    a list that reads host facts or results read in the probe gives one `_LateList` item:
+    it is expanded per host at plan time. Any other list must be known now."""
     keys = [k for k in LOOP_KEYS if k in raw]
     control = raw.get("loop_control") or {}
     at_control = where_of(raw, "loop_control", where.file)
@@ -1211,36 +1230,57 @@ def _loop_items(raw: YDict, variables: Variables, where: Location) -> tuple[list
         raise InputError(
             f"`loop_control.loop_var` must be a variable name, found {loop_var!r}", at_control
         )
+    index_var = control.get("index_var")
+    if index_var is not None and not _VAR_NAME.fullmatch(str(index_var)):
+        raise InputError("`loop_control.index_var` must be a variable name", at_control)
     try:
         value = render_value(raw[key], variables, at, key)
         raise_if_pending(value)
     except FactsNeeded as need:
-        late = all(is_late(g) for g in need.groups)
+        late = sorted(g[len(REG) :] for g in need.groups if is_late(g))
+        changing = [n for n in late if shared is None or n not in shared.probe_read]
+        if shared is not None and not changing:
+            assert isinstance(variables, HostVars)
+            groups = need.groups | fact_groups(raw[key], variables, expression=False)
+            host_groups = frozenset(g for g in groups if not is_late(g))
+            return [_LateList(key, at, tuple(late), host_groups)], loop_var, control
+        if shared is None:
+            raise InputError(
+                f"`{key}` reads {'a registered result or set_fact' if late else 'host facts'} "
+                f"({', '.join(sorted(need.groups))}): the loop of an include or a handler is "
+                "expanded before any host is probed, so it cannot read them yet",
+                at,
+                hint="loop over a variable, and test the value in `when:` or the arguments",
+            ) from None
+        names = ", ".join(f"`{n}`" for n in changing)
         raise InputError(
-            f"`{key}` reads {'a registered result or set_fact' if late else 'host facts'} "
-            f"({', '.join(sorted(need.groups))}): a loop is expanded before any host is "
-            "probed, so it cannot read them yet",
+            f"`{key}` reads {names}, the result of a task that changes the host (or a "
+            "set_fact over one), known only when apply has run it: a loop is expanded at "
+            "plan time, from the probe's answers",
             at,
-            hint="loop over a variable, and test the value in `when:` or the arguments",
+            hint="loop over the output of a read-only command (`changed_when: false` on a "
+            "command that only reads, `check_mode: false`, or `stat`), or over a variable; "
+            "test the result in `when:` per item",
         ) from None
+    return _loop_list(key, value, at), loop_var, control
+
+
+def _loop_list(key: str, value: Any, at: Location) -> list[Any]:
+    """The items of a loop's rendered value, as each loop form gives them."""
     if key == "with_dict":
         if not isinstance(value, dict):
             raise InputError(f"`with_dict` must give a mapping, found {type_name(value)}", at)
-        items = [{"key": k, "value": v} for k, v in value.items()]
-    elif key == "with_items" and isinstance(value, list):
-        items = []
+        return [{"key": k, "value": v} for k, v in value.items()]
+    if key == "with_items" and isinstance(value, list):
+        items: list[Any] = []
         for entry in value:  # with_items flattens one level
             items += entry if isinstance(entry, list) else [entry]
-    elif isinstance(value, str) and key != "loop":
-        items = [value]
-    elif not isinstance(value, list):
+        return items
+    if isinstance(value, str) and key != "loop":
+        return [value]
+    if not isinstance(value, list):
         raise InputError(f"`{key}` must give a list, found {type_name(value)}", at)
-    else:
-        items = list(value)
-    index_var = control.get("index_var")
-    if index_var is not None and not _VAR_NAME.fullmatch(str(index_var)):
-        raise InputError("`loop_control.index_var` must be a variable name", at_control)
-    return items, loop_var, control
+    return list(value)
 
 
 def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[CompiledTask]:
@@ -1360,7 +1400,8 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
     role_name = scope.role.name if scope.role else None
     role_dir = scope.role.path if scope.role else None
     variables = scope.variables
-    items, loop_var, control = _loop_items(raw, variables, where)
+    shared = None if scope.handlers else scope.run.shared
+    items, loop_var, control = _loop_items(raw, variables, where, shared)
     loop_id = scope.run.new_id() if items and items[0] is not _NO_LOOP else 0
     if keyword is None:
         built: Any = _TaskBuilder(
@@ -1379,10 +1420,16 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
         built = _KeywordBuilder(keyword, raw, written_key, type_where, scope, role_dir)
     if register:
         scope.run.shared.late.add(register)
+        if keyword in ("read_command", "read_shell", "stat"):
+            scope.run.shared.probe_read.add(register)  # a late loop may read it
     changed_when = _check(raw, "changed_when", variables, register)
     failed_when = _check(raw, "failed_when", variables, register)
-    compiled = []
-    for index, item in enumerate(items):
+
+    def item_task(
+        index: int, item: Any, count: int, from_host: bool = False, skip: str = ""
+    ) -> CompiledTask:
+        """The task for one item (or the task itself, `_NO_LOOP`); also the item tasks of
+        a loop expanded at plan time (`from_host`), built exactly the same way."""
         item_vars = variables
         loop_ref = None
         if item is not _NO_LOOP:
@@ -1390,19 +1437,22 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
             if control and control.get("index_var"):
                 extra[str(control["index_var"])] = index
             item_vars = variables.child(extra, where)
-            loop_ref = LoopRef(loop_id, index, len(items), item, loop_var)
+            loop_ref = LoopRef(loop_id, index, count, item, loop_var, from_host)
         try:
             label = _task_name(raw, item_vars, where)
-        except FactsNeeded:
+        except (FactsNeeded, InputError) as exc:
+            if isinstance(exc, InputError) and not isinstance(item, StandIn):
+                raise
             label = None if raw.get("name") is None else str(raw["name"])
         if label is not None and control and "label" in control:
             try:
                 shown = render_value(control["label"], item_vars, where, "loop_control.label")
                 raise_if_pending(shown)
                 label = f"{label} ({shown})"
-            except FactsNeeded:
-                pass
-        skip_reason = scope.skip or _selection_skip(tags, scope.selection)
+            except (FactsNeeded, InputError) as exc:  # a stand-in item has no real label
+                if isinstance(exc, InputError) and not isinstance(item, StandIn):
+                    raise
+        skip_reason = skip or scope.skip or _selection_skip(tags, scope.selection)
         if not skip_reason and scope.run_once and not scope.run.first_host:
             skip_reason = f"run_once: runs on {scope.run.first_host_name} only"
         conditions = list(scope.conditions)
@@ -1424,6 +1474,8 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 assert isinstance(item_vars, HostVars)
                 if keyword == "set_fact":  # its values are known per host, later
                     scope.run.shared.late.update(built.sets)
+                    if _probe_derived(need.groups, scope.run.shared):  # a late loop may read it
+                        scope.run.shared.probe_read.update(built.sets)
                 pending = PendingFacts(
                     conditions, None, built.late(item_vars), need.groups | built.groups(item_vars)
                 )
@@ -1437,31 +1489,133 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 pending.groups |= frozenset().union(*(c.groups for c in conditions))
         if secret:
             label = _secret_task_name(raw, str(written_key))
-        compiled.append(
-            CompiledTask(
-                name=label or f"{type_key}",
-                role=role_name,
-                location=where,
-                task=task,
-                skip_reason=skip_reason,
-                notify=list(notify),
-                become=bool(become),
-                tags=tags,
-                pending=pending,
-                register=register,
-                changed_when=changed_when,
-                failed_when=failed_when,
-                ignore_errors=scope.ignore_errors,
-                blocks=scope.blocks,
-                loop=loop_ref,
-                listen=list(listen),
-                environment=tuple(scope.environment.items()),
-                become_user=scope.user if become else "root",
-                flush_handlers=keyword == "flush_handlers",
-                sets=tuple(built.sets) if keyword is not None else (),
-            )
+        return CompiledTask(
+            name=label or f"{type_key}",
+            role=role_name,
+            location=where,
+            task=task,
+            skip_reason=skip_reason,
+            notify=list(notify),
+            become=bool(become),
+            tags=tags,
+            pending=pending,
+            register=register,
+            changed_when=changed_when,
+            failed_when=failed_when,
+            ignore_errors=scope.ignore_errors,
+            blocks=scope.blocks,
+            loop=loop_ref,
+            listen=list(listen),
+            environment=tuple(scope.environment.items()),
+            become_user=scope.user if become else "root",
+            flush_handlers=keyword == "flush_handlers",
+            sets=tuple(built.sets) if keyword is not None else (),
         )
-    return compiled
+
+    if items and isinstance(items[0], _LateList):
+        late = items[0]
+        stand_in = item_task(0, StandIn(), 1, True, skip="(expanded per host at plan time)")
+        if not scope.skip and not _selection_skip(tags, scope.selection):
+            if not (scope.run_once and not scope.run.first_host):
+                return [_late_loop(late, raw, scope, stand_in, item_task, keyword, built)]
+        skipped = item_task(0, StandIn(), 1)  # tags, role condition, run_once: not expanded
+        return [replace(skipped, name=_written_name(raw, type_key), loop=None)]
+    return [item_task(index, item, len(items)) for index, item in enumerate(items)]
+
+
+_CONTROLLER_READS = re.compile(r"\b(lookup|query|q)\s*\(")
+
+
+def _probe_derived(groups: frozenset[str], shared: RunShared) -> bool:
+    """Whether values reading these groups are known once the probe answers (host facts,
+    results read in the probe), not only when apply has changed the host."""
+    return all(not is_late(g) or g[len(REG) :] in shared.probe_read for g in groups)
+
+
+def _written_name(raw: YDict, type_key: str) -> str:
+    return str(raw["name"]) if raw.get("name") is not None else type_key
+
+
+def _late_loop(
+    late: _LateList,
+    raw: YDict,
+    scope: TaskScope,
+    stand_in: CompiledTask,
+    item_task: Callable[..., CompiledTask],
+    keyword: str | None,
+    built: Any,
+) -> CompiledTask:
+    """The placeholder of a loop whose list the host gives (a read-only result, host facts):
+    the planner expands it per host (`LateLoop.expand`) into tasks built by `item_task`, as a
+    loop over variables is. Such items are the host's own text: they never reach the
+    controller (no `delegate_to`, no lookup, no templated `src`)."""
+    assert scope.run is not None
+    where = late.at
+    if scope.delegate_local:
+        raise InputError(
+            f"`{late.key}` over the host's answers on a step delegated to localhost: the host's "
+            "text would be read on this machine",
+            where,
+            hint="delegate a loop over a variable only",
+        )
+    if any(_CONTROLLER_READS.search(text) for text in _strings_in(raw)):
+        raise InputError(
+            f"a lookup in a task whose `{late.key}` reads the host's answers: the items are "
+            "the host's own text, and a lookup reads this machine",
+            where,
+            hint="do the lookup in a variable set outside the loop",
+        )
+    args = [v for k, v in raw.items() if k not in TASK_KEYS]
+    if any(isinstance(a, dict) and "{" in str(a.get("src", "")) for a in args):
+        raise InputError(
+            f"a templated `src` in a task whose `{late.key}` reads the host's answers: the "
+            "host would pick which file of this machine is sent",
+            where,
+            hint="name the source file as written, or loop over a variable",
+        )
+    if keyword == "set_fact":  # its values are known per host, after the probe
+        scope.run.shared.late.update(built.sets)
+        scope.run.shared.probe_read.update(built.sets)
+    variables = scope.variables
+    assert isinstance(variables, HostVars)
+    expression = raw[late.key]
+    source = f"`{expression}`"
+    groups = set(late.groups) | set(built.groups(variables))
+    if "when" in raw:
+        groups |= fact_groups(raw["when"], variables, expression=True)
+    for condition in scope.conditions:
+        groups |= condition.groups
+
+    def expand(facts: GroupValues) -> list[CompiledTask]:
+        value = render_value(expression, variables.with_facts(facts), where, late.key)
+        raise_if_pending(value)
+        items = check_items(_loop_list(late.key, value, where), source, where)
+        return [item_task(i, item, len(items), True) for i, item in enumerate(items)]
+
+    def speculative() -> CompiledTask:
+        return item_task(0, StandIn(), 1, True)
+
+    loop = LateLoop(
+        late.key,
+        expression,
+        where,
+        late.names,
+        frozenset(g for g in groups if not is_late(g)),
+        expand,
+        speculative,
+    )
+    name = _written_name(raw, stand_in.name)
+    return replace(stand_in, name=name, skip_reason="", loop=None, late_loop=loop)
+
+
+def _strings_in(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings_in(k), *_strings_in(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings_in(v)]
+    return []
 
 
 def _check(raw: YDict, key: str, variables: Variables, register: str | None) -> Check | None:

@@ -219,7 +219,7 @@ def test_a_role_when_over_facts_is_decided_per_host(tmp_path: Path) -> None:
     ("tasks", "inventory_vars", "message"),
     [
         (
-            "- copy: {content: x, dest: '/tmp/{{ item }}'}\n  loop: '{{ facts.devices }}'\n",
+            "- include_tasks: x.yml\n  loop: '{{ facts.devices }}'\n",
             "",
             "`loop` reads host facts (devices)",
         ),

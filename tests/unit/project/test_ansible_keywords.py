@@ -350,7 +350,11 @@ def test_loop_control(tmp_path, control, messages, names) -> None:
         ("  loop: [a]\n  loop_control: {loop_var: 'a b'}\n", "variable name"),
         ("  loop: [a]\n  loop_control: {pause: 3}\n", "pause"),
         ("  loop: [a]\n  loop_control: {weird: 3}\n", "weird"),
-        ("  loop: '{{ ansible_mounts }}'\n", "host facts"),
+        (
+            "- copy: {content: x, dest: /tmp/x}\n  register: w\n"
+            "- debug: {msg: x}\n  loop: '{{ w.results }}'\n",
+            "changes the host",
+        ),
     ],
 )
 def test_loop_errors(tmp_path, loop, words) -> None:
