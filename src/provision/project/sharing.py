@@ -206,7 +206,7 @@ def run_once_copy(
                 except KeyError:
                     continue
             result = {**result, "ansible_facts": values}
-        return RunOnceCopy(context, first, result), None
+        return RunOnceCopy(context, first, result), "set_fact " + ", ".join(sets) if sets else None
 
     return build, frozenset(keys.values())
 

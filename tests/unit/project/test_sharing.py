@@ -1,0 +1,366 @@
+"""Values tasks set, read later in the run (project/sharing.py): by the same host in a
+later play, by another host through `hostvars`, by every host from a `run_once` task.
+
+The hosts are fake connections that run each script with bash here (the probe and the
+registered read-only commands run for real); each host's read-only command prints the
+file named after the host in a folder of the test, so each host has its own answer.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from tests.unit.execution.fakes import FakeConnection
+
+from provision.execution import runner
+from provision.execution.connection import Result
+from provision.execution.reports import CHANGED, FAILED, OK, PENDING, SKIPPED
+from provision.execution.runner import RunOptions, run_all
+from provision.project import compile as compile_module
+from provision.project import sharing
+from provision.project.compile import Selection, compile_run
+
+HOSTS = ("h1", "h2", "h3")
+READ = (
+    "- name: read\n  command: cat {{ dir }}/{{ inventory_hostname }}\n  register: out\n"
+    "  changed_when: false\n"
+)
+
+
+@pytest.fixture
+def hosts(monkeypatch):
+    """Fake connections that run each script with bash here, counting remote commands."""
+    connections: dict[str, FakeConnection] = {}
+
+    def respond(script: str, stdin: bytes | None) -> Result:
+        proc = subprocess.run(["bash", "-c", script], input=stdin, capture_output=True)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def connect(config, options):
+        connections[config.name] = FakeConnection(respond)
+        return connections[config.name]
+
+    monkeypatch.setattr(runner, "connect", connect)
+    return connections
+
+
+def project(root: Path, plays: str, answers: dict[str, bytes] | None = None) -> Path:
+    data = root / "answers"
+    data.mkdir(exist_ok=True)
+    for host in HOSTS:
+        value = (answers or {}).get(host, f"token-{host}".encode())
+        (data / host).write_bytes(value)
+    (root / "inv.yml").write_text(
+        "all:\n  vars:\n    dir: "
+        + str(data)
+        + "\n  hosts:\n"
+        + "".join(f"    {h}: {{ansible_connection: local}}\n" for h in HOSTS)
+        + "  children:\n    db:\n      hosts:\n        h3:\n"
+    )
+    (root / "site.yml").write_text(plays)
+    return root
+
+
+def run(root: Path, apply: bool = False, limit: str | None = None, forks: int = 10):
+    compiled = compile_run(root / "inv.yml", root / "site.yml", {}, Selection(limit=limit))
+    options = RunOptions(apply=apply)
+    options.forks = forks
+    return {r.name: r for r in run_all(compiled, options, lambda e, p: None)}
+
+
+def shown(report, name: str) -> list[tuple[str, str]]:
+    """(status, reason or message) of every task called `name`, in order."""
+    return [(t.status, t.reason or t.message) for t in report.tasks if t.name == name]
+
+
+# ------------------------------------------------------------------ known at plan time
+
+
+def _play(hosts: str, tasks: str, extra: str = "") -> str:
+    body = "".join("    " + line + "\n" for line in tasks.splitlines())
+    return f"- hosts: {hosts}\n{extra}  tasks:\n{body}"
+
+
+CHANGE = (
+    "- name: change\n  command: {cmd: 'touch {{ dir }}/../made', creates: '{{ dir }}/../made'}\n"
+)
+SHOW = '- name: show\n  debug: {{msg: "{}"}}\n'
+
+CASES = {
+    "same host, later play: register": (
+        _play("all", READ) + _play("all", SHOW.format("{{ out.stdout }}")),
+        {h: [(OK, f"token-{h}")] for h in HOSTS},
+    ),
+    "same host, later play: set_fact over a read": (
+        _play("all", READ + "- set_fact: {mine: 'got {{ out.stdout }}'}\n")
+        + _play("all", SHOW.format("{{ mine }}")),
+        {h: [(OK, f"got token-{h}")] for h in HOSTS},
+    ),
+    "same host, later play: static set_fact": (
+        _play("all", "- set_fact: {colour: blue}\n") + _play("h2", SHOW.format("{{ colour }}")),
+        {"h2": [(OK, "blue")]},
+    ),
+    "same host, two plays later, skipped in between": (
+        _play("all", READ)
+        + _play("h1", "- debug: {msg: x}\n")
+        + _play("all", SHOW.format("{{ out.rc }} {{ out.stdout_lines }}")),
+        {h: [(OK, f"0 ['token-{h}']")] for h in HOSTS},
+    ),
+    "later play overrides the earlier value": (
+        _play("all", READ)
+        + _play("all", "- set_fact: {out: {stdout: again}}\n" + SHOW.format("{{ out.stdout }}")),
+        {h: [(OK, "again")] for h in HOSTS},
+    ),
+    "hostvars, same play": (
+        _play("all", READ + SHOW.format("{{ hostvars['h1'].out.stdout }}")),
+        {h: [(OK, "token-h1")] for h in HOSTS},
+    ),
+    "hostvars by group, set_fact": (
+        _play("all", READ + "- set_fact: {token: 'db {{ out.stdout }}'}\n")
+        + _play("all", SHOW.format("{{ hostvars[groups['db'][0]].token }}")),
+        {h: [(OK, "db token-h3")] for h in HOSTS},
+    ),
+    "hostvars by group, same play, with its own value": (
+        _play(
+            "all",
+            READ + SHOW.format("{{ out.stdout }} and {{ hostvars[groups.db[0]]['out'].stdout }}"),
+        ),
+        {h: [(OK, f"token-{h} and token-h3")] for h in HOSTS},
+    ),
+    "hostvars of a host of an earlier play only": (
+        _play("db", READ + "- set_fact: {token: '{{ out.stdout | upper }}'}\n")
+        + _play("h1:h2", SHOW.format("{{ hostvars['h3'].token }}")),
+        {"h1": [(OK, "TOKEN-H3")], "h2": [(OK, "TOKEN-H3")]},
+    ),
+    "hostvars of its own host": (
+        _play("all", READ + SHOW.format("{{ hostvars[inventory_hostname].out.stdout }}")),
+        {h: [(OK, f"token-{h}")] for h in HOSTS},
+    ),
+    "hostvars: a name set after the reading task is undefined there": (
+        _play(
+            "all",
+            SHOW.format("{{ hostvars['h1'].late | default('not yet') }}")
+            + "- set_fact: {late: now}\n"
+            + SHOW.format("{{ hostvars['h1'].late }}"),
+        ),
+        {h: [(OK, "not yet"), (OK, "now")] for h in HOSTS},
+    ),
+    "hostvars: the value as the other host's walk reaches the task": (
+        _play(
+            "all",
+            "- set_fact: {v: one}\n"
+            + SHOW.format("{{ hostvars['h1'].v }}")
+            + "- set_fact: {v: two}\n"
+            + SHOW.format("{{ hostvars['h1'].v }}"),
+        ),
+        {h: [(OK, "one"), (OK, "two")] for h in HOSTS},
+    ),
+    "hostvars: a name never set is undefined (default)": (
+        _play("all", READ + SHOW.format("{{ hostvars['h2'].nothing | default('none') }}")),
+        {h: [(OK, "none")] for h in HOSTS},
+    ),
+    "hostvars: is defined": (
+        _play(
+            "all",
+            READ
+            + "- name: show\n  debug: {msg: 'yes'}\n  when: hostvars['h2'].out is defined\n"
+            + "- name: show\n  debug: {msg: no}\n  when: hostvars['h2'].zzz is defined\n",
+        ),
+        {h: [(OK, "yes"), (SKIPPED, "")] for h in HOSTS},
+    ),
+    "hostvars in when: decides per host": (
+        _play(
+            "all",
+            READ
+            + "- name: show\n  debug: {msg: same}\n"
+            + "  when: hostvars['h2'].out.stdout == out.stdout\n",
+        ),
+        {"h1": [(SKIPPED, "")], "h2": [(OK, "same")], "h3": [(SKIPPED, "")]},
+    ),
+    "hostvars: inventory variables as before": (
+        _play("all", SHOW.format("{{ hostvars['h2'].ansible_connection }}")),
+        {h: [(OK, "local")] for h in HOSTS},
+    ),
+    "run_once register": (
+        _play("all", READ.replace("changed_when", "run_once: true\n  changed_when"))
+        + _play("all", SHOW.format("{{ out.stdout }}")),
+        {h: [(OK, "token-h1")] for h in HOSTS},
+    ),
+    "run_once set_fact": (
+        _play(
+            "all",
+            READ
+            + "- set_fact: {leader: '{{ inventory_hostname }} {{ out.stdout }}'}\n"
+            + "  run_once: true\n"
+            + SHOW.format("{{ leader }}"),
+        ),
+        {h: [(OK, "h1 token-h1")] for h in HOSTS},
+    ),
+    "run_once: the when of the first host decides": (
+        _play(
+            "all",
+            "- name: once\n  command: cat {{ dir }}/h1\n  register: o\n  changed_when: false\n"
+            "  run_once: true\n  when: inventory_hostname == 'h2'\n"
+            + SHOW.format("{{ o.skipped | default(false) }}"),
+        ),
+        {h: [(OK, "True")] for h in HOSTS},
+    ),
+    "run_once: a failing read fails every host": (
+        _play(
+            "all",
+            "- name: once\n  command: cat /nonexistent/x\n  register: o\n  changed_when: false\n"
+            "  run_once: true\n  ignore_errors: true\n" + SHOW.format("{{ o.rc }}"),
+        ),
+        {h: [(OK, "1")] for h in HOSTS},
+    ),
+}
+
+
+@pytest.mark.parametrize(("plays", "expected"), CASES.values(), ids=CASES.keys())
+def test_a_value_known_at_plan_time_is_shared(tmp_path, hosts, plays, expected) -> None:
+    reports = run(project(tmp_path, plays))
+    for host, want in expected.items():
+        report = reports[host]
+        assert report.status in (OK, CHANGED, PENDING), (host, report.error)
+        got = [(s, r if s != SKIPPED else "") for s, r in shown(report, "show")]
+        assert got == want, host
+
+
+def test_a_converged_run_stays_one_command_per_host_and_play(tmp_path, hosts) -> None:
+    plays = _play(
+        "all", READ.replace("changed_when", "run_once: true\n  changed_when") + READ
+    ) + _play("all", SHOW.format("{{ hostvars['h3'].out.stdout }}"))
+    reports = run(project(tmp_path, plays))
+    for name in HOSTS:
+        assert reports[name].status == OK, reports[name].error
+        assert hosts[name].connections_opened == 1
+        # play 1: its one probe; play 2 reads nothing from the host: no command at all
+        assert hosts[name].commands_run == 1, name
+
+
+def test_apply_gives_the_same_values_as_plan(tmp_path, hosts) -> None:
+    plays = _play("all", READ + "- set_fact: {t: '{{ out.stdout }}'}\n  run_once: true\n") + _play(
+        "all",
+        "- name: write\n  copy:\n    dest: '{{ dir }}/../{{ inventory_hostname }}.txt'\n"
+        "    content: \"{{ t }} {{ hostvars['h3'].out.stdout }}\\n\"\n",
+    )
+    root = project(tmp_path, plays)
+    planned = run(root)
+    assert all(shown(r, "write") == [(PENDING, "")] for r in planned.values())
+    applied = run(root, apply=True)
+    assert all(r.status == CHANGED for r in applied.values()), [r.error for r in applied.values()]
+    for name in HOSTS:
+        assert (tmp_path / f"{name}.txt").read_text() == "token-h1 token-h3\n"
+    again = run(root)
+    assert all(r.status == OK for r in again.values())
+
+
+@pytest.mark.parametrize("forks", [1, 2])
+def test_a_reader_before_the_host_it_reads_does_not_wait_forever(tmp_path, hosts, forks) -> None:
+    """h1 and h2 read h3's value: h3 starts first whatever --forks is."""
+    plays = _play("all", READ + SHOW.format("{{ hostvars['h3'].out.stdout }}"))
+    done: list[dict] = []
+    worker = threading.Thread(
+        target=lambda: done.append(run(project(tmp_path, plays), forks=forks)), daemon=True
+    )
+    worker.start()
+    worker.join(60)
+    assert done, "the run did not end"
+    for host in HOSTS:
+        assert shown(done[0][host], "show") == [(OK, "token-h3")]
+
+
+# ------------------------------------------------------------------ refused, never guessed
+
+REFUSED = {
+    "another host's value known only at apply": (
+        _play(
+            "all",
+            CHANGE + "  register: made\n" + SHOW.format("{{ hostvars['h1'].made.rc }}"),
+        ),
+        None,
+        ("h2", "h3"),
+        ["`made` of h1 is known only when apply runs the task that sets it", "site.yml:3"],
+    ),
+    "run_once over a change": (
+        _play(
+            "all",
+            CHANGE + "  register: made\n  run_once: true\n",
+        ),
+        None,
+        ("h2", "h3"),
+        ["`made` of h1 is known only when apply runs", "site.yml:3"],
+    ),
+    "another batch of the play (serial)": (
+        _play("all", READ + SHOW.format("{{ hostvars['h1'].out.stdout }}"), "  serial: 1\n"),
+        None,
+        ("h2",),  # h2 failing alone, its batch stops the run (h3: not started)
+        ["h1 runs in another batch of this play (`serial`)", "site.yml:8"],
+    ),
+    "run_once under serial": (
+        _play(
+            "all", READ.replace("changed_when", "run_once: true\n  changed_when"), "  serial: 2\n"
+        ),
+        None,
+        ("h3",),
+        ["first host h1 runs in another batch", "site.yml:4"],
+    ),
+    "a host left out by --limit": (
+        _play("all", READ + SHOW.format("{{ hostvars['h3'].out.stdout }}")),
+        "h1:h2",
+        ("h1", "h2"),
+        ["h3 has not run in this run", "--limit"],
+    ),
+    "two hosts reading each other": (
+        _play(
+            "h1:h2",
+            READ
+            + SHOW.format(
+                "{{ hostvars['h2' if inventory_hostname == 'h1' else 'h1'].out.stdout }}"
+            ),
+        ),
+        None,
+        ("h1", "h2"),
+        ["read each other's values in the same play"],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("plays", "limit", "refused", "words"), REFUSED.values(), ids=REFUSED.keys()
+)
+def test_a_value_not_known_at_plan_time_is_refused(
+    tmp_path, hosts, plays, limit, refused, words
+) -> None:
+    reports = run(project(tmp_path, plays), limit=limit)
+    for host in refused:
+        report = reports[host]
+        assert report.status == FAILED, host
+        text = report.error + " ".join(t.message for t in report.tasks)
+        for word in words:
+            assert word in text, (host, text)
+        assert "Traceback" not in text and "internal error" not in text
+
+
+def test_nothing_is_refused_on_the_host_that_sets_the_value(tmp_path, hosts) -> None:
+    plays = _play(
+        "all",
+        CHANGE + "  register: made\n  run_once: true\n",
+    )
+    reports = run(project(tmp_path, plays))
+    assert reports["h1"].status == OK and shown(reports["h1"], "change") == [(PENDING, "")]
+
+
+def test_the_key_prefix_is_compiles() -> None:
+    assert sharing.REG == compile_module.REG
+
+
+def test_a_second_run_of_the_same_compile_starts_from_nothing(tmp_path, hosts) -> None:
+    root = project(tmp_path, _play("all", READ) + _play("all", SHOW.format("{{ out.stdout }}")))
+    compiled = compile_run(root / "inv.yml", root / "site.yml")
+    for _ in range(2):
+        reports = run_all(compiled, RunOptions(), lambda e, p: None)
+        assert [shown(r, "show") for r in reports] == [[(OK, f"token-{h}")] for h in HOSTS]
