@@ -8,6 +8,7 @@ file named after the host in a folder of the test, so each host has its own answ
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import threading
 from pathlib import Path
@@ -364,3 +365,102 @@ def test_a_second_run_of_the_same_compile_starts_from_nothing(tmp_path, hosts) -
     for _ in range(2):
         reports = run_all(compiled, RunOptions(), lambda e, p: None)
         assert [shown(r, "show") for r in reports] == [[(OK, f"token-{h}")] for h in HOSTS]
+
+
+# ------------------------------------------------------------------ hostile values, by class
+
+# What another host prints is attacker-controlled: each class of hostile text, read on h1
+# and used by every host (h1 its own value, h2 and h3 through hostvars and run_once).
+HOSTILE = {
+    "single quote": "a'b",
+    "double quote": 'a"b',
+    "line feed": "a\nb",
+    "carriage return": "a\rb",
+    "vertical tab": "a\vb",
+    "form feed": "a\fb",
+    "next line U+0085": "a\x85b",
+    "line separator U+2028": "a\u2028b",
+    "paragraph separator U+2029": "a\u2029b",
+    "escape": "a\x1bb",
+    "delete": "a\x7fb",
+    "bell": "a\x07b",
+    "leading dash": "-rf",
+    "long option": "--force",
+    "parent dirs": "../../etc/shadow",
+    "substitution": "$(touch /tmp/pwned)",
+    "backticks": "`id`",
+    "semicolon": "a; rm -rf /",
+    "jinja": "{{ 7 * 7 }}",
+    "huge": "x" * 60000,
+}
+BREAKS = {"line feed", "carriage return", "vertical tab", "form feed"}
+BREAKS |= {"next line U+0085", "line separator U+2028", "paragraph separator U+2029"}
+CONTROLS = {"escape", "delete", "bell"}
+SINKS = {
+    "command": "command: {cmd: 'echo {{ v }}', creates: /nonexistent/x}",
+    "lineinfile": "lineinfile: {path: '{{ dir }}/../f', line: '{{ v }}', create: true}",
+    "lineinfile, straight from hostvars": (
+        "lineinfile: {path: '{{ dir }}/../f', line: \"{{ hostvars['h1'].out.stdout }}\"}"
+    ),
+    "lineinfile, from run_once": "lineinfile: {path: '{{ dir }}/../f', line: '{{ w }}'}",
+    "user": "user: {name: '{{ v }}'}",
+    "group": "group: {name: '{{ v }}'}",
+    "package": "package: {name: '{{ v }}'}",
+    "sysctl": "sysctl: {name: net.ipv4.ip_forward, value: '{{ v }}'}",
+    "service": "service: {name: '{{ v }}', state: started}",
+}
+HOSTILE_PLAY = _play(
+    "all",
+    READ
+    + "- set_fact: {v: \"{{ hostvars['h1'].out.stdout }}\"}\n"
+    + "- set_fact: {w: '{{ out.stdout }}'}\n  run_once: true\n"
+    + "".join(f"- name: {name}\n  {task}\n  ignore_errors: true\n" for name, task in SINKS.items()),
+)
+
+
+def _outcomes(report) -> dict[str, tuple]:
+    """Each sink's (status, reason, message, commands) (the run_once copy says so)."""
+    return {t.name: (t.status, t.reason, t.message, t.commands) for t in report.tasks[3:]}
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+def test_another_hosts_value_meets_the_guards_of_any_value(tmp_path, hosts, value) -> None:
+    """The value h1 reads lands in every sink on every host: the outcome is the one h1 has
+    with its own value (the same guards), and each class is refused where it must be."""
+    cls = next(k for k, v in HOSTILE.items() if v == value)
+    reports = run(project(tmp_path, HOSTILE_PLAY, {"h1": value.encode()}))
+    own = _outcomes(reports["h1"])
+    assert [status for status, _ in shown(reports["h1"], "read")] == [OK]
+    assert set(_outcomes(reports["h1"])) == set(SINKS)
+    for host in ("h2", "h3"):
+        assert reports[host].status in (OK, PENDING), reports[host].error
+        assert _outcomes(reports[host]) == own, host
+    for host in HOSTS:
+        out = _outcomes(reports[host])
+        refused = {name for name, o in out.items() if o[1].startswith("failure ignored")}
+        if cls in BREAKS:
+            assert {"lineinfile", "lineinfile, straight from hostvars", "sysctl"} <= refused
+            assert "lineinfile, from run_once" in refused
+        if cls in CONTROLS:
+            assert {"lineinfile", "sysctl", "user", "package"} <= refused
+        if cls not in ("huge",):
+            assert {"user", "group", "package", "service"} <= refused, (cls, out["user"])
+        command = out["command"]
+        if command[0] == PENDING:  # planned: the value is one quoted word
+            assert command[3] == [f"echo {shlex.quote(value)}"]
+        else:
+            assert command[1].startswith("failure ignored"), command
+        for _status, reason, message, _commands in out.values():
+            assert "Traceback" not in reason + message and "internal error" not in reason
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_an_answer_over_the_limit_fails_its_host_and_is_refused_to_the_others(
+    tmp_path, hosts
+) -> None:
+    plays = _play("all", READ + SHOW.format("{{ hostvars['h1'].out.stdout | length }}"))
+    reports = run(project(tmp_path, plays, {"h1": b"x" * (65 * 1024)}))
+    assert "printed more than" in reports["h1"].error
+    for host in ("h2", "h3"):
+        assert reports[host].status == FAILED
+        assert "h1 has no plan that reaches this task" in reports[host].error
