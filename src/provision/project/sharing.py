@@ -76,8 +76,20 @@ _AT_APPLY_HINT = (
 )
 
 
+GIVEN = REG + "(shared)"  # in a planning host's late values: the keys decided at apply
+
+
 def read_value(facts: GroupValues | None, key: str) -> Any:
-    """A shared value from the reading host's late values (FactsNeeded when not given yet)."""
+    """A shared value from the reading host's late values (FactsNeeded when not given yet;
+    refused when the host plans and the read was not found before the run)."""
+    if facts is not None and key not in facts and GIVEN in facts and key not in facts[GIVEN]:
+        kind, host, name = _KEYS[key]
+        raise InputError(
+            f"{kind}[{host!r}].{name}: another host's value read where this tool does not "
+            "find it before the run (the template reads another late value or a host fact "
+            "first), so it is not known here",
+            hint=f"read it alone first: `set_fact: {{x: \"{{{{ hostvars['{host}'].{name} }}}}\"}}`",
+        )
     if facts is None or key not in facts:
         raise FactsNeeded(frozenset({key}))
     value = facts[key]
@@ -256,6 +268,7 @@ class Watch:
     before: dict[tuple[Place, str], Any] = field(default_factory=dict)
     after: dict[tuple[Place, str], Any] = field(default_factory=dict)
     final: dict[str, Any] | None = None
+    deferred: set[str] = field(default_factory=set)  # keys decided at apply (GIVEN)
     seen: dict[str, Location] = field(default_factory=dict)  # name → the task that set it
     _last: Any = None
 
@@ -307,6 +320,7 @@ class Watch:
         for key, value in self.inject.get(_at(compiled.location), {}).items():
             if value is DEFER:
                 facts.pop(key, None)  # decided at apply (an earlier play's value)
+                self.deferred.add(key)
             else:
                 facts[key] = value
 
@@ -396,6 +410,7 @@ class Sharing:
         with self._cond:
             initial = dict(self._values.get(host, {}))
             watch = Watch(host, initial, share.earlier, list(self._requests.get(host, [])))
+            initial[GIVEN] = watch.deferred
             waits = self._waits.get(host, set()) - self._cycle
             while not all(p in self._published or p in self._left for p in waits):
                 if stop.is_set():

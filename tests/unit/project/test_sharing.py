@@ -468,3 +468,20 @@ def test_an_answer_over_the_limit_fails_its_host_and_is_refused_to_the_others(
     for host in ("h2", "h3"):
         assert reports[host].status == FAILED
         assert "h1 has no plan that reaches this task" in reports[host].error
+
+
+def test_a_read_not_found_before_the_run_is_refused_at_plan(tmp_path, hosts) -> None:
+    """`when:` reading a host fact first: the hostvars read behind it is not found before
+    the run, and is refused at plan with what to write (never left for apply to fail)."""
+    plays = _play(
+        "all",
+        READ
+        + "- name: show\n  debug: {msg: x}\n"
+        + "  when: ansible_facts.os_family is defined and hostvars['h1'].out.rc == 0\n",
+    )
+    reports = run(project(tmp_path, plays))
+    for host in ("h2", "h3"):
+        report = reports[host]
+        assert report.status == FAILED, host
+        assert "another host's value read where this tool does not find it" in report.error
+        assert "hostvars['h1'].out" in report.error and "set_fact" in report.error
