@@ -527,6 +527,22 @@ class _Lookout(Mapping):
         return 0
 
 
+def _may_read_hostvars(pending: Any) -> bool:
+    """Whether a pending task's `when:` or arguments (as written) may read `hostvars`: the
+    guesses below are made only for those (a template file is not looked into: yes)."""
+    texts = [repr(c.expression) for c in pending.conditions]
+    cells = getattr(pending.build, "__closure__", None) or ()
+    raws = [getattr(c.cell_contents, "raw", None) for c in cells]
+    raws = [r for r in raws if isinstance(r, dict)]
+    if pending.build is not None and not raws:
+        return True
+    for raw in raws:
+        if any(str(k).endswith("template") for k in raw):
+            return True
+        texts.append(repr(raw))
+    return any("hostvars" in text for text in texts)
+
+
 def _reads_of(compiled: Any) -> set[str]:
     """The other hosts' values a pending task reads: those compile met first, and those
     its conditions and arguments read when every late value is a guess (Jinja looks up a
@@ -535,7 +551,7 @@ def _reads_of(compiled: Any) -> set[str]:
     if pending is None:
         return set()
     found = {g for g in pending.groups if parse_key(g) is not None}
-    if not any(g.startswith(REG) for g in pending.groups):
+    if not any(g.startswith(REG) for g in pending.groups) or not _may_read_hostvars(pending):
         return found
     lookout = _Lookout()
     for condition in pending.conditions:
