@@ -306,8 +306,8 @@ class Watch:
         for request in self.requests:
             at = _at(request.location)
             key = (at, request.name)
-            if request.kind == HOSTVARS and place == at:
-                if key not in self.before:
+            if request.kind == HOSTVARS and (place == at or compiled is None):
+                if key not in self.before:  # at the end: for a handler, as the tasks left it
                     self.before[key] = self._value(facts, request.name)
             elif request.kind == RUN_ONCE and last is not None:
                 if _at(last.location) == at and place != at:
@@ -315,9 +315,12 @@ class Watch:
                         self.after[key] = self._value(facts, request.name)
         self._last = compiled
         if compiled is None:
-            self.final = {k: v for k, v in facts.items() if k.startswith(REG)}
-            return
-        for key, value in self.inject.get(_at(compiled.location), {}).items():
+            self.final = own_values(facts)
+            # the handlers, planned after the tasks, read what the tasks read
+            givens = list(self.inject.values())
+        else:
+            givens = [self.inject.get(_at(compiled.location), {})]
+        for key, value in ((k, v) for given in givens for k, v in given.items()):
             if value is DEFER:
                 facts.pop(key, None)  # decided at apply (an earlier play's value)
                 self.deferred.add(key)
@@ -486,10 +489,15 @@ class Sharing:
     def carry(self, host: str, facts: Mapping[str, Any]) -> None:
         """After apply: the values the host's play left it (for its later plays)."""
         with self._cond:
-            self._values[host] = {k: v for k, v in facts.items() if k.startswith(REG)}
+            self._values[host] = own_values(facts)
 
 
 Place = tuple[str, int | None, int | None]
+
+
+def own_values(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """A host's own late values (its registered results, set_fact), not what it read."""
+    return {k: v for k, v in facts.items() if k.startswith(REG) and k != GIVEN and k not in _KEYS}
 
 
 class _Guess(dict):

@@ -485,3 +485,32 @@ def test_a_read_not_found_before_the_run_is_refused_at_plan(tmp_path, hosts) -> 
         assert report.status == FAILED, host
         assert "another host's value read where this tool does not find it" in report.error
         assert "hostvars['h1'].out" in report.error and "set_fact" in report.error
+
+
+def test_a_handler_reads_another_hosts_value(tmp_path, hosts) -> None:
+    plays = (
+        "- hosts: all\n  tasks:\n"
+        + "".join("    " + line + "\n" for line in READ.splitlines())
+        + "    - name: change\n"
+        + "      copy: {dest: '{{ dir }}/../{{ inventory_hostname }}.c', content: x}\n"
+        + "      notify: tell\n"
+        + "  handlers:\n    - name: tell\n"
+        + "      debug: {msg: \"{{ hostvars['h2'].out.stdout }}\"}\n"
+    )
+    reports = run(project(tmp_path, plays))
+    for host in HOSTS:
+        assert shown(reports[host], "tell") == [(OK, "token-h2")], host
+
+
+def test_what_a_host_read_from_another_is_not_carried_to_its_next_play(tmp_path, hosts) -> None:
+    """Play 2 reads h1's value behind a host fact (not found before the run): refused,
+    not answered with what play 1 read."""
+    plays = _play("all", READ + SHOW.format("{{ hostvars['h1'].out.stdout }}")) + _play(
+        "all",
+        "- name: again\n  debug: {msg: x}\n"
+        "  when: ansible_facts.os_family is defined and hostvars['h1'].out.rc == 0\n",
+    )
+    reports = run(project(tmp_path, plays))
+    for host in ("h2", "h3"):
+        assert shown(reports[host], "show") == [(OK, "token-h1")]
+        assert "not find it before the run" in reports[host].error
