@@ -514,3 +514,20 @@ def test_what_a_host_read_from_another_is_not_carried_to_its_next_play(tmp_path,
     for host in ("h2", "h3"):
         assert shown(reports[host], "show") == [(OK, "token-h1")]
         assert "not find it before the run" in reports[host].error
+
+
+def test_an_earlier_plays_value_known_at_apply_is_decided_at_apply(tmp_path, hosts) -> None:
+    """h1 registers a change in play 1; h2 reads it in play 2: `plan` says it is decided at
+    apply (never a guess), and apply, which has run play 1 first, reads it."""
+    plays = _play("h1", CHANGE + "  register: made\n") + _play(
+        "h2",
+        "- name: write\n  copy:\n    dest: '{{ dir }}/../h2.txt'\n"
+        "    content: \"{{ hostvars['h1'].made.changed }} {{ hostvars['h1'].made.rc }}\"\n",
+    )
+    root = project(tmp_path, plays)
+    planned = run(root)
+    ((status, reason),) = shown(planned["h2"], "write")
+    assert status == PENDING and planned["h2"].status == OK
+    applied = run(root, apply=True)
+    assert applied["h2"].status == CHANGED, applied["h2"].error
+    assert (tmp_path / "h2.txt").read_text() == "True 0"
