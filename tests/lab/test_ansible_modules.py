@@ -149,3 +149,52 @@ def test_apply_converges_then_changes_nothing(fresh_hosts: LabSession, project: 
         for name, report in _hosts(again).items():
             assert report["counts"]["changed"] == 0, (command, name, report)
             assert (report["connections"], report["remote_commands"]) == (1, 1), (command, name)
+
+
+SHARE_PLAYS = """\
+- hosts: all
+  become: true
+  tasks:
+    - name: machine id
+      ansible.builtin.command: cat /etc/machine-id
+      register: mid
+      changed_when: false
+    - name: leader
+      ansible.builtin.set_fact: {leader: "{{ inventory_hostname }}"}
+      run_once: true
+- hosts: all
+  become: true
+  tasks:
+    - name: the first host's id, on every host
+      ansible.builtin.copy:
+        dest: /etc/amshare-peer
+        content: "{{ leader }} {{ hostvars[groups['all'][0]].mid.stdout }} {{ mid.stdout }}\\n"
+        mode: "0644"
+"""
+
+
+def test_values_reach_later_plays_and_other_hosts(fresh_hosts: LabSession, project: Path) -> None:
+    """A value read in play 1 (`register`, `run_once` + `set_fact`) reaches play 2 on the
+    same host and on the others (`hostvars`); a converged re-run stays one connection per
+    host and one remote command per host and play."""
+    (project / "share.yml").write_text(SHARE_PLAYS)
+    args = ("inventory.yml", "-p", "share.yml", "--format", "json")
+    first = provision("apply", *args, cwd=project)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-3000:]
+    by_name = {h.name: h for h in fresh_hosts.hosts}
+    texts = {
+        name: run_on(host, "cat /etc/amshare-peer").stdout.split()
+        for name, host in by_name.items()
+        if name in _hosts(first)
+    }
+    leaders = {leader for leader, _, _ in texts.values()}
+    (leader,) = leaders
+    leader_id = run_on(by_name[leader], "cat /etc/machine-id").stdout.strip()
+    for name, (_, shared, own) in texts.items():
+        assert shared == leader_id, name
+        assert own == run_on(by_name[name], "cat /etc/machine-id").stdout.strip()
+    again = provision("plan", *args, cwd=project)
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-3000:]
+    for name, report in _hosts(again).items():
+        assert report["counts"]["changed"] == 0, (name, report)
+        assert (report["connections"], report["remote_commands"]) == (1, 2), name

@@ -290,16 +290,22 @@ class HostRun:
         )
         self.report.probe_seconds = time.monotonic() - started
         self.listener("probe", (self.report.name, *probe_size(facts), self.report.probe_seconds))
-        self.registry = Registry(host_facts(state))
+        share = self.play.share  # values of earlier plays and other hosts (sharing.py)
+        watch = share.watch(self.tasks, self.options.stop) if share is not None else None
+        self.registry = Registry({**host_facts(state), **(watch.apply_values() if watch else {})})
         gate = self.options.gate
         seen = gate.probed(self.play, state, facts) if gate is not None else None
-        plan = plan_host(self.tasks, self.handlers, state)
+        plan = plan_host(self.tasks, self.handlers, state, watch)
+        if share is not None and watch is not None:
+            share.publish(watch)
         if gate is not None:
             gate.planned(self.report, self.play, seen, plan)
         if not self.options.apply:
             self._report_plan(plan)
             return
         self._apply(plan)
+        if share is not None:
+            share.carry(self.registry.facts)
 
     def _report_plan(self, plan: HostPlan) -> None:
         self._disruption(plan)
@@ -865,6 +871,9 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
     written. What became of each batch is in `options.batches` (and a "batch" event)."""
     reports: dict[str, HostReport] = {}
     connections: dict[str, Connection] = {}
+    sharing = compiled.sharing  # values across hosts (project/sharing.py)
+    if sharing is not None:
+        sharing.begin()
     lock = threading.Lock()
     dead: set[str] = set()
     running: set[str] = set()
@@ -895,6 +904,8 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
         except Exception as exc:  # noqa: BLE001 - never let one host end the run
             fail(report, internal_error(exc))
         finally:
+            if sharing is not None:
+                sharing.leave(name)
             with lock:
                 running.discard(name)
                 remaining[name] -= 1
@@ -964,6 +975,8 @@ def run_all(compiled: Compiled, options: RunOptions, listener: Listener) -> list
                     listener("batch", record)
                 before = {n for n in names if n in dead}
                 workers = max(1, min(options.forks, len(group)))
+                if sharing is not None:  # a host after those whose values it reads
+                    group = sharing.open_batch(group, host_plays)
                 pool = ThreadPoolExecutor(max_workers=workers)
                 try:
                     futures = [pool.submit(one_host, hp) for hp in group]

@@ -29,6 +29,7 @@ from provision.planning.lateloop import (
 )
 from provision.planning.model import Change, Deferred, Failed, HostState, NoOp, Outcome
 from provision.project.compile import REG, CompiledTask, is_late
+from provision.project.sharing import Watch
 
 
 @dataclass(frozen=True)
@@ -320,17 +321,24 @@ class BlockFlow:
 
 
 def plan_host(
-    tasks: Sequence[CompiledTask], handlers: Sequence[CompiledTask], state: HostState
+    tasks: Sequence[CompiledTask],
+    handlers: Sequence[CompiledTask],
+    state: HostState,
+    watch: Watch | None = None,
 ) -> HostPlan:
     """Plan one host's share of a play on its probed `state` (which the tasks update as they
-    plan, so a later task sees what an earlier one will do)."""
+    plan, so a later task sees what an earlier one will do). `watch` (project/sharing.py)
+    gives the late values of the host's earlier plays and of other hosts, and records what
+    other hosts read from this one: it sees the late values before each task and at the end."""
     steps: list[TaskStep] = []
     queue = HandlerQueue()
-    registry = Registry(host_facts(state))
+    registry = Registry({**host_facts(state), **(watch.initial if watch else {})})
     flow = BlockFlow()
     work = list(tasks)
     while work:
         compiled = work.pop(0)
+        if watch is not None:
+            watch(compiled, registry.facts)
         if compiled.flush_handlers:
             steps.append(TaskStep(compiled, NoOp("run the handlers notified so far")))
             steps += _plan_handlers(queue, handlers, state, True, registry.facts)
@@ -420,6 +428,8 @@ def plan_host(
             if not flow.fail(compiled):
                 return HostPlan(steps, [], state)
             registry.failed(compiled, result, outcome.message)
+    if watch is not None:
+        watch(None, registry.facts)
     return HostPlan(steps, _plan_handlers(queue, handlers, state, False, registry.facts), state)
 
 

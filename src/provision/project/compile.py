@@ -55,6 +55,7 @@ from provision.project.registered import (
     SetFact,
     StatFact,
 )
+from provision.project.sharing import HostsView, Sharing, run_once_copy
 from provision.project.templating import Variables, evaluate, render_string, render_value
 from provision.project.yamlfile import YDict, YList, load_yaml, parse_yaml, type_name, where_of
 from provision.reporting.mask import Masker, mask_error, secret_leaves
@@ -248,6 +249,8 @@ class RunVars(HostVars):
     def __getitem__(self, name: str) -> Any:
         if name == "ansible_facts" and self.shared.late_facts and name not in self._raw:
             return FactsOverlay(super().__getitem__(name), self.shared.late_facts, self._facts)
+        if name == "hostvars" and self.shared.sharing is not None:  # with tasks' values
+            return HostsView(super().__getitem__(name), self.shared, self._facts)
         if name in self.shared.late:
             key = REG + name
             if self._facts is None or key not in self._facts:
@@ -281,6 +284,8 @@ class RunShared:
     static: dict[str, Any] = field(default_factory=dict)
     late_facts: set[str] = field(default_factory=set)  # ansible_facts.KEY set by a task
     probe_read: set[str] = field(default_factory=set)  # late names read in the probe
+    sharing: Any = None  # the run's values across plays and hosts (project/sharing.py)
+    host: str = ""
 
 
 class FactsOverlay(Mapping):
@@ -421,6 +426,7 @@ class HostPlay:
     tasks: list[CompiledTask]
     handlers: list[CompiledTask]
     secrets: list[str]
+    share: Any = None  # sharing.HostShare: values across plays and hosts
 
 
 @dataclass
@@ -428,6 +434,7 @@ class Compiled:
     inventory: Inventory
     plays: list[tuple[str, list[HostPlay]]]
     rolling: list[Rolling] = field(default_factory=list)  # per play: serial, max_fail_percentage
+    sharing: Any = None  # sharing.Sharing: values across plays and hosts
 
     def secrets(self) -> list[str]:
         return sorted({s for _, hps in self.plays for hp in hps for s in hp.secrets})
@@ -549,6 +556,7 @@ def compile_run(
             )
     errors = ErrorList()
     compiled: list[tuple[str, list[HostPlay]]] = []
+    sharing = Sharing()  # what tasks set, for later plays and other hosts (sharing.py)
     for play in plays:
         hosts = inventory.match(play.hosts, play.location)
         if not hosts:
@@ -567,13 +575,13 @@ def compile_run(
         host_plays = []
         for host in hosts:
             host_play = _compile_host(
-                inventory, play, host, extra_vars or {}, selection, hosts[0], errors
+                inventory, play, host, extra_vars or {}, selection, hosts[0], errors, sharing
             )
             if host_play is not None:
                 host_plays.append(host_play)
         compiled.append((play.name, host_plays))
     errors.raise_any()
-    return Compiled(inventory, compiled, [play.rolling for play in plays])
+    return Compiled(inventory, compiled, [play.rolling for play in plays], sharing)
 
 
 def _play_variables(
@@ -605,10 +613,11 @@ def _compile_host(
     selection: Selection,
     first_host: str,
     errors: ErrorList,
+    sharing: Sharing | None = None,
 ) -> HostPlay | None:
     """One host's share of a play; None when it has input errors (added to `errors`)."""
     raw, origins = _play_variables(inventory, play, host, extra)
-    shared = RunShared()
+    shared = RunShared() if sharing is None else sharing.start(host, RunShared())
     variables = RunVars(raw, origins, None, shared)
     secret_values: list[str] = []
     run = HostCompile(play, ErrorList(), shared, host == first_host, first_host)
@@ -627,6 +636,8 @@ def _compile_host(
     masker = Masker(secret_values)
     for error in run.errors.errors:
         errors.add(mask_error(error, masker))
+    if result is not None and sharing is not None:
+        result.share = sharing.end(host, shared)
     return None if run.errors.errors else result
 
 
@@ -1325,14 +1336,14 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
         raise InputError(
             f"`register` must be a variable name, found {register!r}", where_of(raw, "register")
         )
-    if scope.run_once and (register is not None or short == "set_fact"):
+    # run_once with a result: the first host's result is every host's (project/sharing.py)
+    shares = scope.run_once and (register is not None or short == "set_fact")
+    if shares and any(k == "loop" or str(k).startswith("with_") for k in raw):
         raise InputError(
-            f"`run_once` with {'`register`' if register is not None else '`set_fact`'} is not "
-            "supported: Ansible gives the first host's result to every host of the play, and "
-            "provision does not share a result between hosts",
+            "`run_once` with a loop and a result is not supported: the first host's results "
+            "would be given to every host item by item",
             where_of(raw, "run_once") if "run_once" in raw else where,
-            hint="remove `run_once` (each host then reads or sets its own), or keep `run_once` "
-            "on a task whose result no other host reads, without `register`",
+            hint="register the loop's result without `run_once`, or loop in a `set_fact`",
         )
     keyword = _keyword_kind(raw, short, written_key, where, scope.environment)
     if keyword is None:
@@ -1453,10 +1464,17 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 if isinstance(exc, InputError) and not isinstance(item, StandIn):
                     raise
         skip_reason = skip or scope.skip or _selection_skip(tags, scope.selection)
-        if not skip_reason and scope.run_once and not scope.run.first_host:
+        copied = None  # run_once with a result, on another host: the first host's result
+        if not skip_reason and scope.run_once and not scope.run.first_host and shares:
+            context = TaskContext(where, role_dir, item_vars, secret, scope.secret_values)
+            names = built.sets if keyword == "set_fact" else []
+            scope.run.shared.late.update(names)
+            copy = run_once_copy(scope.run.first_host_name, register, names, context)
+            copied = PendingFacts([], None, *copy)
+        elif not skip_reason and scope.run_once and not scope.run.first_host:
             skip_reason = f"run_once: runs on {scope.run.first_host_name} only"
         conditions = list(scope.conditions)
-        if not skip_reason and "when" in raw:
+        if not skip_reason and copied is None and "when" in raw:
             try:
                 if not evaluate(raw["when"], item_vars, where_of(raw, "when"), "`when`"):
                     skip_reason = f"condition false: {raw['when']}"
@@ -1466,8 +1484,8 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
                 where_when = where_of(raw, "when")
                 conditions.append(Condition(raw["when"], item_vars, where_when, "`when`", groups))
         task = None
-        pending = None
-        if not skip_reason:
+        pending = copied
+        if not skip_reason and copied is None:
             try:
                 task = built.build(item_vars)
             except FactsNeeded as need:
@@ -1500,8 +1518,8 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
             tags=tags,
             pending=pending,
             register=register,
-            changed_when=changed_when,
-            failed_when=failed_when,
+            changed_when=None if copied else changed_when,  # judged on the first host
+            failed_when=None if copied else failed_when,
             ignore_errors=scope.ignore_errors,
             blocks=scope.blocks,
             loop=loop_ref,

@@ -6,7 +6,9 @@ The inventory-wide ones (`groups`, `hostvars`, the play's hosts) are built once 
 inventory and play and shared by every host: read-only mappings that `render_value`
 does not walk, so a 50,000-host inventory costs one pass, not one per host. `hostvars[h]`
 is host h's inventory variables (group_vars, host_vars), rendered on first use; other
-hosts' facts are not in it (each host is probed on its own). Another host's connection
+hosts' facts are not in it (each host is probed on its own). What h's tasks register or
+set with `set_fact` is laid over it per reading host by project/sharing.py (HostsView,
+given by compile's RunVars). Another host's connection
 password read through `hostvars` becomes a secret of the run, as this host's own is.
 """
 
