@@ -667,12 +667,25 @@ def ssh_noop_seconds(lab: Lab, address: str, port: int, known_hosts: Path, runs:
     return float(benchcore.summarize(values)["median"])
 
 
-def converge(lab: Lab, what: str) -> None:
-    """An unmeasured provision apply over the lab's inventory; it must succeed."""
+def converge(lab: Lab, what: str, forks: int | None = None) -> None:
+    """An unmeasured provision apply over the lab's inventory; it must succeed. `forks`
+    bounds the fresh hosts converging at once (50 dnf transactions at once on 2 cores
+    failed the first fleet record run); a second apply converges what the first left."""
     started = time.monotonic()
-    proc = run_quiet([PROVISION, "apply", INVENTORY, "-p", PLAYBOOK], cwd=ROOT)
-    if proc is not None and proc.returncode != 0:
-        raise SystemExit(f"{what}: provision apply (converging the hosts) failed:\n{proc.stdout}")
+    argv = [PROVISION, "apply", INVENTORY, "-p", PLAYBOOK]
+    if forks:
+        argv += ["--forks", str(forks)]
+    for attempt in (1, 2):
+        proc = run_quiet(argv, cwd=ROOT)
+        if proc.returncode == 0:
+            break
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-12:]
+        log(f"  {what}: converging apply {attempt} exited {proc.returncode}: " + " | ".join(tail))
+    else:
+        raise SystemExit(
+            f"{what}: provision apply (converging the hosts) failed twice, exit "
+            f"{proc.returncode}: " + " | ".join(tail)
+        )
     log(f"  {what}: hosts converged in {time.monotonic() - started:.1f}s (not measured)")
 
 
@@ -786,7 +799,7 @@ def _fleet(
 ) -> dict[str, Any]:
     up = lab.fresh(top)
     log(f"  {top} fresh hosts in {up:.1f}s")
-    converge(lab, "fleet")
+    converge(lab, "fleet", forks=10)
     free_after = mem_available_kib()
     per_host = max(0, free_before - free_after) // top
     measured_limit, measured_why = benchcore.fleet_limit(
