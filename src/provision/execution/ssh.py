@@ -274,6 +274,13 @@ class LineRelay:
             self.partial[stream] = b""
 
 
+# Opening a session on an authenticated connection waits for the host's sshd (PAM, the
+# session's set-up), not the network: the connect timeout is too short for it on a busy
+# host. The benchmark's fleet of 40 lab hosts on 2 cores lost a host to "Timeout opening
+# channel" at the 10 s connect timeout; OpenSSH itself sets no bound here.
+CHANNEL_OPEN_SECONDS = 120.0
+
+
 @dataclass
 class SSHConnection(ShellRunner):
     """One SSH connection for the whole run; every command is one exec channel on it."""
@@ -487,7 +494,7 @@ class SSHConnection(ShellRunner):
         transport = self._conn.client.get_transport()
         out, err = bytearray(), bytearray()
         try:
-            channel = transport.open_session(timeout=self.timeout)
+            channel = transport.open_session(timeout=max(self.timeout, CHANNEL_OPEN_SECONDS))
             channel.exec_command(line)
             if stdin:
                 channel.sendall(stdin)

@@ -90,6 +90,7 @@ class FakeTransport:
         self.channel = channel
 
     def open_session(self, timeout: float) -> FakeChannel:
+        self.session_timeout = timeout
         return self.channel
 
     def is_active(self) -> bool:
@@ -180,3 +181,16 @@ def test_a_child_left_running_does_not_hang_the_run(
     channel = FakeChannel([Step(TOOLS), Step(exited=True), Step(LAST)], readable_fd)
     result = connection(channel)._exec("sh -s", None)
     assert result.stdout == TOOLS + LAST
+
+
+@pytest.mark.parametrize(("connect", "expected"), [(10.0, 120.0), (1.0, 120.0), (300.0, 300.0)])
+def test_opening_a_session_waits_longer_than_the_connect_timeout(
+    connect: float, expected: float, readable_fd: int
+) -> None:
+    """A busy host's sshd answers a session request late (40 lab hosts on 2 cores lost one
+    to "Timeout opening channel" at the 10 s connect timeout): the wait is its own."""
+    channel = FakeChannel([Step(TOOLS + LAST), Step(exited=True, eof=True)], readable_fd)
+    conn = connection(channel)
+    conn.timeout = connect
+    conn._exec("sh -s", None)
+    assert conn._conn.client.get_transport().session_timeout == expected
