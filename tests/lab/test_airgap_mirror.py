@@ -17,9 +17,11 @@ import pytest
 
 from provision.bundle.testing import bundle_id_of
 from provision.lab import lab_paths
+from tests.lab.airgaplab import log_lines as log_lines_from
+from tests.lab.airgaplab import log_size
 from tests.lab.conftest import LabSession, run_on
 from tests.lab.labinv import derived_inventory
-from tests.lab.test_airgap import log_lines_from, log_size, make_lab_bundle, provision
+from tests.lab.test_airgap import make_lab_bundle, provision
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
