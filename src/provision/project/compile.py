@@ -142,6 +142,9 @@ UNSUPPORTED_KEYS = {
     "with_random_choice": "pick the value in a variable",
     "with_inventory_hostnames": "use `loop: \"{{ groups['NAME'] }}\"`",
 }
+# task types that run no command on the host (they judge facts): any `become_user` is
+# theirs to ignore, as Ansible's assert and fail ignore it
+RUN_NOTHING = ("assert", "fail")
 LOOP_KEYS = ("loop", "with_items", "with_list", "with_dict")
 NOT_SECRET_ARGS = {
     "path",
@@ -1386,6 +1389,7 @@ def _compile_task(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
         and keyword is None
         and not any(getattr(b, "type_name", "") in ("shell", "command") for b in cls.__mro__[:2])
         and not any(writes_as_user(getattr(b, "type_name", "")) for b in cls.__mro__[:2])
+        and not any(getattr(b, "type_name", "") in RUN_NOTHING for b in cls.__mro__[:2])
         and not any(k in raw for k in BLOCK_PARTS)
     ):
         raise InputError(

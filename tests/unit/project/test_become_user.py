@@ -125,3 +125,24 @@ def test_without_become_a_file_task_ignores_the_hosts_become_user(tmp_path) -> N
     text = "- copy: {dest: /x, content: a}\n"
     (task,) = tasks_of(compiled(tmp_path, text, host_vars=", ansible_become_user: app"))
     assert (task.become, task.become_user) == (False, "root")
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        "- assert: {that: ['1 == 1']}\n",
+        "- ansible.builtin.assert: {that: ['1 == 1']}\n",
+        "- fail: {msg: no}\n  when: false\n",
+        "- ansible.builtin.fail: {msg: no}\n  when: false\n",
+    ],
+)
+def test_a_task_that_runs_nothing_on_the_host_takes_any_become_user(tmp_path, task) -> None:
+    """A play's `become_user` reaches `assert`/`fail` too (Ansible ignores it there): they
+    judge facts and run no command, so they are not refused (the lab's su-to-user play)."""
+    (compiled_task,) = tasks_of(compiled(tmp_path, task + "  become: true\n  become_user: app\n"))
+    assert compiled_task.become
+
+
+def test_a_package_task_is_still_refused_beside_them(tmp_path) -> None:
+    text = "- package: {name: git}\n  become: true\n  become_user: app\n"
+    assert "is supported on `command`/`shell` and file tasks" in str(input_error(tmp_path, text))
