@@ -10,13 +10,12 @@ and a converged re-run is one connection and one remote command. A line that sta
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.integration.sshd import Sshd
+from tests.tools.provisioncli import provision
 
 pytestmark = pytest.mark.integration
 
@@ -43,16 +42,6 @@ TASKS = """\
   loop_control:
     label: "{{{{ item }}}}"
 """
-
-
-def provision(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "provision", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def make_project(root: Path, sshd: Sshd, lines: list[str]) -> tuple[Path, Path]:

@@ -9,13 +9,12 @@ puts a value inside quotes must be refused before any connection.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.integration.sshd import Sshd
+from tests.tools.provisioncli import provision
 
 pytestmark = pytest.mark.integration
 
@@ -45,16 +44,6 @@ QUOTED = """\
     cmd: "true"
     unless: "grep -q '{{ evil }}' {{ base }}/f"
 """
-
-
-def provision(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "provision", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def make_project(root: Path, sshd: Sshd, tasks: str) -> tuple[Path, Path, Path]:

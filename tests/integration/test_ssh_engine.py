@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import FIXTURES
 from tests.integration.sshd import Sshd, start_sshd
+from tests.tools.provisioncli import provision
 
 pytestmark = pytest.mark.integration
 SECRET = "tok-9f8e7d6c5b"
-
-
-def provision(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "provision", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def make_project(root: Path, host_vars: str) -> Path:

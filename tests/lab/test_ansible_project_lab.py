@@ -7,26 +7,20 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from provision.lab import lab_paths
 from tests.lab.conftest import LabSession
+from tests.tools.provisioncli import provision as run_provision
 
 pytestmark = pytest.mark.lab
 FIXTURES = Path(__file__).resolve().parents[1] / "integration" / "fixtures"
 
 
 def provision(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "provision", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return run_provision(project, *args, timeout=900)
 
 
 def test_ini_inventory_and_ansible_cfg_converge(fresh_hosts: LabSession, tmp_path: Path) -> None:

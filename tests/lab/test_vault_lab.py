@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from provision.lab import lab_paths
 from tests.lab.conftest import LabSession, run_on
 from tests.tools.ansible_cli import ANSIBLE_VAULT, run_ansible_vault
+from tests.tools.provisioncli import provision as run_provision
 
 pytestmark = [
     pytest.mark.lab,
@@ -29,13 +29,7 @@ TARGET = "/etc/provision-vault-test"
 
 
 def provision(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "provision", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_provision(project, *args, timeout=600)
 
 
 def write_project(project: Path, hosts: LabSession, password_file: str) -> None:
