@@ -22,14 +22,6 @@ import uuid
 from dataclasses import dataclass
 
 from provision.facts.base import Fact
-from provision.facts.storage import (
-    BlockDevice,
-    BlockDeviceFact,
-    Filesystem,
-    FilesystemFact,
-    Signature,
-    device_problem,
-)
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.tasks.base import Assertion, TaskType, arg
 from provision.tasks.lvm_lv import human
@@ -74,6 +66,8 @@ class FilesystemType(TaskType):
     params: Params
 
     def validate(self) -> None:
+        from provision.facts.storage import device_problem
+
         problem = device_problem(self.params.dev)
         if problem:
             raise self.fail(f"`dev`: {problem}", arg="dev")
@@ -84,9 +78,19 @@ class FilesystemType(TaskType):
         return f"filesystem {self.params.fstype} on {self.params.dev}"
 
     def facts(self) -> list[Fact]:
+        from provision.facts.storage import BlockDeviceFact, FilesystemFact
+
         return [BlockDeviceFact(self.params.dev), FilesystemFact(self.params.dev)]
 
     def plan(self, state: HostState) -> Outcome:
+        from provision.facts.storage import (
+            BlockDevice,
+            BlockDeviceFact,
+            Filesystem,
+            FilesystemFact,
+            Signature,
+        )
+
         path, fstype = self.params.dev, self.params.fstype
         device: BlockDevice = state.get(BlockDeviceFact(path))
         fs: Filesystem = state.get(FilesystemFact(path))

@@ -16,21 +16,15 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from provision.facts.base import Fact
-from provision.facts.storage import (
-    BlockDevice,
-    BlockDeviceFact,
-    Filesystem,
-    FilesystemFact,
-    LogicalVolume,
-    LvmFact,
-    LvmState,
-    VolumeGroup,
-)
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.tasks.base import Assertion, TaskType, arg
 from provision.tasks.lvm_vg import UNITS, lvm_missing, lvm_name_problem
+
+if TYPE_CHECKING:
+    from provision.facts.storage import LogicalVolume, LvmState, VolumeGroup
 
 SIZE = re.compile(r"(?P<number>[0-9]{1,15}(?:\.[0-9]{1,6})?)(?P<unit>[bBsSkKmMgGtTpPeE]?)")
 PERCENT = re.compile(r"(?P<percent>[1-9][0-9]?|100)%VG")
@@ -109,6 +103,8 @@ class LvmLv(TaskType):
         return f"/dev/{self.params.vg}/{self.params.lv}"
 
     def facts(self) -> list[Fact]:
+        from provision.facts.storage import LvmFact
+
         return [LvmFact()]
 
     def _wanted(self, vg: VolumeGroup) -> tuple[int, list[str]]:
@@ -122,6 +118,8 @@ class LvmLv(TaskType):
         return vg.extents * percent // 100 * extent, ["-l", f"{percent}%VG"]
 
     def plan(self, state: HostState) -> Outcome:
+        from provision.facts.storage import LogicalVolume, LvmFact
+
         vg_name, lv_name = self.params.vg, self.params.lv
         lvm: LvmState = state.get(LvmFact())
         missing = lvm_missing(state, lvm)
@@ -192,6 +190,16 @@ class LvmLv(TaskType):
     ) -> None:
         """The state after the change: the volume, the VG's free space, the device node
         (blank when new) that a later `filesystem` or `mount` task reads."""
+        from provision.facts.storage import (
+            BlockDevice,
+            BlockDeviceFact,
+            Filesystem,
+            FilesystemFact,
+            LvmFact,
+            LvmState,
+            VolumeGroup,
+        )
+
         lvs = tuple(x for x in lvm.lvs if (x.vg, x.name) != (lv.vg, lv.name)) + (lv,)
         smaller = VolumeGroup(vg.name, vg.size, vg.free - used, vg.extent_size, vg.uuid)
         vgs = tuple(smaller if v.name == vg.name else v for v in lvm.vgs)

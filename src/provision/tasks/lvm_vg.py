@@ -15,18 +15,9 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from provision.facts.base import Fact
-from provision.facts.storage import (
-    BlockDevice,
-    BlockDeviceFact,
-    LvmFact,
-    LvmState,
-    PhysicalVolume,
-    Signature,
-    VolumeGroup,
-    device_problem,
-)
 from provision.planning.model import (
     Change,
     Command,
@@ -37,6 +28,15 @@ from provision.planning.model import (
     Outcome,
 )
 from provision.tasks.base import Assertion, TaskType, arg
+
+if TYPE_CHECKING:
+    from provision.facts.storage import (
+        BlockDevice,
+        LvmState,
+        PhysicalVolume,
+        Signature,
+        VolumeGroup,
+    )
 
 #: an LVM VG or LV name: LVM's own character set, never starting with `-`, not . or ..
 LVM_NAME = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")
@@ -59,6 +59,8 @@ def lvm_name_problem(name: str, what: str) -> str | None:
 
 def lvm_missing(state: HostState, lvm: LvmState) -> Outcome | None:
     """Deferred (an earlier task installs lvm2) or Failed when LVM's tools are missing."""
+    from provision.facts.storage import LvmFact
+
     if lvm.installed:
         return None
     if state.after_changes:
@@ -107,6 +109,8 @@ class LvmVg(TaskType):
     params: Params
 
     def validate(self) -> None:
+        from provision.facts.storage import device_problem
+
         problem = lvm_name_problem(self.params.vg, "volume group")
         if problem:
             raise self.fail(problem, arg="vg")
@@ -128,6 +132,8 @@ class LvmVg(TaskType):
         return f"lvm_vg {self.params.vg} on {', '.join(self.params.pvs)}"
 
     def facts(self) -> list[Fact]:
+        from provision.facts.storage import BlockDeviceFact, LvmFact
+
         return [LvmFact(), *(BlockDeviceFact(p) for p in self.params.pvs)]
 
     def _extent(self) -> int:
@@ -136,6 +142,8 @@ class LvmVg(TaskType):
         return int(size.rstrip("kKmMgG")) * UNITS[unit]
 
     def plan(self, state: HostState) -> Outcome:
+        from provision.facts.storage import BlockDeviceFact, LvmFact
+
         name = self.params.vg
         lvm: LvmState = state.get(LvmFact())
         to_add: list[BlockDevice] = []
@@ -183,6 +191,16 @@ class LvmVg(TaskType):
         extent: int,
     ) -> None:
         """The state after the change: new PVs in the VG, their LVM labels on the devices."""
+        from provision.facts.storage import (
+            BlockDevice,
+            BlockDeviceFact,
+            LvmFact,
+            LvmState,
+            PhysicalVolume,
+            Signature,
+            VolumeGroup,
+        )
+
         name = self.params.vg
         pvs = list(lvm.pvs)
         grown = 0

@@ -22,22 +22,16 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from provision.facts.base import Fact
 from provision.facts.kinds import FileFact, FileState
-from provision.facts.storage import (
-    BlockDevice,
-    BlockDeviceFact,
-    Filesystem,
-    FilesystemFact,
-    Mounted,
-    MountPoint,
-    MountPointFact,
-    device_problem,
-)
 from provision.planning.model import Change, Command, Deferred, Failed, HostState, NoOp, Outcome
 from provision.tasks.base import Assertion, TaskType, arg
 from provision.tasks.filesupport import as_text, plan_file
+
+if TYPE_CHECKING:
+    from provision.facts.storage import BlockDevice, MountPoint
 
 #: a mount point as fstab can hold it without escapes: absolute, no whitespace or control
 #: characters, no `.`/`..` components
@@ -92,6 +86,8 @@ class Mount(TaskType):
     params: Params
 
     def validate(self) -> None:
+        from provision.facts.storage import device_problem
+
         path = self.params.path = self.params.path.rstrip("/") or "/"
         if (
             not MOUNT_PATH.fullmatch(path)
@@ -131,12 +127,21 @@ class Mount(TaskType):
         return f"mount {self.params.path}"
 
     def facts(self) -> list[Fact]:
+        from provision.facts.storage import BlockDeviceFact, FilesystemFact, MountPointFact
+
         facts: list[Fact] = [FileFact(self.params.fstab), MountPointFact(self.params.path)]
         if self.params.state != "absent":
             facts += [BlockDeviceFact(self.params.src), FilesystemFact(self.params.src)]
         return facts
 
     def plan(self, state: HostState) -> Outcome:
+        from provision.facts.storage import (
+            BlockDeviceFact,
+            Filesystem,
+            FilesystemFact,
+            MountPointFact,
+        )
+
         if self.params.state == "absent":
             return self._plan_absent(state)
         path, src, fstype = self.params.path, self.params.src, self.params.fstype
@@ -216,6 +221,14 @@ class Mount(TaskType):
         self, state: HostState, point: MountPoint, device: BlockDevice
     ) -> Change | Failed | None:
         """Mount now, unless it is already; None when it is."""
+        from provision.facts.storage import (
+            BlockDevice,
+            BlockDeviceFact,
+            Mounted,
+            MountPoint,
+            MountPointFact,
+        )
+
         path, src, fstype = self.params.path, self.params.src, self.params.fstype
         top = point.top
         if top is not None and device.major_minor and top.major_minor == device.major_minor:
@@ -254,6 +267,8 @@ class Mount(TaskType):
         return Change(summary, [Command(script, script)])
 
     def _plan_absent(self, state: HostState) -> Outcome:
+        from provision.facts.storage import MountPoint, MountPointFact
+
         path = self.params.path
         fstab: FileState = state.get(FileFact(self.params.fstab))
         point: MountPoint = state.get(MountPointFact(path))

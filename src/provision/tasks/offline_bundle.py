@@ -21,17 +21,31 @@ import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from provision.bundle.format import MANIFEST, SUMS, BundleError, shown_path
-from provision.bundle.verify import verify_stream
 from provision.execution.upload import Upload, mib
 from provision.facts.base import CaseFacts, FactError, FactKind, tail, text
-from provision.facts.openpgp import normalise_fingerprint
 from provision.planning.model import Change, Command, HostState, NoOp, Outcome
 from provision.tasks.base import Assertion, TaskType, arg, verifies
 
+if TYPE_CHECKING:
+    from provision.bundle.format import BundleError
+
 __all__ = ["KEYRING", "Bundle", "BundleError", "install_script", "read_bundle", "verify_script"]
+
+# The bundle format's modules (provision.bundle.format, .verify) are imported by the functions
+# that read or check a bundle, not here: every playbook with an offline_bundle task imports
+# this module, and most runs skip that task (its `when:` false). BundleError stays importable
+# from here (`__getattr__` below).
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BundleError":
+        from provision.bundle.format import BundleError
+
+        return BundleError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: a combined key file written beside the verified bundle (dnf reads every key in it)
 KEYRING = ".provision/gpgkeys.asc"
@@ -85,6 +99,8 @@ class _Hashing:
 def read_bundle(path: str) -> Bundle:
     """The bundle at `path`, verified completely (BundleError names the file and member);
     cached while the file's size and mtime hold."""
+    from provision.bundle.format import BundleError, shown_path
+
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -94,6 +110,9 @@ def read_bundle(path: str) -> Bundle:
 
 @lru_cache(maxsize=8)
 def _read_bundle(path: str, size: int, mtime_ns: int) -> Bundle:
+    from provision.bundle.format import BundleError, shown_path
+    from provision.bundle.verify import verify_stream
+
     try:
         with open(path, "rb") as handle:
             hashing = _Hashing(handle)
@@ -138,6 +157,8 @@ class OfflineBundleFact(FactKind):
     slow: bool = False
 
     def command(self) -> str:
+        from provision.bundle.format import MANIFEST
+
         d = shlex.quote(self.dest)
         return (
             f"if [ -L {d}/current ]; then printf 'current %s\\n' \"$(readlink -- {d}/current)\"; "
@@ -159,6 +180,8 @@ class OfflineBundleFact(FactKind):
             current = PurePosixPath(current).name
         manifest = values.get("manifest")
         if manifest is not None and not _HEX64.fullmatch(manifest):
+            from provision.bundle.format import MANIFEST
+
             raise FactError(f"unexpected SHA-256 of {self.dest}/current/{MANIFEST}: {manifest!r}")
         return BundleState(current or None, manifest)
 
@@ -205,6 +228,9 @@ class OfflineBundle(TaskType):
         return f"offline bundle {Path(self.params.src).name}"
 
     def validate(self) -> None:
+        from provision.bundle.format import BundleError, shown_path
+        from provision.facts.openpgp import normalise_fingerprint
+
         p = self.params
         for key in ("dest", "staging"):
             value = getattr(p, key)
@@ -270,6 +296,8 @@ def verify_script(where: str, bundle_id: str, name: str) -> str:
     """Shell text, run in the unpacked folder `where` (a shell word, quoted by the caller):
     the manifest's hash and every member (`sha256sum -c --strict`); prints `... refused:`
     naming the members that differ and exits 1."""
+    from provision.bundle.format import MANIFEST, SUMS, shown_path
+
     q = shlex.quote
     refuse = f"offline bundle {shown_path(name)} refused"
     return "; ".join(
@@ -290,6 +318,8 @@ def verify_script(where: str, bundle_id: str, name: str) -> str:
 
 def install_script(bundle: Bundle, dest: str, staged: str) -> str:
     """The root script after the upload: check the copy, unpack, verify, move into place."""
+    from provision.bundle.format import shown_path
+
     q = shlex.quote
     name = shown_path(Path(bundle.path).name)  # a file name is user data: quoted below
     refuse = f"offline bundle {name} refused"
@@ -336,6 +366,8 @@ def install_script(bundle: Bundle, dest: str, staged: str) -> str:
 
 @verifies("offline_bundle")
 def _check_bundle(host: Any, target: str, expect: dict[str, Any]) -> str | None:
+    from provision.bundle.format import SUMS
+
     fact = OfflineBundleFact(target)
     result = host.run(fact.command())
     state = fact.parse(result.rc, result.stdout_bytes, result.stderr_bytes)

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import os
 import re
-import tarfile
 from typing import Any
 
 MAX_KEY_BYTES = 1024 * 1024
 
 
 def bundle_keyring(bundle: Any, fingerprints: Any = ()) -> str:
+    import tarfile  # here, not at the top: every run that renders a template imports this
+
     from provision.facts.openpgp import normalise_fingerprint
     from provision.project.jinjafilters import FilterError
     from provision.tasks.offline_bundle import BundleError, read_bundle
