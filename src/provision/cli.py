@@ -272,7 +272,10 @@ def main() -> None:
 )
 def plan(plan_output: Path | None, **kwargs: Any) -> None:
     """Show what apply would change (a dry run: nothing on any host is touched)."""
-    from provision.changecontrol.session import for_plan
+    from provision.startup import collector_paused
+
+    with collector_paused():  # the run's modules, imported with the collector paused
+        from provision.changecontrol.session import for_plan
 
     sys.exit(_run("plan", diff=True, control=for_plan(plan_output), **kwargs))
 
@@ -326,7 +329,10 @@ def apply(
     """Converge the hosts: run the planned changes, handlers, then check convergence.
 
     INVENTORY may be a plan file saved by `plan -o`: then exactly its changes are applied."""
-    from provision.changecontrol.session import for_apply
+    from provision.startup import collector_paused
+
+    with collector_paused():  # the run's modules, imported with the collector paused
+        from provision.changecontrol.session import for_apply
 
     if kwargs.get("step") and kwargs.get("yes"):
         raise InputFailure("--step asks before each task and --yes says not to ask: give one")

@@ -177,3 +177,47 @@ def test_a_file_on_sys_path_leaves_the_answer_to_importlib_metadata(
     dist(site, "paramiko-9.8.7.dist-info", HEADERS)
     monkeypatch.setattr(sys, "path", [str(tmp_path / "lib.zip"), str(site)])
     assert paramikoimport._dist_info_version("paramiko") is None
+
+
+def test_the_collector_is_paused_for_the_imports_then_frozen_once() -> None:
+    got = fresh(
+        "import gc, json\n"
+        "from provision.startup import collector_paused\n"
+        "seen = []\n"
+        "with collector_paused():\n"
+        "    seen.append(gc.isenabled())\n"
+        "    import provision.changecontrol.session\n"
+        "seen += [gc.isenabled(), gc.get_freeze_count() > 10000]\n"
+        "gc.unfreeze()\n"
+        "with collector_paused():\n"
+        "    seen.append(gc.isenabled())\n"
+        "seen += [gc.isenabled(), gc.get_freeze_count()]\n"
+        "print(json.dumps(seen))"
+    )
+    assert got == [False, True, True, True, True, 0]
+
+
+def test_a_collector_switched_off_stays_off_and_nothing_is_frozen() -> None:
+    got = fresh(
+        "import gc, json\n"
+        "gc.disable()\n"
+        "from provision.startup import collector_paused\n"
+        "with collector_paused():\n"
+        "    import provision.changecontrol.session\n"
+        "print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))"
+    )
+    assert got == [False, 0]
+
+
+def test_the_collector_resumes_when_an_import_fails() -> None:
+    got = fresh(
+        "import gc, json\n"
+        "from provision.startup import collector_paused\n"
+        "try:\n"
+        "    with collector_paused():\n"
+        "        import provision.no_such_module  # noqa: F401\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "print(json.dumps([gc.isenabled()]))"
+    )
+    assert got == [True]
