@@ -185,6 +185,7 @@ class CodeCache:
         self._entries: dict[bytes, bytes] = {}
         self._new: dict[bytes, tuple[bytes, str]] = {}
         self._tainted: set[bytes] = set()
+        self._changed = False
         self.hits = 0
         self.misses = 0
 
@@ -214,7 +215,7 @@ class CodeCache:
                 code = None
             if not isinstance(code, types.CodeType):
                 del self._entries[key]
-                self._tainted.add(key)  # written again without it
+                self._changed = True  # the file is written again without it
                 self.misses += 1
                 return None
             self.hits += 1
@@ -301,7 +302,7 @@ class CodeCache:
             return {}
         return entries
 
-    def pending(self) -> dict[bytes, bytes]:
+    def pending(self) -> dict[bytes, bytes] | None:
         """What `save` would write now (None when nothing changed)."""
         with self._lock:
             masker = _masker()
@@ -311,8 +312,8 @@ class CodeCache:
                 if key not in self._tainted and not (masker and masker(source) != source)
             }
             dropped = self._tainted & self._entries.keys()
-            if not fresh and not dropped:
-                return {}
+            if not fresh and not dropped and not self._changed:
+                return None
             kept = {k: v for k, v in self._entries.items() if k not in self._tainted}
             merged = {**kept, **fresh}
             if len(merged) > MAX_ENTRIES or _size(merged) > MAX_BYTES:
@@ -325,7 +326,7 @@ class CodeCache:
             if not self._loaded or not self._usable:
                 return False
             entries = self.pending()
-            if not entries and not (self._tainted & self._entries.keys()):
+            if entries is None:
                 return False
             body = marshal.dumps(entries)
             data = MAGIC + self.fingerprint + hashlib.sha256(body).digest() + body
@@ -340,6 +341,7 @@ class CodeCache:
                 os.close(fd)
             self._entries = entries
             self._new.clear()
+            self._changed = False
             return True
 
 
