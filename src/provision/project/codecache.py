@@ -34,7 +34,8 @@ and the source text.
 Secrets never reach the disk. The rule, enforced here and by the callers:
 
 1. Nothing compiled or looked up inside a `secret_scope()` is written, and an entry
-   already in the file for such a source is dropped from it. Compile opens the scope
+   already in the file for such a source is dropped from it (so is an entry read in
+   this run whose source holds a secret known now, see 2). Compile opens the scope
    for a `secret: true` or `no_log` task (everything of it: arguments, loop, name, at
    compile and at plan time) and for the variables a play or role declares under
    `secrets:` and the connection passwords (their source, and the sources of the
@@ -185,6 +186,7 @@ class CodeCache:
         self._entries: dict[bytes, bytes] = {}
         self._new: dict[bytes, tuple[bytes, str]] = {}
         self._tainted: set[bytes] = set()
+        self._used: dict[bytes, str] = {}  # the entries read this run, with their source
         self._changed = False
         self.hits = 0
         self.misses = 0
@@ -219,6 +221,7 @@ class CodeCache:
                 self.misses += 1
                 return None
             self.hits += 1
+            self._used[key] = source
             return code, extra
 
     def put(self, env_id: str, source: str, code: types.CodeType, extra: Any = None) -> None:
@@ -306,15 +309,21 @@ class CodeCache:
         """What `save` would write now (None when nothing changed)."""
         with self._lock:
             masker = _masker()
+
+            def holds_secret(source: str) -> bool:
+                return bool(masker) and masker(source) != source
+
             fresh = {
                 key: data
                 for key, (data, source) in self._new.items()
-                if key not in self._tainted and not (masker and masker(source) != source)
+                if key not in self._tainted and not holds_secret(source)
             }
-            dropped = self._tainted & self._entries.keys()
+            # an entry read this run whose source is now known to hold a secret goes too
+            unwanted = self._tainted | {k for k, s in self._used.items() if holds_secret(s)}
+            dropped = unwanted & self._entries.keys()
             if not fresh and not dropped and not self._changed:
                 return None
-            kept = {k: v for k, v in self._entries.items() if k not in self._tainted}
+            kept = {k: v for k, v in self._entries.items() if k not in unwanted}
             merged = {**kept, **fresh}
             if len(merged) > MAX_ENTRIES or _size(merged) > MAX_BYTES:
                 merged = _bounded(fresh)
@@ -385,7 +394,7 @@ def _masker() -> Any:
     from provision.reporting.mask import Masker
 
     values = [value for watched in _WATCHED for value in list(watched)]
-    return Masker(values)
+    return Masker(dict.fromkeys(v for v in values if isinstance(v, str)))
 
 
 # ------------------------------------------------------------------ the process's cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import difflib
 import functools
+import hashlib
 import json
 import os
 import re
@@ -894,7 +895,7 @@ def _env_id(env: jinja2.Environment) -> str | None:
         sorted((n, str(_PassArg.from_obj(f))) for n, f in env.filters.items()),
         sorted((n, str(_PassArg.from_obj(f))) for n, f in env.tests.items()),
     ]
-    _ENV_IDS[id(env)] = repr(settings)
+    _ENV_IDS[id(env)] = name + ":" + hashlib.sha256(repr(settings).encode()).hexdigest()
     return _ENV_IDS[id(env)]
 
 

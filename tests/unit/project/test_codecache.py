@@ -542,6 +542,21 @@ def test_the_secret_check_can_fail(cache_dir: Path, tmp_path: Path) -> None:
     assert b"Plain-130" in _on_disk(cache_dir)
 
 
+def test_a_value_declared_secret_later_drops_the_entries_holding_it(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    tasks = '- copy: {dest: /tmp/a, content: "curl -u u:Declared-Later-185 {{ suffix }}"}\n'
+    host_vars = "      db_pw: Declared-Later-185\n"
+    _project(tmp_path / "a", PLAY, tasks, host_vars)
+    new_process()
+    assert b"Declared-Later-185" in _on_disk(cache_dir)
+    play = "- hosts: h1\n  secrets: [db_pw]\n  roles: [r]\n"
+    _project(tmp_path / "b", play, tasks, host_vars)
+    new_process()
+    assert b"Declared-Later-185" not in _on_disk(cache_dir)
+    assert b"NotSecretMarker" in _on_disk(cache_dir)
+
+
 def test_a_task_turned_secret_drops_its_entry(cache_dir: Path, tmp_path: Path) -> None:
     _project(tmp_path / "a", PLAY, '- copy: {dest: /tmp/a, content: "pw={{ suffix }}Later-141"}\n')
     new_process()
