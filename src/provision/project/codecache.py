@@ -39,7 +39,9 @@ Secrets never reach the disk. The rule, enforced here and by the callers:
    for a `secret: true` or `no_log` task (everything of it: arguments, loop, name, at
    compile and at plan time) and for the variables a play or role declares under
    `secrets:` and the connection passwords (their source, and the sources of the
-   variables they read on the way).
+   variables they read on the way); templating.Variables opens it whenever it renders
+   a connection password variable, or through `hostvars` a variable any play declares
+   secret (another host's, even one outside the run).
 2. A source in which the project's Masker (reporting/mask.py) finds anything to mask,
    with every secret known to the process when the file is written, is not written:
    every value decrypted from an ansible-vault (a vault variable whose plaintext is a
@@ -124,8 +126,10 @@ _WATCHED: list[Any] = []
 
 def watch_secrets(values: list[Any]) -> None:
     """A list of secret values (kept by reference: values added to it later count too),
-    none of which may appear in a source written to the cache."""
-    _WATCHED.append(values)
+    none of which may appear in a source written to the cache. Nothing when the cache is
+    off."""
+    if active() is not None:
+        _WATCHED.append(values)
 
 
 def known_secrets() -> list[Any]:

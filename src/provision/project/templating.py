@@ -899,8 +899,18 @@ def _env_id(env: jinja2.Environment) -> str | None:
     return _ENV_IDS[id(env)]
 
 
+# Variables whose value is always a secret (as compile.PASSWORD_VARIABLES): their
+# templates are rendered in a codecache.secret_scope, so never written to the code cache.
+SECRET_VARIABLES = frozenset(
+    {"ansible_password", "ansible_ssh_pass", "ansible_become_password", "ansible_become_pass"}
+)
+
+
 class Variables(Mapping):
     """The variables of one host in one play, rendered on first use."""
+
+    # names whose values are secrets besides SECRET_VARIABLES (magicvars' hostvars sets it)
+    secret_names: set[str] | frozenset[str] = frozenset()
 
     def __init__(self, raw: Mapping[str, Any], origins: Mapping[str, Location] | None = None):
         self._raw = dict(raw)
@@ -922,7 +932,11 @@ class Variables(Mapping):
             raise InputError(f"variable refers to itself: {chain}", self._origins.get(name))
         self._resolving.append(name)
         try:
-            value = render_value(self._raw[name], self, self._origins.get(name))
+            if name in SECRET_VARIABLES or name in self.secret_names:
+                with codecache.secret_scope():
+                    value = render_value(self._raw[name], self, self._origins.get(name))
+            else:
+                value = render_value(self._raw[name], self, self._origins.get(name))
         finally:
             self._resolving.pop()
         self._resolved[name] = value

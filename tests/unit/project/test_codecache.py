@@ -534,6 +534,26 @@ def test_no_secret_reaches_the_disk(
     assert case["secret"].encode() not in _on_disk(cache_dir)
 
 
+def test_another_hosts_password_read_through_hostvars_is_not_written(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    """h2 is not in the play: its password's template is met only through hostvars."""
+    (tmp_path / "roles/r/tasks").mkdir(parents=True)
+    (tmp_path / "roles/r/tasks/main.yml").write_text(
+        "- copy: {dest: /tmp/a, content: \"{{ hostvars['h2'].ansible_password }}\"}\n"
+        '- copy: {dest: /tmp/marker, content: "{{ suffix }}-NotSecretMarker"}\n'
+    )
+    (tmp_path / "inventory.yml").write_text(
+        "all:\n  vars: {ansible_connection: local, suffix: sfx}\n  hosts:\n    h1:\n"
+        '    h2: {ansible_password: "HostvarsPw-196{{ suffix }}"}\n'
+    )
+    (tmp_path / "site.yml").write_text("- hosts: h1\n  roles: [r]\n")
+    compile_run(tmp_path / "inventory.yml", tmp_path / "site.yml")
+    new_process()
+    assert b"NotSecretMarker" in _on_disk(cache_dir)
+    assert b"HostvarsPw-196" not in _on_disk(cache_dir)
+
+
 def test_the_secret_check_can_fail(cache_dir: Path, tmp_path: Path) -> None:
     """The same task as a secret one, not marked secret: its text is on disk (so the
     tests above would see a secret written)."""
