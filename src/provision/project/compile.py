@@ -30,6 +30,7 @@ from provision.facts.readonly import (
     env_prefix,
     environment_reads_only,
 )
+from provision.project import codecache
 from provision.project.become import (
     check_method,
     check_su_user,
@@ -623,6 +624,7 @@ def _compile_host(
     shared = RunShared() if sharing is None else sharing.start(host, RunShared())
     variables = RunVars(raw, origins, None, shared)
     secret_values: list[str] = []
+    codecache.watch_secrets(secret_values)  # none of them is written to the code cache
     run = HostCompile(play, ErrorList(), shared, host == first_host, first_host)
     result: HostPlay | None = None
     try:
@@ -650,7 +652,8 @@ def _collect_secrets(play: Play, variables: Variables, into: list[str]) -> None:
     names = [*play.secrets, *(name for role in play.roles for name in role.secrets)]
     for name in dict.fromkeys([*names, *PASSWORD_VARIABLES]):
         if name in variables:
-            into += secret_leaves(variables[name])
+            with codecache.secret_scope():  # their templates are never cached
+                into += secret_leaves(variables[name])
 
 
 def _become_settings(variables: Variables, config: HostConfig, where: Location) -> None:
@@ -794,7 +797,9 @@ def _compile_item(raw: YDict, scope: TaskScope, where: Location) -> list[Compile
     include = next((k for k in raw if short_module(k) in INCLUDES), None)
     if include is not None:
         return _compile_include(raw, str(include), scope, where)
-    return _compile_task(raw, _keyword_scope(raw, scope, where, task=True), where)
+    task_scope = _keyword_scope(raw, scope, where, task=True)
+    with codecache.secret_scope(task_scope.secret):  # a secret task's templates: not cached
+        return _compile_task(raw, task_scope, where)
 
 
 def _refuse_unsupported(raw: YDict, where: Location) -> None:
@@ -1830,6 +1835,7 @@ class _KeywordBuilder:
             self.where, self.role_dir, variables, self.scope.secret, self.scope.secret_values
         )
 
+    @codecache.secret_method(lambda builder: builder.scope.secret)  # also at plan time
     def build(self, variables: Variables) -> Any:
         value = self.raw[self.key]
         kind = self.kind
@@ -1980,6 +1986,7 @@ class _TaskBuilder:
     raw_key: Any = None
     become_user: str = "root"  # who its commands run as (project/become.py writer_of)
 
+    @codecache.secret_method(lambda builder: builder.secret)  # also when built at plan time
     def build(self, item_vars: Variables) -> TaskType:
         cls, type_key, args, type_where = self.cls, self.type_key, self.args, self.type_where
         rendered = {}
@@ -2137,10 +2144,12 @@ def host_settings(
             raw = {**raw, **(extra_vars or {})}
         variables = HostVars(raw, origins)
         secrets: list[str] = []
+        codecache.watch_secrets(secrets)
         try:
             for name in PASSWORD_VARIABLES:
                 if name in variables and name in raw:
-                    secrets += secret_leaves(variables[name])
+                    with codecache.secret_scope():
+                        secrets += secret_leaves(variables[name])
             config = host_config(
                 host,
                 variables,

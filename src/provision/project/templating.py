@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import difflib
 import functools
+import hashlib
 import json
 import os
 import re
@@ -26,13 +27,15 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.compiler import CodeGenerator
 from jinja2.filters import FILTERS
+from jinja2.optimizer import Optimizer
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
 from provision.errors import InputError, Location
-from provision.project import fileformats, jinjafilters, jinjatests, shellsafe
+from provision.project import codecache, fileformats, jinjafilters, jinjatests, shellsafe
 from provision.project.yamlfile import UnsafeText
 
 _SINGLE_EXPRESSION = re.compile(r"\A[ \t]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \t]*\Z", re.DOTALL)
@@ -409,10 +412,68 @@ def _lipsum(n: int = 5, *args: Any, **kwargs: Any) -> str:
     return jinja2.utils.generate_lorem_ipsum(n, *args, **kwargs)
 
 
+# While a template compiles for the code cache: the names of the filters and tests that
+# are not Jinja's own whose result Jinja folded into the code (such code is not cached:
+# it would hold a computed value, see codecache).
+_FOLDED: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "provision_folded", default=None
+)
+
+
+def _note_fold(node: nodes.Node, env: jinja2.Environment) -> None:
+    """`node` was folded into a constant: note each filter or test in it not Jinja's own."""
+    folded = _FOLDED.get()
+    if folded is None:
+        return
+    for found in [node, *node.find_all((nodes.Filter, nodes.Test))]:
+        if isinstance(found, nodes.Filter):
+            builtin = jinja2.filters.FILTERS.get(found.name)
+            if found.name not in _INTERNAL_FILTERS and (
+                builtin is None or _unwrapped(env.filters.get(found.name)) is not builtin
+            ):
+                folded.append(found.name)
+        elif isinstance(found, nodes.Test):
+            builtin = jinja2.tests.TESTS.get(found.name)
+            if builtin is None or _unwrapped(env.tests.get(found.name)) is not builtin:
+                folded.append(found.name)
+
+
+def _unwrapped(func: Any) -> Any:
+    while hasattr(func, "__wrapped__"):
+        func = func.__wrapped__
+    return func
+
+
+_INTERNAL_FILTERS = frozenset({"_bounded_output", "_bounded_concat"})
+
+
+class _WatchedOptimizer(Optimizer):
+    def generic_visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> nodes.Node:
+        result = super().generic_visit(node, *args, **kwargs)
+        if result is not node and self.environment is not None:
+            _note_fold(node, self.environment)
+        return result
+
+
+class _WatchedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, noting each constant it folds (see `_note_fold`)."""
+
+    def __init__(self, environment: jinja2.Environment, *args: Any, **kwargs: Any) -> None:
+        super().__init__(environment, *args, **kwargs)
+        if self.optimizer is not None:
+            self.optimizer = _WatchedOptimizer(environment)
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Any, finalize: Any) -> str:
+        result = super()._output_child_to_const(node, frame, finalize)
+        _note_fold(node, self.environment)
+        return result
+
+
 class BoundedEnvironment(SandboxedEnvironment):
     """Jinja's sandbox plus bounds on time, loop steps and the size of what it builds."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _WatchedCodeGenerator
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -573,8 +634,20 @@ def _expressions(source: str) -> list[tuple[str, int]]:
     return found
 
 
-@functools.lru_cache(maxsize=4096)
 def _compiled_shell(source: str) -> _ShellTemplate:
+    if codecache.in_secret_scope():
+        _taint(SHELL_ENV, source)
+    return _compiled_shell_once(source)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled_shell_once(source: str) -> _ShellTemplate:
+    cache = codecache.active()
+    hit = cache.get(_env_id(SHELL_ENV) or "", source) if cache is not None else None
+    if hit is not None:
+        code, expressions = hit
+        template = SHELL_ENV.template_class.from_code(SHELL_ENV, code, SHELL_ENV.make_globals(None))
+        return _ShellTemplate(template, [(str(e), int(n)) for e, n in expressions])
     if shellsafe.MARK_OPEN in source or shellsafe.MARK_CLOSE in source:
         raise InputError("a shell string may not contain the characters U+E000 or U+E001")
     tree = SHELL_ENV.parse(source)
@@ -597,7 +670,8 @@ def _compiled_shell(source: str) -> _ShellTemplate:
     expressions = _expressions(source)
     if len(expressions) != index:
         expressions = []  # cannot pair them up: messages then quote the output instead
-    return _ShellTemplate(SHELL_ENV.from_string(tree), expressions)
+    template, _ = _load_or_compile(SHELL_ENV, tree, source, expressions, look=False)
+    return _ShellTemplate(template, expressions)
 
 
 def render_shell(
@@ -779,10 +853,64 @@ def _json_environment() -> jinja2.Environment:
 
 MARKING_ENV = _make_environment(_marking_finalize)
 JSON_ENV = _json_environment()
+_ENV_NAMES = {id(TEXT_ENV): "text", id(SHELL_ENV): "shell", id(MARKING_ENV): "marking"}
+_ENV_NAMES[id(JSON_ENV)] = "json"
+
+
+_ENV_IDS: dict[int, str] = {}
+
+
+def _env_id(env: jinja2.Environment) -> str | None:
+    """What of `env` changes the code it generates (see codecache), computed once; None
+    for an environment other than the four above (its templates are not cached)."""
+    known = _ENV_IDS.get(id(env))
+    if known is not None:
+        return known
+    name = _ENV_NAMES.get(id(env))
+    if name is None:
+        return None
+    settings = [
+        name,
+        f"{type(env).__module__}.{type(env).__qualname__}",
+        env.block_start_string,
+        env.block_end_string,
+        env.variable_start_string,
+        env.variable_end_string,
+        env.comment_start_string,
+        env.comment_end_string,
+        env.line_statement_prefix,
+        env.line_comment_prefix,
+        env.trim_blocks,
+        env.lstrip_blocks,
+        env.newline_sequence,
+        env.keep_trailing_newline,
+        env.optimized,
+        env.autoescape,
+        env.is_async,
+        getattr(env.finalize, "__qualname__", repr(env.finalize)),
+        _PassArg.from_obj(env.finalize) if env.finalize else None,
+        sorted(env.extensions),
+        sorted(getattr(env, "intercepted_binops", ())),
+        sorted(getattr(env, "intercepted_unops", ())),
+        sorted((n, str(_PassArg.from_obj(f))) for n, f in env.filters.items()),
+        sorted((n, str(_PassArg.from_obj(f))) for n, f in env.tests.items()),
+    ]
+    _ENV_IDS[id(env)] = name + ":" + hashlib.sha256(repr(settings).encode()).hexdigest()
+    return _ENV_IDS[id(env)]
+
+
+# Variables whose value is always a secret (as compile.PASSWORD_VARIABLES): their
+# templates are rendered in a codecache.secret_scope, so never written to the code cache.
+SECRET_VARIABLES = frozenset(
+    {"ansible_password", "ansible_ssh_pass", "ansible_become_password", "ansible_become_pass"}
+)
 
 
 class Variables(Mapping):
     """The variables of one host in one play, rendered on first use."""
+
+    # names whose values are secrets besides SECRET_VARIABLES (magicvars' hostvars sets it)
+    secret_names: set[str] | frozenset[str] = frozenset()
 
     def __init__(self, raw: Mapping[str, Any], origins: Mapping[str, Location] | None = None):
         self._raw = dict(raw)
@@ -804,7 +932,11 @@ class Variables(Mapping):
             raise InputError(f"variable refers to itself: {chain}", self._origins.get(name))
         self._resolving.append(name)
         try:
-            value = render_value(self._raw[name], self, self._origins.get(name))
+            if name in SECRET_VARIABLES or name in self.secret_names:
+                with codecache.secret_scope():
+                    value = render_value(self._raw[name], self, self._origins.get(name))
+            else:
+                value = render_value(self._raw[name], self, self._origins.get(name))
         finally:
             self._resolving.pop()
         self._resolved[name] = value
@@ -851,10 +983,56 @@ def _undefined_name(exc: Exception) -> str:
     return text
 
 
-@functools.lru_cache(maxsize=8192)
 def _compiled(env: jinja2.Environment, source: str) -> jinja2.Template:
-    """Compiled once per distinct text: the same task strings render for every host."""
-    return env.from_string(source)
+    """Compiled once per distinct text: the same task strings render for every host (and
+    across runs, through the code cache: see codecache)."""
+    if codecache.in_secret_scope():
+        _taint(env, source)
+    return _compiled_once(env, source)
+
+
+def _taint(env: jinja2.Environment, source: str) -> None:
+    env_id = _env_id(env)
+    cache = codecache.active() if env_id is not None else None
+    if cache is not None and env_id is not None:
+        cache.taint(env_id, source)
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled_once(env: jinja2.Environment, source: str) -> jinja2.Template:
+    return _load_or_compile(env, source)[0]
+
+
+def _load_or_compile(
+    env: jinja2.Environment,
+    source: str | nodes.Template,
+    key: str | None = None,
+    extra: Any = None,
+    look: bool = True,
+) -> tuple[jinja2.Template, Any]:
+    """The template of `source` (a text, or for shell strings a rewritten tree whose text
+    is `key`), from the code cache when it has it; `extra` (a marshal-able value) is kept
+    beside its code and given back on a hit. Exactly what `env.from_string` makes."""
+    text = source if isinstance(source, str) else key
+    env_id = _env_id(env)
+    cache = codecache.active() if env_id is not None and text is not None else None
+    if cache is not None and look:
+        assert env_id is not None and text is not None
+        hit = cache.get(env_id, text)
+        if hit is not None:
+            code, cached_extra = hit
+            return env.template_class.from_code(env, code, env.make_globals(None)), cached_extra
+    token = _FOLDED.set([])
+    try:
+        code = env.compile(source)
+        folded = _FOLDED.get()
+    finally:
+        _FOLDED.reset(token)
+    template = env.template_class.from_code(env, code, env.make_globals(None))
+    if cache is not None and not folded:
+        assert env_id is not None and text is not None
+        cache.put(env_id, text, code, extra)
+    return template, extra
 
 
 def _run(env: jinja2.Environment, source: str, variables: Mapping[str, Any]) -> str:
