@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.tools.freshpython import fresh
 
 from provision.execution import paramikoimport
 
@@ -93,14 +94,6 @@ def test_help_imports_neither_the_compiler_nor_paramiko(tmp_path: Path) -> None:
         m for m in ("provision.project.compile", "provision.execution.runner") if m in modules
     ]
     assert not loaded, loaded
-
-
-def fresh(code: str) -> object:
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.splitlines()[-1])
 
 
 def test_paramiko_gets_its_own_version_without_importlib_metadata() -> None:

@@ -4,25 +4,14 @@ paramiko's `SSHClient.connect` the arguments fabric's Connection gave it."""
 from __future__ import annotations
 
 import getpass
-import json
 import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+from tests.tools.freshpython import fresh
 
 from provision.execution import ssh
 from provision.execution.ssh import Hop
-
-
-def fresh(code: str) -> dict[str, Any]:
-    """Run `code` in a fresh interpreter; it prints one JSON line."""
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.splitlines()[-1])
 
 
 def test_paramiko_is_imported_without_invoke_and_invoke_still_imports_later() -> None:
