@@ -132,10 +132,6 @@ def watch_secrets(values: list[Any]) -> None:
         _WATCHED.append(values)
 
 
-def known_secrets() -> list[Any]:
-    return [*_WATCHED]
-
-
 def default_directory() -> Path | None:
     """The cache's directory from the environment, or None (the cache is off)."""
     value = os.environ.get(ENV_VAR)

@@ -57,17 +57,17 @@ from provision.project.registered import (
     StatFact,
 )
 from provision.project.sharing import HostsView, Sharing, run_once_copy
-from provision.project.templating import Variables, evaluate, render_string, render_value
+from provision.project.templating import (
+    PASSWORD_VARIABLES,
+    Variables,
+    evaluate,
+    render_string,
+    render_value,
+)
 from provision.project.yamlfile import YDict, YList, load_yaml, parse_yaml, type_name, where_of
 from provision.reporting.mask import Masker, mask_error, secret_leaves
 from provision.tasks.base import TaskContext, TaskType, task_type_table
 
-PASSWORD_VARIABLES = (
-    "ansible_password",
-    "ansible_ssh_pass",
-    "ansible_become_password",
-    "ansible_become_pass",
-)
 COMMON_KEYS = ("name", "when", "loop", "notify", "become", "secret", "tags")
 # Ansible's task keywords this tool honours (besides COMMON_KEYS)
 ANSIBLE_TASK_KEYS = (

@@ -18,12 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from provision.project.jinjafilters import ANSIBLE_MANAGED
-from provision.project.templating import Variables
-
-# As compile.PASSWORD_VARIABLES (not imported: compile imports this module).
-PASSWORD_VARIABLES = frozenset(
-    {"ansible_password", "ansible_ssh_pass", "ansible_become_password", "ansible_become_pass"}
-)
+from provision.project.templating import PASSWORD_VARIABLES, Variables
 
 
 class OtherHostVariables(Variables):

@@ -642,11 +642,9 @@ def _compiled_shell(source: str) -> _ShellTemplate:
 
 @functools.lru_cache(maxsize=4096)
 def _compiled_shell_once(source: str) -> _ShellTemplate:
-    cache = codecache.active()
-    hit = cache.get(_env_id(SHELL_ENV) or "", source) if cache is not None else None
-    if hit is not None:
-        code, expressions = hit
-        template = SHELL_ENV.template_class.from_code(SHELL_ENV, code, SHELL_ENV.make_globals(None))
+    found = _cached(SHELL_ENV, source)
+    if found is not None:
+        template, expressions = found
         return _ShellTemplate(template, [(str(e), int(n)) for e, n in expressions])
     if shellsafe.MARK_OPEN in source or shellsafe.MARK_CLOSE in source:
         raise InputError("a shell string may not contain the characters U+E000 or U+E001")
@@ -899,17 +897,21 @@ def _env_id(env: jinja2.Environment) -> str | None:
     return _ENV_IDS[id(env)]
 
 
-# Variables whose value is always a secret (as compile.PASSWORD_VARIABLES): their
-# templates are rendered in a codecache.secret_scope, so never written to the code cache.
-SECRET_VARIABLES = frozenset(
-    {"ansible_password", "ansible_ssh_pass", "ansible_become_password", "ansible_become_pass"}
+# The connection passwords: their values are always secrets (compile masks them, magicvars
+# makes another host's a secret of the run), and their templates are rendered in a
+# codecache.secret_scope, so never written to the code cache.
+PASSWORD_VARIABLES = (
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_become_password",
+    "ansible_become_pass",
 )
 
 
 class Variables(Mapping):
     """The variables of one host in one play, rendered on first use."""
 
-    # names whose values are secrets besides SECRET_VARIABLES (magicvars' hostvars sets it)
+    # names whose values are secrets besides PASSWORD_VARIABLES (magicvars' hostvars sets it)
     secret_names: set[str] | frozenset[str] = frozenset()
 
     def __init__(self, raw: Mapping[str, Any], origins: Mapping[str, Location] | None = None):
@@ -932,7 +934,7 @@ class Variables(Mapping):
             raise InputError(f"variable refers to itself: {chain}", self._origins.get(name))
         self._resolving.append(name)
         try:
-            if name in SECRET_VARIABLES or name in self.secret_names:
+            if name in PASSWORD_VARIABLES or name in self.secret_names:
                 with codecache.secret_scope():
                     value = render_value(self._raw[name], self, self._origins.get(name))
             else:
@@ -1003,6 +1005,18 @@ def _compiled_once(env: jinja2.Environment, source: str) -> jinja2.Template:
     return _load_or_compile(env, source)[0]
 
 
+def _cached(env: jinja2.Environment, text: str) -> tuple[jinja2.Template, Any] | None:
+    """The template of `text` and the value kept beside its code, from the code cache; None
+    on a miss, with the cache off, or for an environment whose templates are not cached."""
+    env_id = _env_id(env)
+    cache = codecache.active() if env_id is not None else None
+    hit = cache.get(env_id, text) if cache is not None and env_id is not None else None
+    if hit is None:
+        return None
+    code, extra = hit
+    return env.template_class.from_code(env, code, env.make_globals(None)), extra
+
+
 def _load_or_compile(
     env: jinja2.Environment,
     source: str | nodes.Template,
@@ -1014,14 +1028,12 @@ def _load_or_compile(
     is `key`), from the code cache when it has it; `extra` (a marshal-able value) is kept
     beside its code and given back on a hit. Exactly what `env.from_string` makes."""
     text = source if isinstance(source, str) else key
+    if look and text is not None:
+        found = _cached(env, text)
+        if found is not None:
+            return found
     env_id = _env_id(env)
     cache = codecache.active() if env_id is not None and text is not None else None
-    if cache is not None and look:
-        assert env_id is not None and text is not None
-        hit = cache.get(env_id, text)
-        if hit is not None:
-            code, cached_extra = hit
-            return env.template_class.from_code(env, code, env.make_globals(None)), cached_extra
     token = _FOLDED.set([])
     try:
         code = env.compile(source)
